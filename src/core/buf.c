@@ -1,0 +1,181 @@
+/* Growable byte buffers, the bounds-checked reader and string lists. */
+#include <stdlib.h>
+
+#include "core/core.h"
+
+void rdi_buf_free(rdi_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+radi_status rdi_buf_reserve(rdi_buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len) return rdi_error(RADI_E_NOMEM, "buffer size overflow");
+    size_t need = b->len + extra;
+    if (need <= b->cap) return RADI_OK;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    uint8_t *p = realloc(b->data, cap);
+    if (!p) return rdi_nomem();
+    b->data = p;
+    b->cap = cap;
+    return RADI_OK;
+}
+
+radi_status rdi_buf_resize(rdi_buf *b, size_t len)
+{
+    if (len > b->len) {
+        RDI_TRY(rdi_buf_reserve(b, len - b->len));
+        memset(b->data + b->len, 0, len - b->len);
+    }
+    b->len = len;
+    return RADI_OK;
+}
+
+radi_status rdi_buf_append(rdi_buf *b, const void *p, size_t n)
+{
+    if (n == 0) return RADI_OK;
+    RDI_TRY(rdi_buf_reserve(b, n));
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return RADI_OK;
+}
+
+radi_status rdi_buf_put_u8(rdi_buf *b, uint8_t v) { return rdi_buf_append(b, &v, 1); }
+radi_status rdi_buf_put_u32(rdi_buf *b, uint32_t v) { return rdi_buf_append(b, &v, 4); }
+radi_status rdi_buf_put_u64(rdi_buf *b, uint64_t v) { return rdi_buf_append(b, &v, 8); }
+radi_status rdi_buf_put_i32(rdi_buf *b, int32_t v) { return rdi_buf_append(b, &v, 4); }
+
+radi_status rdi_buf_put_str32(rdi_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    RDI_TRY(rdi_buf_put_u32(b, (uint32_t)n));
+    return rdi_buf_append(b, s, n);
+}
+
+radi_status rdi_buf_put_str64(rdi_buf *b, const char *s, size_t n)
+{
+    RDI_TRY(rdi_buf_put_u64(b, (uint64_t)n));
+    return rdi_buf_append(b, s, n);
+}
+
+uint8_t *rdi_buf_detach(rdi_buf *b, size_t *len)
+{
+    uint8_t *p = b->data;
+    if (len) *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+void rdi_rd_init(rdi_rd *r, const void *p, size_t len, const char *what)
+{
+    r->p = p;
+    r->len = len;
+    r->pos = 0;
+    r->what = what ? what : "data";
+}
+
+size_t rdi_rd_left(const rdi_rd *r) { return r->len - r->pos; }
+
+static radi_status rd_need(rdi_rd *r, size_t n, const char *field)
+{
+    if (n > r->len - r->pos)
+        return rdi_error(RADI_E_CORRUPT, "%s: truncated: %s needs %zu bytes at byte %zu, %zu left",
+                         r->what, field, n, r->pos, r->len - r->pos);
+    return RADI_OK;
+}
+
+radi_status rdi_rd_bytes(rdi_rd *r, void *dst, size_t n, const char *field)
+{
+    RDI_TRY(rd_need(r, n, field));
+    if (n) memcpy(dst, r->p + r->pos, n);
+    r->pos += n;
+    return RADI_OK;
+}
+
+radi_status rdi_rd_view(rdi_rd *r, const uint8_t **dst, size_t n, const char *field)
+{
+    RDI_TRY(rd_need(r, n, field));
+    *dst = r->p + r->pos;
+    r->pos += n;
+    return RADI_OK;
+}
+
+radi_status rdi_rd_u8(rdi_rd *r, uint8_t *v, const char *f) { return rdi_rd_bytes(r, v, 1, f); }
+radi_status rdi_rd_u16(rdi_rd *r, uint16_t *v, const char *f) { return rdi_rd_bytes(r, v, 2, f); }
+radi_status rdi_rd_u32(rdi_rd *r, uint32_t *v, const char *f) { return rdi_rd_bytes(r, v, 4, f); }
+radi_status rdi_rd_u64(rdi_rd *r, uint64_t *v, const char *f) { return rdi_rd_bytes(r, v, 8, f); }
+radi_status rdi_rd_i32(rdi_rd *r, int32_t *v, const char *f) { return rdi_rd_bytes(r, v, 4, f); }
+
+static radi_status rd_str(rdi_rd *r, uint64_t n, char **dst, const char *field)
+{
+    const uint8_t *p;
+    RDI_TRY(rd_need(r, n, field));
+    RDI_TRY(rdi_rd_view(r, &p, (size_t)n, field));
+    char *s = rdi_strndup((const char *)p, (size_t)n);
+    if (!s) return RADI_E_NOMEM;
+    *dst = s;
+    return RADI_OK;
+}
+
+radi_status rdi_rd_str32(rdi_rd *r, char **dst, const char *field)
+{
+    uint32_t n;
+    RDI_TRY(rdi_rd_u32(r, &n, field));
+    return rd_str(r, n, dst, field);
+}
+
+radi_status rdi_rd_str64(rdi_rd *r, char **dst, size_t *len, const char *field)
+{
+    uint64_t n;
+    RDI_TRY(rdi_rd_u64(r, &n, field));
+    if (n > rdi_rd_left(r)) return rd_need(r, SIZE_MAX, field);
+    RDI_TRY(rd_str(r, n, dst, field));
+    if (len) *len = (size_t)n;
+    return RADI_OK;
+}
+
+radi_status rdi_strlist_push_owned(rdi_strlist *l, char *s)
+{
+    if (!s) return RADI_E_NOMEM;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **p = realloc(l->items, cap * sizeof *p);
+        if (!p) {
+            free(s);
+            return rdi_nomem();
+        }
+        l->items = p;
+        l->cap = cap;
+    }
+    l->items[l->n++] = s;
+    return RADI_OK;
+}
+
+radi_status rdi_strlist_push(rdi_strlist *l, const char *s)
+{
+    char *d = rdi_strdup(s);
+    if (!d) return RADI_E_NOMEM;
+    return rdi_strlist_push_owned(l, d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void rdi_strlist_sort(rdi_strlist *l)
+{
+    if (l->n > 1) qsort(l->items, l->n, sizeof *l->items, cmp_str);
+}
+
+void rdi_strlist_free(rdi_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = l->cap = 0;
+}

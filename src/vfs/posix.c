@@ -1,0 +1,303 @@
+/* POSIX backend: pread, write-to-temporary + fsync + rename, sorted directory listings. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vfs/vfs.h"
+
+char *rdi_local_path(const char *uri)
+{
+    const char *p = uri;
+    if (strncmp(p, "file://", 7) == 0) p += 7;
+    if (p[0] == '/') return rdi_uri_normalize(p);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        rdi_error(RADI_E_IO, "cannot get the current directory: %s", strerror(errno));
+        return NULL;
+    }
+    char *joined = rdi_path_join(cwd, p);
+    if (!joined) return NULL;
+    char *norm = rdi_uri_normalize(joined);
+    free(joined);
+    return norm;
+}
+
+char *rdi_absolute_uri(const char *uri)
+{
+    if (strstr(uri, "://") && strncmp(uri, "file://", 7) != 0) return rdi_uri_normalize(uri);
+    char *path = rdi_local_path(uri);
+    if (!path) return NULL;
+    char *u = rdi_asprintf("file://%s", path);
+    free(path);
+    return u;
+}
+
+static radi_status errno_status(int e)
+{
+    switch (e) {
+    case ENOENT: case ENOTDIR: return RADI_E_NOT_FOUND;
+    case EEXIST: return RADI_E_EXISTS;
+    case ENOMEM: return RADI_E_NOMEM;
+    default: return RADI_E_IO;
+    }
+}
+
+static radi_status sys_error(const char *op, const char *path)
+{
+    int e = errno;
+    return rdi_error(errno_status(e), "%s: %s failed: %s", path, op, strerror(e));
+}
+
+#define WITH_PATH(uri)                         \
+    char *path = rdi_local_path(uri);          \
+    if (!path) return RADI_E_NOMEM
+
+static radi_status px_read(void *self, const char *uri, uint64_t off, void *buf, uint64_t len)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        radi_status s = sys_error("open", path);
+        free(path);
+        return s;
+    }
+    uint8_t *p = buf;
+    uint64_t done = 0;
+    radi_status s = RADI_OK;
+    while (done < len) {
+        ssize_t n = pread(fd, p + done, (size_t)RDI_MIN(len - done, (uint64_t)1 << 30),
+                          (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            s = sys_error("read", path);
+            break;
+        }
+        if (n == 0) {
+            s = rdi_error(RADI_E_CORRUPT, "%s: truncated: wanted %llu bytes at offset %llu, file ends at %llu",
+                          path, (unsigned long long)len, (unsigned long long)off,
+                          (unsigned long long)(off + done));
+            break;
+        }
+        done += (uint64_t)n;
+    }
+    close(fd);
+    free(path);
+    return s;
+}
+
+static radi_status px_size(void *self, const char *uri, uint64_t *size)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    struct stat st;
+    radi_status s = RADI_OK;
+    if (stat(path, &st) != 0) s = sys_error("stat", path);
+    else if (S_ISDIR(st.st_mode)) s = rdi_error(RADI_E_INVALID, "%s: is a directory", path);
+    else *size = (uint64_t)st.st_size;
+    free(path);
+    return s;
+}
+
+static radi_status mkdir_p(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        int r = mkdir(path, 0777);
+        int e = errno;
+        *p = '/';
+        if (r != 0 && e != EEXIST) {
+            errno = e;
+            return sys_error("mkdir", path);
+        }
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) return sys_error("mkdir", path);
+    return RADI_OK;
+}
+
+static radi_status px_mkdir(void *self, const char *uri)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    radi_status s = mkdir_p(path);
+    free(path);
+    return s;
+}
+
+static radi_status px_write(void *self, const char *uri, const void *data, uint64_t len)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    radi_status s = RADI_OK;
+    char *tmp = NULL;
+    int fd = -1;
+    char label[33];
+    /* The parent directory must exist; create it as object stores have no directories. */
+    char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        *slash = '\0';
+        s = mkdir_p(path);
+        *slash = '/';
+        if (s) goto out;
+    }
+    if ((s = rdi_random_label(label))) goto out;
+    tmp = rdi_asprintf("%s.tmp-%.12s", path, label);
+    if (!tmp) { s = RADI_E_NOMEM; goto out; }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) { s = sys_error("create", tmp); goto out; }
+    const uint8_t *p = data;
+    uint64_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, p + done, (size_t)RDI_MIN(len - done, (uint64_t)1 << 30));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            s = sys_error("write", tmp);
+            goto out;
+        }
+        done += (uint64_t)n;
+    }
+    if (close(fd) != 0) { fd = -1; s = sys_error("close", tmp); goto out; }
+    fd = -1;
+    if (rename(tmp, path) != 0) { s = sys_error("rename", path); goto out; }
+    free(tmp);
+    tmp = NULL;
+out:
+    if (fd >= 0) close(fd);
+    if (tmp) { unlink(tmp); free(tmp); }
+    free(path);
+    return s;
+}
+
+static int cmp_dirent(const void *a, const void *b)
+{
+    return strcmp(((const rdi_dirent *)a)->name, ((const rdi_dirent *)b)->name);
+}
+
+static radi_status px_ls(void *self, const char *uri, rdi_dirlist *out)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    out->items = NULL;
+    out->n = 0;
+    DIR *d = opendir(path);
+    if (!d) {
+        radi_status s = RADI_OK;
+        if (errno != ENOENT) s = sys_error("list", path);
+        free(path);
+        return s;
+    }
+    size_t cap = 0;
+    radi_status s = RADI_OK;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (strstr(e->d_name, ".tmp-")) continue; /* an interrupted atomic write */
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 32;
+            rdi_dirent *n = realloc(out->items, cap * sizeof *n);
+            if (!n) { s = rdi_nomem(); break; }
+            out->items = n;
+        }
+        rdi_dirent *it = &out->items[out->n];
+        it->name = rdi_strdup(e->d_name);
+        if (!it->name) { s = RADI_E_NOMEM; break; }
+        out->n++;
+        struct stat st;
+        char *child = rdi_path_join(path, e->d_name);
+        if (!child) { s = RADI_E_NOMEM; break; }
+        if (stat(child, &st) == 0) {
+            it->is_dir = S_ISDIR(st.st_mode);
+            it->size = it->is_dir ? 0 : (uint64_t)st.st_size;
+        } else {
+            it->is_dir = 0;
+            it->size = 0;
+        }
+        free(child);
+    }
+    closedir(d);
+    free(path);
+    if (s) {
+        rdi_dirlist_free(out);
+        return s;
+    }
+    if (out->n > 1) qsort(out->items, out->n, sizeof *out->items, cmp_dirent);
+    return RADI_OK;
+}
+
+static radi_status px_kind(void *self, const char *uri, int *out)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    struct stat st;
+    radi_status s = RADI_OK;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) *out = 0;
+        else s = sys_error("stat", path);
+    } else {
+        *out = S_ISDIR(st.st_mode) ? 2 : 1;
+    }
+    free(path);
+    return s;
+}
+
+static radi_status px_remove_file(void *self, const char *uri)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    radi_status s = RADI_OK;
+    if (unlink(path) != 0 && errno != ENOENT) s = sys_error("remove", path);
+    free(path);
+    return s;
+}
+
+static radi_status remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        if (errno == ENOENT) return RADI_OK;
+        if (errno == ENOTDIR) return unlink(path) == 0 ? RADI_OK : sys_error("remove", path);
+        return sys_error("list", path);
+    }
+    radi_status s = RADI_OK;
+    struct dirent *e;
+    while (s == RADI_OK && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char *child = rdi_path_join(path, e->d_name);
+        if (!child) { s = RADI_E_NOMEM; break; }
+        struct stat st;
+        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) s = remove_tree(child);
+        else if (unlink(child) != 0 && errno != ENOENT) s = sys_error("remove", child);
+        free(child);
+    }
+    closedir(d);
+    if (s == RADI_OK && rmdir(path) != 0 && errno != ENOENT) s = sys_error("remove", path);
+    return s;
+}
+
+static radi_status px_remove_dir(void *self, const char *uri)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    radi_status s = remove_tree(path);
+    free(path);
+    return s;
+}
+
+const rdi_vfs_ops rdi_vfs_posix_ops = {
+    .name = "posix",
+    .read = px_read,
+    .size = px_size,
+    .write = px_write,
+    .ls = px_ls,
+    .kind = px_kind,
+    .mkdir = px_mkdir,
+    .remove_file = px_remove_file,
+    .remove_dir = px_remove_dir,
+    .destroy = NULL,
+};
