@@ -1,0 +1,233 @@
+/*
+ * The TileDB-format engine's internal contracts: schema, generic tiles, timestamped
+ * names, fragment metadata, the open array and metadata. Every layout follows
+ * ../shared/research/tiledb-format.md (section numbers below refer to it); docs/format.md
+ * states what radi writes.
+ */
+#ifndef RDI_TDB_H
+#define RDI_TDB_H
+
+#include "core/core.h"
+#include "filters/filters.h"
+#include "tdb/ctx.h"
+#include "vfs/vfs.h"
+
+#define RDI_FORMAT_MIN 12      /* oldest array format version read */
+#define RDI_FORMAT_MAX_READ 22 /* newest read (23's footer extras would be ignored; schema refused) */
+
+/* ------------------------------------------------------------------ schema (§1.6) -- */
+
+typedef struct rdi_dim {
+    char *name;
+    radi_datatype type;
+    uint32_t cell_val_num;     /* 1, or RADI_VAR_NUM for string dims */
+    radi_filter_list filters;  /* empty = inherits the schema's coords filters */
+    int has_domain;            /* 0 for var (string) dims */
+    uint8_t lo[8], hi[8];
+    int has_extent;
+    uint8_t extent[8];
+} rdi_dim;
+
+typedef struct rdi_attr {
+    char *name;
+    radi_datatype type;
+    uint32_t cell_val_num;     /* RADI_VAR_NUM for var-size */
+    radi_filter_list filters;
+    uint8_t *fill;
+    uint64_t fill_size;
+    int nullable;
+    uint8_t fill_validity;
+    uint8_t order;             /* v17+: 0 unordered */
+} rdi_attr;
+
+struct radi_schema {
+    uint32_t version;
+    int allows_dups;
+    radi_array_type type;
+    radi_layout tile_order, cell_order;
+    uint64_t capacity;
+    radi_filter_list coords_filters, offsets_filters, validity_filters;
+    uint32_t ndim;
+    rdi_dim *dims;
+    uint32_t nattr;
+    rdi_attr *attrs;
+    char *name;                /* its file name in __schema/ (NULL until written or loaded) */
+};
+
+/* Writer-side validation (names unique and not "__"-prefixed, lo <= hi, extent <= span,
+ * dense dims integer, at least one attribute ...). */
+radi_status rdi_schema_validate(const radi_schema *s);
+/* Serializes the schema payload (not the generic tile) for format `version` (20..22). */
+radi_status rdi_schema_serialize(const radi_schema *s, uint32_t version, rdi_buf *payload);
+/* Parses a schema payload; versions outside [RDI_FORMAT_MIN, RDI_FORMAT_MAX_READ] are
+ * RADI_E_UNSUPPORTED naming the version and `what`. */
+radi_status rdi_schema_deserialize(const void *payload, size_t len, const char *what,
+                                   radi_schema **out);
+radi_status rdi_schema_clone(const radi_schema *s, radi_schema **out);
+uint32_t rdi_attr_cell_size(const rdi_attr *a);   /* bytes per cell (fixed-size attrs) */
+size_t rdi_dim_size(const rdi_dim *d);            /* bytes of one coordinate value */
+/* Dense integer dims as int64 (domain lo/hi and extent). */
+int64_t rdi_dim_lo(const rdi_dim *d);
+int64_t rdi_dim_hi(const rdi_dim *d);
+int64_t rdi_dim_extent(const rdi_dim *d);
+/* Effective filters of a dimension (its own, or the coords filters when empty). */
+const radi_filter_list *rdi_dim_filters(const radi_schema *s, uint32_t d);
+
+/* ------------------------------------------------------------- generic tile (§1.4) -- */
+
+/* Encodes payload as one generic tile (header + GZIP(1) pipeline + chunked body). */
+radi_status rdi_generic_tile_encode(const void *payload, size_t len, uint32_t version,
+                                    rdi_scratch *scratch, rdi_buf *out);
+/* Decodes the generic tile at r's position into payload and advances r past it. */
+radi_status rdi_generic_tile_decode(rdi_rd *r, rdi_scratch *scratch, rdi_buf *payload);
+/* Reads and decodes the generic tile starting at byte `off` of uri. */
+radi_status rdi_generic_tile_read(rdi_vfs *vfs, const char *uri, uint64_t off,
+                                  rdi_scratch *scratch, rdi_buf *payload);
+
+/* ----------------------------------------------------- timestamped names (§1.3) -- */
+
+typedef struct rdi_tsname {
+    uint64_t t1, t2;
+    char uuid[33];
+    uint32_t version;          /* 0 when the name has no _v suffix */
+} rdi_tsname;
+
+/* Parses "__t1_t2_uuid[_v]" (an optional extension like ".wrt" must be stripped first). */
+radi_status rdi_tsname_parse(const char *name, rdi_tsname *out);
+/* "__t1_t2_<random uuid>" plus "_<version>" when version != 0. malloc'd. */
+radi_status rdi_tsname_make(uint64_t t1, uint64_t t2, uint32_t version, char **out);
+
+/* --------------------------------------------------- fragment metadata (§1.7, §1.8) -- */
+
+/* One dimension's range in a non-empty domain or MBR. Fixed dims use lo/hi (8 bytes
+ * each, of the dim's type); var (string) dims use the malloc'd slo/shi. */
+typedef struct rdi_range {
+    uint8_t lo[8], hi[8];
+    char *slo, *shi;
+    uint64_t slo_len, shi_len;
+} rdi_range;
+
+/* Offsets of the per-field generic-tile sections inside __fragment_metadata.tdb. */
+enum {
+    RDI_GT_TILE_OFFSETS = 0,
+    RDI_GT_VAR_OFFSETS,
+    RDI_GT_VAR_SIZES,
+    RDI_GT_VALIDITY_OFFSETS,
+    RDI_GT_MINS,
+    RDI_GT_MAXS,
+    RDI_GT_SUMS,
+    RDI_GT_NULL_COUNTS,
+    RDI_GT_COUNT
+};
+
+typedef struct rdi_fragmeta {
+    char *name;                 /* "__t1_t2_uuid_v" */
+    char *uri;                  /* <array>/__fragments/<name> */
+    uint64_t t1, t2;
+    uint32_t version;           /* footer version */
+    char *schema_name;
+    const radi_schema *schema;  /* borrowed from the open array */
+    int dense;
+    rdi_range *ned;             /* [ndim] */
+    uint64_t sparse_tile_num;
+    uint64_t last_tile_cell_num;
+    int has_timestamps, has_delete_meta;
+    uint32_t nfields;           /* nattr + 1 (__coords) + ndim (+1 timestamps, +2 delete meta) */
+    uint64_t *file_sizes, *file_var_sizes, *file_validity_sizes;   /* [nfields] */
+    uint64_t rtree_off;
+    uint64_t *gt_off[RDI_GT_COUNT];                               /* [nfields] each */
+    uint64_t frag_mmsn_off, proc_cond_off;
+    uint64_t tile_num;          /* dense: tiles of the NED's tile grid; sparse: sparse_tile_num */
+    uint64_t cell_num;
+    /* Per-field tile index sections, loaded on demand by rdi_fragmeta_load_field. */
+    uint64_t **tile_offsets, **tile_var_offsets, **tile_var_sizes, **tile_validity_offsets;
+    uint8_t *field_loaded;      /* [nfields] */
+    /* Where the footer came from: the fragment's own file, or a consolidated .meta. */
+    uint64_t total_size;        /* bytes of the fragment's files, for info */
+} rdi_fragmeta;
+
+/* Field index of attribute i / dimension d (the __coords slot sits between, §1.8). */
+static inline uint32_t rdi_field_attr(uint32_t i) { return i; }
+static inline uint32_t rdi_field_dim(const radi_schema *s, uint32_t d) { return s->nattr + 1 + d; }
+
+/* Parses a footer (the plain bytes before the trailing u64 length, §1.8). The schema is
+ * found among `schemas` by the footer's schema name. */
+radi_status rdi_fragmeta_parse_footer(const void *footer, size_t len, const char *what,
+                                      radi_schema *const *schemas, uint32_t nschemas,
+                                      rdi_fragmeta *fm);
+/* Loads a fragment's footer from its __fragment_metadata.tdb. */
+radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *frag_name,
+                              radi_schema *const *schemas, uint32_t nschemas, rdi_fragmeta **out);
+/* Loads the tile offsets (and var offsets/sizes, validity offsets where present) of one
+ * field. Idempotent. */
+radi_status rdi_fragmeta_load_field(radi_ctx *ctx, rdi_fragmeta *fm, uint32_t field,
+                                    rdi_scratch *scratch);
+void rdi_fragmeta_free(rdi_fragmeta *fm);
+
+/* --------------------------------------------------------- dense tile grid (§4) -- */
+
+/* The tile grid of a dense schema restricted to a box (2*ndim inclusive int64 bounds):
+ * the range of tile coordinates the box touches, and the tile count. */
+typedef struct rdi_grid {
+    uint32_t ndim;
+    int64_t lo[4], ext[4];      /* array domain lo and tile extents */
+    int64_t tlo[4], thi[4];     /* tile coordinate range covering the box */
+    uint64_t ntiles;
+    radi_layout tile_order;
+} rdi_grid;
+
+radi_status rdi_grid_init(const radi_schema *s, const int64_t *box, rdi_grid *g);
+/* Tile coordinates of the k-th tile in the grid's tile order, and back. */
+void rdi_grid_coords(const rdi_grid *g, uint64_t k, int64_t *tcoord);
+uint64_t rdi_grid_index(const rdi_grid *g, const int64_t *tcoord);
+/* The cell box of a tile (tile coordinates -> inclusive cell bounds). */
+void rdi_grid_tile_box(const rdi_grid *g, const int64_t *tcoord, int64_t *box);
+uint64_t rdi_grid_cells_per_tile(const rdi_grid *g);
+
+/* ------------------------------------------------------------ open arrays (§2) -- */
+
+typedef struct rdi_meta_entry {
+    char *key;
+    radi_datatype type;
+    uint32_t count;
+    uint8_t *value;             /* count * sizeof(type) bytes */
+} rdi_meta_entry;
+
+struct radi_meta {
+    radi_ctx *ctx;
+    char *uri;                  /* the array's or group's URI; files go to <uri>/__meta */
+    uint32_t version;           /* format version of the files written */
+    rdi_meta_entry *entries;    /* sorted by key */
+    uint64_t n;
+    uint64_t last_t;            /* newest timestamp applied, so new files sort after it */
+};
+
+/* Loads <uri>/__meta files whose [t1, t2] lie in [t_start, t_end], applied in t1 order. */
+radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint64_t t_end,
+                          uint32_t version, radi_meta *meta);
+void rdi_meta_clear(radi_meta *meta);
+
+struct radi_array {
+    radi_ctx *ctx;
+    char *uri;                  /* normalized, no trailing slash */
+    uint64_t t_start, t_end;
+    radi_schema **schemas;      /* every schema in __schema/, sorted by name */
+    uint32_t nschemas;
+    radi_schema *schema;        /* the latest one at t_end (borrowed from schemas) */
+    rdi_fragmeta **frags;       /* visible fragments, oldest first (by t1) */
+    uint32_t nfrags;
+    uint64_t last_t1;           /* newest fragment t1 seen, including invisible ones */
+    radi_meta meta;
+};
+
+/* Re-reads the fragment list (after a write or a consolidation by this process). */
+radi_status rdi_array_reload_fragments(radi_array *a);
+
+/* Writes a dense fragment with explicit timestamps [t1, t2]; with fill_padding the cells
+ * of the written tiles outside the box get the attribute fill value (as consolidation
+ * does) instead of zeros. *name_out (may be NULL) receives the fragment name. */
+radi_status rdi_dense_write(radi_array *a, const int64_t *box, radi_layout layout,
+                            uint32_t nbuffers, const radi_field_buffer *buffers, uint64_t t1,
+                            uint64_t t2, int fill_padding, char **name_out);
+
+#endif
