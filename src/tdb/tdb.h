@@ -163,6 +163,14 @@ radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *
 radi_status rdi_fragmeta_load_field(radi_ctx *ctx, rdi_fragmeta *fm, uint32_t field,
                                     rdi_scratch *scratch);
 void rdi_fragmeta_free(rdi_fragmeta *fm);
+/* Loads the footers of the named fragments (already filtered for visibility and sorted
+ * oldest first), in parallel on the context's pool. Footers found in one of the
+ * consolidated `meta_files` (names in <array>/__fragment_meta/, §1.9) are taken from
+ * there; the others from each fragment's own file. out[i] matches frag_names[i]. */
+radi_status rdi_fragmeta_load_all(radi_ctx *ctx, const char *array_uri,
+                                  const rdi_strlist *frag_names, const rdi_strlist *meta_files,
+                                  radi_schema *const *schemas, uint32_t nschemas,
+                                  rdi_fragmeta ***out);
 
 /* --------------------------------------------------------- dense tile grid (§4) -- */
 
