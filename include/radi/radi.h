@@ -113,7 +113,7 @@ typedef struct radi_filter {
     radi_filter_type type;
     int32_t level;                /* compressors; -1 = the codec's default */
     radi_datatype reinterpret;    /* DELTA / DOUBLE_DELTA; RADI_ANY = the tile's type */
-    uint32_t max_window;          /* BIT_WIDTH_REDUCTION / POSITIVE_DELTA; default 1024 */
+    uint32_t max_window;          /* BIT_WIDTH_REDUCTION (default 256) / POSITIVE_DELTA (1024) */
 } radi_filter;
 
 #define RADI_MAX_FILTERS 8
@@ -125,7 +125,8 @@ typedef struct radi_filter_list {
 
 /* An empty list (no filters, 64 KiB chunks). */
 RADI_API void radi_filter_list_init(radi_filter_list *list);
-/* Appends a filter with its defaults (level -1, reinterpret ANY, window 1024). */
+/* Appends a filter with its defaults (level -1, reinterpret ANY; window 1024 for positive
+ * delta, 256 for bit-width reduction, as TileDB). */
 RADI_API radi_status radi_filter_list_add(radi_filter_list *list, radi_filter_type type,
                                           int32_t level);
 /* Static name, e.g. "zstd"; "unknown" for unknown codes. */

@@ -144,6 +144,7 @@ typedef struct rdi_fragmeta {
     uint8_t *field_loaded;      /* [nfields] */
     /* Where the footer came from: the fragment's own file, or a consolidated .meta. */
     uint64_t total_size;        /* bytes of the fragment's files, for info */
+    uint64_t meta_size;         /* bytes of __fragment_metadata.tdb; 0 until known (consolidated) */
 } rdi_fragmeta;
 
 /* Field index of attribute i / dimension d (the __coords slot sits between, §1.8). */
@@ -163,6 +164,8 @@ radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *
 radi_status rdi_fragmeta_load_field(radi_ctx *ctx, rdi_fragmeta *fm, uint32_t field,
                                     rdi_scratch *scratch);
 void rdi_fragmeta_free(rdi_fragmeta *fm);
+/* The NED over integer dimensions as 2*ndim int64 bounds (RADI_E_UNSUPPORTED otherwise). */
+radi_status rdi_fragmeta_ned_box(const rdi_fragmeta *fm, int64_t *box);
 /* Loads the footers of the named fragments (already filtered for visibility and sorted
  * oldest first), in parallel on the context's pool. Footers found in one of the
  * consolidated `meta_files` (names in <array>/__fragment_meta/, §1.9) are taken from
@@ -214,17 +217,21 @@ struct radi_meta {
 radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint64_t t_end,
                           uint32_t version, radi_meta *meta);
 void rdi_meta_clear(radi_meta *meta);
+/* Bytes of one value of a metadata type code; covers the codes TileDB allows in metadata
+ * beyond radi_datatype (UTF-16/32, UCS2/4, datetimes, times). 0 for unknown codes. */
+size_t rdi_meta_type_size(uint8_t type);
 
 struct radi_array {
     radi_ctx *ctx;
     char *uri;                  /* normalized, no trailing slash */
     uint64_t t_start, t_end;
-    radi_schema **schemas;      /* every schema in __schema/, sorted by name */
+    int t_end_is_now;           /* opened with end 0: t_end = max(now, newest commit) per (re)load */
+    radi_schema **schemas;      /* every schema in __schema/, oldest first (t1, then name) */
     uint32_t nschemas;
     radi_schema *schema;        /* the latest one at t_end (borrowed from schemas) */
     rdi_fragmeta **frags;       /* visible fragments, oldest first (by t1) */
     uint32_t nfrags;
-    uint64_t last_t1;           /* newest fragment t1 seen, including invisible ones */
+    uint64_t last_t1;           /* newest timestamp (t2) of any committed fragment, visible or not */
     radi_meta meta;
 };
 

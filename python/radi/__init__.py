@@ -1,0 +1,49 @@
+"""radi: radiology volumes in the TileDB array format, natively in C.
+
+Names follow RadiObject 0.1.1 (and the seed notebook): configure / get_config and the
+config classes (also importable from radi.ctx), Volume, plus consolidate and vacuum.
+Importing radi needs only numpy; libradi is loaded on first use.
+"""
+from __future__ import annotations
+
+from . import _lib
+from .ctx import (CompressionConfig, Compressor, IOConfig, RadiObjectConfig, ReadConfig,
+                  S3Config, SliceOrientation, TileConfig, WriteConfig, configure, get_config)
+from .errors import RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
+from .volume import Volume
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Volume", "configure", "get_config", "TileConfig", "CompressionConfig", "IOConfig",
+    "ReadConfig", "WriteConfig", "S3Config", "RadiObjectConfig", "SliceOrientation",
+    "Compressor", "consolidate", "vacuum", "RadiError", "RadiInvalidError",
+    "RadiNotFoundError", "RadiExistsError", "library_version",
+]
+
+
+def _mode(mode: str) -> int:
+    try:
+        return _lib.CONSOLIDATION_MODES[mode]
+    except (KeyError, TypeError):
+        raise ValueError(f"mode must be one of {', '.join(_lib.CONSOLIDATION_MODES)}, "
+                         f"got {mode!r}") from None
+
+
+def consolidate(uri, mode: str = "fragments") -> None:
+    """Merges the fragments (or commits, fragment_meta, array_meta) of the array at uri
+    into one, as TileDB does. Nothing is deleted until vacuum(uri, mode)."""
+    m = _mode(mode)
+    _lib.check(_lib.lib().radi_consolidate(_lib.context().handle, _lib.encode_uri(uri), m))
+
+
+def vacuum(uri, mode: str = "fragments") -> None:
+    """Deletes what an earlier consolidate(uri, mode) made obsolete."""
+    m = _mode(mode)
+    _lib.check(_lib.lib().radi_vacuum(_lib.context().handle, _lib.encode_uri(uri), m))
+
+
+def library_version() -> str:
+    """Version of the loaded libradi."""
+    return _lib.version()
+

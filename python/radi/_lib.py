@@ -1,0 +1,186 @@
+"""ctypes binding to libradi: loading, prototypes, errors and contexts.
+
+The library is found, in order, at $RADI_LIBRARY, then bundled in the package
+(radi/lib/libradi.so, put there by `pip install`). It is loaded on first use so that
+`import radi` needs nothing but numpy.
+"""
+from __future__ import annotations
+
+import ctypes as C
+import os
+import threading
+from pathlib import Path
+
+from .errors import (RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError)
+
+_PKG = Path(__file__).resolve().parent
+
+# radi_status codes (include/radi/radi.h).
+OK = 0
+_STATUS_NAMES = {
+    1: "RADI_E_INVALID", 2: "RADI_E_NOMEM", 3: "RADI_E_IO", 4: "RADI_E_NOT_FOUND",
+    5: "RADI_E_EXISTS", 6: "RADI_E_CORRUPT", 7: "RADI_E_UNSUPPORTED", 8: "RADI_E_CODEC",
+    9: "RADI_E_BUDGET", 10: "RADI_E_INTERNAL",
+}
+_STATUS_ERRORS = {1: RadiInvalidError, 4: RadiNotFoundError, 5: RadiExistsError}
+
+# radi_datatype codes.
+INT32, INT64, FLOAT32, FLOAT64, CHAR = 0, 1, 2, 3, 4
+INT8, UINT8, INT16, UINT16, UINT32, UINT64 = 5, 6, 7, 8, 9, 10
+STRING_ASCII, STRING_UTF8, BOOL = 11, 12, 41
+
+# radi_filter_type codes of the volume compressors.
+FILTER_NONE, FILTER_GZIP, FILTER_ZSTD, FILTER_LZ4 = 0, 1, 2, 3
+
+CONSOLIDATION_MODES = {"fragments": 0, "commits": 1, "fragment_meta": 2, "array_meta": 3}
+
+
+class Config(C.Structure):
+    _fields_ = [("memory_budget", C.c_uint64), ("concurrency", C.c_uint32),
+                ("format_version", C.c_uint32)]
+
+
+class TileConfig(C.Structure):
+    _fields_ = [("orientation", C.c_int), ("x", C.c_uint32), ("y", C.c_uint32),
+                ("z", C.c_uint32), ("t", C.c_uint32)]
+
+
+class Compression(C.Structure):
+    _fields_ = [("algorithm", C.c_int), ("level", C.c_int32), ("shuffle", C.c_int)]
+
+
+class ReadStats(C.Structure):
+    _fields_ = [("tiles_read", C.c_uint64), ("bytes_read", C.c_uint64),
+                ("io_requests", C.c_uint64), ("batches", C.c_uint64)]
+
+
+_p = C.c_void_p
+_u64p = C.POINTER(C.c_uint64)
+_i64p = C.POINTER(C.c_int64)
+
+# name: (restype, argtypes); restype int = radi_status.
+_PROTOTYPES = {
+    "radi_version": (C.c_char_p, []),
+    "radi_errmsg": (C.c_char_p, []),
+    "radi_config_init": (None, [C.POINTER(Config)]),
+    "radi_ctx_create": (C.c_int, [C.POINTER(Config), C.POINTER(_p)]),
+    "radi_ctx_free": (None, [_p]),
+    "radi_tile_extents_for_shape": (C.c_int, [C.POINTER(TileConfig), C.c_uint32, _u64p, _u64p]),
+    "radi_volume_from_buffer": (C.c_int, [_p, C.c_char_p, C.c_uint32, _u64p, C.c_int, _p,
+                                          C.POINTER(TileConfig), C.POINTER(Compression),
+                                          C.POINTER(_p)]),
+    "radi_volume_open": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
+    "radi_volume_close": (None, [_p]),
+    "radi_volume_ndim": (C.c_uint32, [_p]),
+    "radi_volume_shape": (_u64p, [_p]),
+    "radi_volume_dtype": (C.c_int, [_p]),
+    "radi_volume_array": (_p, [_p]),
+    "radi_volume_read": (C.c_int, [_p, _i64p, _p, C.c_uint64, C.POINTER(ReadStats)]),
+    "radi_array_meta": (_p, [_p]),
+    "radi_meta_get": (C.c_int, [_p, C.c_char_p, C.POINTER(C.c_int), C.POINTER(C.c_uint32),
+                                C.POINTER(_p)]),
+    "radi_consolidate": (C.c_int, [_p, C.c_char_p, C.c_int]),
+    "radi_vacuum": (C.c_int, [_p, C.c_char_p, C.c_int]),
+}
+
+_lock = threading.RLock()  # context() loads the library while holding it
+_lib: C.CDLL | None = None
+
+
+def library_path() -> Path:
+    """Where libradi is loaded from: $RADI_LIBRARY, else the copy bundled in the package."""
+    env = os.environ.get("RADI_LIBRARY")
+    if env:
+        return Path(env)
+    return _PKG / "lib" / "libradi.so"
+
+
+def cli_path() -> Path:
+    """Where the `radi` binary is: $RADI_CLI, else the copy bundled in the package."""
+    env = os.environ.get("RADI_CLI")
+    if env:
+        return Path(env)
+    return _PKG / "bin" / "radi"
+
+
+def lib() -> C.CDLL:
+    """The loaded library with its prototypes (loaded once, on first use)."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is None:
+            path = library_path()
+            if not path.is_file():
+                raise RadiError(
+                    f"libradi not found at {path}: install the package with `pip install .` "
+                    "or set RADI_LIBRARY to a built libradi.so")
+            try:
+                dll = C.CDLL(str(path))
+            except OSError as e:
+                raise RadiError(f"cannot load {path}: {e}") from None
+            for name, (res, args) in _PROTOTYPES.items():
+                fn = getattr(dll, name)
+                fn.restype = res
+                fn.argtypes = args
+            _lib = dll
+    return _lib
+
+
+def check(status: int) -> None:
+    """Raises the RadiError subclass for a failed radi_status, carrying the C message."""
+    if status == OK:
+        return
+    msg = lib().radi_errmsg().decode("utf-8", "replace")
+    cls = _STATUS_ERRORS.get(status, RadiError)
+    raise cls(msg or _STATUS_NAMES.get(status, f"radi status {status}"),
+              status=_STATUS_NAMES.get(status, str(status)))
+
+
+def version() -> str:
+    return lib().radi_version().decode()
+
+
+def encode_uri(uri) -> bytes:
+    return os.fspath(uri).encode("utf-8")
+
+
+class Context:
+    """One C context (thread pool, storage backends) for one IO configuration. Volumes
+    keep a reference to the context they were opened with, so it outlives them."""
+
+    def __init__(self, memory_budget_mb: int, concurrency: int):
+        cfg = Config()
+        lib().radi_config_init(C.byref(cfg))
+        cfg.memory_budget = int(memory_budget_mb) << 20
+        cfg.concurrency = int(concurrency)
+        h = _p()
+        check(lib().radi_ctx_create(C.byref(cfg), C.byref(h)))
+        self.handle = h
+        self.key = (int(memory_budget_mb), int(concurrency))
+
+    def __del__(self):
+        h = getattr(self, "handle", None)
+        try:
+            if h and _lib is not None:
+                _lib.radi_ctx_free(h)
+                self.handle = None
+        except Exception:  # interpreter shutdown: module globals may be gone
+            pass
+
+
+_ctx: Context | None = None
+
+
+def context() -> Context:
+    """The context of the current IO configuration, rebuilt when configure(io=...) or
+    configure(read=...) changes memory_budget_mb or concurrency."""
+    global _ctx
+    from .ctx import get_config
+
+    io = get_config().read
+    key = (int(io.memory_budget_mb), int(io.concurrency))
+    with _lock:
+        if _ctx is None or _ctx.key != key:
+            _ctx = Context(*key)
+        return _ctx

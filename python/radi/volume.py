@@ -1,0 +1,236 @@
+"""Volume: a 3-D or 4-D dense array with RadiObject's layout, read by numpy-style indexing.
+
+Reads allocate the result with numpy and let the C library fill it in place.
+"""
+from __future__ import annotations
+
+import ctypes as C
+import operator
+import os
+
+import numpy as np
+
+from . import _lib
+from .ctx import SliceOrientation, _tile_struct, get_config
+
+__all__ = ["Volume"]
+
+_DTYPES = {
+    np.dtype(np.int8): _lib.INT8, np.dtype(np.uint8): _lib.UINT8,
+    np.dtype(np.int16): _lib.INT16, np.dtype(np.uint16): _lib.UINT16,
+    np.dtype(np.int32): _lib.INT32, np.dtype(np.uint32): _lib.UINT32,
+    np.dtype(np.int64): _lib.INT64, np.dtype(np.uint64): _lib.UINT64,
+    np.dtype(np.float32): _lib.FLOAT32, np.dtype(np.float64): _lib.FLOAT64,
+    np.dtype(np.bool_): _lib.BOOL,
+}
+_NP_DTYPES = {code: dt for dt, code in _DTYPES.items()}
+
+
+def _meta_string(array_handle, key: str):
+    """A metadata value as str, or None when the key is absent or not a string."""
+    L = _lib.lib()
+    meta = L.radi_array_meta(array_handle)
+    t, n, v = C.c_int(), C.c_uint32(), C.c_void_p()
+    if L.radi_meta_get(meta, key.encode(), C.byref(t), C.byref(n), C.byref(v)) != _lib.OK:
+        return None
+    if t.value not in (_lib.STRING_UTF8, _lib.STRING_ASCII, _lib.CHAR):
+        return None
+    return C.string_at(v, n.value).decode("utf-8", "replace") if n.value else ""
+
+
+class Volume:
+    """A volume array: `Volume(uri)` opens one, `Volume.from_numpy(uri, data)` writes one."""
+
+    def __init__(self, uri, ctx=None):
+        self._ctx = ctx if ctx is not None else _lib.context()
+        self._uri = os.fspath(uri)
+        h = C.c_void_p()
+        _lib.check(_lib.lib().radi_volume_open(self._ctx.handle, _lib.encode_uri(self._uri), C.byref(h)))
+        self._attach(h)
+
+    def _attach(self, h):
+        L = _lib.lib()
+        self._h = h
+        n = L.radi_volume_ndim(h)
+        shp = L.radi_volume_shape(h)
+        self._shape = tuple(int(shp[i]) for i in range(n))
+        code = L.radi_volume_dtype(h)
+        if code not in _NP_DTYPES:
+            raise _lib.RadiError(f"{self._uri}: unsupported voxel datatype code {code}")
+        self._dtype = _NP_DTYPES[code]
+
+    @classmethod
+    def from_numpy(cls, uri, data, ctx=None) -> "Volume":
+        """Creates a volume at uri holding `data` (3-D or 4-D), tiled and compressed as the
+        current configuration says (configure(tile=..., compression=...))."""
+        arr = np.asarray(data)
+        if arr.ndim not in (3, 4):
+            raise ValueError(f"Shape must be 3D or 4D, got {arr.ndim}D")
+        dt = arr.dtype.newbyteorder("=") if arr.dtype.byteorder not in ("=", "|") else arr.dtype
+        if dt not in _DTYPES:
+            raise ValueError(f"unsupported volume dtype {arr.dtype} (numeric or bool only)")
+        # C order and native byte order are what the library reads; copy only if needed.
+        arr = np.ascontiguousarray(arr, dtype=dt)
+        ctx = ctx if ctx is not None else _lib.context()
+        w = get_config().write
+        shape = (C.c_uint64 * arr.ndim)(*arr.shape)
+        tile = _tile_struct(w.tile)
+        comp = w.compression._struct()
+        h = C.c_void_p()
+        _lib.check(_lib.lib().radi_volume_from_buffer(
+            ctx.handle, _lib.encode_uri(uri), arr.ndim, shape, _DTYPES[dt],
+            arr.ctypes.data_as(C.c_void_p), C.byref(tile), C.byref(comp), C.byref(h)))
+        vol = cls.__new__(cls)
+        vol._ctx = ctx
+        vol._uri = os.fspath(uri)
+        vol._attach(h)
+        return vol
+
+    # ---------------------------------------------------------------- lifetime --
+    def close(self) -> None:
+        h = getattr(self, "_h", None)
+        if h:
+            _lib.lib().radi_volume_close(h)
+            self._h = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError(f"{self._uri}: volume is closed")
+        return self._h
+
+    # -------------------------------------------------------------- properties --
+    @property
+    def uri(self) -> str:
+        return self._uri
+
+    @property
+    def shape(self) -> tuple:
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def tile_orientation(self):
+        """The SliceOrientation stored at creation (key `tile_orientation`, or the legacy
+        `slice_orientation`), or None."""
+        arr = _lib.lib().radi_volume_array(self._handle())
+        for key in ("tile_orientation", "slice_orientation"):
+            v = _meta_string(arr, key)
+            if v is not None:
+                try:
+                    return SliceOrientation(v)
+                except ValueError:
+                    return None
+        return None
+
+    def __repr__(self) -> str:
+        return f"Volume(shape={'x'.join(str(s) for s in self._shape)}, dtype={self._dtype})"
+
+    # ------------------------------------------------------------------- reads --
+    def _read_box(self, lo, hi) -> np.ndarray:
+        """Reads the inclusive box [lo, hi] into a new C-order array of that box's shape."""
+        out = np.empty(tuple(h - l + 1 for l, h in zip(lo, hi)), dtype=self._dtype)
+        lohi = (C.c_int64 * (2 * len(lo)))(*[v for pair in zip(lo, hi) for v in pair])
+        _lib.check(_lib.lib().radi_volume_read(self._handle(), lohi, out.ctypes.data_as(C.c_void_p),
+                                               out.nbytes, None))
+        return out
+
+    def to_numpy(self) -> np.ndarray:
+        """The whole volume."""
+        return self._read_box([0] * self.ndim, [s - 1 for s in self._shape])
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.to_numpy()
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def __getitem__(self, key) -> np.ndarray:
+        """numpy basic indexing: ints (negative allowed) drop the axis, slices keep it
+        (steps are applied in numpy to the bounding box read), `...` and missing trailing
+        axes mean everything. A bare int indexes the first axis, as numpy does."""
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(k is Ellipsis for k in key):
+            if sum(k is Ellipsis for k in key) > 1:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            i = next(j for j, k in enumerate(key) if k is Ellipsis)
+            fill = self.ndim - (len(key) - 1)
+            key = key[:i] + (slice(None),) * max(fill, 0) + key[i + 1:]
+        if len(key) > self.ndim:
+            raise IndexError(f"too many indices for volume: volume is {self.ndim}-dimensional, "
+                             f"but {len(key)} were indexed")
+        key = key + (slice(None),) * (self.ndim - len(key))
+        lo, hi, local = [], [], []
+        empty = False
+        for axis, (k, n) in enumerate(zip(key, self._shape)):
+            if isinstance(k, slice):
+                r = range(*k.indices(n))
+                if len(r) == 0:
+                    empty = True
+                    lo.append(0), hi.append(0), local.append(slice(0, 0))
+                    continue
+                a, b = min(r[0], r[-1]), max(r[0], r[-1])
+                lo.append(a), hi.append(b)
+                # Local slice of the box that yields r (the box spans exactly r's extremes).
+                local.append(slice(0, None, r.step) if r.step > 0 else slice(b - a, None, r.step))
+            else:
+                if isinstance(k, (bool, np.bool_)):
+                    raise TypeError("boolean indices are not supported by Volume")
+                try:
+                    i = operator.index(k)
+                except TypeError:
+                    raise TypeError(f"Volume indices must be integers, slices or '...', "
+                                    f"got {type(k).__name__}") from None
+                if i < -n or i >= n:
+                    raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}")
+                i %= n
+                lo.append(i), hi.append(i), local.append(0)
+        if empty:
+            shape = tuple(len(range(*k.indices(n))) for k, n in zip(key, self._shape)
+                          if isinstance(k, slice))
+            return np.empty(shape, dtype=self._dtype)
+        box = self._read_box(lo, hi)
+        return box[tuple(local)]
+
+    def slice(self, x=slice(None), y=slice(None), z=slice(None), t=None) -> np.ndarray:
+        """`vol[x, y, z]` (plus `t` on 4-D volumes)."""
+        key = (x, y, z) if t is None else (x, y, z, t)
+        return self[key]
+
+    def _plane(self, axis: int, index: int, t) -> np.ndarray:
+        key = [slice(None)] * 3
+        key[axis] = index
+        if t is not None:
+            if self.ndim != 4:
+                raise ValueError(f"t={t} given for a {self.ndim}D volume")
+            key.append(t)
+        return self[tuple(key)]
+
+    def axial(self, z: int, t: int | None = None) -> np.ndarray:
+        """The (X, Y) slice at z, i.e. vol[:, :, z]; (X, Y, T) on 4-D volumes without t."""
+        return self._plane(2, z, t)
+
+    def sagittal(self, x: int, t: int | None = None) -> np.ndarray:
+        """The (Y, Z) slice at x, i.e. vol[x]; (Y, Z, T) on 4-D volumes without t."""
+        return self._plane(0, x, t)
+
+    def coronal(self, y: int, t: int | None = None) -> np.ndarray:
+        """The (X, Z) slice at y, i.e. vol[:, y]; (X, Z, T) on 4-D volumes without t."""
+        return self._plane(1, y, t)

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# THE test command: every test radi has, in the order that fails fastest.
+#   1. setup (scripts/setup.sh) when a system package or the .venv is missing
+#   2. C library + C unit tests (CTest) in build/
+#   3. the same C tests under AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+#   4. `pip install .` into .venv, then the Python suite (API, CLI, TileDB-Py oracle)
+#      against the installed package
+# Exits non-zero on the first failure. Options: --no-asan (skip step 3, for quick local runs).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+asan=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-asan) asan=0 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+jobs="$(nproc 2>/dev/null || echo 2)"
+step() { printf '\n== %s ==\n' "$*"; }
+t0=$SECONDS
+
+# ------------------------------------------------------------------------ setup --
+need_setup=0
+for tool in cmake ninja pkg-config cc; do
+  command -v "$tool" >/dev/null 2>&1 || need_setup=1
+done
+if [ $need_setup -eq 0 ]; then
+  pkg-config --exists libzstd liblz4 zlib libdeflate cmocka || need_setup=1
+fi
+if [ ! -x .venv/bin/python ] ||
+   ! .venv/bin/python -c 'import numpy, tiledb, pytest, pytest_timeout, setuptools, wheel' 2>/dev/null; then
+  need_setup=1
+fi
+if [ $need_setup -eq 1 ]; then
+  step "setup (scripts/setup.sh)"
+  bash scripts/setup.sh
+fi
+
+# ------------------------------------------------------------------ C: release --
+step "build (build/)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build --parallel "$jobs"
+step "C tests (build/)"
+ctest --test-dir build --output-on-failure --no-tests=error --timeout 300 -j "$jobs"
+
+# ------------------------------------------------------------ C: ASan + UBSan --
+if [ $asan -eq 1 ]; then
+  step "build with ASan+UBSan (build-asan/)"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRADI_SANITIZE=ON >/dev/null
+  cmake --build build-asan --parallel "$jobs"
+  step "C tests under ASan+UBSan (build-asan/)"
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1" \
+  UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+    ctest --test-dir build-asan --output-on-failure --no-tests=error --timeout 600 -j "$jobs"
+fi
+
+# -------------------------------------------------------------------- Python --
+step "pip install . (.venv)"
+# No build isolation: setuptools and wheel are pinned in .venv, and CI need not fetch them.
+.venv/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps .
+
+step "Python tests (installed package; oracle TileDB-Py)"
+# The installed package and its bundled libradi/radi are what is tested, not the tree.
+unset RADI_LIBRARY RADI_CLI PYTHONPATH
+set +e
+.venv/bin/python -m pytest tests/python -q -p no:cacheprovider --timeout=300
+rc=$?
+set -e
+if [ $rc -eq 5 ]; then
+  echo "test.sh: pytest collected no tests" >&2
+  exit 1
+fi
+if [ $rc -ne 0 ]; then
+  exit $rc
+fi
+
+printf '\ntest.sh: all tests passed in %ds\n' $((SECONDS - t0))

@@ -1,0 +1,1013 @@
+/*
+ * The dense reader (research/tiledb-format.md §2, §4, §7).
+ *
+ * Plan: the query box covers a range of space tiles. For each space tile, the fragments
+ * that supply cells are found newest first; one whose part of the tile is covered by a
+ * newer fragment's part is skipped (TileDB's rule). Cells are then painted oldest to
+ * newest, so per cell the newest fragment wins; cells nobody wrote get the fill value.
+ *
+ * Execution, one attribute (or validity plane) at a time: space tiles are grouped into
+ * tasks, tasks into batches whose filtered plus unfiltered tile bytes fit the memory
+ * budget. Per batch, the tiles' byte ranges are sorted and coalesced into few reads run
+ * on the pool; then each task, on its worker, decodes its tiles into that worker's
+ * buffer (still in cache) and copies them out at once. A tile that lands contiguously in
+ * the output in the same order is decoded straight into the caller's buffer, and of a
+ * tile only partly needed only the chunks holding the needed cells are decoded.
+ *
+ * The scatter is where TileDB loses most of its time (peers-benchmark.md): an axial
+ * 240×240×1 tile goes into an x,y,z row-major result at a stride of 155 cells. Here
+ * consecutive tiles along the output's fastest dimension form one task and are copied
+ * together, output row by output row, so the output is written in address order in
+ * runs of at least a cache line instead of one cell per line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "tdb/tdb.h"
+
+#define GAP_MAX ((uint64_t)128 * 1024)       /* coalesce ranges separated by at most this */
+#define READ_MAX ((uint64_t)64 * 1024 * 1024) /* longest coalesced range */
+#define PART_MAX ((uint64_t)8 * 1024 * 1024)  /* longer reads are split across the pool */
+#define PF_AHEAD 8                            /* output rows prefetched ahead in a group copy */
+#define GROUP_MAX 64                          /* tiles copied together in a transposition */
+#define LINE 64                               /* bytes of an output row a group writes */
+#define BLOCK 32                              /* cells per side of a transposition block */
+
+/* ------------------------------------------------------------------- plan -- */
+
+typedef struct contrib {
+    uint32_t frag;
+    uint8_t direct;        /* the whole tile, contiguous and in order in the output */
+    uint64_t ftile;        /* the tile's position inside the fragment */
+    int64_t part[8];       /* cells supplied: fragment NED ∩ tile ∩ query */
+} contrib;
+
+typedef struct stile {
+    int64_t tbox[8];       /* the whole space tile */
+    int64_t box[8];        /* tile ∩ query */
+    int64_t tcg;           /* tile coordinate along the output's fastest dimension */
+    uint64_t c0;           /* contribs[c0, c0 + nc), oldest first */
+    uint32_t nc;
+    uint8_t fill;          /* some cells of box get the fill value */
+} stile;
+
+typedef struct plan {
+    radi_array *a;
+    uint32_t ndim;
+    int64_t q[8];
+    uint64_t ostride[4];   /* output strides in cells */
+    uint32_t g;            /* output's fastest dimension */
+    int64_t ext[4];
+    uint64_t tstride[4];   /* tile cell strides in cells */
+    uint64_t tcells;
+    uint32_t src_fast;     /* fastest tile cell dimension with extent > 1; ndim if none */
+    stile *st;
+    uint64_t nst;
+    contrib *c;
+    uint64_t nc, ccap;
+} plan;
+
+/* One sub-box copy between a decoded tile and the output, strides in cells. */
+typedef struct piece {
+    const uint8_t *src;
+    uint8_t *dst;
+    int64_t n[4], ss[4], ds[4];
+} piece;
+
+typedef struct nd { int64_t n, ss, ds; } nd;
+
+/* Drops unit dimensions, orders the rest by output stride and merges dimensions that are
+ * contiguous in both, so copies run over the longest possible rows. */
+static uint32_t normalize(const int64_t *n, const int64_t *ss, const int64_t *ds, uint32_t ndim, nd *out)
+{
+    uint32_t k = 0;
+    for (uint32_t d = 0; d < ndim; d++)
+        if (n[d] > 1) out[k++] = (nd){n[d], ss[d], ds[d]};
+    for (uint32_t i = 1; i < k; i++)
+        for (uint32_t j = i; j > 0 && out[j].ds < out[j - 1].ds; j--) {
+            nd t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    if (k == 0) return 0;
+    uint32_t m = 0;
+    for (uint32_t j = 1; j < k; j++) {
+        if (out[j].ss == out[m].ss * out[m].n && out[j].ds == out[m].ds * out[m].n) out[m].n *= out[j].n;
+        else out[++m] = out[j];
+    }
+    return m + 1;
+}
+
+static void box_intersect(uint32_t ndim, const int64_t *a, const int64_t *b, int64_t *out, int *empty)
+{
+    *empty = 0;
+    for (uint32_t d = 0; d < ndim; d++) {
+        out[2 * d] = RDI_MAX(a[2 * d], b[2 * d]);
+        out[2 * d + 1] = RDI_MIN(a[2 * d + 1], b[2 * d + 1]);
+        if (out[2 * d] > out[2 * d + 1]) *empty = 1;
+    }
+}
+
+static int box_contains(uint32_t ndim, const int64_t *outer, const int64_t *inner)
+{
+    for (uint32_t d = 0; d < ndim; d++)
+        if (inner[2 * d] < outer[2 * d] || inner[2 * d + 1] > outer[2 * d + 1]) return 0;
+    return 1;
+}
+
+static radi_status push_contrib(plan *p, const contrib *c)
+{
+    if (p->nc == p->ccap) {
+        uint64_t cap = p->ccap ? p->ccap * 2 : 64;
+        contrib *nc = realloc(p->c, (size_t)cap * sizeof *nc);
+        if (!nc) return rdi_nomem();
+        p->c = nc;
+        p->ccap = cap;
+    }
+    p->c[p->nc++] = *c;
+    return RADI_OK;
+}
+
+/* Whether a whole tile lands as one run in the output, in the tile's cell order. */
+static int tile_is_contiguous(const plan *p, const int64_t *tbox)
+{
+    int64_t n[4], ss[4], ds[4];
+    for (uint32_t d = 0; d < p->ndim; d++) {
+        n[d] = tbox[2 * d + 1] - tbox[2 * d] + 1;
+        ss[d] = (int64_t)p->tstride[d];
+        ds[d] = (int64_t)p->ostride[d];
+    }
+    nd dims[4];
+    uint32_t k = normalize(n, ss, ds, p->ndim, dims);
+    return k == 0 || (k == 1 && dims[0].ss == 1 && dims[0].ds == 1);
+}
+
+static radi_status build_plan(plan *p, radi_array *a, const int64_t *q, radi_layout layout)
+{
+    const radi_schema *s = a->schema;
+    uint32_t nd_ = s->ndim;
+    p->a = a;
+    p->ndim = nd_;
+    memcpy(p->q, q, 2 * nd_ * sizeof(int64_t));
+    /* Output strides in the requested layout. */
+    uint64_t acc = 1;
+    for (uint32_t i = 0; i < nd_; i++) {
+        uint32_t d = layout == RADI_ROW_MAJOR ? nd_ - 1 - i : i;
+        p->ostride[d] = acc;
+        acc *= (uint64_t)(q[2 * d + 1] - q[2 * d] + 1);
+    }
+    p->g = layout == RADI_ROW_MAJOR ? nd_ - 1 : 0;
+    rdi_grid grid;
+    RDI_TRY(rdi_grid_init(s, q, &grid));
+    if (s->cell_order != RADI_ROW_MAJOR && s->cell_order != RADI_COL_MAJOR)
+        return rdi_error(RADI_E_UNSUPPORTED, "%s: dense cell order %d is not supported", a->uri, (int)s->cell_order);
+    p->tcells = 1;
+    for (uint32_t d = 0; d < nd_; d++) {
+        p->ext[d] = grid.ext[d];
+        if (__builtin_mul_overflow(p->tcells, (uint64_t)grid.ext[d], &p->tcells) || p->tcells > ((uint64_t)1 << 40))
+            return rdi_error(RADI_E_UNSUPPORTED, "%s: tiles of more than 2^40 cells", a->uri);
+    }
+    acc = 1;
+    p->src_fast = nd_;
+    for (uint32_t i = 0; i < nd_; i++) {
+        uint32_t d = s->cell_order == RADI_ROW_MAJOR ? nd_ - 1 - i : i;
+        p->tstride[d] = acc;
+        acc *= (uint64_t)p->ext[d];
+        if (p->src_fast == nd_ && p->ext[d] > 1) p->src_fast = d;
+    }
+
+    /* Fragment boxes and their tile grids (same origin and extents as the array's). */
+    uint32_t nf = a->nfrags;
+    int64_t (*fbox)[8] = rdi_calloc(nf ? nf : 1, sizeof *fbox);
+    rdi_grid *fgrid = rdi_calloc(nf ? nf : 1, sizeof *fgrid);
+    p->nst = grid.ntiles;
+    p->st = rdi_calloc((size_t)(p->nst ? p->nst : 1), sizeof *p->st);
+    radi_status st = (fbox && fgrid && p->st) ? RADI_OK : RADI_E_NOMEM;
+    for (uint32_t f = 0; f < nf && st == RADI_OK; f++) {
+        const rdi_fragmeta *fm = a->frags[f];
+        if (!fm->dense) {
+            st = rdi_error(RADI_E_UNSUPPORTED, "%s: sparse fragment in a dense array", fm->uri);
+            break;
+        }
+        st = rdi_fragmeta_ned_box(fm, fbox[f]);
+        if (st == RADI_OK) st = rdi_grid_init(s, fbox[f], &fgrid[f]);
+    }
+
+    /* Space tiles in output order (fastest dimension g innermost), so tiles next to each
+     * other along g are neighbours in the list and can be grouped. */
+    int64_t span[4];
+    for (uint32_t d = 0; d < nd_; d++) span[d] = grid.thi[d] - grid.tlo[d] + 1;
+    for (uint64_t k = 0; k < p->nst && st == RADI_OK; k++) {
+        stile *t = &p->st[k];
+        int64_t tc[4];
+        uint64_t r = k;
+        for (uint32_t i = 0; i < nd_; i++) {
+            uint32_t d = layout == RADI_ROW_MAJOR ? nd_ - 1 - i : i;
+            tc[d] = grid.tlo[d] + (int64_t)(r % (uint64_t)span[d]);
+            r /= (uint64_t)span[d];
+        }
+        t->tcg = tc[p->g];
+        rdi_grid_tile_box(&grid, tc, t->tbox);
+        int empty;
+        box_intersect(nd_, t->tbox, q, t->box, &empty);
+        t->c0 = p->nc;
+        uint32_t nadded = 0;
+        int covered = 0;
+        for (uint32_t f = nf; f-- > 0 && !covered && st == RADI_OK;) {
+            contrib c;
+            memset(&c, 0, sizeof c);
+            box_intersect(nd_, fbox[f], t->box, c.part, &empty);
+            if (empty) continue;
+            int skip = 0;
+            for (uint32_t i = 0; i < nadded && !skip; i++)
+                skip = box_contains(nd_, p->c[t->c0 + i].part, c.part);
+            if (skip) continue;
+            c.frag = f;
+            c.ftile = rdi_grid_index(&fgrid[f], tc);
+            if (c.ftile >= a->frags[f]->tile_num) {
+                st = rdi_error(RADI_E_CORRUPT, "%s: tile %llu outside the fragment's %llu tiles", a->frags[f]->uri,
+                               (unsigned long long)c.ftile, (unsigned long long)a->frags[f]->tile_num);
+                break;
+            }
+            covered = box_contains(nd_, c.part, t->box);
+            c.direct = covered && nadded == 0 && box_contains(nd_, q, t->tbox) &&
+                       tile_is_contiguous(p, t->tbox);
+            st = push_contrib(p, &c);
+            nadded++;
+        }
+        if (st != RADI_OK) break;
+        /* Newest first was convenient for the skip rule; paint oldest first. */
+        for (uint32_t i = 0, j = nadded ? nadded - 1 : 0; i < j; i++, j--) {
+            contrib tmp = p->c[t->c0 + i];
+            p->c[t->c0 + i] = p->c[t->c0 + j];
+            p->c[t->c0 + j] = tmp;
+        }
+        t->nc = nadded;
+        t->fill = !covered;
+    }
+    free(fbox);
+    free(fgrid);
+    return st;
+}
+
+/* ---------------------------------------------------------------- copying -- */
+
+/* Strided element copies, specialised by cell size so the element move is one load and
+ * one store (memcpy of a constant size), also for unaligned caller buffers. */
+#define DEF_STRIDED(NAME, CS)                                                                    \
+    static void NAME(uint8_t *d, int64_t ds, const uint8_t *s, int64_t ss, int64_t n, size_t cs) \
+    {                                                                                            \
+        RDI_UNUSED(cs);                                                                          \
+        for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * (CS), s + i * ss * (CS), (CS));      \
+    }
+DEF_STRIDED(strided1, 1)
+DEF_STRIDED(strided2, 2)
+DEF_STRIDED(strided4, 4)
+DEF_STRIDED(strided8, 8)
+static void strided_any(uint8_t *d, int64_t ds, const uint8_t *s, int64_t ss, int64_t n, size_t cs)
+{
+    for (int64_t i = 0; i < n; i++) memcpy(d + (size_t)(i * ds) * cs, s + (size_t)(i * ss) * cs, cs);
+}
+
+typedef void (*strided_fn)(uint8_t *, int64_t, const uint8_t *, int64_t, int64_t, size_t);
+
+static strided_fn strided_for(size_t cs)
+{
+    switch (cs) {
+    case 1: return strided1;
+    case 2: return strided2;
+    case 4: return strided4;
+    case 8: return strided8;
+    default: return strided_any;
+    }
+}
+
+/* Copies one piece. Rows contiguous on both sides are memcpy'd; otherwise the two fastest
+ * dimensions (output's and tile's) are walked in BLOCK×BLOCK blocks so both sides stay in
+ * cache (a transposition). */
+static void copy_piece(const piece *pc, uint32_t ndim, size_t cs)
+{
+    nd dims[4];
+    uint32_t k = normalize(pc->n, pc->ss, pc->ds, ndim, dims);
+    if (k == 0) {
+        memcpy(pc->dst, pc->src, cs);
+        return;
+    }
+    uint32_t S = 0;
+    for (uint32_t i = 1; i < k; i++)
+        if (dims[i].ss < dims[S].ss) S = i;
+    strided_fn fn = strided_for(cs);
+    nd o[3] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+    uint32_t no = 0;
+    for (uint32_t i = 1; i < k; i++)
+        if (i != S) o[no++] = dims[i];
+    const nd D = dims[0], SS = dims[S];
+    for (int64_t i2 = 0; i2 < o[2].n; i2++)
+        for (int64_t i1 = 0; i1 < o[1].n; i1++)
+            for (int64_t i0 = 0; i0 < o[0].n; i0++) {
+                const uint8_t *s = pc->src + (size_t)(i2 * o[2].ss + i1 * o[1].ss + i0 * o[0].ss) * cs;
+                uint8_t *d = pc->dst + (size_t)(i2 * o[2].ds + i1 * o[1].ds + i0 * o[0].ds) * cs;
+                if (S == 0) {
+                    if (D.ss == 1 && D.ds == 1) memcpy(d, s, (size_t)D.n * cs);
+                    else fn(d, D.ds, s, D.ss, D.n, cs);
+                    continue;
+                }
+                for (int64_t a0 = 0; a0 < SS.n; a0 += BLOCK) {
+                    int64_t na = RDI_MIN(BLOCK, SS.n - a0);
+                    for (int64_t b0 = 0; b0 < D.n; b0 += BLOCK) {
+                        int64_t nb = RDI_MIN(BLOCK, D.n - b0);
+                        for (int64_t a = a0; a < a0 + na; a++)
+                            fn(d + (size_t)(a * SS.ds + b0 * D.ds) * cs, D.ds,
+                               s + (size_t)(a * SS.ss + b0 * D.ss) * cs, D.ss, nb, cs);
+                    }
+                }
+            }
+}
+
+/* Copies a group of whole-box pieces that follow each other along the output's fastest
+ * dimension g (stride 1) and share every other extent. For each output row along g,
+ * every piece supplies its cells in turn: the output is written in address order, and
+ * each tile is read as a sequential stream whose cache lines serve the following rows. */
+#define DEF_GROUP(NAME, CS)                                                                        \
+    static void NAME(const uint8_t *const *src, const int64_t *ng, const int64_t *ssg, uint32_t np, \
+                     uint8_t *dst, const nd *o, int64_t ns, int64_t sss, int64_t sds)               \
+    {                                                                                             \
+        int unit = 1;                                                                             \
+        for (uint32_t k = 0; k < np; k++) unit &= ng[k] == 1;                                     \
+        for (int64_t i2 = 0; i2 < o[2].n; i2++)                                                   \
+            for (int64_t i1 = 0; i1 < o[1].n; i1++)                                               \
+                for (int64_t i0 = 0; i0 < o[0].n; i0++)                                           \
+                    for (int64_t a = 0; a < ns; a++) {                                            \
+                        int64_t so = i2 * o[2].ss + i1 * o[1].ss + i0 * o[0].ss + a * sss;        \
+                        uint8_t *d = dst + (size_t)(i2 * o[2].ds + i1 * o[1].ds + i0 * o[0].ds + a * sds) * (CS); \
+                        /* Rows may be far apart: fetch a few ahead for writing (an address   \
+                         * past the buffer is harmless to a prefetch). */                     \
+                        uintptr_t ahead = (uintptr_t)d + (uintptr_t)(PF_AHEAD * sds) * (CS);      \
+                        __builtin_prefetch((const void *)ahead, 1);                               \
+                        __builtin_prefetch((const void *)(ahead + 63), 1);                        \
+                        if (unit) /* one cell per tile per row (axial tiles): a gather */         \
+                            for (uint32_t k = 0; k < np; k++, d += (CS))                          \
+                                memcpy(d, src[k] + (size_t)so * (CS), (CS));                      \
+                        else                                                                      \
+                            for (uint32_t k = 0; k < np; k++) {                                   \
+                                const uint8_t *sp = src[k] + (size_t)so * (CS);                   \
+                                for (int64_t j = 0; j < ng[k]; j++, d += (CS))                    \
+                                    memcpy(d, sp + (size_t)(j * ssg[k]) * (CS), (CS));            \
+                            }                                                                     \
+                    }                                                                             \
+    }
+DEF_GROUP(group1, 1)
+DEF_GROUP(group2, 2)
+DEF_GROUP(group4, 4)
+DEF_GROUP(group8, 8)
+
+/* Copies a group of pieces (see DEF_GROUP); src, ng and ssg are scratch of np entries. */
+static void copy_group(const piece *pcs, uint32_t np, uint32_t ndim, uint32_t g, uint32_t sf, size_t cs,
+                       const uint8_t **src, int64_t *ng, int64_t *ssg)
+{
+    const piece *p0 = &pcs[0];
+    nd o[3] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+    uint32_t no = 0;
+    for (uint32_t d = 0; d < ndim; d++)
+        if (d != g && d != sf && p0->n[d] > 1) o[no++] = (nd){p0->n[d], p0->ss[d], p0->ds[d]};
+    const int64_t ns = sf < ndim ? p0->n[sf] : 1;
+    const int64_t sss = sf < ndim ? p0->ss[sf] : 0, sds = sf < ndim ? p0->ds[sf] : 0;
+    for (uint32_t k = 0; k < np; k++) {
+        src[k] = pcs[k].src;
+        ng[k] = pcs[k].n[g];
+        ssg[k] = pcs[k].ss[g];
+    }
+    switch (cs) {
+    case 1: group1(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
+    case 2: group2(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
+    case 4: group4(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
+    case 8: group8(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
+    default:
+        /* Multi-value cells: one piece at a time. */
+        for (uint32_t k = 0; k < np; k++) copy_piece(&pcs[k], ndim, cs);
+    }
+}
+
+/* Writes the fill value into the output cells of box. */
+static void fill_box(const plan *p, uint8_t *out, const int64_t *box, const uint8_t *fill, size_t cs)
+{
+    int64_t n[4];
+    nd o[3] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+    uint32_t no = 0;
+    for (uint32_t d = 0; d < p->ndim; d++) {
+        n[d] = box[2 * d + 1] - box[2 * d] + 1;
+        if (d != p->g) o[no++] = (nd){n[d], 0, (int64_t)p->ostride[d]};
+    }
+    int uniform = 1;
+    for (size_t b = 1; b < cs; b++) uniform &= fill[b] == fill[0];
+    size_t run = (size_t)n[p->g] * cs;
+    uint64_t base = 0;
+    for (uint32_t d = 0; d < p->ndim; d++) base += (uint64_t)(box[2 * d] - p->q[2 * d]) * p->ostride[d];
+    for (int64_t i2 = 0; i2 < o[2].n; i2++)
+        for (int64_t i1 = 0; i1 < o[1].n; i1++)
+            for (int64_t i0 = 0; i0 < o[0].n; i0++) {
+                uint8_t *d = out + (size_t)(base + (uint64_t)(i2 * o[2].ds + i1 * o[1].ds + i0 * o[0].ds)) * cs;
+                if (uniform) {
+                    memset(d, fill[0], run);
+                    continue;
+                }
+                memcpy(d, fill, cs);
+                for (size_t done = cs; done < run;) {
+                    size_t m = RDI_MIN(done, run - done);
+                    memcpy(d + done, d, m);
+                    done += m;
+                }
+            }
+}
+
+/* ---------------------------------------------------------------- buffers -- */
+
+/* Large scratch buffers (filtered arena, decoded tile groups) are fresh for every read,
+ * and first-touch page faults on 4 KiB pages cost as much as the decode itself on a VM.
+ * Backing them with transparent huge pages (where the kernel allows it on request)
+ * makes that cost small. */
+#define HUGE_MIN ((size_t)4 << 20)
+#define HUGE_ALIGN ((size_t)2 << 20)
+
+typedef struct bigbuf {
+    uint8_t *data;
+    size_t cap;
+    int mapped;
+} bigbuf;
+
+static void bigbuf_free(bigbuf *b)
+{
+    if (b->mapped) munmap(b->data, b->cap);
+    else free(b->data);
+    b->data = NULL;
+    b->cap = 0;
+    b->mapped = 0;
+}
+
+static radi_status bigbuf_reserve(bigbuf *b, size_t n)
+{
+    if (n <= b->cap && b->data) return RADI_OK;
+    bigbuf_free(b);
+    if (n >= HUGE_MIN) {
+        size_t r = (n + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+        void *p = mmap(NULL, r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+            madvise(p, r, MADV_HUGEPAGE);
+#endif
+            b->data = p;
+            b->cap = r;
+            b->mapped = 1;
+            return RADI_OK;
+        }
+    }
+    b->data = rdi_malloc(n ? n : 1);
+    if (!b->data) return RADI_E_NOMEM;
+    b->cap = n;
+    return RADI_OK;
+}
+
+/* ------------------------------------------------------------------ passes -- */
+
+typedef struct task {
+    uint64_t s0;
+    uint32_t ns;
+    uint8_t group;         /* whole-box single-fragment tiles copied together */
+    uint64_t cost;         /* filtered + unfiltered bytes it holds */
+} task;
+
+typedef struct unit {
+    uint32_t frag;
+    uint64_t off, len, ci;
+} unit;
+
+typedef struct range {
+    uint32_t frag;
+    uint64_t off, len, pos;   /* pos: where it lands in the arena */
+} range;
+
+typedef struct worker {
+    rdi_scratch *scratch;
+    bigbuf buf;              /* unfiltered tiles of the task being copied */
+    bigbuf chunk;            /* one filtered chunk, for partial tile decodes */
+} worker;
+
+/* One attribute's data, or its validity, read into one output buffer. */
+typedef struct pass {
+    plan *p;
+    radi_ctx *ctx;
+    uint8_t *out;
+    size_t cs;
+    const uint8_t *fill;
+    int validity;
+    const char *attr;
+    /* per fragment */
+    int32_t *fai;               /* attribute index in the fragment's schema, -1 = absent */
+    char **furi;                /* the data file read */
+    /* per contribution */
+    const uint8_t **cdata;      /* filtered bytes, in the batch's arena */
+    uint64_t *coff, *clen;
+    task *tasks;
+    uint64_t ntasks, t0;        /* t0: first task of the running batch */
+    worker *workers;
+    unsigned nworkers;
+    /* the batch being run */
+    range *ranges;
+    uint64_t nranges;
+    bigbuf arena;
+    uint64_t *parts;            /* I/O requests: range index | part number << 40 */
+    radi_read_stats stats;
+} pass;
+
+static uint64_t task_cost(const pass *ps, uint64_t s0, uint32_t ns, int group)
+{
+    const plan *p = ps->p;
+    uint64_t tb = p->tcells * ps->cs, cost = 0;
+    int needbuf = 0;
+    for (uint32_t k = 0; k < ns; k++) {
+        const stile *t = &p->st[s0 + k];
+        for (uint32_t i = 0; i < t->nc; i++) {
+            uint64_t ci = t->c0 + i;
+            if (ps->fai[p->c[ci].frag] < 0) continue;
+            cost += ps->clen[ci];
+            needbuf |= !p->c[ci].direct;
+        }
+    }
+    /* A group holds all its tiles at once; otherwise one tile at a time. */
+    return cost + (group ? ns * tb : needbuf ? tb : 0);
+}
+
+/* Tasks: runs of up to G space tiles consecutive along the output's fastest dimension. */
+static radi_status make_tasks(pass *ps, uint32_t G)
+{
+    plan *p = ps->p;
+    free(ps->tasks);
+    ps->tasks = rdi_malloc((size_t)(p->nst ? p->nst : 1) * sizeof *ps->tasks);
+    if (!ps->tasks) return RADI_E_NOMEM;
+    ps->ntasks = 0;
+    for (uint64_t s = 0; s < p->nst;) {
+        uint32_t ns = 1;
+        while (ns < G && s + ns < p->nst && p->st[s + ns].tcg == p->st[s + ns - 1].tcg + 1) ns++;
+        task *t = &ps->tasks[ps->ntasks++];
+        t->s0 = s;
+        t->ns = ns;
+        t->group = ns > 1;
+        for (uint32_t k = 0; k < ns && t->group; k++) {
+            const stile *st = &p->st[s + k];
+            t->group = st->nc == 1 && !st->fill && ps->fai[p->c[st->c0].frag] >= 0;
+        }
+        t->cost = task_cost(ps, s, ns, t->group);
+        s += ns;
+    }
+    return RADI_OK;
+}
+
+static radi_status io_task(void *arg, size_t i, unsigned w)
+{
+    RDI_UNUSED(w);
+    pass *ps = arg;
+    uint64_t r = ps->parts[i] & 0xffffffffffull, part = ps->parts[i] >> 40;
+    const range *rg = &ps->ranges[r];
+    uint64_t off = part * PART_MAX, len = RDI_MIN(PART_MAX, rg->len - off);
+    return rdi_vfs_read(ps->ctx->vfs, ps->furi[rg->frag], rg->off + off, ps->arena.data + rg->pos + off, len);
+}
+
+/* Unfilters only the chunks of a tile that hold bytes [b0, b1) of it. Chunks are
+ * filtered independently (§1.5), so each one decodes on its own: a sagittal slice of
+ * axial tiles needs one chunk in four. Other bytes of out are left unwritten. */
+static radi_status unfilter_range(const radi_filter_list *fl, radi_datatype type, uint32_t cs, const uint8_t *in,
+                                  uint64_t in_len, uint8_t *out, uint64_t out_len, uint64_t b0, uint64_t b1,
+                                  rdi_scratch *scratch, bigbuf *tmp, const char *what)
+{
+    rdi_rd r;
+    rdi_rd_init(&r, in, (size_t)in_len, what);
+    uint64_t nch, pos = 0;
+    RDI_TRY(rdi_rd_u64(&r, &nch, "chunk count"));
+    if (nch <= 1 || (b0 == 0 && b1 == out_len))
+        return rdi_tile_unfilter(fl, type, cs, in, in_len, out, out_len, scratch, what);
+    for (uint64_t c = 0; c < nch && pos < b1; c++) {
+        size_t start = r.pos;
+        uint32_t orig, flen, mlen;
+        const uint8_t *body;
+        RDI_TRY(rdi_rd_u32(&r, &orig, "chunk size"));
+        RDI_TRY(rdi_rd_u32(&r, &flen, "chunk filtered size"));
+        RDI_TRY(rdi_rd_u32(&r, &mlen, "chunk metadata size"));
+        RDI_TRY(rdi_rd_view(&r, &body, (size_t)mlen + flen, "chunk"));
+        if (orig > out_len - pos)
+            return rdi_error(RADI_E_CORRUPT, "%s: chunks hold more than the tile's %llu bytes", what,
+                             (unsigned long long)out_len);
+        if (pos + orig > b0) {
+            /* One chunk as a tile of its own: `u64 1` then the chunk. */
+            size_t n = 8 + (r.pos - start);
+            RDI_TRY(bigbuf_reserve(tmp, n));
+            rdi_st64(tmp->data, 1);
+            memcpy(tmp->data + 8, in + start, n - 8);
+            RDI_TRY(rdi_tile_unfilter(fl, type, cs, tmp->data, n, out + pos, orig, scratch, what));
+        }
+        pos += orig;
+    }
+    if (pos < b1)
+        return rdi_error(RADI_E_CORRUPT, "%s: chunks hold %llu bytes, the tile %llu", what, (unsigned long long)pos,
+                         (unsigned long long)out_len);
+    return RADI_OK;
+}
+
+/* Unfilters the tile of contribution ci into dst (tile-sized); only the bytes holding
+ * `part` (a box inside the tile) are guaranteed. */
+static radi_status decode(pass *ps, worker *w, uint64_t ci, const stile *t, const int64_t *part, uint8_t *dst)
+{
+    const plan *p = ps->p;
+    const contrib *c = &p->c[ci];
+    const rdi_fragmeta *fm = p->a->frags[c->frag];
+    const rdi_attr *at = &fm->schema->attrs[ps->fai[c->frag]];
+    uint64_t tb = p->tcells * ps->cs, first = 0, last = 0;
+    for (uint32_t d = 0; d < p->ndim; d++) {
+        first += (uint64_t)(part[2 * d] - t->tbox[2 * d]) * p->tstride[d];
+        last += (uint64_t)(part[2 * d + 1] - t->tbox[2 * d]) * p->tstride[d];
+    }
+    char what[600];
+    snprintf(what, sizeof what, "%s tile %llu", ps->furi[c->frag], (unsigned long long)c->ftile);
+    if (!w->scratch) RDI_TRY(rdi_scratch_create(&w->scratch));
+    const radi_filter_list *fl = ps->validity ? &fm->schema->validity_filters : &at->filters;
+    radi_datatype type = ps->validity ? RADI_UINT8 : at->type;
+    return unfilter_range(fl, type, (uint32_t)ps->cs, ps->cdata[ci], ps->clen[ci], dst, tb, first * ps->cs,
+                          (last + 1) * ps->cs, w->scratch, &w->chunk, what);
+}
+
+static void make_piece(const pass *ps, const stile *t, const int64_t *part, const uint8_t *tile, piece *pc)
+{
+    const plan *p = ps->p;
+    uint64_t so = 0, dof = 0;
+    for (uint32_t d = 0; d < p->ndim; d++) {
+        so += (uint64_t)(part[2 * d] - t->tbox[2 * d]) * p->tstride[d];
+        dof += (uint64_t)(part[2 * d] - p->q[2 * d]) * p->ostride[d];
+        pc->n[d] = part[2 * d + 1] - part[2 * d] + 1;
+        pc->ss[d] = (int64_t)p->tstride[d];
+        pc->ds[d] = (int64_t)p->ostride[d];
+    }
+    pc->src = tile ? tile + so * ps->cs : NULL;
+    pc->dst = ps->out + dof * ps->cs;
+}
+
+/* Decodes a task's tiles into the worker's buffer (hot in its cache) and copies them
+ * into the output at once; tiles that land whole and in order go straight there. */
+static radi_status decode_task(void *arg, size_t ti, unsigned wi)
+{
+    pass *ps = arg;
+    const plan *p = ps->p;
+    worker *w = &ps->workers[wi];
+    const task *tk = &ps->tasks[ps->t0 + ti];
+    uint64_t tb = p->tcells * ps->cs;
+    if (tk->group) {
+        size_t n = tk->ns;
+        RDI_TRY(bigbuf_reserve(&w->buf, (size_t)(n * tb)));
+        piece *pcs = rdi_malloc(n * (sizeof(piece) + sizeof(uint8_t *) + 2 * sizeof(int64_t)));
+        if (!pcs) return RADI_E_NOMEM;
+        const uint8_t **src = (const uint8_t **)(pcs + n);
+        int64_t *ng = (int64_t *)(src + n), *ssg = ng + n;
+        radi_status s = RADI_OK;
+        for (uint32_t k = 0; k < tk->ns && s == RADI_OK; k++) {
+            const stile *t = &p->st[tk->s0 + k];
+            uint8_t *tile = w->buf.data + k * tb;
+            s = decode(ps, w, t->c0, t, t->box, tile);
+            make_piece(ps, t, t->box, tile, &pcs[k]);
+        }
+        if (s == RADI_OK) copy_group(pcs, tk->ns, p->ndim, p->g, p->src_fast, ps->cs, src, ng, ssg);
+        free(pcs);
+        return s;
+    }
+    for (uint32_t k = 0; k < tk->ns; k++) {
+        const stile *t = &p->st[tk->s0 + k];
+        if (t->fill) fill_box(p, ps->out, t->box, ps->fill, ps->cs);
+        for (uint32_t j = 0; j < t->nc; j++) {
+            uint64_t ci = t->c0 + j;
+            const contrib *c = &p->c[ci];
+            piece pc;
+            if (ps->fai[c->frag] < 0) { /* the fragment predates the attribute */
+                fill_box(p, ps->out, c->part, ps->fill, ps->cs);
+                continue;
+            }
+            if (c->direct) { /* a whole tile: its first cell is the part's */
+                make_piece(ps, t, c->part, NULL, &pc);
+                RDI_TRY(decode(ps, w, ci, t, c->part, pc.dst));
+                continue;
+            }
+            RDI_TRY(bigbuf_reserve(&w->buf, (size_t)tb));
+            RDI_TRY(decode(ps, w, ci, t, c->part, w->buf.data));
+            make_piece(ps, t, c->part, w->buf.data, &pc);
+            copy_piece(&pc, p->ndim, ps->cs);
+        }
+    }
+    return RADI_OK;
+}
+
+static int unit_cmp(const void *a, const void *b)
+{
+    const unit *x = a, *y = b;
+    if (x->frag != y->frag) return x->frag < y->frag ? -1 : 1;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Reads, decodes and copies tasks [t0, t1), whose costs sum to `cost` <= budget. */
+static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, uint64_t budget)
+{
+    plan *p = ps->p;
+    uint64_t nu = 0;
+    for (uint64_t ti = t0; ti < t1; ti++)
+        for (uint32_t k = 0; k < ps->tasks[ti].ns; k++) {
+            const stile *t = &p->st[ps->tasks[ti].s0 + k];
+            for (uint32_t i = 0; i < t->nc; i++) nu += ps->fai[p->c[t->c0 + i].frag] >= 0;
+        }
+    unit *u = rdi_malloc((size_t)(nu ? nu : 1) * sizeof *u);
+    ps->ranges = rdi_malloc((size_t)(nu ? nu : 1) * sizeof *ps->ranges);
+    radi_status s = (u && ps->ranges) ? RADI_OK : RADI_E_NOMEM;
+    uint64_t n = 0;
+    for (uint64_t ti = t0; ti < t1 && s == RADI_OK; ti++)
+        for (uint32_t k = 0; k < ps->tasks[ti].ns; k++) {
+            const stile *t = &p->st[ps->tasks[ti].s0 + k];
+            for (uint32_t i = 0; i < t->nc; i++) {
+                uint64_t ci = t->c0 + i;
+                if (ps->fai[p->c[ci].frag] < 0) continue;
+                u[n++] = (unit){p->c[ci].frag, ps->coff[ci], ps->clen[ci], ci};
+            }
+        }
+    /* Coalesce: sorted by file and offset, nearby ranges become one read, as long as the
+     * bytes of the gaps still fit the budget. */
+    uint64_t slack = budget - cost;
+    ps->nranges = 0;
+    if (s == RADI_OK && nu) {
+        qsort(u, (size_t)nu, sizeof *u, unit_cmp);
+        for (uint64_t i = 0; i < nu; i++) {
+            range *last = ps->nranges ? &ps->ranges[ps->nranges - 1] : NULL;
+            if (last && last->frag == u[i].frag && u[i].off >= last->off + last->len) {
+                uint64_t gap = u[i].off - (last->off + last->len);
+                uint64_t merged = u[i].off + u[i].len - last->off;
+                if (gap <= GAP_MAX && gap <= slack && merged <= READ_MAX) {
+                    slack -= gap;
+                    last->len = merged;
+                    continue;
+                }
+            }
+            ps->ranges[ps->nranges++] = (range){u[i].frag, u[i].off, u[i].len, 0};
+        }
+    }
+    uint64_t pos = 0, nparts = 0;
+    for (uint64_t r = 0; r < ps->nranges; r++) {
+        ps->ranges[r].pos = pos;
+        pos += ps->ranges[r].len;
+        nparts += (ps->ranges[r].len + PART_MAX - 1) / PART_MAX;
+    }
+    if (s == RADI_OK) {
+        s = bigbuf_reserve(&ps->arena, (size_t)pos);
+        ps->parts = rdi_malloc((size_t)(nparts ? nparts : 1) * sizeof *ps->parts);
+        if (s == RADI_OK && !ps->parts) s = RADI_E_NOMEM;
+    }
+    if (s == RADI_OK) {
+        uint64_t np = 0;
+        for (uint64_t r = 0; r < ps->nranges; r++)
+            for (uint64_t off = 0; off < ps->ranges[r].len; off += PART_MAX)
+                ps->parts[np++] = r | ((off / PART_MAX) << 40);
+        /* Each unit's bytes inside the arena: units and ranges are in the same order. */
+        uint64_t r = 0;
+        for (uint64_t i = 0; i < nu; i++) {
+            while (!(ps->ranges[r].frag == u[i].frag && u[i].off >= ps->ranges[r].off &&
+                     u[i].off + u[i].len <= ps->ranges[r].off + ps->ranges[r].len))
+                r++;
+            ps->cdata[u[i].ci] = ps->arena.data + ps->ranges[r].pos + (u[i].off - ps->ranges[r].off);
+        }
+        s = rdi_pool_for(ps->ctx->pool, (size_t)np, io_task, ps);
+        ps->stats.io_requests += np;
+        ps->stats.bytes_read += pos;
+        ps->stats.tiles_read += nu;
+    }
+    ps->t0 = t0;
+    if (s == RADI_OK) s = rdi_pool_for(ps->ctx->pool, (size_t)(t1 - t0), decode_task, ps);
+    free(u);
+    free(ps->ranges);
+    ps->ranges = NULL;
+    free(ps->parts);
+    ps->parts = NULL;
+    ps->stats.batches++;
+    /* With several batches, free what this one held so the next stays within the
+     * budget (a single batch keeps its buffers until the read ends). */
+    if (t1 < ps->ntasks || t0 > 0) {
+        bigbuf_free(&ps->arena);
+        for (unsigned i = 0; i < ps->nworkers; i++) bigbuf_free(&ps->workers[i].buf);
+    }
+    return s;
+}
+
+typedef struct load_job {
+    radi_ctx *ctx;
+    rdi_fragmeta **frags;
+    uint32_t *which;
+    int32_t *field;
+} load_job;
+
+static radi_status load_task(void *arg, size_t i, unsigned w)
+{
+    RDI_UNUSED(w);
+    load_job *j = arg;
+    /* Nested loops share worker slots, so each fragment brings its own scratch (NULL). */
+    return rdi_fragmeta_load_field(j->ctx, j->frags[j->which[i]], (uint32_t)j->field[j->which[i]], NULL);
+}
+
+static radi_status run_pass(pass *ps)
+{
+    plan *p = ps->p;
+    radi_array *a = p->a;
+    uint32_t nf = a->nfrags;
+    ps->fai = rdi_calloc(nf ? nf : 1, sizeof *ps->fai);
+    ps->furi = rdi_calloc(nf ? nf : 1, sizeof *ps->furi);
+    uint32_t *used = rdi_calloc(nf ? nf : 1, sizeof *used);
+    uint8_t *mark = rdi_calloc(nf ? nf : 1, 1);
+    ps->cdata = rdi_calloc((size_t)(p->nc ? p->nc : 1), sizeof *ps->cdata);
+    ps->coff = rdi_calloc((size_t)(p->nc ? p->nc : 1), sizeof *ps->coff);
+    ps->clen = rdi_calloc((size_t)(p->nc ? p->nc : 1), sizeof *ps->clen);
+    radi_status s = (ps->fai && ps->furi && used && mark && ps->cdata && ps->coff && ps->clen) ? RADI_OK
+                                                                                          : RADI_E_NOMEM;
+    for (uint64_t ci = 0; ci < p->nc && s == RADI_OK; ci++) mark[p->c[ci].frag] = 1;
+    uint32_t nused = 0;
+    for (uint32_t f = 0; f < nf && s == RADI_OK; f++) {
+        const rdi_fragmeta *fm = a->frags[f];
+        ps->fai[f] = -1;
+        for (uint32_t i = 0; i < fm->schema->nattr; i++)
+            if (strcmp(fm->schema->attrs[i].name, ps->attr) == 0) ps->fai[f] = (int32_t)i;
+        if (!mark[f] || ps->fai[f] < 0) continue;
+        const rdi_attr *at = &fm->schema->attrs[ps->fai[f]];
+        if (at->cell_val_num == RADI_VAR_NUM || (!ps->validity && rdi_attr_cell_size(at) != ps->cs) ||
+            (ps->validity && !at->nullable)) {
+            s = rdi_error(RADI_E_UNSUPPORTED, "%s: attribute %s has another type or nullability than in the schema",
+                          fm->uri, ps->attr);
+            break;
+        }
+        ps->furi[f] = rdi_asprintf(ps->validity ? "%s/a%d_validity.tdb" : "%s/a%d.tdb", fm->uri, ps->fai[f]);
+        if (!ps->furi[f]) s = rdi_nomem();
+        used[nused++] = f;
+    }
+    if (s == RADI_OK && nused) {
+        load_job j = {ps->ctx, a->frags, used, ps->fai};
+        s = rdi_pool_for(ps->ctx->pool, nused, load_task, &j);
+    }
+    /* Where each contributing tile lies in its file. Offsets were checked ascending and
+     * inside the file when loaded; the last tile ends at the file size. */
+    for (uint64_t ci = 0; ci < p->nc && s == RADI_OK; ci++) {
+        const contrib *c = &p->c[ci];
+        int32_t fa = ps->fai[c->frag];
+        if (fa < 0) continue;
+        const rdi_fragmeta *fm = a->frags[c->frag];
+        const uint64_t *offs = ps->validity ? fm->tile_validity_offsets[fa] : fm->tile_offsets[fa];
+        uint64_t fsize = ps->validity ? fm->file_validity_sizes[fa] : fm->file_sizes[fa];
+        if (!offs) {
+            s = rdi_error(RADI_E_CORRUPT, "%s: no tile offsets for %s", ps->furi[c->frag], ps->attr);
+            break;
+        }
+        ps->coff[ci] = offs[c->ftile];
+        uint64_t end = c->ftile + 1 < fm->tile_num ? offs[c->ftile + 1] : fsize;
+        ps->clen[ci] = end - ps->coff[ci];
+    }
+    free(used);
+    free(mark);
+
+    /* Group tiles only when the tile's fastest dimension is not the output's (a
+     * transposition): enough tiles for each output row run to fill a cache line. More
+     * measured no faster (the group's tiles then fall out of cache before the copy). */
+    uint32_t G = 1;
+    if (p->src_fast != p->g && p->src_fast != p->ndim) {
+        uint64_t along = (uint64_t)p->ext[p->g] * ps->cs;
+        G = along >= LINE ? 1 : (uint32_t)RDI_MIN((LINE + along - 1) / along, GROUP_MAX);
+    }
+    uint64_t budget = ps->ctx->config.memory_budget, maxcost = 0;
+    for (;;) {
+        if (s == RADI_OK) s = make_tasks(ps, G);
+        maxcost = 0;
+        for (uint64_t t = 0; t < ps->ntasks && s == RADI_OK; t++) maxcost = RDI_MAX(maxcost, ps->tasks[t].cost);
+        if (s != RADI_OK || maxcost <= budget || G == 1) break;
+        G /= 2;
+    }
+    if (s == RADI_OK && maxcost > budget)
+        s = rdi_error(RADI_E_BUDGET, "%s: attribute %s: one tile needs %llu bytes, the memory budget is %llu",
+                      a->uri, ps->attr, (unsigned long long)maxcost, (unsigned long long)budget);
+    for (uint64_t t0 = 0; t0 < ps->ntasks && s == RADI_OK;) {
+        uint64_t cost = 0, t1 = t0;
+        while (t1 < ps->ntasks && cost + ps->tasks[t1].cost <= budget) cost += ps->tasks[t1++].cost;
+        s = run_batch(ps, t0, t1, cost, budget);
+        t0 = t1;
+    }
+    bigbuf_free(&ps->arena);
+    for (unsigned i = 0; i < ps->nworkers; i++) {
+        bigbuf_free(&ps->workers[i].buf);
+        bigbuf_free(&ps->workers[i].chunk);
+    }
+    for (uint32_t f = 0; f < nf && ps->furi; f++) free(ps->furi[f]);
+    free(ps->furi);
+    free(ps->fai);
+    free(ps->cdata);
+    free(ps->coff);
+    free(ps->clen);
+    free(ps->tasks);
+    ps->tasks = NULL;
+    return s;
+}
+
+static radi_status check_read_args(radi_array *array, const int64_t *sub, radi_layout layout, uint32_t nbuffers,
+                                   const radi_field_buffer *buffers, uint64_t *ncells)
+{
+    if (!array || !sub || (nbuffers && !buffers))
+        return rdi_error(RADI_E_INVALID, "radi_array_read_dense: NULL argument");
+    const radi_schema *s = array->schema;
+    if (s->type != RADI_DENSE) return rdi_error(RADI_E_INVALID, "%s: not a dense array", array->uri);
+    if (layout != RADI_ROW_MAJOR && layout != RADI_COL_MAJOR)
+        return rdi_error(RADI_E_INVALID, "%s: read layout must be row- or col-major", array->uri);
+    if (s->ndim < 1 || s->ndim > 4)
+        return rdi_error(RADI_E_UNSUPPORTED, "%s: dense reads of %u dimensions", array->uri, s->ndim);
+    uint64_t n = 1;
+    for (uint32_t d = 0; d < s->ndim; d++) {
+        const rdi_dim *dim = &s->dims[d];
+        int64_t lo = sub[2 * d], hi = sub[2 * d + 1];
+        if (lo > hi || lo < rdi_dim_lo(dim) || hi > rdi_dim_hi(dim))
+            return rdi_error(RADI_E_INVALID, "%s: dimension %s: range [%lld, %lld] is empty or outside the domain "
+                             "[%lld, %lld]", array->uri, dim->name, (long long)lo, (long long)hi,
+                             (long long)rdi_dim_lo(dim), (long long)rdi_dim_hi(dim));
+        if (__builtin_mul_overflow(n, (uint64_t)(hi - lo) + 1, &n))
+            return rdi_error(RADI_E_INVALID, "%s: subarray has too many cells", array->uri);
+    }
+    for (uint32_t b = 0; b < nbuffers; b++) {
+        uint32_t ai;
+        if (!buffers[b].attr || radi_schema_attr_index(s, buffers[b].attr, &ai) != RADI_OK)
+            return rdi_error(RADI_E_INVALID, "%s: no attribute named '%s'", array->uri,
+                             buffers[b].attr ? buffers[b].attr : "(null)");
+        const rdi_attr *at = &s->attrs[ai];
+        if (at->cell_val_num == RADI_VAR_NUM)
+            return rdi_error(RADI_E_UNSUPPORTED, "%s: attribute %s is var-sized; dense reads take fixed-size cells",
+                             array->uri, at->name);
+        uint64_t need;
+        if (__builtin_mul_overflow(n, (uint64_t)rdi_attr_cell_size(at), &need) || !buffers[b].data ||
+            buffers[b].size < need)
+            return rdi_error(RADI_E_INVALID, "%s: buffer for %s holds %llu bytes, the subarray needs %llu",
+                             array->uri, at->name, (unsigned long long)buffers[b].size, (unsigned long long)need);
+    }
+    *ncells = n;
+    return RADI_OK;
+}
+
+radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, radi_layout layout,
+                                  uint32_t nbuffers, radi_field_buffer *buffers, radi_read_stats *stats)
+{
+    uint64_t ncells;
+    RDI_TRY(check_read_args(array, subarray, layout, nbuffers, buffers, &ncells));
+    radi_ctx *ctx = array->ctx;
+    plan p;
+    memset(&p, 0, sizeof p);
+    radi_status s = build_plan(&p, array, subarray, layout);
+    unsigned nw = rdi_pool_size(ctx->pool);
+    worker *workers = rdi_calloc(nw, sizeof *workers);
+    if (s == RADI_OK && !workers) s = RADI_E_NOMEM;
+    radi_read_stats total;
+    memset(&total, 0, sizeof total);
+    for (uint32_t b = 0; b < nbuffers && s == RADI_OK; b++) {
+        uint32_t ai;
+        radi_schema_attr_index(array->schema, buffers[b].attr, &ai);
+        const rdi_attr *at = &array->schema->attrs[ai];
+        for (int v = 0; v < 2 && s == RADI_OK; v++) {
+            if (v == 1 && !buffers[b].validity) break;
+            if (v == 1 && !at->nullable) { /* every cell of a non-nullable attribute is valid */
+                memset(buffers[b].validity, 1, (size_t)ncells);
+                break;
+            }
+            pass ps;
+            memset(&ps, 0, sizeof ps);
+            ps.p = &p;
+            ps.ctx = ctx;
+            ps.validity = v;
+            ps.attr = at->name;
+            ps.cs = v ? 1 : rdi_attr_cell_size(at);
+            ps.out = v ? buffers[b].validity : buffers[b].data;
+            uint8_t zero[8] = {0};
+            ps.fill = v ? &at->fill_validity : (at->fill && at->fill_size == ps.cs ? at->fill : zero);
+            if (!v && !(at->fill && at->fill_size == ps.cs) && ps.cs > sizeof zero) {
+                s = rdi_error(RADI_E_CORRUPT, "%s: attribute %s has no fill value of its cell size", array->uri,
+                              at->name);
+                break;
+            }
+            ps.workers = workers;
+            ps.nworkers = nw;
+            s = run_pass(&ps);
+            total.tiles_read += ps.stats.tiles_read;
+            total.bytes_read += ps.stats.bytes_read;
+            total.io_requests += ps.stats.io_requests;
+            total.batches += ps.stats.batches;
+        }
+    }
+    for (unsigned i = 0; workers && i < nw; i++) {
+        rdi_scratch_free(workers[i].scratch);
+        bigbuf_free(&workers[i].buf);
+        bigbuf_free(&workers[i].chunk);
+    }
+    free(workers);
+    free(p.st);
+    free(p.c);
+    if (s == RADI_OK && stats) *stats = total;
+    return s;
+}
