@@ -674,20 +674,6 @@ static radi_status meta_files_load(radi_ctx *ctx, const char *uri, uint64_t t_en
     return s;
 }
 
-/* One record per key, in key order, as TileDB writes (§1.10). */
-static radi_status meta_serialize(const radi_meta *meta, rdi_buf *out)
-{
-    for (uint64_t i = 0; i < meta->n; i++) {
-        const rdi_meta_entry *e = &meta->entries[i];
-        RDI_TRY(rdi_buf_put_str32(out, e->key));
-        RDI_TRY(rdi_buf_put_u8(out, 0));
-        RDI_TRY(rdi_buf_put_u8(out, (uint8_t)e->type));
-        RDI_TRY(rdi_buf_put_u32(out, e->count));
-        RDI_TRY(rdi_buf_append(out, e->value, (size_t)e->count * radi_datatype_size(e->type)));
-    }
-    return RADI_OK;
-}
-
 static radi_status consolidate_array_meta(radi_ctx *ctx, const char *uri, uint32_t version)
 {
     uint64_t now = rdi_now_ms();
@@ -704,7 +690,7 @@ static radi_status consolidate_array_meta(radi_ctx *ctx, const char *uri, uint32
     rdi_scratch *scratch = NULL;
     char *name = NULL, *file = NULL, *vac = NULL;
     radi_status s = rdi_meta_load(ctx, uri, 0, now, version, &meta);
-    if (s == RADI_OK) s = meta_serialize(&meta, &payload);
+    if (s == RADI_OK) s = rdi_meta_serialize(&meta, &payload);
     if (s == RADI_OK) s = rdi_scratch_create(&scratch);
     if (s == RADI_OK) s = rdi_generic_tile_encode(payload.data, payload.len, version, scratch, &tile);
     if (s == RADI_OK) s = rdi_tsname_make(m.t1, m.t2, 0, &name);

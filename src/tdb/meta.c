@@ -247,6 +247,27 @@ radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint
     return RADI_OK;
 }
 
+radi_status rdi_meta_record(rdi_buf *out, const char *key, int del, uint8_t type, uint32_t count,
+                            const void *value, size_t nbytes)
+{
+    RDI_TRY(rdi_buf_put_str32(out, key));
+    RDI_TRY(rdi_buf_put_u8(out, (uint8_t)(del ? 1 : 0)));
+    if (del) return RADI_OK;
+    RDI_TRY(rdi_buf_put_u8(out, type));
+    RDI_TRY(rdi_buf_put_u32(out, count));
+    return rdi_buf_append(out, value, nbytes);
+}
+
+radi_status rdi_meta_serialize(const radi_meta *m, rdi_buf *out)
+{
+    for (uint64_t i = 0; i < m->n; i++) {
+        const rdi_meta_entry *e = &m->entries[i];
+        RDI_TRY(rdi_meta_record(out, e->key, 0, (uint8_t)e->type, e->count, e->value,
+                                (size_t)e->count * rdi_meta_type_size((uint8_t)e->type)));
+    }
+    return RADI_OK;
+}
+
 /* Writes one new metadata file holding one record (a value, or a deletion when del). */
 static radi_status write_record(radi_meta *m, const char *key, int del, uint8_t type,
                                 uint32_t count, const void *value, size_t nbytes)
@@ -256,13 +277,7 @@ static radi_status write_record(radi_meta *m, const char *key, int del, uint8_t 
     char *name = NULL, *file = NULL;
     /* Distinct, increasing timestamps so this file applies after every existing one. */
     uint64_t t = RDI_MAX(rdi_now_ms(), m->last_t + 1);
-    radi_status s = rdi_buf_put_str32(&rec, key);
-    if (s == RADI_OK) s = rdi_buf_put_u8(&rec, (uint8_t)(del ? 1 : 0));
-    if (s == RADI_OK && !del) {
-        s = rdi_buf_put_u8(&rec, type);
-        if (s == RADI_OK) s = rdi_buf_put_u32(&rec, count);
-        if (s == RADI_OK && nbytes) s = rdi_buf_append(&rec, value, nbytes);
-    }
+    radi_status s = rdi_meta_record(&rec, key, del, type, count, value, nbytes);
     if (s == RADI_OK) s = rdi_scratch_create(&scratch);
     if (s == RADI_OK) s = rdi_generic_tile_encode(rec.data, rec.len, m->version, scratch, &tile);
     if (s == RADI_OK) s = rdi_tsname_make(t, t, 0, &name);

@@ -217,6 +217,11 @@ struct radi_meta {
 radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint64_t t_end,
                           uint32_t version, radi_meta *meta);
 void rdi_meta_clear(radi_meta *meta);
+/* Appends one record (§1.10): a value, or a deletion when del. */
+radi_status rdi_meta_record(rdi_buf *out, const char *key, int del, uint8_t type, uint32_t count,
+                            const void *value, size_t nbytes);
+/* Every entry as one record per key, in key order (the payload of a merged file). */
+radi_status rdi_meta_serialize(const radi_meta *meta, rdi_buf *out);
 /* Bytes of one value of a metadata type code; covers the codes TileDB allows in metadata
  * beyond radi_datatype (UTF-16/32, UCS2/4, datetimes, times). 0 for unknown codes. */
 size_t rdi_meta_type_size(uint8_t type);
