@@ -6,6 +6,7 @@
 #   4. `pip install .` into .venv, then the Python suite (API, CLI, TileDB-Py oracle)
 #      against the installed package
 # Exits non-zero on the first failure. Options: --no-asan (skip step 3, for quick local runs).
+# RADI_BUILD_DIR / RADI_ASAN_BUILD_DIR override build/ and build-asan/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -14,12 +15,14 @@ asan=1
 for arg in "$@"; do
   case "$arg" in
     --no-asan) asan=0 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
 
 jobs="$(nproc 2>/dev/null || echo 2)"
+bdir="${RADI_BUILD_DIR:-build}"
+adir="${RADI_ASAN_BUILD_DIR:-build-asan}"
 step() { printf '\n== %s ==\n' "$*"; }
 t0=$SECONDS
 
@@ -41,21 +44,21 @@ if [ $need_setup -eq 1 ]; then
 fi
 
 # ------------------------------------------------------------------ C: release --
-step "build (build/)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --parallel "$jobs"
-step "C tests (build/)"
-ctest --test-dir build --output-on-failure --no-tests=error --timeout 300 -j "$jobs"
+step "build ($bdir/)"
+cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$bdir" --parallel "$jobs"
+step "C tests ($bdir/)"
+ctest --test-dir "$bdir" --output-on-failure --no-tests=error --timeout 300 -j "$jobs"
 
 # ------------------------------------------------------------ C: ASan + UBSan --
 if [ $asan -eq 1 ]; then
-  step "build with ASan+UBSan (build-asan/)"
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRADI_SANITIZE=ON >/dev/null
-  cmake --build build-asan --parallel "$jobs"
-  step "C tests under ASan+UBSan (build-asan/)"
+  step "build with ASan+UBSan ($adir/)"
+  cmake -S . -B "$adir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRADI_SANITIZE=ON >/dev/null
+  cmake --build "$adir" --parallel "$jobs"
+  step "C tests under ASan+UBSan ($adir/)"
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1" \
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
-    ctest --test-dir build-asan --output-on-failure --no-tests=error --timeout 600 -j "$jobs"
+    ctest --test-dir "$adir" --output-on-failure --no-tests=error --timeout 600 -j "$jobs"
 fi
 
 # -------------------------------------------------------------------- Python --

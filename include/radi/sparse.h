@@ -75,7 +75,9 @@ RADI_API radi_status radi_sparse_query_est_size(radi_sparse_query *query, const 
                                                 uint64_t *rows, uint64_t *data_bytes);
 
 /* Runs the read; the result is held by the query until the next submit or free.
- * stats may be NULL. */
+ * The whole result is materialized: a read whose candidate columns would exceed the
+ * context's memory budget fails with RADI_E_BUDGET (narrow it with ranges or columns).
+ * Arrays with delete commits are refused when opened. stats may be NULL. */
 RADI_API radi_status radi_sparse_query_submit(radi_sparse_query *query, radi_read_stats *stats);
 
 RADI_API uint64_t radi_sparse_query_rows(const radi_sparse_query *query);

@@ -23,12 +23,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include "tdb/tdb.h"
 
 #define GAP_MAX ((uint64_t)128 * 1024)       /* coalesce ranges separated by at most this */
 #define READ_MAX ((uint64_t)64 * 1024 * 1024) /* longest coalesced range */
-#define PART_MAX ((uint64_t)8 * 1024 * 1024)  /* longer reads are split across the pool */
+#define PART_MAX ((uint64_t)4 * 1024 * 1024)  /* longer reads are split across the pool */
 #define PF_AHEAD 8                            /* output rows prefetched ahead in a group copy */
 #define GROUP_MAX 64                          /* tiles copied together in a transposition */
 #define LINE 64                               /* bytes of an output row a group writes */
@@ -362,6 +365,54 @@ DEF_GROUP(group2, 2)
 DEF_GROUP(group4, 4)
 DEF_GROUP(group8, 8)
 
+#if defined(__SSE2__)
+/* The commonest transposition (4-byte cells, one cell per tile per output row, tiles
+ * contiguous along their fastest dimension: axial tiles of float32 into x,y,z order) with
+ * 4×4 register transposes: four output rows at a time, four tiles at a time. */
+static int group4_sse(const uint8_t *const *src, const int64_t *ng, uint32_t np, uint8_t *dst, const nd *o,
+                      int64_t ns, int64_t sss, int64_t sds)
+{
+    for (uint32_t k = 0; k < np; k++)
+        if (ng[k] != 1) return 0;
+    if (sss != 1 || np < 4) return 0;
+    for (int64_t i2 = 0; i2 < o[2].n; i2++)
+        for (int64_t i1 = 0; i1 < o[1].n; i1++)
+            for (int64_t i0 = 0; i0 < o[0].n; i0++) {
+                int64_t so = i2 * o[2].ss + i1 * o[1].ss + i0 * o[0].ss;
+                uint8_t *base = dst + (size_t)(i2 * o[2].ds + i1 * o[1].ds + i0 * o[0].ds) * 4;
+                int64_t a = 0;
+                for (; a + 4 <= ns; a += 4) {
+                    uint8_t *d0 = base + (size_t)(a * sds) * 4, *d1 = d0 + (size_t)sds * 4;
+                    uint8_t *d2 = d1 + (size_t)sds * 4, *d3 = d2 + (size_t)sds * 4;
+                    uintptr_t ahead = (uintptr_t)d0 + (uintptr_t)(PF_AHEAD * sds) * 4;
+                    __builtin_prefetch((const void *)ahead, 1);
+                    __builtin_prefetch((const void *)(ahead + (uintptr_t)sds * 4), 1);
+                    __builtin_prefetch((const void *)(ahead + (uintptr_t)sds * 8), 1);
+                    __builtin_prefetch((const void *)(ahead + (uintptr_t)sds * 12), 1);
+                    uint32_t k = 0;
+                    for (; k + 4 <= np; k += 4) {
+                        __m128 r0 = _mm_loadu_ps((const float *)(const void *)(src[k] + (size_t)(so + a) * 4));
+                        __m128 r1 = _mm_loadu_ps((const float *)(const void *)(src[k + 1] + (size_t)(so + a) * 4));
+                        __m128 r2 = _mm_loadu_ps((const float *)(const void *)(src[k + 2] + (size_t)(so + a) * 4));
+                        __m128 r3 = _mm_loadu_ps((const float *)(const void *)(src[k + 3] + (size_t)(so + a) * 4));
+                        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                        _mm_storeu_ps((float *)(void *)(d0 + k * 4), r0);
+                        _mm_storeu_ps((float *)(void *)(d1 + k * 4), r1);
+                        _mm_storeu_ps((float *)(void *)(d2 + k * 4), r2);
+                        _mm_storeu_ps((float *)(void *)(d3 + k * 4), r3);
+                    }
+                    for (; k < np; k++)
+                        for (int j = 0; j < 4; j++)
+                            memcpy(d0 + (size_t)(j * sds + k) * 4, src[k] + (size_t)(so + a + j) * 4, 4);
+                }
+                for (; a < ns; a++)
+                    for (uint32_t k = 0; k < np; k++)
+                        memcpy(base + (size_t)(a * sds + k) * 4, src[k] + (size_t)(so + a) * 4, 4);
+            }
+    return 1;
+}
+#endif
+
 /* Copies a group of pieces (see DEF_GROUP); src, ng and ssg are scratch of np entries. */
 static void copy_group(const piece *pcs, uint32_t np, uint32_t ndim, uint32_t g, uint32_t sf, size_t cs,
                        const uint8_t **src, int64_t *ng, int64_t *ssg)
@@ -381,7 +432,12 @@ static void copy_group(const piece *pcs, uint32_t np, uint32_t ndim, uint32_t g,
     switch (cs) {
     case 1: group1(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
     case 2: group2(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
-    case 4: group4(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
+    case 4:
+#if defined(__SSE2__)
+        if (group4_sse(src, ng, np, p0->dst, o, ns, sss, sds)) return;
+#endif
+        group4(src, ng, ssg, np, p0->dst, o, ns, sss, sds);
+        return;
     case 8: group8(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
     default:
         /* Multi-value cells: one piece at a time. */
@@ -392,7 +448,7 @@ static void copy_group(const piece *pcs, uint32_t np, uint32_t ndim, uint32_t g,
 /* Writes the fill value into the output cells of box. */
 static void fill_box(const plan *p, uint8_t *out, const int64_t *box, const uint8_t *fill, size_t cs)
 {
-    int64_t n[4];
+    int64_t n[4] = {1, 1, 1, 1};
     nd o[3] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
     uint32_t no = 0;
     for (uint32_t d = 0; d < p->ndim; d++) {
@@ -570,7 +626,12 @@ static radi_status io_task(void *arg, size_t i, unsigned w)
     uint64_t r = ps->parts[i] & 0xffffffffffull, part = ps->parts[i] >> 40;
     const range *rg = &ps->ranges[r];
     uint64_t off = part * PART_MAX, len = RDI_MIN(PART_MAX, rg->len - off);
-    return rdi_vfs_read(ps->ctx->vfs, ps->furi[rg->frag], rg->off + off, ps->arena.data + rg->pos + off, len);
+    radi_status s =
+        rdi_vfs_read(ps->ctx->vfs, ps->furi[rg->frag], rg->off + off, ps->arena.data + rg->pos + off, len);
+    /* The footer lists this file: its absence is a damaged fragment, not a bad argument. */
+    if (s == RADI_E_NOT_FOUND)
+        s = rdi_error(RADI_E_CORRUPT, "%s: missing from its fragment", ps->furi[rg->frag]);
+    return s;
 }
 
 /* Unfilters only the chunks of a tile that hold bytes [b0, b1) of it. Chunks are
@@ -770,13 +831,14 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
                 ps->parts[np++] = r | ((off / PART_MAX) << 40);
         /* Each unit's bytes inside the arena: units and ranges are in the same order. */
         uint64_t r = 0;
-        for (uint64_t i = 0; i < nu; i++) {
-            while (!(ps->ranges[r].frag == u[i].frag && u[i].off >= ps->ranges[r].off &&
-                     u[i].off + u[i].len <= ps->ranges[r].off + ps->ranges[r].len))
+        for (uint64_t i = 0; i < nu && s == RADI_OK; i++) {
+            while (r < ps->nranges && !(ps->ranges[r].frag == u[i].frag && u[i].off >= ps->ranges[r].off &&
+                                        u[i].off + u[i].len <= ps->ranges[r].off + ps->ranges[r].len))
                 r++;
-            ps->cdata[u[i].ci] = ps->arena.data + ps->ranges[r].pos + (u[i].off - ps->ranges[r].off);
+            if (r == ps->nranges) s = rdi_error(RADI_E_INTERNAL, "dense read: tile outside every read range");
+            else ps->cdata[u[i].ci] = ps->arena.data + ps->ranges[r].pos + (u[i].off - ps->ranges[r].off);
         }
-        s = rdi_pool_for(ps->ctx->pool, (size_t)np, io_task, ps);
+        if (s == RADI_OK) s = rdi_pool_for(ps->ctx->pool, (size_t)np, io_task, ps);
         ps->stats.io_requests += np;
         ps->stats.bytes_read += pos;
         ps->stats.tiles_read += nu;
@@ -955,7 +1017,7 @@ static radi_status check_read_args(radi_array *array, const int64_t *sub, radi_l
 radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, radi_layout layout,
                                   uint32_t nbuffers, radi_field_buffer *buffers, radi_read_stats *stats)
 {
-    uint64_t ncells;
+    uint64_t ncells = 0;
     RDI_TRY(check_read_args(array, subarray, layout, nbuffers, buffers, &ncells));
     radi_ctx *ctx = array->ctx;
     plan p;

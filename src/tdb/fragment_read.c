@@ -321,13 +321,16 @@ static radi_status load_section(rdi_fragmeta *fm, const uint8_t *span, uint64_t 
     static const char *const kinds[] = {"tile offsets", "tile var offsets", "tile var sizes",
                                         "tile validity offsets"};
     uint64_t off = fm->gt_off[kind][field] - span_off;
+    char *where = rdi_asprintf("%s (%s of field %u)", what, kinds[kind], field);
+    if (!where) return RADI_E_NOMEM;
     rdi_rd r;
-    rdi_rd_init(&r, span + off, (size_t)(span_len - off), what);
+    rdi_rd_init(&r, span + off, (size_t)(span_len - off), where);
     rdi_buf payload = RDI_BUF_INIT;
     radi_status s = rdi_generic_tile_decode(&r, scratch, &payload);
+    free(where);
     if (s != RADI_OK) {
         rdi_buf_free(&payload);
-        return rdi_error_wrap(s, "%s of field %u", kinds[kind], field);
+        return s;
     }
     uint64_t count = 0;
     if (payload.len >= 8) count = rdi_ld64(payload.data);
@@ -422,6 +425,13 @@ radi_status rdi_fragmeta_load_field(radi_ctx *ctx, rdi_fragmeta *fm, uint32_t fi
     }
     for (uint32_t f = 0; f < fm->nfields && s == RADI_OK; f++) {
         if (fm->field_loaded[f]) continue;
+        /* What an earlier, failed attempt left behind. */
+        uint64_t **slots[4] = {&fm->tile_offsets[f], &fm->tile_var_offsets[f], &fm->tile_var_sizes[f],
+                               &fm->tile_validity_offsets[f]};
+        for (int k = 0; k < 4; k++) {
+            free(*slots[k]);
+            *slots[k] = NULL;
+        }
         int var, nullable, none;
         field_kind(fm, f, &var, &nullable, &none);
         if (!none)

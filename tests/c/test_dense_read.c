@@ -474,6 +474,7 @@ static void expect_failure(const char *arr, const char *needle)
     }
     if (s == RADI_OK) fail_msg("%s: damaged array read without error", arr);
     if (!strstr(radi_errmsg(), needle)) fail_msg("error '%s' does not name '%s'", radi_errmsg(), needle);
+    if (getenv("RADI_TEST_VERBOSE")) print_message("%s: %s\n", radi_status_name(s), radi_errmsg());
     radi_ctx_free(ctx);
 }
 
@@ -571,6 +572,25 @@ static void test_damaged(void **state)
     assert_int_equal(truncate(path, (off_t)file_size(path) - 10), 0);
     expect_failure(arr, "a0.tdb");
 
+    /* Garbage inside the tile offsets section of a fragment's metadata. */
+    copy_golden("d2_i16", arr, sizeof arr);
+    {
+        radi_ctx *ctx = make_ctx(1, 0);
+        radi_array *a = NULL;
+        assert_int_equal(radi_array_open(ctx, arr, 0, 0, &a), RADI_OK);
+        uint64_t off = a->frags[1]->gt_off[RDI_GT_TILE_OFFSETS][0];
+        snprintf(md, sizeof md, "%s/__fragment_metadata.tdb", a->frags[1]->uri);
+        radi_array_close(a);
+        radi_ctx_free(ctx);
+        FILE *f = fopen(md, "r+b");
+        assert_non_null(f);
+        fseek(f, (long)off + 60, SEEK_SET);
+        const uint8_t junk[12] = {0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef};
+        assert_int_equal(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+        fclose(f);
+        expect_failure(arr, "__fragment_metadata.tdb");
+    }
+
     /* Garbage in the consolidated .meta footer section. */
     copy_golden("d2_i16_cons", arr, sizeof arr);
     char cmd[1200];
@@ -612,6 +632,51 @@ static void test_footer_parse(void **state)
         assert_non_null(strstr(radi_errmsg(), "__fragment_metadata.tdb"));
         rdi_fragmeta_free(copy);
     }
+    /* A v23 footer: the v22 layout plus optional sections, which are skipped. */
+    uint8_t *v23 = malloc(flen + 32);
+    memcpy(v23, footer, flen);
+    rdi_st32(v23, 23);
+    uint8_t extra[] = {1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 'a', 'b', 'c'};
+    memcpy(v23 + flen, extra, sizeof extra);
+    copy = rdi_calloc(1, sizeof *copy);
+    assert_int_equal(rdi_fragmeta_parse_footer(v23, flen + sizeof extra, md, a->schemas, a->nschemas, copy),
+                     RADI_OK);
+    assert_int_equal(copy->version, 23);
+    assert_int_equal(copy->tile_num, fm->tile_num);
+    rdi_fragmeta_free(copy);
+    rdi_st32(v23, 24); /* newer than any reader knows */
+    copy = rdi_calloc(1, sizeof *copy);
+    assert_int_equal(rdi_fragmeta_parse_footer(v23, flen, md, a->schemas, a->nschemas, copy), RADI_E_UNSUPPORTED);
+    assert_non_null(strstr(radi_errmsg(), "24"));
+    rdi_fragmeta_free(copy);
+    rdi_st32(v23, 11); /* older than supported */
+    copy = rdi_calloc(1, sizeof *copy);
+    assert_int_equal(rdi_fragmeta_parse_footer(v23, flen, md, a->schemas, a->nschemas, copy), RADI_E_UNSUPPORTED);
+    rdi_fragmeta_free(copy);
+    free(v23);
+    /* Older layouts: v15 has no processed-conditions offset, v13 neither the
+     * has_timestamps nor the has_delete_meta byte (d3_types: three uint16 dimensions). */
+    size_t flags = 4 + 8 + rdi_ld64(footer + 4) + 2 + 3 * 2 * 2 + 8 + 8;
+    uint8_t *old = malloc(flen);
+    for (uint32_t v = 12; v <= 16; v++) {
+        size_t n = 0;
+        memcpy(old, footer, flags);
+        n = flags;
+        if (v >= 14) old[n++] = footer[flags];
+        if (v >= 15) old[n++] = footer[flags + 1];
+        size_t rest = flen - (flags + 2) - (v >= 16 ? 0 : 8);
+        memcpy(old + n, footer + flags + 2, rest);
+        n += rest;
+        rdi_st32(old, v);
+        copy = rdi_calloc(1, sizeof *copy);
+        assert_int_equal(rdi_fragmeta_parse_footer(old, n, md, a->schemas, a->nschemas, copy), RADI_OK);
+        assert_int_equal(copy->tile_num, fm->tile_num);
+        assert_int_equal(copy->file_validity_sizes[8], fm->file_validity_sizes[8]);
+        assert_int_equal(copy->gt_off[RDI_GT_NULL_COUNTS][8], fm->gt_off[RDI_GT_NULL_COUNTS][8]);
+        assert_int_equal(copy->frag_mmsn_off, fm->frag_mmsn_off);
+        rdi_fragmeta_free(copy);
+    }
+    free(old);
     /* No schema of that name. */
     copy = rdi_calloc(1, sizeof *copy);
     assert_int_equal(rdi_fragmeta_parse_footer(footer, flen, md, a->schemas, 0, copy), RADI_E_CORRUPT);

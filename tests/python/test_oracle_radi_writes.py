@@ -16,7 +16,7 @@ import pytest
 import radi_capi as rc
 from oracle_util import (DTYPES, SHAPE, assert_same, box_shape, box_slices, case_id,
                          extents, filters_for, pairwise, random_box, tiledb_create,
-                         tdb_config, unaligned_box, values, wait_for_clock)
+                         tdb_config, tree_hash, unaligned_box, values, wait_for_clock)
 
 FACTORS = {
     "dtype": DTYPES,
@@ -27,7 +27,12 @@ FACTORS = {
     "pattern": ["full", "partial", "overlap"],
     "post": ["none", "consolidate", "consolidate_vacuum", "meta_commits"],
     "format": [21, 20, 22],
+    "order": ["RR", "CC", "RC", "CR"],       # tile order, cell order (row/col-major)
+    "layout": ["row", "col"],                # order of the cells in radi's write buffers
 }
+ORDERS = {"RR": (rc.ROW, rc.ROW), "CC": (rc.COL, rc.COL), "RC": (rc.ROW, rc.COL),
+          "CR": (rc.COL, rc.ROW)}
+TDB_ORDER = {rc.ROW: "row-major", rc.COL: "col-major"}
 # Two independent covering arrays: each pair of values is met at least twice, in
 # different company.
 CASES = pairwise(FACTORS, seed=2) + pairwise(FACTORS, seed=12)
@@ -129,15 +134,18 @@ def test_radi_writes_tiledb_reads(case, oracle, tmp_path):
     spec = filters_for(case["codec"], case["shuffle"])
     ours, twin = str(tmp_path / "ours"), str(tmp_path / "twin")
     names = "xyzt"[: len(shape)]
+    tile_order, cell_order = ORDERS[case["order"]]
     capi.create_dense(ours, [(n, np.int32, 0, s - 1, e) for n, s, e in zip(names, shape, ext)],
-                      [("voxels", dt, spec, None)])
-    tiledb_create(twin, shape, ext, dt, spec)
+                      [("voxels", dt, spec, None)], tile_order, cell_order)
+    tiledb_create(twin, shape, ext, dt, spec,
+                  order=(TDB_ORDER[tile_order], TDB_ORDER[cell_order]))
 
     writes, expect, written = plan_writes(rng, case, shape)
     meta = dict(META, tile_orientation=case["tiling"])
     with capi.open(ours) as a:
+        layout = rc.COL if case["layout"] == "col" else rc.ROW
         for box, v in writes:
-            a.write(box, {"voxels": v})
+            a.write(box, {"voxels": v}, layout=layout)
         radi_meta_put(a.meta, meta)
     for box, v in writes:
         with tiledb.open(twin, "w") as T:
@@ -152,6 +160,8 @@ def test_radi_writes_tiledb_reads(case, oracle, tmp_path):
         assert [d.name for d in A.schema.domain] == list(names)
         assert [d.tile for d in A.schema.domain] == list(ext)
         assert A.schema.attr(0).dtype == dt
+        assert (A.schema.tile_order, A.schema.cell_order) == (T.schema.tile_order,
+                                                               T.schema.cell_order)
         assert [type(f).__name__ for f in A.schema.attr(0).filters] == \
             [type(f).__name__ for f in T.schema.attr(0).filters]
         # values, including fill where nothing was written
@@ -176,13 +186,15 @@ def test_radi_writes_tiledb_reads(case, oracle, tmp_path):
                 check_agg(agg_ops(tiledb, T, box), want, dt.kind, f"twin {box}")
     assert len(tiledb.array_fragments(ours)) == len(tiledb.array_fragments(twin))
 
-    # radi reads what it wrote, too (after its own consolidation)
+    # radi reads what it wrote, too (after its own consolidation), changing nothing
+    before = tree_hash(ours)
     with capi.open(ours) as a:
         got = a.read()["voxels"]
         assert_same(got[written], expect[written], "radi read-back")
         box = random_box(rng, a.domain())
         with tiledb.open(twin) as T:
             assert_same(a.read(box)["voxels"], T[box_slices(box)]["voxels"], f"radi box {box}")
+    assert tree_hash(ours) == before, "a radi read modified the array"
     # the format version asked for is the one written
     with tiledb.open(ours) as A:
         assert A.schema.version == case["format"]

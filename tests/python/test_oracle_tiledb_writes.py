@@ -132,8 +132,9 @@ def compare(capi, tiledb, uri, rng, t0, t1, ts):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
-def test_tiledb_writes_radi_reads(case, capi, oracle, tmp_path):
+def test_tiledb_writes_radi_reads(case, oracle, tmp_path):
     tiledb = oracle
+    capi = rc.Ctx(concurrency=2)
     rng = np.random.default_rng(zlib.crc32(case_id(case).encode()))
     uri = str(tmp_path / "arr")
     build(case, tiledb, uri, rng)
@@ -175,6 +176,30 @@ def test_tiledb_filters_radi_reads(dtype, spec, capi, oracle, tmp_path):
         box = unaligned_box(rng, shape)
         assert_same(a.read(box)["voxels"], v[box_slices(box)], f"box {box}")
     assert tree_hash(uri) == before
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_memory_budget_batches(concurrency, oracle, tmp_path):
+    """A read bigger than the memory budget proceeds in batches and gives the same values."""
+    tiledb = oracle
+    shape, ext = (128, 96, 64), (32, 32, 32)       # 6 MiB of float32 in 128 KiB tiles
+    uri = str(tmp_path / "big")
+    tiledb_create(uri, shape, ext, np.float32, [("zstd", 1)])
+    rng = np.random.default_rng(9)
+    v = values(rng, np.float32, shape)
+    tdb_write(tiledb, uri, [(0, s - 1) for s in shape], v)
+    tdb_write(tiledb, uri, [(5, 70), (3, 90), (10, 40)], values(rng, np.float32, (66, 88, 31)))
+    with tiledb.open(uri) as T:
+        want = T[:]["voxels"]
+    small = rc.Ctx(concurrency=concurrency, memory_budget=1 << 20)
+    with small.open(uri) as a:
+        stats = rc.ReadStats()
+        assert_same(a.read(stats=stats)["voxels"], want, "whole array, 1 MiB budget")
+        assert stats.batches > 1, "a 6 MiB read under a 1 MiB budget must take several batches"
+        assert stats.tiles_read > 0 and stats.bytes_read > 0
+        box = [(17, 100), (1, 95), (30, 33)]
+        assert_same(a.read(box)["voxels"], want[box_slices(box)], "box, 1 MiB budget")
+    small.close()
 
 
 def test_tiledb_groups_radi_reads(capi, oracle, tmp_path):

@@ -182,12 +182,20 @@ def obs_schema():
         sparse=True, capacity=5)
 
 
-def int_schema():
+def int_schema(tile_order="row-major", cell_order="row-major"):
     return tiledb.ArraySchema(
         domain=tiledb.Domain(tiledb.Dim(name="x", domain=(-1000, 1000), tile=64, dtype=np.int64),
                              tiledb.Dim(name="y", domain=(0, 99), tile=10, dtype=np.uint16)),
         attrs=[tiledb.Attr(name="v", dtype=np.float32), tiledb.Attr(name="s", dtype=str)],
-        sparse=True, capacity=4)
+        sparse=True, capacity=4, tile_order=tile_order, cell_order=cell_order)
+
+
+def str_int_schema(order):
+    return tiledb.ArraySchema(
+        domain=tiledb.Domain(tiledb.Dim(name="k", dtype="ascii"),
+                             tiledb.Dim(name="i", domain=(-50, 50), tile=7, dtype=np.int32)),
+        attrs=[tiledb.Attr(name="v", dtype=np.int16, nullable=True)],
+        sparse=True, capacity=3, tile_order=order, cell_order=order)
 
 
 def main():
@@ -205,6 +213,16 @@ def main():
     df = pd.DataFrame({"x": xs, "y": rng.integers(0, 100, m).astype(np.uint16),
                        "v": rng.normal(size=m).astype(np.float32), "s": ["s%d" % i for i in range(m)]})
     compare("int dims with extents (capacity 4)", int_schema, df, ["x", "y"])
+    for to in ("row-major", "col-major"):
+        for co in ("row-major", "col-major"):
+            compare("int dims, tile order %s, cell order %s" % (to, co),
+                    lambda: int_schema(to, co), df, ["x", "y"])
+    k = 29
+    df = pd.DataFrame({"k": rng.choice(["a", "bb", "", "b", "ab", "zz"], k),
+                       "i": rng.choice(np.arange(-50, 51), k, replace=False).astype(np.int32),
+                       "v": rng.integers(-9, 9, k).astype(np.int16)})
+    for order in ("row-major", "col-major"):
+        compare("string + int dims, %s" % order, lambda: str_int_schema(order), df, ["k", "i"])
     print("\n%d failure(s)" % len(FAILS))
     sys.exit(1 if FAILS else 0)
 

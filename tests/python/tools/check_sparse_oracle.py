@@ -166,6 +166,12 @@ def check_obs():
                 r = radi_rows(R.read(uri, ranges={"obs_subject_id": [(subj, subj)]}), OBS_COLS)
                 w = [x for x in want if x[0] == subj]
                 check(t == w and r == w, "obs cap=%d: point %s: TileDB-Py and radi (%d rows)" % (capacity, subj, len(w)))
+            pts = ["sub-59", "sub-1", "sub-5", "nope"]
+            t = keysort(tdb_rows(A.multi_index[pts, :], OBS_COLS), 2)
+            r = radi_rows(R.read(uri, ranges={"obs_subject_id": [(p_, p_) for p_ in pts]}), OBS_COLS)
+            w = [x for x in want if x[0] in pts]
+            check(t == w and r == w, "obs cap=%d: several points %s (%d rows; radi in global order)"
+                  % (capacity, pts, len(w)))
             for lo, hi in [("sub-1", "sub-2"), ("sub-30", "sub-45"), ("a", "sub-10"), ("sub-5", "z")]:
                 t = tdb_rows(A.multi_index[slice(lo, hi), :], OBS_COLS)
                 r = radi_rows(R.read(uri, ranges={"obs_subject_id": [(lo, hi)]}), OBS_COLS)
