@@ -81,6 +81,13 @@ def make_arrays(tmp):
             "flag": np.ma.masked_array(np.arange(5, dtype=np.uint8), mask=[0, 1, 0, 0, 1]),
             "label": np.array(["a", "bb", "", "dddd", "e"], dtype=object)}
     out["sparse2"] = u
+    # 3b. the same sparse shape with only the float64 attribute (fuzz_footer's fixed schema)
+    u = os.path.join(tmp, "sparse1")
+    tiledb.Array.create(u, tiledb.ArraySchema(domain=dom, sparse=True, capacity=2, attrs=[
+        tiledb.Attr("voxels", dtype=np.float64, filters=tiledb.FilterList([tiledb.ZstdFilter(3)]))]))
+    with tiledb.open(u, "w") as A:
+        A[np.array([0, 9, 239]), np.array([4, 4, 100])] = np.array([1.5, -2.0, 3.25])
+    out["sparse1"] = u
     # 4. dense 2-D uint8 with delta + gzip, string-free, and a second attribute
     u = os.path.join(tmp, "d2")
     dense(u, [("r", (1, 16), 4, np.int64), ("c", (-8, 7), 16, np.int64)],

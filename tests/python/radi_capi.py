@@ -296,10 +296,7 @@ class Meta:
             buf = C.create_string_buffer(value, len(value) or 1)
             check(lib().radi_meta_put(self.h, key.encode(), RADI_BLOB, len(value), buf))
             return
-        arr = np.atleast_1d(np.asarray(value))
-        if arr.dtype == np.dtype("float64") or arr.dtype.kind == "f":
-            arr = arr.astype(arr.dtype)
-        arr = np.ascontiguousarray(arr)
+        arr = np.ascontiguousarray(np.atleast_1d(np.asarray(value)))
         check(lib().radi_meta_put(self.h, key.encode(), DTYPE[arr.dtype], arr.size,
                                   arr.ctypes.data))
 

@@ -28,7 +28,7 @@ FACTORS = {
     "shuffle": ["none", "byte", "bit"],
     "order": list(ORDERS),
     "scenario": ["full", "partial_fill", "overlap", "consolidate", "consolidate_vacuum",
-                 "fragment_meta", "commits", "timetravel"],
+                 "fragment_meta", "commits", "array_meta", "timetravel"],
 }
 CASES = pairwise(FACTORS, seed=3) + pairwise(FACTORS, seed=13)
 
@@ -47,8 +47,8 @@ def tdb_write(tiledb, uri, box, v, timestamp=None):
 
 
 def build(case, tiledb, uri, rng):
-    """Creates and writes the array as the scenario says; returns the (t_start, t_end)
-    window to read at (None = now)."""
+    """Creates and writes the array (data and metadata, with TileDB-Py) as the scenario
+    says, including its consolidation and vacuum."""
     shape = SHAPE[case["ndim"]]
     dt = np.dtype(case["dtype"])
     sc = case["scenario"]
@@ -69,16 +69,19 @@ def build(case, tiledb, uri, rng):
     with tiledb.open(uri, "w", **({"timestamp": 20} if sc == "timetravel" else {})) as T:
         for k, v in META.items():
             T.meta[k] = v
+    # a second metadata write: a deletion and an overwrite (newest wins, per key)
+    with tiledb.open(uri, "w", **({"timestamp": 30} if sc == "timetravel" else {})) as T:
+        del T.meta["count"]
+        T.meta["scale"] = 0.25
     if sc in ("consolidate", "consolidate_vacuum"):
         tiledb.consolidate(uri, config=tdb_config())
         if sc == "consolidate_vacuum":
             tiledb.vacuum(uri)
-    elif sc in ("fragment_meta", "commits"):
+    elif sc in ("fragment_meta", "commits", "array_meta"):
         cfg = tdb_config(**{"sm.consolidation.mode": sc, "sm.vacuum.mode": sc})
         tiledb.consolidate(uri, config=cfg)
-        if sc == "commits":
+        if sc in ("commits", "array_meta"):
             tiledb.vacuum(uri, config=cfg)
-    return None
 
 
 def windows(case):
