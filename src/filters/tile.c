@@ -132,8 +132,11 @@ static radi_status fwd_shuffle(const rdi_stage *st, fmeta *m, span *d, rdi_buf *
                 for (size_t k = T; k < n; k++) dst[k] = src[k] ^ src[k - T];
             }
         }
-        src += n;
-        dst += n;
+        /* Pointer arithmetic on an empty part's NULL buffers is undefined, so skip it. */
+        if (n) {
+            src += n;
+            dst += n;
+        }
     }
     od->len = d->n;
     RDI_TRY(meta_prepend(om, 4 + 4 * (size_t)np, m, m));
@@ -735,7 +738,9 @@ radi_status rdi_tile_unfilter(const radi_filter_list *fl, radi_datatype type, ui
                            (unsigned long long)out_len);
             break;
         }
-        st = unfilter_chunk(&j, p + at, ml, p + at + ml, flen, (uint8_t *)out + done, orig, what);
+        /* out may be NULL for an empty tile: never offset it then. */
+        uint8_t *dst = done ? (uint8_t *)out + done : (uint8_t *)out;
+        st = unfilter_chunk(&j, p + at, ml, p + at + ml, flen, dst, orig, what);
         at += (uint64_t)ml + flen;
         done += orig;
     }

@@ -117,7 +117,9 @@ static void test_posix_vfs(void **state)
     char *furi = rdi_asprintf("file://%s", f);
     assert_int_equal(rdi_vfs_size(vfs, furi, &size), RADI_OK);
     char *dir = rdi_path_join(tmpl, "a/b");
-    assert_int_equal(rdi_vfs_write(vfs, rdi_path_join(dir, "0"), "", 0), RADI_OK);
+    char *empty = rdi_path_join(dir, "0");
+    assert_int_equal(rdi_vfs_write(vfs, empty, "", 0), RADI_OK);
+    free(empty);
     rdi_dirlist l;
     assert_int_equal(rdi_vfs_ls(vfs, dir, &l), RADI_OK);
     assert_int_equal(l.n, 2);

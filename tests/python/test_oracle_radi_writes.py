@@ -6,8 +6,8 @@ must then read `ours` equal to numpy (values, fill of unwritten cells, `.meta`,
 `nonempty_domain()`, sum/min/max/count aggregates over written cells) and equal to its own
 answers on the twin wherever the format leaves a choice (non-empty domain and fragment count
 after consolidation). The matrix is pairwise over dtype × 3-D/4-D × tiling × codec × shuffle
-× write pattern × consolidation × format version × tile/cell order × buffer layout, so every
-pair of factor values is covered (twice: two independent covering arrays).
+× write pattern × consolidation × format version × tile/cell order × buffer layout × fill
+value, so every pair of factor values is covered (twice: two independent covering arrays).
 """
 import zlib
 
@@ -30,6 +30,7 @@ FACTORS = {
     "format": [21, 20, 22],
     "order": ["RR", "CC", "RC", "CR"],       # tile order, cell order (row/col-major)
     "layout": ["row", "col"],                # order of the cells in radi's write buffers
+    "fill": ["default", "custom"],           # the attribute's fill value
 }
 ORDERS = {"RR": (rc.ROW, rc.ROW), "CC": (rc.COL, rc.COL), "RC": (rc.ROW, rc.COL),
           "CR": (rc.COL, rc.ROW)}
@@ -136,9 +137,10 @@ def test_radi_writes_tiledb_reads(case, oracle, tmp_path):
     ours, twin = str(tmp_path / "ours"), str(tmp_path / "twin")
     names = "xyzt"[: len(shape)]
     tile_order, cell_order = ORDERS[case["order"]]
+    fill = None if case["fill"] == "default" else {"b": True, "f": -0.5}.get(dt.kind, 3)
     capi.create_dense(ours, [(n, np.int32, 0, s - 1, e) for n, s, e in zip(names, shape, ext)],
-                      [("voxels", dt, spec, None)], tile_order, cell_order)
-    tiledb_create(twin, shape, ext, dt, spec,
+                      [("voxels", dt, spec, fill)], tile_order, cell_order)
+    tiledb_create(twin, shape, ext, dt, spec, fill=fill,
                   order=(TDB_ORDER[tile_order], TDB_ORDER[cell_order]))
 
     writes, expect, written = plan_writes(rng, case, shape)
@@ -161,6 +163,7 @@ def test_radi_writes_tiledb_reads(case, oracle, tmp_path):
         assert [d.name for d in A.schema.domain] == list(names)
         assert [d.tile for d in A.schema.domain] == list(ext)
         assert A.schema.attr(0).dtype == dt
+        assert_same(np.asarray(A.schema.attr(0).fill), np.asarray(T.schema.attr(0).fill), "fill")
         assert (A.schema.tile_order, A.schema.cell_order) == (T.schema.tile_order,
                                                                T.schema.cell_order)
         assert [type(f).__name__ for f in A.schema.attr(0).filters] == \
@@ -294,3 +297,39 @@ def test_radi_groups_tiledb_reads(capi, oracle, tmp_path):
         assert G.meta["late"] == "added after reopening"
     with tiledb.open(str(root / "vol")) as A:
         assert A.schema.attr(0).name == "voxels"
+
+
+# ------------------------------------------------------------------- time travel --
+
+def test_radi_timestamps_tiledb_time_travel(capi, oracle, tmp_path):
+    """Fragments radi writes at explicit timestamps are what TileDB-Py's timestamp=
+    (end, or a (start, end) window) shows, and radi's own open window agrees."""
+    tiledb = oracle
+    rng = np.random.default_rng(4)
+    shape, ext = (20, 17, 9), (7, 17, 3)
+    uri = str(tmp_path / "tt")
+    capi.create_dense(uri, [(n, np.int32, 0, s - 1, e) for n, s, e in zip("xyz", shape, ext)],
+                      [("voxels", np.int16, filters_for("zstd", "byte"), None)])
+    full = [(0, s - 1) for s in shape]
+    boxes = {100: full, 200: [(2, 15), (3, 16), (1, 7)], 300: [(0, 5), (0, 4), (4, 8)]}
+    planned = {t: (b, values(rng, np.int16, box_shape(b))) for t, b in boxes.items()}
+    with capi.open(uri) as a:
+        for t, (b, v) in planned.items():
+            a.write(b, {"voxels": v}, timestamp=t)
+        assert [f["t1"] for f in a.fragments()] == [100, 200, 300]
+    fill = np.iinfo(np.int16).min
+
+    def expected(t0, t1):
+        e = np.full(shape, fill, np.int16)
+        for t, (b, v) in sorted(planned.items()):
+            if t0 <= t <= t1:
+                e[box_slices(b)] = v
+        return e
+
+    for ts, window in ((150, (0, 150)), (250, (0, 250)), ((150, 300), (150, 300)),
+                       ((250, 300), (250, 300)), (None, (0, 2**62))):
+        kw = {} if ts is None else {"timestamp": ts}
+        with tiledb.open(uri, **kw) as A:
+            assert_same(A[:]["voxels"], expected(*window), f"TileDB at {ts}")
+        with capi.open(uri, window[0], 0 if ts is None else window[1]) as a:
+            assert_same(a.read()["voxels"], expected(*window), f"radi at {window}")

@@ -15,7 +15,7 @@ import pytest
 import radi_capi as rc
 from oracle_util import (DTYPES, SHAPE, assert_same, box_shape, box_slices, case_id,
                          extents, filters_for, pairwise, random_box, tiledb_create, tree_hash,
-                         tdb_config, unaligned_box, values)
+                         tdb_config, unaligned_box, values, wait_for_clock)
 
 ORDERS = {"RR": ("row-major", "row-major"), "CC": ("col-major", "col-major"),
           "RC": ("row-major", "col-major"), "CR": ("col-major", "row-major")}
@@ -237,3 +237,42 @@ def test_tiledb_groups_radi_reads(capi, oracle, tmp_path):
         assert meta["subject_count"].tolist() == [2]
         assert meta["spacing"].tolist() == [0.5, 1.25]
     assert tree_hash(root) == before
+
+
+def test_schema_evolution(capi, oracle, tmp_path):
+    """An attribute added by TileDB-Py's schema evolution: radi reads the old fragments
+    with the new attribute's fill value, writes both attributes, and at a timestamp before
+    the evolution sees the old schema."""
+    tiledb = oracle
+    uri = str(tmp_path / "evo")
+    dom = tiledb.Domain(*[tiledb.Dim(n, (0, 9), 5, dtype=np.int32) for n in "xyz"])
+    tiledb.Array.create(uri, tiledb.ArraySchema(domain=dom, attrs=[
+        tiledb.Attr("voxels", dtype=np.float32, filters=tiledb.FilterList([tiledb.ZstdFilter(3)]))]))
+    rng = np.random.default_rng(11)
+    with tiledb.open(uri, "w", timestamp=1000) as T:
+        T[:] = values(rng, np.float32, (10, 10, 10))
+    se = tiledb.ArraySchemaEvolution()
+    se.add_attribute(tiledb.Attr("mask", dtype=np.uint8, fill=9))
+    se.array_evolve(uri)  # stamped "now", after 1000
+    with tiledb.open(uri, "w") as T:
+        T[2:5, 2:5, 2:5] = {"voxels": np.zeros((3, 3, 3), np.float32),
+                            "mask": np.ones((3, 3, 3), np.uint8)}
+    before = tree_hash(uri)
+    with tiledb.open(uri) as T, capi.open(uri) as a:
+        assert [x["name"] for x in a.attrs] == ["voxels", "mask"]
+        got, want = a.read(), T[:]
+        for k in ("voxels", "mask"):
+            assert_same(got[k], want[k], k)
+    with tiledb.open(uri, timestamp=1000) as T, capi.open(uri, 0, 1000) as a:
+        assert [x["name"] for x in a.attrs] == ["voxels"]
+        assert_same(a.read()["voxels"], T[:]["voxels"], "before the evolution")
+    assert tree_hash(uri) == before
+    with capi.open(uri) as a:
+        a.write([(6, 9), (0, 3), (5, 5)], {"voxels": np.full((4, 4, 1), 2.5, np.float32),
+                                            "mask": np.full((4, 4, 1), 3, np.uint8)})
+    wait_for_clock(uri)
+    with tiledb.open(uri) as T, capi.open(uri) as a:
+        got, want = a.read(), T[:]
+        for k in ("voxels", "mask"):
+            assert_same(got[k], want[k], f"{k} after a radi write")
+        assert (want["mask"][6:10, 0:4, 5] == 3).all()
