@@ -117,6 +117,11 @@ void rdi_strlist_free(rdi_strlist *l);
 /* ---- time, randomness, labels ---- */
 
 uint64_t rdi_now_ms(void);          /* wall clock, ms since the epoch */
+/* Sleeps until the clock reaches t (ms), if t is at most one second ahead. Writers stamp
+ * max(now, last + 1), which can run ahead of the clock in a burst; committing only once
+ * the clock has caught up keeps every reader that opens "now" (TileDB included) seeing
+ * what was just written. */
+void rdi_wait_for_clock(uint64_t t);
 double rdi_monotonic_s(void);       /* for progress and stats */
 /* Fills buf with n random bytes from the kernel. */
 radi_status rdi_random_bytes(void *buf, size_t n);

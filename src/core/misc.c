@@ -14,6 +14,16 @@ uint64_t rdi_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+void rdi_wait_for_clock(uint64_t t)
+{
+    uint64_t now = rdi_now_ms();
+    while (now < t && t - now <= 1000) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+        now = rdi_now_ms();
+    }
+}
+
 double rdi_monotonic_s(void)
 {
     struct timespec ts;

@@ -392,16 +392,7 @@ static radi_status dw_store(dw *w, radi_array *a, const char *name, const char *
     rdi_buf_free(&meta);
     RDI_TRY(s);
 
-    /* Back-to-back writes get t1 = last + 1, which can run a few ms ahead of the clock;
-     * a reader opening "now" would not see such a fragment yet. Commit only once the
-     * clock has reached t1 (a wait only when writes come faster than one per ms; a far
-     * future timestamp given explicitly is not waited for). */
-    uint64_t now = rdi_now_ms();
-    while (now < w->t1 && w->t1 - now <= 1000) {
-        struct timespec ts = {0, 200000};
-        nanosleep(&ts, NULL);
-        now = rdi_now_ms();
-    }
+    rdi_wait_for_clock(w->t1);
     char *commits = rdi_path_join(a->uri, "__commits");
     char *wrt = rdi_asprintf("%s.wrt", name);
     rdi_buf empty = RDI_BUF_INIT;

@@ -164,6 +164,7 @@ static radi_status write_details(radi_group *g, const rdi_member *extra, int ext
     if (s == RADI_OK) s = rdi_generic_tile_encode(b.data, b.len, version, scratch, &tile);
     if (s == RADI_OK) s = rdi_tsname_make(t, t, DETAILS_VERSION, &name);
     if (s == RADI_OK && !(file = rdi_asprintf("%s/" GROUP_DIR "/%s", g->uri, name))) s = RADI_E_NOMEM;
+    if (s == RADI_OK) rdi_wait_for_clock(t);
     if (s == RADI_OK) s = rdi_vfs_write(g->ctx->vfs, file, tile.data, tile.len);
     if (s == RADI_OK) g->last_t = t;
     rdi_scratch_free(scratch);

@@ -282,6 +282,7 @@ static radi_status write_record(radi_meta *m, const char *key, int del, uint8_t 
     if (s == RADI_OK) s = rdi_generic_tile_encode(rec.data, rec.len, m->version, scratch, &tile);
     if (s == RADI_OK) s = rdi_tsname_make(t, t, 0, &name);
     if (s == RADI_OK && !(file = rdi_asprintf("%s/" META_DIR "/%s", m->uri, name))) s = RADI_E_NOMEM;
+    if (s == RADI_OK) rdi_wait_for_clock(t);
     if (s == RADI_OK) s = rdi_vfs_write(m->ctx->vfs, file, tile.data, tile.len);
     if (s == RADI_OK) m->last_t = t;
     rdi_scratch_free(scratch);

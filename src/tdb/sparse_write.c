@@ -245,6 +245,8 @@ static radi_status write_fragment(wjob *j, const char *name)
         st = fm ? rdi_vfs_write(ctx->vfs, fm, tmp.data, tmp.len) : RADI_E_NOMEM;
         free(fm);
     }
+    rdi_tsname tn;
+    if (st == RADI_OK && rdi_tsname_parse(name, &tn) == RADI_OK) rdi_wait_for_clock(tn.t1);
     if (st == RADI_OK) st = rdi_vfs_write(ctx->vfs, wrt, "", 0);
     if (st != RADI_OK && dir) {
         /* Leave no uncommitted debris behind (it would be invisible anyway). */
