@@ -172,6 +172,22 @@ void rdi_strlist_sort(rdi_strlist *l)
     if (l->n > 1) qsort(l->items, l->n, sizeof *l->items, cmp_str);
 }
 
+int rdi_strlist_has_sorted(const rdi_strlist *l, const char *s, size_t n)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *it = l->items[mid];
+        size_t il = strlen(it);
+        int c = memcmp(it, s, RDI_MIN(il, n));
+        if (c == 0) c = il < n ? -1 : il > n ? 1 : 0;
+        if (c == 0) return 1;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
 void rdi_strlist_free(rdi_strlist *l)
 {
     for (size_t i = 0; i < l->n; i++) free(l->items[i]);

@@ -112,6 +112,8 @@ typedef struct rdi_strlist {
 radi_status rdi_strlist_push(rdi_strlist *l, const char *s);         /* copies s */
 radi_status rdi_strlist_push_owned(rdi_strlist *l, char *s);         /* takes s */
 void rdi_strlist_sort(rdi_strlist *l);                               /* byte order */
+/* Whether a list sorted by rdi_strlist_sort holds the n-byte string s. */
+int rdi_strlist_has_sorted(const rdi_strlist *l, const char *s, size_t n);
 void rdi_strlist_free(rdi_strlist *l);
 
 /* ---- time, randomness, labels ---- */

@@ -204,37 +204,18 @@ static void frag_set_dedupe(frag_set *fs)
     fs->n = k;
 }
 
-/* Whether the (byte-order sorted) list holds the n-byte string s. */
-static int sorted_has(const rdi_strlist *l, const char *s, size_t n)
-{
-    size_t lo = 0, hi = l->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *it = l->items[mid];
-        size_t il = strlen(it);
-        int c = memcmp(it, s, RDI_MIN(il, n));
-        if (c == 0) c = il < n ? -1 : il > n ? 1 : 0;
-        if (c == 0) return 1;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    return 0;
-}
-
-/* The name of the object after "<dir>/" in a .vac line (TileDB locates the directory
- * name, so relative and absolute forms both work). */
-static int vac_line_target(const char *line, size_t len, const char *dir, const char **name,
-                           size_t *nlen)
+int rdi_vac_target(const char *line, size_t len, const char *dir, const char **name, size_t *nlen)
 {
     size_t dl = strlen(dir);
     for (size_t i = 0; i + dl + 1 <= len; i++) {
-        if (memcmp(line + i, dir, dl) == 0 && line[i + dl] == '/') {
-            const char *p = line + i + dl + 1, *end = line + len;
-            while (end > p && (end[-1] == '/' || end[-1] == '\r')) end--;
-            *name = p;
-            *nlen = (size_t)(end - p);
-            return *nlen > 0;
-        }
+        if (memcmp(line + i, dir, dl) != 0 || line[i + dl] != '/' || (i > 0 && line[i - 1] != '/'))
+            continue;
+        const char *p = line + i + dl + 1, *end = line + len;
+        while (end > p && (end[-1] == '/' || end[-1] == '\r')) end--;
+        if (end == p || memchr(p, '/', (size_t)(end - p))) continue;
+        *name = p;
+        *nlen = (size_t)(end - p);
+        return 1;
     }
     return 0;
 }
@@ -295,7 +276,7 @@ static radi_status list_commits(radi_array *a, const char *commits, listing *L)
         const char *p = (const char *)text.data, *end = p + text.len, *line;
         size_t len;
         while (s == RADI_OK && next_line(&p, end, &line, &len)) {
-            if (len == 0 || sorted_has(&ignored, line, len)) continue;
+            if (len == 0 || rdi_strlist_has_sorted(&ignored, line, len)) continue;
             size_t bl;
             char *l = rdi_strndup(line, len);
             if (!l) { s = RADI_E_NOMEM; break; }
@@ -348,7 +329,7 @@ static radi_status apply_vac(radi_array *a, const char *commits, listing *L, int
             const char *p = (const char *)text.data, *end = p + text.len, *line, *target;
             size_t len, tl;
             while (s == RADI_OK && next_line(&p, end, &line, &len)) {
-                if (!vac_line_target(line, len, FRAGMENTS_DIR, &target, &tl)) continue;
+                if (!rdi_vac_target(line, len, FRAGMENTS_DIR, &target, &tl)) continue;
                 char *t = rdi_strndup(target, tl);
                 if (!t || rdi_strlist_push_owned(hidden, t)) s = RADI_E_NOMEM;
             }
@@ -415,7 +396,7 @@ static radi_status load_fragments(radi_array *a)
             const frag_ref *f = &L.frags.items[i];
             int any = sparse && f->ts.version >= SPARSE_OVERLAP_MIN_VERSION;
             if (!range_visible(a, f->ts.t1, f->ts.t2, any)) continue;
-            if (sorted_has(&hidden, f->name, strlen(f->name))) continue;
+            if (rdi_strlist_has_sorted(&hidden, f->name, strlen(f->name))) continue;
             s = rdi_strlist_push(&names, f->name);
         }
     }

@@ -30,15 +30,9 @@ static char *strip_ext(const char *name, const char *ext)
     return rdi_strndup(name, strlen(name) - strlen(ext));
 }
 
-static int cmp_strp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Membership in a list sorted with rdi_strlist_sort. */
 static int sorted_has(const rdi_strlist *l, const char *s)
 {
-    return l->n && bsearch(&s, l->items, l->n, sizeof *l->items, cmp_strp) != NULL;
+    return rdi_strlist_has_sorted(l, s, strlen(s));
 }
 
 /* Sorts and removes duplicates. */
@@ -102,15 +96,11 @@ static radi_status read_lines(radi_ctx *ctx, const char *file, rdi_strlist *out)
  * timestamped name, so a garbled line can never point a deletion elsewhere. */
 static const char *vac_target(const char *line, const char *dir)
 {
-    size_t n = strlen(dir);
+    const char *name;
+    size_t n;
     rdi_tsname tn;
-    for (const char *p = strstr(line, dir); p; p = strstr(p + 1, dir)) {
-        const char *name = p + n + 1;
-        if (p[n] == '/' && (p == line || p[-1] == '/') && !strchr(name, '/') &&
-            rdi_tsname_parse(name, &tn) == RADI_OK)
-            return name;
-    }
-    return NULL;
+    if (!rdi_vac_target(line, strlen(line), dir, &name, &n) || name[n] != '\0') return NULL;
+    return rdi_tsname_parse(name, &tn) == RADI_OK ? name : NULL;
 }
 
 /* Parses the timestamped name in `file` (a name with extension `ext`, or "" for none). */

@@ -240,6 +240,10 @@ struct radi_array {
     radi_meta meta;
 };
 
+/* The object name after "<dir>/" in a .vac line (relative, with a leading slash, or an
+ * absolute URI before format 19, §1.9). 0 when the line names nothing in dir. */
+int rdi_vac_target(const char *line, size_t len, const char *dir, const char **name, size_t *nlen);
+
 /* Re-reads the fragment list (after a write or a consolidation by this process). */
 radi_status rdi_array_reload_fragments(radi_array *a);
 
