@@ -1,7 +1,8 @@
 """radi: radiology volumes in the TileDB array format, natively in C.
 
 Names follow RadiObject 0.1.1 (and the seed notebook): configure / get_config and the
-config classes (also importable from radi.ctx), Volume, plus consolidate and vacuum.
+config classes (also importable from radi.ctx), Volume, Dataframe, plus consolidate and
+vacuum.
 Importing radi needs only numpy; libradi is loaded on first use.
 """
 from __future__ import annotations
@@ -10,12 +11,13 @@ from . import _lib
 from .ctx import (CompressionConfig, Compressor, IOConfig, RadiObjectConfig, ReadConfig,
                   S3Config, SliceOrientation, TileConfig, WriteConfig, configure, get_config)
 from .errors import RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
+from .dataframe import Dataframe
 from .volume import Volume
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Volume", "configure", "get_config", "TileConfig", "CompressionConfig", "IOConfig",
+    "Volume", "Dataframe", "configure", "get_config", "TileConfig", "CompressionConfig", "IOConfig",
     "ReadConfig", "WriteConfig", "S3Config", "RadiObjectConfig", "SliceOrientation",
     "Compressor", "consolidate", "vacuum", "RadiError", "RadiInvalidError",
     "RadiNotFoundError", "RadiExistsError", "library_version",

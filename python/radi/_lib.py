@@ -54,6 +54,52 @@ class ReadStats(C.Structure):
                 ("io_requests", C.c_uint64), ("batches", C.c_uint64)]
 
 
+class Filter(C.Structure):
+    _fields_ = [("type", C.c_int), ("level", C.c_int32), ("reinterpret", C.c_int),
+                ("max_window", C.c_uint32)]
+
+
+class FilterList(C.Structure):
+    _fields_ = [("max_chunk_size", C.c_uint32), ("count", C.c_uint32), ("filters", Filter * 8)]
+
+
+class SchemaInfo(C.Structure):
+    _fields_ = [("version", C.c_uint32), ("type", C.c_int), ("tile_order", C.c_int),
+                ("cell_order", C.c_int), ("capacity", C.c_uint64), ("allows_dups", C.c_int),
+                ("ndim", C.c_uint32), ("nattr", C.c_uint32), ("coords_filters", FilterList),
+                ("offsets_filters", FilterList), ("validity_filters", FilterList)]
+
+
+class DimInfo(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
+                ("has_domain", C.c_int), ("lo", C.c_uint8 * 8), ("hi", C.c_uint8 * 8),
+                ("has_extent", C.c_int), ("extent", C.c_uint8 * 8), ("filters", FilterList)]
+
+
+class AttrInfo(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
+                ("nullable", C.c_int), ("fill", C.c_void_p), ("fill_size", C.c_uint64),
+                ("filters", FilterList)]
+
+
+class SparseBuffer(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("data", C.c_void_p), ("data_size", C.c_uint64),
+                ("offsets", C.c_void_p), ("validity", C.c_void_p)]
+
+
+class SparseColumn(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
+                ("is_dim", C.c_int), ("data", C.c_void_p), ("data_size", C.c_uint64),
+                ("offsets", C.c_void_p), ("validity", C.c_void_p)]
+
+
+# Sparse arrays (include/radi/sparse.h) and the generic schema/array calls they need.
+SPARSE, ROW_MAJOR = 1, 0
+VAR_NUM = 0xFFFFFFFF
+FILTER_RLE = 4
+BLOB = 40
+OBJECT_ARRAY = 2
+
 _p = C.c_void_p
 _u64p = C.POINTER(C.c_uint64)
 _i64p = C.POINTER(C.c_int64)
@@ -81,6 +127,40 @@ _PROTOTYPES = {
                                 C.POINTER(_p)]),
     "radi_consolidate": (C.c_int, [_p, C.c_char_p, C.c_int]),
     "radi_vacuum": (C.c_int, [_p, C.c_char_p, C.c_int]),
+    # sparse dataframes
+    "radi_filter_list_init": (None, [C.POINTER(FilterList)]),
+    "radi_filter_list_add": (C.c_int, [C.POINTER(FilterList), C.c_int, C.c_int32]),
+    "radi_schema_create": (C.c_int, [C.c_int, C.POINTER(_p)]),
+    "radi_schema_free": (None, [_p]),
+    "radi_schema_set_capacity": (C.c_int, [_p, C.c_uint64]),
+    "radi_schema_set_allows_dups": (C.c_int, [_p, C.c_int]),
+    "radi_schema_set_offsets_filters": (C.c_int, [_p, C.POINTER(FilterList)]),
+    "radi_schema_add_dim": (C.c_int, [_p, C.c_char_p, C.c_int, _p, _p, _p, C.POINTER(FilterList)]),
+    "radi_schema_add_attr": (C.c_int, [_p, C.c_char_p, C.c_int, C.c_uint32, C.c_int,
+                                       C.POINTER(FilterList), _p, C.c_uint64]),
+    "radi_schema_get_info": (C.c_int, [_p, C.POINTER(SchemaInfo)]),
+    "radi_schema_get_dim": (C.c_int, [_p, C.c_uint32, C.POINTER(DimInfo)]),
+    "radi_schema_get_attr": (C.c_int, [_p, C.c_uint32, C.POINTER(AttrInfo)]),
+    "radi_object_type_of": (C.c_int, [_p, C.c_char_p, C.POINTER(C.c_int)]),
+    "radi_array_create": (C.c_int, [_p, C.c_char_p, _p]),
+    "radi_array_open": (C.c_int, [_p, C.c_char_p, C.c_uint64, C.c_uint64, C.POINTER(_p)]),
+    "radi_array_close": (None, [_p]),
+    "radi_array_schema": (_p, [_p]),
+    "radi_meta_put": (C.c_int, [_p, C.c_char_p, C.c_int, C.c_uint32, _p]),
+    "radi_array_write_sparse": (C.c_int, [_p, C.c_uint32, C.POINTER(SparseBuffer), C.c_uint64,
+                                          C.c_uint64]),
+    "radi_array_sparse_count": (C.c_int, [_p, _u64p]),
+    "radi_sparse_query_create": (C.c_int, [_p, C.POINTER(_p)]),
+    "radi_sparse_query_free": (None, [_p]),
+    "radi_sparse_query_add_range": (C.c_int, [_p, C.c_char_p, _p, C.c_uint64, _p, C.c_uint64]),
+    "radi_sparse_query_set_columns": (C.c_int, [_p, C.c_uint32, C.POINTER(C.c_char_p)]),
+    "radi_sparse_query_set_filter": (C.c_int, [_p, C.c_char_p]),
+    "radi_sparse_query_submit": (C.c_int, [_p, C.POINTER(ReadStats)]),
+    "radi_sparse_query_rows": (C.c_uint64, [_p]),
+    "radi_sparse_query_ncolumns": (C.c_uint32, [_p]),
+    "radi_sparse_query_column": (C.c_int, [_p, C.c_uint32, C.POINTER(SparseColumn)]),
+    "radi_sparse_query_copy_column": (C.c_int, [_p, C.c_uint32, _p, C.c_uint64, _p, C.c_uint64,
+                                                _p, C.c_uint64]),
 }
 
 _lock = threading.RLock()  # context() loads the library while holding it

@@ -199,14 +199,20 @@ radi_status radi_sparse_query_set_filter(radi_sparse_query *q, const char *text)
     rdi_expr *e = NULL;
     if (text) RDI_TRY(rdi_expr_parse(text, &e));
     if (e) {
-        const char *const *names;
-        uint32_t n;
-        radi_status st = rdi_expr_columns(e, &names, &n);
-        for (uint32_t i = 0; i < n && st == RADI_OK; i++) {
-            uint32_t k;
-            if (!field_index(q->s, names[i], &k))
-                st = rdi_error(RADI_E_INVALID, "filter: unknown column '%s'", names[i]);
+        /* Evaluating over zero rows checks column names and types now, with the
+         * position in the text, rather than at submit. */
+        uint32_t nf = nfields_of(q->s);
+        rdi_column *cols = rdi_calloc(nf, sizeof *cols);
+        radi_status st = cols ? RADI_OK : RADI_E_NOMEM;
+        for (uint32_t k = 0; k < nf && st == RADI_OK; k++) {
+            finfo fi;
+            field_info(q->s, k, &fi);
+            cols[k].name = field_name(q->s, k);
+            cols[k].type = fi.type;
         }
+        uint8_t none = 0;
+        if (st == RADI_OK) st = rdi_expr_eval(e, cols, nf, 0, &none);
+        free(cols);
         if (st != RADI_OK) {
             rdi_expr_free(e);
             return st;

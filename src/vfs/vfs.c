@@ -56,8 +56,8 @@ static radi_status pick(rdi_vfs *v, const char *uri, const rdi_vfs_ops **ops, vo
 }
 
 #define DISPATCH(call)                            \
-    const rdi_vfs_ops *ops;                       \
-    void *self;                                   \
+    const rdi_vfs_ops *ops = NULL;                \
+    void *self = NULL;                            \
     RDI_TRY(pick(v, uri, &ops, &self));           \
     return ops->call
 

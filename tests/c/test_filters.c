@@ -129,7 +129,7 @@ static void test_golden(void **state)
     assert_int_equal(rdi_scratch_create(&s), RADI_OK);
     for (size_t c = 0; c < sizeof GOLDEN / sizeof GOLDEN[0]; c++) {
         const golden *g = &GOLDEN[c];
-        size_t tlen, vlen, slen;
+        size_t tlen = 0, vlen = 0, slen = 0;
         uint8_t *tile = slurp(g->name, ".tdb", &tlen);
         uint8_t *vals = golden_values(g->name, &vlen);
         uint8_t *schema = slurp(g->name, ".schema", &slen);
