@@ -475,6 +475,7 @@ radi_status rdi_codec_decompress(rdi_scratch *s, const rdi_stage *st, const uint
 
 void rdi_byteshuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t T)
 {
+    if (n == 0) return; /* empty parts may come with NULL buffers */
     if (T <= 1 || n < T) {
         memcpy(dst, src, n);
         return;
@@ -549,6 +550,7 @@ static size_t unshuffle_sse2(const uint8_t *src, uint8_t *dst, size_t ne, size_t
  * stay in L2, so this runs close to memory speed. */
 void rdi_byteunshuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t T)
 {
+    if (n == 0) return; /* empty parts may come with NULL buffers */
     if (T <= 1 || n < T) {
         memcpy(dst, src, n);
         return;
@@ -612,6 +614,7 @@ static void bitshuffle_block(const uint8_t *src, uint8_t *dst, size_t bs, size_t
 
 void rdi_bitshuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t T, int inverse)
 {
+    if (n == 0) return; /* empty parts may come with NULL buffers */
     for (size_t at = 0; at < n; at += 8192) {
         size_t bs = RDI_MIN((size_t)8192, n - at);
         bitshuffle_block(src + at, dst + at, bs, T, inverse);
