@@ -323,6 +323,16 @@ RADI_API radi_meta *radi_array_meta(radi_array *array); /* borrowed */
 /* Writes one new metadata file holding this key. value: count values of type. */
 RADI_API radi_status radi_meta_put(radi_meta *meta, const char *key, radi_datatype type,
                                    uint32_t count, const void *value);
+/* One key/value of a batch. */
+typedef struct radi_meta_item {
+    const char *key;
+    radi_datatype type;
+    uint32_t count;
+    const void *value;
+} radi_meta_item;
+/* Writes n keys as ONE new metadata file (fewer files and one timestamp for a volume's
+ * keys). Keys must be distinct; nothing is written if any item is invalid. */
+RADI_API radi_status radi_meta_put_many(radi_meta *meta, uint32_t n, const radi_meta_item *items);
 RADI_API radi_status radi_meta_delete(radi_meta *meta, const char *key);
 /* RADI_E_NOT_FOUND if the key is absent. *value is borrowed. */
 RADI_API radi_status radi_meta_get(const radi_meta *meta, const char *key, radi_datatype *type,

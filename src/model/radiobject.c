@@ -730,23 +730,33 @@ static radi_status volume_meta(radi_meta *m, const item *it)
     int header = h->affine_source != RADI_NIFTI_AFFINE_FALLBACK && !ident;
     double slope, inter;
     scaling(h, &slope, &inter);
-    char num[48];
+    char sform[16], qform[16], slope_s[48], inter_s[48], units[16];
+    snprintf(sform, sizeof sform, "%d", h->sform_code);
+    snprintf(qform, sizeof qform, "%d", h->qform_code);
+    py_float(slope_s, sizeof slope_s, slope);
+    py_float(inter_s, sizeof inter_s, inter);
+    snprintf(units, sizeof units, "%d", h->xyzt_units);
     radi_status s = affine_json(h->affine, &aff);
-    if (s == RADI_OK) s = put_str(m, "orientation_axcodes", h->axcodes);
-    if (s == RADI_OK) s = put_str(m, "orientation_affine", (const char *)aff.data);
-    if (s == RADI_OK) s = put_str(m, "orientation_source", header ? affine_source_name(h) : "identity");
-    if (s == RADI_OK) s = put_str(m, "orientation_confidence", header ? "header" : "unknown");
-    snprintf(num, sizeof num, "%d", h->sform_code);
-    if (s == RADI_OK) s = put_str(m, "nifti_sform_code", num);
-    snprintf(num, sizeof num, "%d", h->qform_code);
-    if (s == RADI_OK) s = put_str(m, "nifti_qform_code", num);
-    py_float(num, sizeof num, slope);
-    if (s == RADI_OK) s = put_str(m, "nifti_scl_slope", num);
-    py_float(num, sizeof num, inter);
-    if (s == RADI_OK) s = put_str(m, "nifti_scl_inter", num);
-    snprintf(num, sizeof num, "%d", h->xyzt_units);
-    if (s == RADI_OK) s = put_str(m, "nifti_xyzt_units", num);
-    if (s == RADI_OK) s = put_str(m, K_OID, it->oid);
+    if (s == RADI_OK) {
+        /* One metadata file per volume: one write and one timestamp instead of eleven. */
+        const char *kv[][2] = {
+            {"orientation_axcodes", h->axcodes},
+            {"orientation_affine", (const char *)aff.data},
+            {"orientation_source", header ? affine_source_name(h) : "identity"},
+            {"orientation_confidence", header ? "header" : "unknown"},
+            {"nifti_sform_code", sform},
+            {"nifti_qform_code", qform},
+            {"nifti_scl_slope", slope_s},
+            {"nifti_scl_inter", inter_s},
+            {"nifti_xyzt_units", units},
+            {K_OID, it->oid},
+        };
+        enum { NKV = sizeof kv / sizeof kv[0] };
+        radi_meta_item items[NKV];
+        for (size_t k = 0; k < NKV; k++)
+            items[k] = (radi_meta_item){kv[k][0], RADI_STRING_UTF8, (uint32_t)strlen(kv[k][1]), kv[k][1]};
+        s = radi_meta_put_many(m, NKV, items);
+    }
     rdi_buf_free(&aff);
     return s;
 }

@@ -268,28 +268,36 @@ radi_status rdi_meta_serialize(const radi_meta *m, rdi_buf *out)
     return RADI_OK;
 }
 
-/* Writes one new metadata file holding one record (a value, or a deletion when del). */
-static radi_status write_record(radi_meta *m, const char *key, int del, uint8_t type,
-                                uint32_t count, const void *value, size_t nbytes)
+/* Writes one new metadata file whose payload is the records in rec. */
+static radi_status write_records(radi_meta *m, const rdi_buf *rec)
 {
-    rdi_buf rec = RDI_BUF_INIT, tile = RDI_BUF_INIT;
+    rdi_buf tile = RDI_BUF_INIT;
     rdi_scratch *scratch = NULL;
     char *name = NULL, *file = NULL;
     /* Distinct, increasing timestamps so this file applies after every existing one. */
     uint64_t t = RDI_MAX(rdi_now_ms(), m->last_t + 1);
-    radi_status s = rdi_meta_record(&rec, key, del, type, count, value, nbytes);
-    if (s == RADI_OK) s = rdi_scratch_create(&scratch);
-    if (s == RADI_OK) s = rdi_generic_tile_encode(rec.data, rec.len, m->version, scratch, &tile);
+    radi_status s = rdi_scratch_create(&scratch);
+    if (s == RADI_OK) s = rdi_generic_tile_encode(rec->data, rec->len, m->version, scratch, &tile);
     if (s == RADI_OK) s = rdi_tsname_make(t, t, 0, &name);
     if (s == RADI_OK && !(file = rdi_asprintf("%s/" META_DIR "/%s", m->uri, name))) s = RADI_E_NOMEM;
     if (s == RADI_OK) rdi_wait_for_clock(t);
     if (s == RADI_OK) s = rdi_vfs_write(m->ctx->vfs, file, tile.data, tile.len);
     if (s == RADI_OK) m->last_t = t;
     rdi_scratch_free(scratch);
-    rdi_buf_free(&rec);
     rdi_buf_free(&tile);
     free(name);
     free(file);
+    return s;
+}
+
+/* Writes one new metadata file holding one record (a value, or a deletion when del). */
+static radi_status write_record(radi_meta *m, const char *key, int del, uint8_t type,
+                                uint32_t count, const void *value, size_t nbytes)
+{
+    rdi_buf rec = RDI_BUF_INIT;
+    radi_status s = rdi_meta_record(&rec, key, del, type, count, value, nbytes);
+    if (s == RADI_OK) s = write_records(m, &rec);
+    rdi_buf_free(&rec);
     return s;
 }
 
@@ -302,10 +310,11 @@ static radi_status check_key(const radi_meta *m, const char *key, const char *fn
     return RADI_OK;
 }
 
-radi_status radi_meta_put(radi_meta *m, const char *key, radi_datatype type, uint32_t count,
-                          const void *value)
+/* Validates one value and gives its size in bytes. */
+static radi_status check_value(const radi_meta *m, const char *key, radi_datatype type, uint32_t count,
+                               const void *value, const char *fn, size_t *nbytes)
 {
-    RDI_TRY(check_key(m, key, "radi_meta_put"));
+    RDI_TRY(check_key(m, key, fn));
     size_t vs = ((unsigned)type <= 255) ? rdi_meta_type_size((uint8_t)type) : 0;
     if (!vs || type == RADI_ANY)
         return rdi_error(RADI_E_INVALID, "%s: metadata '%s': unsupported type %d", m->uri, key, (int)type);
@@ -314,9 +323,50 @@ radi_status radi_meta_put(radi_meta *m, const char *key, radi_datatype type, uin
     if ((uint64_t)count * vs > (uint64_t)1 << 31)
         return rdi_error(RADI_E_INVALID, "%s: metadata '%s': value of %u x %zu bytes is too large",
                          m->uri, key, count, vs);
-    size_t nbytes = (size_t)count * vs;
-    RDI_TRY(write_record(m, key, 0, (uint8_t)type, count, value, nbytes));
-    return set_key(m, key, (uint8_t)type, count, value, nbytes);
+    *nbytes = (size_t)count * vs;
+    return RADI_OK;
+}
+
+radi_status radi_meta_put(radi_meta *m, const char *key, radi_datatype type, uint32_t count,
+                          const void *value)
+{
+    radi_meta_item item = {key, type, count, value};
+    return radi_meta_put_many(m, 1, &item);
+}
+
+static int cmp_item_key(const void *a, const void *b)
+{
+    return strcmp((*(const radi_meta_item *const *)a)->key, (*(const radi_meta_item *const *)b)->key);
+}
+
+radi_status radi_meta_put_many(radi_meta *m, uint32_t n, const radi_meta_item *items)
+{
+    if (n == 0) return RADI_OK;
+    if (!items) return rdi_error(RADI_E_INVALID, "radi_meta_put_many: items is NULL");
+    /* TileDB writes the keys of one file in sorted order. */
+    const radi_meta_item **sorted = rdi_calloc(n, sizeof *sorted);
+    if (!sorted) return RADI_E_NOMEM;
+    for (uint32_t i = 0; i < n; i++) sorted[i] = &items[i];
+    qsort(sorted, n, sizeof *sorted, cmp_item_key);
+    rdi_buf rec = RDI_BUF_INIT;
+    radi_status s = RADI_OK;
+    for (uint32_t i = 0; i < n && s == RADI_OK; i++) {
+        const radi_meta_item *it = sorted[i];
+        size_t nbytes = 0;
+        s = check_value(m, it->key, it->type, it->count, it->value, "radi_meta_put", &nbytes);
+        if (s == RADI_OK && i > 0 && strcmp(sorted[i - 1]->key, it->key) == 0)
+            s = rdi_error(RADI_E_INVALID, "%s: metadata '%s' given twice in one batch", m->uri, it->key);
+        if (s == RADI_OK) s = rdi_meta_record(&rec, it->key, 0, (uint8_t)it->type, it->count, it->value, nbytes);
+    }
+    if (s == RADI_OK) s = write_records(m, &rec);
+    for (uint32_t i = 0; i < n && s == RADI_OK; i++) {
+        const radi_meta_item *it = sorted[i];
+        s = set_key(m, it->key, (uint8_t)it->type, it->count, it->value,
+                    (size_t)it->count * rdi_meta_type_size((uint8_t)it->type));
+    }
+    rdi_buf_free(&rec);
+    free(sorted);
+    return s;
 }
 
 radi_status radi_meta_delete(radi_meta *m, const char *key)
