@@ -1,7 +1,8 @@
 """radi: radiology volumes in the TileDB array format, natively in C.
 
 Names follow RadiObject 0.1.1 (and the seed notebook): configure / get_config and the
-config classes (also importable from radi.ctx), Volume, Dataframe, plus consolidate and
+config classes (also importable from radi.ctx), RadiObject, VolumeCollection, Volume,
+Dataframe, plus consolidate and
 vacuum.
 Importing radi needs only numpy; libradi is loaded on first use.
 """
@@ -12,12 +13,14 @@ from .ctx import (CompressionConfig, Compressor, IOConfig, RadiObjectConfig, Rea
                   S3Config, SliceOrientation, TileConfig, WriteConfig, configure, get_config)
 from .errors import RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
 from .dataframe import Dataframe
-from .volume import Volume
+from .volume import OrientationInfo, Volume
+from .collection import VolumeCollection
+from .radi_object import RadiObject
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Volume", "Dataframe", "configure", "get_config", "TileConfig", "CompressionConfig", "IOConfig",
+    "RadiObject", "VolumeCollection", "Volume", "OrientationInfo", "Dataframe", "configure", "get_config", "TileConfig", "CompressionConfig", "IOConfig",
     "ReadConfig", "WriteConfig", "S3Config", "RadiObjectConfig", "SliceOrientation",
     "Compressor", "consolidate", "vacuum", "RadiError", "RadiInvalidError",
     "RadiNotFoundError", "RadiExistsError", "library_version",

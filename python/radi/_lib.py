@@ -93,6 +93,20 @@ class SparseColumn(C.Structure):
                 ("offsets", C.c_void_p), ("validity", C.c_void_p)]
 
 
+class NiftiSource(C.Structure):
+    _fields_ = [("path", C.c_char_p), ("subject_id", C.c_char_p), ("obs_id", C.c_char_p)]
+
+
+class VolumeEntry(C.Structure):
+    _fields_ = [("obs_subject_id", C.c_char_p), ("obs_id", C.c_char_p),
+                ("volume_uri", C.c_char_p)]
+
+
+class IngestOptions(C.Structure):
+    _fields_ = [("tile", TileConfig), ("compression", Compression),
+                ("validate_alignment", C.c_int)]
+
+
 # Sparse arrays (include/radi/sparse.h) and the generic schema/array calls they need.
 SPARSE, ROW_MAJOR = 1, 0
 VAR_NUM = 0xFFFFFFFF
@@ -127,6 +141,26 @@ _PROTOTYPES = {
                                 C.POINTER(_p)]),
     "radi_consolidate": (C.c_int, [_p, C.c_char_p, C.c_int]),
     "radi_vacuum": (C.c_int, [_p, C.c_char_p, C.c_int]),
+    # datasets (include/radi/radiobject.h) and the group calls they need
+    "radi_dataset_create": (C.c_int, [_p, C.c_char_p]),
+    "radi_dataset_create_with_obs_meta": (C.c_int, [_p, C.c_char_p, _p]),
+    "radi_dataset_open": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
+    "radi_dataset_close": (None, [_p]),
+    "radi_dataset_collection_count": (C.c_uint64, [_p]),
+    "radi_dataset_collection_name": (C.c_char_p, [_p, C.c_uint64]),
+    "radi_dataset_subject_count": (C.c_uint64, [_p]),
+    "radi_dataset_subject_id": (C.c_char_p, [_p, C.c_uint64]),
+    "radi_dataset_volumes": (C.c_int, [_p, C.c_char_p, C.POINTER(C.POINTER(VolumeEntry)), _u64p]),
+    "radi_ingest_options_init": (None, [C.POINTER(IngestOptions)]),
+    "radi_dataset_ingest_niftis": (C.c_int, [_p, C.c_char_p, C.c_size_t, C.POINTER(NiftiSource),
+                                             C.POINTER(IngestOptions)]),
+    "radi_dataset_validate": (C.c_int, [_p, C.POINTER(C.POINTER(C.c_char_p)),
+                                        C.POINTER(C.c_size_t)]),
+    "radi_messages_free": (None, [C.POINTER(C.c_char_p), C.c_size_t]),
+    "radi_object_remove": (C.c_int, [_p, C.c_char_p]),
+    "radi_group_open": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
+    "radi_group_close": (None, [_p]),
+    "radi_group_meta": (_p, [_p]),
     # sparse dataframes
     "radi_filter_list_init": (None, [C.POINTER(FilterList)]),
     "radi_filter_list_add": (C.c_int, [C.POINTER(FilterList), C.c_int, C.c_int32]),

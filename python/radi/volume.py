@@ -5,15 +5,17 @@ Reads allocate the result with numpy and let the C library fill it in place.
 from __future__ import annotations
 
 import ctypes as C
+import json
 import operator
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import _lib
 from .ctx import SliceOrientation, _tile_struct, get_config
 
-__all__ = ["Volume"]
+__all__ = ["Volume", "OrientationInfo"]
 
 _DTYPES = {
     np.dtype(np.int8): _lib.INT8, np.dtype(np.uint8): _lib.UINT8,
@@ -36,6 +38,20 @@ def _meta_string(array_handle, key: str):
     if t.value not in (_lib.STRING_UTF8, _lib.STRING_ASCII, _lib.CHAR):
         return None
     return C.string_at(v, n.value).decode("utf-8", "replace") if n.value else ""
+
+
+@dataclass(frozen=True)
+class OrientationInfo:
+    """A volume's anatomical orientation, from its NIfTI/DICOM header (0.1.1's fields):
+    axcodes e.g. ('R', 'A', 'S'), the 4x4 voxel-to-world affine (numpy float64),
+    is_canonical (RAS), confidence ('header' or 'unknown') and source ('nifti_sform',
+    'nifti_qform', 'dicom_iop' or 'identity')."""
+
+    axcodes: tuple
+    affine: np.ndarray
+    is_canonical: bool
+    confidence: str
+    source: str
 
 
 class Volume:
@@ -141,8 +157,50 @@ class Volume:
                     return None
         return None
 
+    def _meta(self, key: str):
+        return _meta_string(_lib.lib().radi_volume_array(self._handle()), key)
+
+    @property
+    def obs_id(self):
+        """The obs_id this volume holds in its collection (metadata `obs_id`), or None."""
+        return self._meta("obs_id")
+
+    @property
+    def orientation_info(self):
+        """OrientationInfo from the metadata a NIfTI/DICOM ingest stores
+        (`orientation_affine`, `orientation_axcodes`, ...), or None (e.g. from_numpy)."""
+        text = self._meta("orientation_affine")
+        if text is None:
+            return None
+        try:
+            aff = np.array(json.loads(text), dtype=np.float64)
+        except (ValueError, TypeError):
+            raise _lib.RadiError(f"{self._uri}: metadata orientation_affine is not a JSON "
+                                 f"4x4 matrix: {text[:60]!r}") from None
+        if aff.shape != (4, 4):
+            raise _lib.RadiError(f"{self._uri}: metadata orientation_affine has shape {aff.shape}, "
+                                 "expected (4, 4)")
+        codes = tuple(self._meta("orientation_axcodes") or "")
+        return OrientationInfo(axcodes=codes, affine=aff, is_canonical=codes == ("R", "A", "S"),
+                               confidence=self._meta("orientation_confidence") or "unknown",
+                               source=self._meta("orientation_source") or "identity")
+
+    @property
+    def affine(self) -> np.ndarray:
+        """The 4x4 voxel-to-world affine; the identity when the volume has none stored."""
+        info = self.orientation_info
+        return info.affine if info is not None else np.eye(4)
+
+    @property
+    def spacing(self) -> tuple:
+        """Voxel size along x, y, z (the lengths of the affine's first three columns)."""
+        a = self.affine
+        return tuple(float(v) for v in np.linalg.norm(a[:3, :3], axis=0))
+
     def __repr__(self) -> str:
-        return f"Volume(shape={'x'.join(str(s) for s in self._shape)}, dtype={self._dtype})"
+        oid = self.obs_id if self._h else None
+        extra = f", obs_id={oid!r}" if oid is not None else ""
+        return f"Volume(shape={'x'.join(str(s) for s in self._shape)}, dtype={self._dtype}{extra})"
 
     # ------------------------------------------------------------------- reads --
     def _read_box(self, lo, hi) -> np.ndarray:

@@ -1,0 +1,289 @@
+"""VolumeCollection: one collection of a RadiObject dataset (its volumes and their `obs`).
+
+Volumes are resolved by their own `obs_id` metadata through the C dataset API
+(radi_dataset_volumes), never by position alone, so datasets whose volumes/<k> are not in
+obs order (written by 0.1.1 from unsorted input) read correctly. Views (iloc with a slice,
+list or mask, loc with a list, filter, head, tail, sample) are cheap and immutable: a
+view is the shared open dataset plus a tuple of obs_ids, kept in the order asked for.
+"""
+from __future__ import annotations
+
+import ctypes as C
+import os
+import threading
+
+import numpy as np
+
+from . import _lib
+from .volume import Volume
+
+__all__ = ["VolumeCollection"]
+
+
+class _Dataset:
+    """An open radi_dataset shared by a RadiObject and all its views. The C handle is
+    used by one thread at a time (radiobject.h), hence the lock; what it reports is
+    copied into Python objects and cached."""
+
+    def __init__(self, uri, ctx=None):
+        self.ctx = ctx if ctx is not None else _lib.context()
+        self.uri = os.fspath(uri)
+        self.lock = threading.Lock()
+        h = C.c_void_p()
+        _lib.check(_lib.lib().radi_dataset_open(self.ctx.handle, _lib.encode_uri(self.uri),
+                                                C.byref(h)))
+        self.h = h
+        L = _lib.lib()
+        self.collections = tuple(L.radi_dataset_collection_name(h, i).decode()
+                                 for i in range(L.radi_dataset_collection_count(h)))
+        self.subjects = tuple(L.radi_dataset_subject_id(h, i).decode()
+                              for i in range(L.radi_dataset_subject_count(h)))
+        self._volumes = {}
+        self._dims = {}
+
+    def volumes(self, name: str) -> tuple:
+        """((obs_subject_id, obs_id, volume_uri or None), ...) of one collection, in obs order."""
+        got = self._volumes.get(name)
+        if got is None:
+            ptr, n = C.POINTER(_lib.VolumeEntry)(), C.c_uint64()
+            with self.lock:
+                _lib.check(_lib.lib().radi_dataset_volumes(self.h, name.encode(), C.byref(ptr),
+                                                           C.byref(n)))
+                got = tuple((ptr[i].obs_subject_id.decode(), ptr[i].obs_id.decode(),
+                             ptr[i].volume_uri.decode() if ptr[i].volume_uri else None)
+                            for i in range(n.value))
+            self._volumes[name] = got
+        return got
+
+    def collection_dims(self, name: str):
+        """(x_dim, y_dim, z_dim) from the collection group's metadata, or None (mixed shapes)."""
+        if name in self._dims:
+            return self._dims[name]
+        L = _lib.lib()
+        g = C.c_void_p()
+        uri = f"{self.uri.rstrip('/')}/collections/{name}"
+        _lib.check(L.radi_group_open(self.ctx.handle, uri.encode(), C.byref(g)))
+        try:
+            meta = L.radi_group_meta(g)
+            dims = []
+            for key in ("x_dim", "y_dim", "z_dim"):
+                t, n, v = C.c_int(), C.c_uint32(), C.c_void_p()
+                if (L.radi_meta_get(meta, key.encode(), C.byref(t), C.byref(n), C.byref(v)) != _lib.OK
+                        or t.value != _lib.INT64 or n.value != 1):
+                    dims = None
+                    break
+                dims.append(int(C.cast(v, C.POINTER(C.c_int64))[0]))
+        finally:
+            L.radi_group_close(g)
+        self._dims[name] = tuple(dims) if dims else None
+        return self._dims[name]
+
+    def __del__(self):
+        h = getattr(self, "h", None)
+        try:
+            if h and _lib._lib is not None:
+                _lib._lib.radi_dataset_close(h)
+                self.h = None
+        except Exception:  # interpreter shutdown
+            pass
+
+
+def _positions(key, n: int, what: str) -> list:
+    """Positions selected by an int/slice/list/bool-mask key (numpy semantics)."""
+    if isinstance(key, slice):
+        return list(range(n))[key]
+    arr = np.asarray(key)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise IndexError(f"boolean mask of length {arr.size} for {n} {what}")
+        return [int(i) for i in np.flatnonzero(arr)]
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise TypeError(f"{what} are selected by int, slice, list of ints or boolean mask, "
+                        f"got {key!r}")
+    out = []
+    for i in arr.tolist():
+        if i < -n or i >= n:
+            raise IndexError(f"index {i} is out of range for {n} {what}")
+        out.append(i % n)
+    return out
+
+
+class _ILoc:
+    def __init__(self, owner):
+        self._o = owner
+
+    def __getitem__(self, key):
+        return self._o._iloc(key)
+
+
+class _LocIdx:
+    def __init__(self, owner):
+        self._o = owner
+
+    def __getitem__(self, key):
+        return self._o._loc(key)
+
+
+class VolumeCollection:
+    """A collection's volumes: `vc.iloc[0]` / `vc.loc["sub-01_FLAIR"]` give a Volume,
+    slices, lists and masks give views; `len`, iteration (Volumes), `obs`, `shape`."""
+
+    def __init__(self, uri=None, ctx=None, *, _ds=None, _name=None, _obs_ids=None):
+        if _ds is None:
+            # A stand-alone collection URI: <dataset>/collections/<name>.
+            path = os.fspath(uri).rstrip("/")
+            parent, name = path.rsplit("/", 1) if "/" in path else ("", path)
+            root, coll = parent.rsplit("/", 1) if "/" in parent else ("", parent)
+            if coll != "collections" or not root:
+                raise ValueError(f"{uri}: a collection URI is <dataset>/collections/<name>")
+            _ds, _name = _Dataset(root, ctx), name
+            if _name not in _ds.collections:
+                raise _lib.RadiNotFoundError(f"{uri}: dataset {root} has no collection '{_name}'")
+        self._ds, self._name = _ds, _name
+        self._entries = {e[1]: e for e in _ds.volumes(_name)}
+        self._view = _obs_ids is not None
+        self._obs_ids = tuple(_obs_ids) if _obs_ids is not None else tuple(self._entries)
+        self._idset = frozenset(self._obs_ids)
+
+    def _derive(self, obs_ids) -> "VolumeCollection":
+        return VolumeCollection(_ds=self._ds, _name=self._name, _obs_ids=obs_ids)
+
+    # -------------------------------------------------------------- properties --
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def uri(self):
+        """The collection's URI (None for a view, as in 0.1.1)."""
+        return None if self._view else f"{self._ds.uri.rstrip('/')}/collections/{self._name}"
+
+    @property
+    def is_view(self) -> bool:
+        return self._view
+
+    @property
+    def obs_ids(self) -> list:
+        return list(self._obs_ids)
+
+    @property
+    def obs_subject_ids(self) -> list:
+        return [self._entries[o][0] for o in self._obs_ids]
+
+    @property
+    def subjects(self) -> list:
+        """Distinct obs_subject_ids of the volumes, in the collection's (view's) order."""
+        return list(dict.fromkeys(self.obs_subject_ids))
+
+    @property
+    def shape(self):
+        """(x, y, z) when every volume has the same spatial shape, else None."""
+        if not hasattr(self, "_shape"):
+            dims = self._ds.collection_dims(self._name)
+            if dims is None and self._view and self._obs_ids:
+                # A view of a mixed collection may still be uniform: look at its volumes.
+                shapes = {self._volume(o).shape[:3] for o in self._obs_ids}
+                dims = shapes.pop() if len(shapes) == 1 else None
+            self._shape = dims
+        return self._shape
+
+    @property
+    def is_uniform(self) -> bool:
+        return self.shape is not None
+
+    @property
+    def obs(self):
+        """Per-volume metadata. The collection's `obs` Dataframe (radi.Dataframe; `.read()`
+        gives pandas); on a view, a pandas DataFrame of the view's rows in view order."""
+        from .dataframe import Dataframe
+
+        df = Dataframe(f"{self._ds.uri.rstrip('/')}/collections/{self._name}/obs", ctx=self._ds.ctx)
+        if not self._view:
+            return df
+        rows = df.read(index={"obs_id": list(self._obs_ids)})
+        return rows.set_index("obs_id", drop=False).loc[list(self._obs_ids)].reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self._obs_ids)
+
+    def __iter__(self):
+        for o in self._obs_ids:
+            yield self._volume(o)
+
+    def __contains__(self, obs_id) -> bool:
+        return obs_id in self._idset
+
+    def __repr__(self) -> str:
+        shape = self.shape
+        shape_str = "x".join(str(d) for d in shape) if shape else "heterogeneous"
+        view = ", view" if self._view else ""
+        return f"VolumeCollection('{self._name}', {len(self)} volumes, shape={shape_str}{view})"
+
+    # ----------------------------------------------------------------- access --
+    def _volume(self, obs_id: str) -> Volume:
+        e = self._entries.get(obs_id)
+        if e is None or obs_id not in self._idset:
+            raise KeyError(f"Key '{obs_id}' not found in index")
+        if e[2] is None:
+            raise _lib.RadiNotFoundError(f"{self._ds.uri}: collection '{self._name}': no volume "
+                                         f"holds obs_id '{obs_id}'")
+        return Volume(e[2], ctx=self._ds.ctx)
+
+    @property
+    def iloc(self) -> _ILoc:
+        """By position: an int gives a Volume; a slice, list or bool mask gives a view."""
+        return _ILoc(self)
+
+    @property
+    def loc(self) -> _LocIdx:
+        """By obs_id: a str gives a Volume; a list gives a view (in the order given)."""
+        return _LocIdx(self)
+
+    def __getitem__(self, key):
+        return self._loc(key) if isinstance(key, str) else self._iloc(key)
+
+    def _iloc(self, key):
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            n = len(self._obs_ids)
+            if key < -n or key >= n:
+                raise IndexError(f"index {key} is out of range for {n} volumes")
+            return self._volume(self._obs_ids[key])
+        return self._derive([self._obs_ids[i] for i in _positions(key, len(self._obs_ids), "volumes")])
+
+    def _loc(self, key):
+        if isinstance(key, str):
+            return self._volume(key)
+        ids = list(key)
+        for o in ids:
+            if o not in self._idset:
+                raise KeyError(f"Key '{o}' not found in index")
+        return self._derive(ids)
+
+    def head(self, n: int = 5) -> "VolumeCollection":
+        return self._derive(self._obs_ids[:n])
+
+    def tail(self, n: int = 5) -> "VolumeCollection":
+        return self._derive(self._obs_ids[-n:] if n > 0 else ())
+
+    def sample(self, n: int = 5, seed=None) -> "VolumeCollection":
+        rng = np.random.default_rng(seed)
+        pick = sorted(rng.choice(len(self._obs_ids), size=min(n, len(self._obs_ids)), replace=False))
+        return self._derive([self._obs_ids[i] for i in pick])
+
+    def filter(self, expr: str) -> "VolumeCollection":
+        """A view of the volumes whose obs row matches expr (e.g. "datatype == 4"), a
+        filter expression over obs's attributes (docs/dataframe.md)."""
+        from .dataframe import Dataframe
+
+        df = Dataframe(f"{self._ds.uri.rstrip('/')}/collections/{self._name}/obs", ctx=self._ds.ctx)
+        keep = set(df.read(columns=["obs_id"], value_filter=expr)["obs_id"])
+        return self._derive([o for o in self._obs_ids if o in keep])
+
+    def _restrict_subjects(self, subjects) -> "VolumeCollection":
+        """The view of the volumes of these subjects (used by RadiObject views)."""
+        keep = set(subjects)
+        return self._derive([o for o in self._obs_ids if self._entries[o][0] in keep])
+
+    def to_numpy_stack(self) -> np.ndarray:
+        """All volumes stacked on a new first axis (needs a uniform view)."""
+        return np.stack([v.to_numpy() for v in self])

@@ -1,0 +1,349 @@
+"""RadiObject: a dataset of subjects x collections of volumes (radiobject 0.1.1's layout
+and names; include/radi/radiobject.h is the C model underneath).
+
+Views (iloc, loc, filter, head, tail, sample, select_collections) are cheap and
+immutable: the shared open dataset plus the tuples of subjects and collections kept. A
+subject-filtered view filters its collections too (0.1.1 does not, its defect D4).
+
+Subject ids in from_niftis. With a (path, subject_id) list the ids are as given. With a
+glob or a directory, a file's subject id is its name without `.nii.gz` / `.nii`, less a
+trailing `_<collection>` when it has one: `sub-01_FLAIR.nii.gz` in collection FLAIR gives
+`sub-01` (0.1.1 keeps the suffix, giving `sub-01_FLAIR` and obs_id `sub-01_FLAIR_FLAIR`).
+obs_ids are `{obs_subject_id}_{collection}`.
+"""
+from __future__ import annotations
+
+import ctypes as C
+import glob as _glob
+import os
+import shutil
+
+import numpy as np
+
+from . import _lib
+from .collection import VolumeCollection, _Dataset, _ILoc, _LocIdx, _positions
+from .ctx import _tile_struct, get_config
+
+__all__ = ["RadiObject"]
+
+_NIFTI_EXT = (".nii.gz", ".nii")
+
+
+def _subject_from_path(path: str, collection: str) -> str:
+    name = os.path.basename(path)
+    for ext in _NIFTI_EXT:
+        if name.lower().endswith(ext):
+            name = name[:-len(ext)]
+            break
+    suffix = "_" + collection
+    if name.endswith(suffix) and len(name) > len(suffix):
+        name = name[:-len(suffix)]
+    return name
+
+
+def _sources(collection: str, spec) -> list:
+    """[(path, subject_id)] of one `images` entry: a glob, a directory or a list of pairs."""
+    if isinstance(spec, (str, os.PathLike)):
+        s = os.fspath(spec)
+        if os.path.isdir(s):
+            paths = sorted(os.path.join(s, f) for f in os.listdir(s)
+                           if f.lower().endswith(_NIFTI_EXT) and os.path.isfile(os.path.join(s, f)))
+            where = f"directory {s}"
+        else:
+            paths = sorted(p for p in _glob.glob(s) if os.path.isfile(p))
+            where = f"glob {s!r}"
+        if not paths:
+            raise FileNotFoundError(f"images['{collection}']: no NIfTI files in {where}")
+        return [(p, _subject_from_path(p, collection)) for p in paths]
+    out = []
+    for item in spec:
+        try:
+            path, sid = item
+        except (TypeError, ValueError):
+            raise ValueError(f"images['{collection}']: expected (path, subject_id) pairs, "
+                             f"got {item!r}") from None
+        out.append((os.fspath(path), str(sid)))
+    if not out:
+        raise ValueError(f"images['{collection}']: no files given")
+    return out
+
+
+def _obs_meta_schema(df):
+    """The C schema of a user obs_meta (dims obs_subject_id, obs_id; the other columns as
+    attributes, as Dataframe.from_pandas maps them) and the frame of its rows."""
+    from .dataframe import _attr_spec, _filters, _pd
+
+    pd = _pd()
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"obs_meta must be a pandas DataFrame, got {type(df).__name__}")
+    if "obs_subject_id" not in df.columns:
+        raise ValueError("obs_meta must have an 'obs_subject_id' column")
+    frame = df.reset_index(drop=True).copy()
+    frame["obs_subject_id"] = frame["obs_subject_id"].astype(str)
+    frame["obs_id"] = frame["obs_id"].astype(str) if "obs_id" in frame.columns \
+        else frame["obs_subject_id"]
+    keys = ["obs_subject_id", "obs_id"]
+    dup = frame.duplicated(keys)
+    if dup.any():
+        raise ValueError(f"obs_meta repeats the key {tuple(frame.loc[dup, keys].iloc[0])}")
+    attrs = [_attr_spec(pd, c, frame[c]) for c in frame.columns if c not in keys]
+    L = _lib.lib()
+    sch = C.c_void_p()
+    _lib.check(L.radi_schema_create(_lib.SPARSE, C.byref(sch)))
+    try:
+        zstd = _filters((_lib.FILTER_ZSTD, -1))
+        _lib.check(L.radi_schema_set_offsets_filters(sch, C.byref(zstd)))
+        for k in keys:
+            _lib.check(L.radi_schema_add_dim(sch, k.encode(), _lib.STRING_ASCII, None, None, None,
+                                             C.byref(zstd)))
+        for name, code, var, nullable, _r in attrs:
+            _lib.check(L.radi_schema_add_attr(sch, name.encode(), code, _lib.VAR_NUM if var else 1,
+                                              int(nullable), C.byref(zstd), None, 0))
+    except BaseException:
+        L.radi_schema_free(sch)
+        raise
+    return sch, frame[keys + [c for c in frame.columns if c not in keys]]
+
+
+class RadiObject:
+    """A radi dataset: `RadiObject(uri)` opens one (radi's or radiobject 0.1.1's),
+    `RadiObject.from_niftis(uri, images={...})` creates one."""
+
+    def __init__(self, uri=None, ctx=None, *, _ds=None, _subjects=None, _collections=None):
+        self._ds = _ds if _ds is not None else _Dataset(uri, ctx)
+        self._subjects = tuple(_subjects) if _subjects is not None else None
+        self._colls = tuple(_collections) if _collections is not None else None
+
+    def _derive(self, subjects=None, collections=None) -> "RadiObject":
+        return RadiObject(_ds=self._ds,
+                          _subjects=subjects if subjects is not None else self._subjects,
+                          _collections=collections if collections is not None else self._colls)
+
+    # -------------------------------------------------------------- properties --
+    @property
+    def is_view(self) -> bool:
+        return self._subjects is not None or self._colls is not None
+
+    @property
+    def uri(self):
+        """The dataset's URI (None for a view, as in 0.1.1)."""
+        return None if self.is_view else self._ds.uri
+
+    @property
+    def collection_names(self) -> tuple:
+        """Collection names in the order the dataset's `collections` group lists them."""
+        return self._colls if self._colls is not None else self._ds.collections
+
+    @property
+    def n_collections(self) -> int:
+        return len(self.collection_names)
+
+    @property
+    def obs_subject_ids(self) -> list:
+        return list(self._subjects if self._subjects is not None else self._ds.subjects)
+
+    def __len__(self) -> int:
+        return len(self.obs_subject_ids)
+
+    def __iter__(self):
+        return iter(self.collection_names)
+
+    def __contains__(self, name) -> bool:
+        return name in self.collection_names
+
+    @property
+    def all_obs_ids(self) -> list:
+        return [o for n in self.collection_names for o in self.collection(n).obs_ids]
+
+    @property
+    def obs_meta(self):
+        """Per-subject metadata: the `obs_meta` radi.Dataframe (`.read()` gives pandas);
+        on a subject view, a pandas DataFrame of the view's subjects, as 0.1.1 gives."""
+        from .dataframe import Dataframe
+
+        df = Dataframe(f"{self._ds.uri.rstrip('/')}/obs_meta", ctx=self._ds.ctx)
+        if self._subjects is None:
+            return df
+        return df.read(index={"obs_subject_id": list(self._subjects)})
+
+    def __repr__(self) -> str:
+        names = ", ".join(self.collection_names) if self.collection_names else "none"
+        view = " (view)" if self.is_view else ""
+        return f"RadiObject({len(self)} subjects, {self.n_collections} collections: [{names}]){view}"
+
+    # ----------------------------------------------------------- collections --
+    def collection(self, name: str) -> VolumeCollection:
+        """The collection `name`; on a subject view, only those subjects' volumes."""
+        if name not in self.collection_names:
+            raise KeyError(f"Collection '{name}' not found. Available: {list(self.collection_names)}")
+        vc = VolumeCollection(_ds=self._ds, _name=name)
+        return vc if self._subjects is None else vc._restrict_subjects(self._subjects)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            if name in self.collection_names:
+                return self.collection(name)
+        except AttributeError:
+            pass
+        raise AttributeError(f"'RadiObject' object has no attribute '{name}'")
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self.collection_names)
+
+    def select_collections(self, names) -> "RadiObject":
+        names = [names] if isinstance(names, str) else list(names)
+        for n in names:
+            if n not in self.collection_names:
+                raise KeyError(f"Collection '{n}' not found. Available: {list(self.collection_names)}")
+        return self._derive(collections=names)
+
+    # --------------------------------------------------------------- subjects --
+    @property
+    def iloc(self) -> _ILoc:
+        """Subjects by position (int, slice, list, bool mask): always a view."""
+        return _ILoc(self)
+
+    @property
+    def loc(self) -> _LocIdx:
+        """Subjects by obs_subject_id (str or list): always a view."""
+        return _LocIdx(self)
+
+    def __getitem__(self, key):
+        return self._loc(key) if isinstance(key, str) else self._iloc(key)
+
+    def _iloc(self, key):
+        ids = self.obs_subject_ids
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            key = [int(key)]
+        return self._derive(subjects=[ids[i] for i in _positions(key, len(ids), "subjects")])
+
+    def _loc(self, key):
+        want = [key] if isinstance(key, str) else list(key)
+        have = set(self.obs_subject_ids)
+        for s in want:
+            if s not in have:
+                raise KeyError(f"obs_subject_id '{s}' not found")
+        return self._derive(subjects=want)
+
+    def head(self, n: int = 5) -> "RadiObject":
+        return self._derive(subjects=self.obs_subject_ids[:n])
+
+    def tail(self, n: int = 5) -> "RadiObject":
+        ids = self.obs_subject_ids
+        return self._derive(subjects=ids[-n:] if n > 0 else [])
+
+    def sample(self, n: int = 5, seed=None) -> "RadiObject":
+        ids = self.obs_subject_ids
+        rng = np.random.default_rng(seed)
+        pick = sorted(rng.choice(len(ids), size=min(n, len(ids)), replace=False))
+        return self._derive(subjects=[ids[i] for i in pick])
+
+    def filter(self, expr: str) -> "RadiObject":
+        """A view of the subjects whose obs_meta row matches expr, e.g. "age > 40 and
+        grade == 'HGG'" (the filter language of docs/dataframe.md)."""
+        from .dataframe import Dataframe
+
+        df = Dataframe(f"{self._ds.uri.rstrip('/')}/obs_meta", ctx=self._ds.ctx)
+        keep = set(df.read(columns=["obs_subject_id"], value_filter=expr)["obs_subject_id"])
+        return self._derive(subjects=[s for s in self.obs_subject_ids if s in keep])
+
+    # ------------------------------------------------------------ summaries --
+    def describe(self) -> str:
+        """A text summary: URI, subjects, collections with shapes, label columns of
+        obs_meta (int, float or string columns with at most 10 distinct values)."""
+        lines = ["RadiObject Summary", "==================", f"URI: {self.uri or '(view)'}",
+                 f"Subjects: {len(self)}", f"Collections: {self.n_collections}", "", "Collections:"]
+        for name in self.collection_names:
+            coll = self.collection(name)
+            shape = coll.shape
+            shape_str = "x".join(str(d) for d in shape) if shape else "heterogeneous"
+            mixed = "" if shape else " (mixed shapes)"
+            lines.append(f"  - {name}: {len(coll)} volumes, shape={shape_str}{mixed}")
+        meta = self.obs_meta
+        meta = meta if not hasattr(meta, "read") else meta.read()
+        labels = [c for c in meta.columns if c not in ("obs_subject_id", "obs_id")
+                  and meta[c].dtype in (np.int64, np.int32, np.float64, np.float32, object)
+                  and meta[c].nunique() <= 10]
+        if labels:
+            lines += ["", "Label Columns:"]
+            lines += [f"  - {c}: {meta[c].value_counts().to_dict()}" for c in labels]
+        return "\n".join(lines)
+
+    def validate(self) -> None:
+        """Raises ValueError listing every inconsistency radi_dataset_validate finds."""
+        msgs, n = C.POINTER(C.c_char_p)(), C.c_size_t()
+        with self._ds.lock:
+            _lib.check(_lib.lib().radi_dataset_validate(self._ds.h, C.byref(msgs), C.byref(n)))
+        try:
+            found = [msgs[i].decode("utf-8", "replace") for i in range(n.value)]
+        finally:
+            _lib.lib().radi_messages_free(msgs, n.value)
+        if found:
+            raise ValueError(f"{self._ds.uri}: {len(found)} inconsistencies:\n" + "\n".join(found))
+
+    # ----------------------------------------------------------------- ingest --
+    @classmethod
+    def from_niftis(cls, uri, images=None, validate_alignment: bool = False, obs_meta=None,
+                    ctx=None, progress: bool = False) -> "RadiObject":
+        """Creates a dataset at uri from NIfTI files (.nii, .nii.gz; NIfTI-1 or -2).
+
+        images: {collection name: a glob, a directory, or a list of (path, subject_id)}
+        (subject ids of globs and directories: see the module docstring).
+        validate_alignment: refuse a collection whose files differ in spatial shape.
+        obs_meta: optional pandas DataFrame with an obs_subject_id column (and optionally
+        obs_id) plus user columns, one row per subject; it must cover every subject.
+        Tiling and compression follow configure(tile=..., compression=...). All files are
+        found before anything is written; if any ingest fails, the new dataset is removed.
+        """
+        if not images:
+            raise ValueError("from_niftis needs images={collection: glob | directory | "
+                             "[(path, subject_id), ...]}")
+        plan = [(str(name), _sources(str(name), spec)) for name, spec in images.items()]
+        ctx = ctx if ctx is not None else _lib.context()
+        uri_s = os.fspath(uri)
+        L = _lib.lib()
+        if obs_meta is not None:
+            sch, frame = _obs_meta_schema(obs_meta)
+            known = set(frame["obs_subject_id"])
+            missing = sorted({sid for _n, srcs in plan for _p, sid in srcs} - known)
+            if missing:
+                L.radi_schema_free(sch)
+                raise ValueError(f"obs_meta has no row for subject(s) {missing[:5]}")
+            try:
+                _lib.check(L.radi_dataset_create_with_obs_meta(ctx.handle, uri_s.encode(), sch))
+            finally:
+                L.radi_schema_free(sch)
+        else:
+            _lib.check(L.radi_dataset_create(ctx.handle, uri_s.encode()))
+        try:
+            if obs_meta is not None:
+                from .dataframe import Dataframe
+
+                Dataframe(f"{uri_s.rstrip('/')}/obs_meta", ctx=ctx)._write(frame)
+            w = get_config().write
+            opt = _lib.IngestOptions()
+            L.radi_ingest_options_init(C.byref(opt))
+            opt.tile = _tile_struct(w.tile)
+            opt.compression = w.compression._struct()
+            opt.validate_alignment = int(bool(validate_alignment))
+            h = C.c_void_p()
+            _lib.check(L.radi_dataset_open(ctx.handle, uri_s.encode(), C.byref(h)))
+            try:
+                for i, (name, srcs) in enumerate(plan):
+                    if progress:
+                        print(f"[{i + 1}/{len(plan)}] {name}: {len(srcs)} files", flush=True)
+                    keep = [(p.encode(), s.encode()) for p, s in srcs]
+                    arr = (_lib.NiftiSource * len(keep))(
+                        *[_lib.NiftiSource(p, s, None) for p, s in keep])
+                    _lib.check(L.radi_dataset_ingest_niftis(h, name.encode(), len(keep), arr,
+                                                            C.byref(opt)))
+            finally:
+                L.radi_dataset_close(h)
+        except BaseException:
+            # All-or-nothing: the dataset this call created goes away again.
+            if L.radi_object_remove(ctx.handle, uri_s.encode()) != _lib.OK and os.path.isdir(uri_s):
+                shutil.rmtree(uri_s, ignore_errors=True)
+            raise
+        return cls(uri_s, ctx=ctx)
