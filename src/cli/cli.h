@@ -13,12 +13,16 @@
 enum { CLI_OK = 0, CLI_ERR_RUNTIME = 1, CLI_ERR_USAGE = 2 };
 
 /* Options a command accepts (bit set). */
-enum { CLI_OPT_JSON = 1u << 0, CLI_OPT_MODE = 1u << 1 };
+enum { CLI_OPT_JSON = 1u << 0, CLI_OPT_MODE = 1u << 1,
+       /* The command parses its own arguments (args.argc/argv; uri NULL). */
+       CLI_OPT_RAW = 1u << 2 };
 
 typedef struct cli_args {
     int json;
     const char *mode;   /* NULL = the command's default */
     const char *uri;
+    int argc;           /* CLI_OPT_RAW: the arguments after the command name */
+    char **argv;
 } cli_args;
 
 typedef struct cli_command {
@@ -35,6 +39,40 @@ extern const cli_command cli_commands[];
 int cli_cmd_info(const cli_args *args);
 int cli_cmd_consolidate(const cli_args *args);
 int cli_cmd_vacuum(const cli_args *args);
+int cli_cmd_ingest(const cli_args *args);
+int cli_cmd_ls(const cli_args *args);
+int cli_cmd_slice(const cli_args *args);
+int cli_cmd_export(const cli_args *args);
+int cli_cmd_validate(const cli_args *args);
+
+/* ---- helpers of the dataset commands (cmd_ls.c) ---- */
+/* Matches argv[*i] against option `name` ("--collection"), as "--name VALUE" or
+ * "--name=VALUE". Returns 1 and sets *value (advancing *i) on a match, 0 if argv[*i] is
+ * another argument, CLI_ERR_USAGE (message printed) if the value is missing. */
+int cli_opt_value(const cli_command *cmd, int argc, char **argv, int *i, const char *name,
+                  const char **value);
+/* An open dataset volume, by collection and obs_id. */
+struct radi_dataset;
+struct radi_volume;
+typedef struct cli_volume_handle {
+    radi_ctx *ctx;
+    struct radi_dataset *ds;
+    struct radi_volume *vol;
+} cli_volume_handle;
+/* Returns CLI_OK, or CLI_ERR_RUNTIME with the error reported (nothing left open). */
+int cli_open_volume(const char *uri, const char *collection, const char *obs_id,
+                    cli_volume_handle *h);
+void cli_close_volume(cli_volume_handle *h);
+/* Copies a string metadata value of the volume into buf (NUL-terminated); -1 if the
+ * key is absent, not a string or too long. */
+int cli_volume_meta_str(struct radi_volume *vol, const char *key, char *buf, size_t n);
+/* The command's table entry (for usage messages). */
+const cli_command *cli_find_command(const char *name);
+/* Prints usage when argv holds -h/--help; returns 1 then. */
+int cli_wants_help(const cli_command *cmd, int argc, char **argv);
+
+/* ---- a minimal PNG writer (png.c): 8-bit grayscale, rows top to bottom ---- */
+int cli_png_write(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height);
 
 /* Parses argv (after the command name). Returns CLI_OK, CLI_ERR_USAGE (message printed),
  * or -1 when --help was given and printed. */

@@ -1,0 +1,477 @@
+/* `radi ingest`: NIfTI files into a dataset, one collection per NAME=GLOB. */
+#include <errno.h>
+#include <glob.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "radi/radiobject.h"
+#include "radi/sparse.h"
+
+typedef struct spec {
+    const char *name;
+    const char *pattern;
+    glob_t g;
+    radi_nifti_source *src;
+    char **subjects;
+    size_t n;
+} spec;
+
+/* Subject id: the base name without .nii/.nii.gz and without a trailing "_<name>". */
+static char *subject_of(const char *path, const char *name)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char *s = strdup(base);
+    if (!s) return NULL;
+    size_t n = strlen(s);
+    if (n > 7 && strcmp(s + n - 7, ".nii.gz") == 0) n -= 7;
+    else if (n > 4 && strcmp(s + n - 4, ".nii") == 0) n -= 4;
+    s[n] = '\0';
+    size_t m = strlen(name);
+    if (n > m + 1 && s[n - m - 1] == '_' && strcmp(s + n - m, name) == 0) s[n - m - 1] = '\0';
+    return s;
+}
+
+static int is_nifti_name(const char *p)
+{
+    size_t n = strlen(p);
+    return (n > 4 && strcmp(p + n - 4, ".nii") == 0) || (n > 7 && strcmp(p + n - 7, ".nii.gz") == 0);
+}
+
+static int by_subject(const void *a, const void *b)
+{
+    return strcmp(((const radi_nifti_source *)a)->subject_id, ((const radi_nifti_source *)b)->subject_id);
+}
+
+/* Expands the glob (a directory means its *.nii and *.nii.gz files). */
+static int expand(spec *sp)
+{
+    struct stat st;
+    int rc;
+    if (stat(sp->pattern, &st) == 0 && S_ISDIR(st.st_mode)) {
+        size_t n = strlen(sp->pattern);
+        char *p1 = malloc(n + 16), *p2 = malloc(n + 16);
+        if (!p1 || !p2) {
+            free(p1);
+            free(p2);
+            return cli_fail(CLI_ERR_RUNTIME, "out of memory");
+        }
+        snprintf(p1, n + 16, "%s/*.nii", sp->pattern);
+        snprintf(p2, n + 16, "%s/*.nii.gz", sp->pattern);
+        rc = glob(p1, 0, NULL, &sp->g);
+        if (rc == 0 || rc == GLOB_NOMATCH) rc = glob(p2, rc == 0 ? GLOB_APPEND : 0, NULL, &sp->g);
+        if (rc == GLOB_NOMATCH && sp->g.gl_pathc) rc = 0;
+        free(p1);
+        free(p2);
+    } else {
+        rc = glob(sp->pattern, 0, NULL, &sp->g);
+    }
+    if (rc == GLOB_NOMATCH || (rc == 0 && sp->g.gl_pathc == 0))
+        return cli_fail(CLI_ERR_RUNTIME, "%s=%s: no files match", sp->name, sp->pattern);
+    if (rc != 0) return cli_fail(CLI_ERR_RUNTIME, "%s=%s: cannot expand the pattern", sp->name, sp->pattern);
+    sp->src = calloc(sp->g.gl_pathc, sizeof *sp->src);
+    sp->subjects = calloc(sp->g.gl_pathc, sizeof *sp->subjects);
+    if (!sp->src || !sp->subjects) return cli_fail(CLI_ERR_RUNTIME, "out of memory");
+    for (size_t i = 0; i < sp->g.gl_pathc; i++) {
+        const char *p = sp->g.gl_pathv[i];
+        if (!is_nifti_name(p)) continue;
+        if (!(sp->subjects[sp->n] = subject_of(p, sp->name))) return cli_fail(CLI_ERR_RUNTIME, "out of memory");
+        sp->src[sp->n].path = p;
+        sp->src[sp->n].subject_id = sp->subjects[sp->n];
+        sp->n++;
+    }
+    if (sp->n == 0)
+        return cli_fail(CLI_ERR_RUNTIME, "%s=%s: no .nii or .nii.gz files match", sp->name, sp->pattern);
+    /* Sorted by subject: the library writes volumes in that order anyway, and a duplicate
+     * subject is easy to name here. */
+    qsort(sp->src, sp->n, sizeof *sp->src, by_subject);
+    for (size_t i = 1; i < sp->n; i++)
+        if (strcmp(sp->src[i].subject_id, sp->src[i - 1].subject_id) == 0)
+            return cli_fail(CLI_ERR_RUNTIME, "%s: %s and %s both give subject %s", sp->name,
+                            sp->src[i - 1].path, sp->src[i].path, sp->src[i].subject_id);
+    return CLI_OK;
+}
+
+static void free_spec(spec *sp)
+{
+    for (size_t i = 0; i < sp->n; i++) free(sp->subjects[i]);
+    free(sp->subjects);
+    free(sp->src);
+    if (sp->pattern) globfree(&sp->g);
+}
+
+/* ---- --obs-meta FILE.csv: obs_meta's user columns ----
+ * The header row names the columns; obs_subject_id is required, obs_id optional
+ * (default: the subject id, as 0.1.1). Every other column becomes an attribute, in file
+ * order: int64 if every value is an integer, else float64 if every value is a number
+ * (empty = NaN), else a UTF-8 string. Quoted fields ("a,b", "say ""hi""") are allowed. */
+enum { CSV_INT, CSV_FLOAT, CSV_STR };
+
+typedef struct csv {
+    char *text;          /* the file, fields NUL-terminated in place */
+    size_t ncols, nrows; /* nrows excludes the header */
+    char **cells;        /* (nrows + 1) x ncols */
+} csv;
+
+static void csv_free(csv *c)
+{
+    free(c->text);
+    free(c->cells);
+    memset(c, 0, sizeof *c);
+}
+
+/* Splits the text in place. Returns CLI_OK or a reported error. */
+static int csv_parse(const char *path, csv *c)
+{
+    memset(c, 0, sizeof *c);
+    FILE *f = fopen(path, "rb");
+    if (!f) return cli_fail(CLI_ERR_RUNTIME, "%s: %s", path, strerror(errno));
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            if (cap > ((size_t)1 << 30))
+                return fclose(f), free(c->text), cli_fail(CLI_ERR_RUNTIME, "%s: larger than 1 GiB", path);
+            cap = cap ? 2 * cap : 65536;
+            char *t = realloc(c->text, cap);
+            if (!t) return fclose(f), csv_free(c), cli_fail(CLI_ERR_RUNTIME, "out of memory");
+            c->text = t;
+        }
+        size_t r = fread(c->text + len, 1, cap - len - 1, f);
+        len += r;
+        if (r == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: read failed", path);
+    c->text[len] = '\0';
+    size_t ncap = 0, n = 0, col = 0, line = 1;
+    char *r = c->text, *w = c->text;
+    while (*r) {
+        /* One field: unquote into w (never ahead of r). */
+        char *start = w;
+        if (*r == '"') {
+            r++;
+            for (;;) {
+                if (*r == '\0')
+                    return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: line %zu: unterminated quote", path, line);
+                if (*r == '"' && r[1] == '"') *w++ = '"', r += 2;
+                else if (*r == '"') { r++; break; }
+                else { if (*r == '\n') line++; *w++ = *r++; }
+            }
+        } else {
+            while (*r && *r != ',' && *r != '\n' && *r != '\r') *w++ = *r++;
+        }
+        char sep = *r;
+        if (sep == '\r') r++, sep = *r;
+        if (sep && sep != ',' && sep != '\n')
+            return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: line %zu: text after a closing quote", path, line);
+        if (sep) r++;
+        *w++ = '\0';
+        if (n == ncap) {
+            ncap = ncap ? 2 * ncap : 64;
+            char **t = realloc(c->cells, ncap * sizeof *t);
+            if (!t) return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "out of memory");
+            c->cells = t;
+        }
+        c->cells[n++] = start;
+        col++;
+        if (sep != ',') { /* end of a record */
+            if (line == 1) c->ncols = col;
+            else if (col == 1 && start[0] == '\0') n--;  /* a blank line */
+            else if (col != c->ncols)
+                return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: line %zu: %zu fields, the header has %zu",
+                                             path, line, col, c->ncols);
+            col = 0;
+            line++;
+        }
+    }
+    if (c->ncols == 0) return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: empty file", path);
+    c->nrows = n / c->ncols - 1;
+    return CLI_OK;
+}
+
+static int csv_col(const csv *c, const char *name)
+{
+    for (size_t j = 0; j < c->ncols; j++)
+        if (strcmp(c->cells[j], name) == 0) return (int)j;
+    return -1;
+}
+
+static int col_type(const csv *c, size_t j)
+{
+    int t = CSV_INT;
+    for (size_t i = 1; i <= c->nrows && t != CSV_STR; i++) {
+        const char *v = c->cells[i * c->ncols + j];
+        char *end;
+        if (!*v) {
+            t = CSV_FLOAT;
+            continue;
+        }
+        errno = 0;
+        (void)strtoll(v, &end, 10);
+        if (*end == '\0' && errno == 0) continue;
+        (void)strtod(v, &end);
+        t = *end == '\0' ? CSV_FLOAT : CSV_STR;
+    }
+    return t;
+}
+
+/* One column's cells as a sparse buffer (strings: bytes + offsets). */
+typedef struct colbuf {
+    void *data;
+    uint64_t size;
+    uint64_t *offsets;
+} colbuf;
+
+static int fill_col(const csv *c, int j, int type, const char *const *alt, colbuf *b)
+{
+    size_t n = c->nrows;
+    if (type == CSV_STR) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++) total += strlen(j >= 0 ? c->cells[(i + 1) * c->ncols + (size_t)j] : alt[i]);
+        b->data = malloc(total ? total : 1);
+        b->offsets = malloc((n ? n : 1) * sizeof *b->offsets);
+        if (!b->data || !b->offsets) return -1;
+        uint64_t at = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *v = j >= 0 ? c->cells[(i + 1) * c->ncols + (size_t)j] : alt[i];
+            size_t l = strlen(v);
+            b->offsets[i] = at;
+            memcpy((char *)b->data + at, v, l);
+            at += l;
+        }
+        b->size = total;
+        return 0;
+    }
+    b->size = n * 8;
+    b->data = malloc(n ? n * 8 : 1);
+    if (!b->data) return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = c->cells[(i + 1) * c->ncols + (size_t)j];
+        if (type == CSV_INT) ((int64_t *)b->data)[i] = strtoll(v, NULL, 10);
+        else ((double *)b->data)[i] = *v ? strtod(v, NULL) : NAN;
+    }
+    return 0;
+}
+
+/* Creates the dataset with obs_meta's schema from the CSV and writes its rows. */
+static int create_with_csv(radi_ctx *ctx, const char *uri, const char *path, int *created)
+{
+    csv c;
+    int rc = csv_parse(path, &c);
+    if (rc != CLI_OK) return rc;
+    int js = csv_col(&c, "obs_subject_id"), jo = csv_col(&c, "obs_id");
+    if (js < 0) {
+        csv_free(&c);
+        return cli_fail(CLI_ERR_RUNTIME, "%s: no obs_subject_id column", path);
+    }
+    /* The key (obs_subject_id, obs_id) must be unique: checked before anything is written. */
+    const char **oid = malloc((c.nrows ? c.nrows : 1) * sizeof *oid);
+    if (!oid) return csv_free(&c), cli_fail(CLI_ERR_RUNTIME, "out of memory");
+    for (size_t i = 0; i < c.nrows; i++) {
+        const char *sid = c.cells[(i + 1) * c.ncols + (size_t)js];
+        oid[i] = jo >= 0 ? c.cells[(i + 1) * c.ncols + (size_t)jo] : sid;
+        if (!*sid) rc = cli_fail(CLI_ERR_RUNTIME, "%s: row %zu: empty obs_subject_id", path, i + 2);
+        for (size_t k = 0; k < i && rc == CLI_OK; k++)
+            if (strcmp(sid, c.cells[(k + 1) * c.ncols + (size_t)js]) == 0 && strcmp(oid[i], oid[k]) == 0)
+                rc = cli_fail(CLI_ERR_RUNTIME, "%s: rows %zu and %zu repeat the key (%s, %s)", path, k + 2,
+                              i + 2, sid, oid[i]);
+        if (rc != CLI_OK) break;
+    }
+    size_t nf = c.ncols + (jo < 0 ? 1 : 0);
+    colbuf *bufs = calloc(nf, sizeof *bufs);
+    radi_sparse_buffer *sb = calloc(nf, sizeof *sb);
+    radi_schema *sch = NULL;
+    radi_array *arr = NULL;
+    if (rc == CLI_OK && (!bufs || !sb)) rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
+    if (rc == CLI_OK && radi_schema_create(RADI_SPARSE, &sch) != RADI_OK) rc = cli_fail_radi();
+    radi_filter_list zstd;
+    radi_filter_list_init(&zstd);
+    radi_filter_list_add(&zstd, RADI_FILTER_ZSTD, -1);
+    if (rc == CLI_OK && (radi_schema_set_offsets_filters(sch, &zstd) != RADI_OK ||
+                         radi_schema_add_dim(sch, "obs_subject_id", RADI_STRING_ASCII, NULL, NULL, NULL, &zstd) != RADI_OK ||
+                         radi_schema_add_dim(sch, "obs_id", RADI_STRING_ASCII, NULL, NULL, NULL, &zstd) != RADI_OK))
+        rc = cli_fail_radi();
+    size_t k = 0;
+    if (rc == CLI_OK) {
+        /* Key columns first, then the user columns in file order. */
+        if (fill_col(&c, js, CSV_STR, NULL, &bufs[k]) != 0 || fill_col(&c, -1, CSV_STR, oid, &bufs[k + 1]) != 0)
+            rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
+        sb[k] = (radi_sparse_buffer){"obs_subject_id", bufs[k].data, bufs[k].size, bufs[k].offsets, NULL};
+        sb[k + 1] = (radi_sparse_buffer){"obs_id", bufs[k + 1].data, bufs[k + 1].size, bufs[k + 1].offsets, NULL};
+        k += 2;
+    }
+    for (size_t j = 0; j < c.ncols && rc == CLI_OK; j++) {
+        if ((int)j == js || (int)j == jo) continue;
+        int t = col_type(&c, j);
+        radi_datatype dt = t == CSV_INT ? RADI_INT64 : t == CSV_FLOAT ? RADI_FLOAT64 : RADI_STRING_UTF8;
+        if (radi_schema_add_attr(sch, c.cells[j], dt, t == CSV_STR ? RADI_VAR_NUM : 1, 0, &zstd, NULL, 0) != RADI_OK)
+            rc = cli_fail(CLI_ERR_RUNTIME, "%s: column %s: %s", path, c.cells[j], radi_errmsg());
+        else if (fill_col(&c, (int)j, t, NULL, &bufs[k]) != 0)
+            rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
+        else
+            sb[k] = (radi_sparse_buffer){c.cells[j], bufs[k].data, bufs[k].size, bufs[k].offsets, NULL};
+        k++;
+    }
+    if (rc == CLI_OK) {
+        if (radi_dataset_create_with_obs_meta(ctx, uri, sch) != RADI_OK) {
+            rc = cli_fail_radi();
+        } else {
+            *created = 1;
+            size_t ul = strlen(uri);
+            char *om = malloc(ul + 16);
+            if (!om) rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
+            else snprintf(om, ul + 16, "%s%sobs_meta", uri, ul && uri[ul - 1] == '/' ? "" : "/");
+            if (rc == CLI_OK && (radi_array_open(ctx, om, 0, 0, &arr) != RADI_OK ||
+                                 radi_array_write_sparse(arr, (uint32_t)k, sb, c.nrows, 0) != RADI_OK))
+                rc = cli_fail_radi();
+            free(om);
+        }
+    }
+    radi_array_close(arr);
+    radi_schema_free(sch);
+    for (size_t i = 0; bufs && i < nf; i++) {
+        free(bufs[i].data);
+        free(bufs[i].offsets);
+    }
+    free(bufs);
+    free(sb);
+    free(oid);
+    csv_free(&c);
+    return rc;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int cli_cmd_ingest(const cli_args *args)
+{
+    const cli_command *cmd = cli_find_command("ingest");
+    if (cli_wants_help(cmd, args->argc, args->argv)) return CLI_OK;
+    const char *uri = NULL, *obs_meta = NULL;
+    int append = 0, json = 0, rc = CLI_OK;
+    spec *specs = calloc((size_t)args->argc + 1, sizeof *specs);
+    size_t ns = 0;
+    if (!specs) return cli_fail(CLI_ERR_RUNTIME, "out of memory");
+    for (int i = 0; i < args->argc && rc == CLI_OK; i++) {
+        const char *a = args->argv[i];
+        if (strcmp(a, "--append") == 0) {
+            append = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strncmp(a, "--obs-meta", 10) == 0 && (a[10] == '\0' || a[10] == '=')) {
+            int m = cli_opt_value(cmd, args->argc, args->argv, &i, "--obs-meta", &obs_meta);
+            if (m != 1) rc = m;
+        } else if (a[0] == '-' && a[1]) {
+            rc = cli_fail(CLI_ERR_USAGE, "ingest: unknown option '%s' (usage: %s)", a, cmd->usage);
+        } else if (!uri) {
+            uri = a;
+        } else {
+            const char *eq = strchr(a, '=');
+            if (!eq || eq == a || !eq[1]) {
+                rc = cli_fail(CLI_ERR_USAGE, "ingest: '%s' is not NAME=GLOB (usage: %s)", a, cmd->usage);
+                break;
+            }
+            char *name = strndup(a, (size_t)(eq - a));
+            if (!name) {
+                rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
+                break;
+            }
+            for (size_t k = 0; k < ns; k++)
+                if (strcmp(specs[k].name, name) == 0)
+                    rc = cli_fail(CLI_ERR_USAGE, "ingest: collection %s given twice", name);
+            specs[ns].name = name;
+            specs[ns++].pattern = eq + 1;
+        }
+    }
+    if (rc == CLI_OK && !uri) rc = cli_fail(CLI_ERR_USAGE, "ingest: missing URI (usage: %s)", cmd->usage);
+    if (rc == CLI_OK && ns == 0)
+        rc = cli_fail(CLI_ERR_USAGE, "ingest: no NAME=GLOB given (usage: %s)", cmd->usage);
+    if (rc == CLI_OK && obs_meta && append)
+        rc = cli_fail(CLI_ERR_USAGE, "ingest: --obs-meta only when creating a dataset, not with --append");
+    /* Every pattern is expanded and checked before the dataset is touched. */
+    for (size_t k = 0; k < ns && rc == CLI_OK; k++) rc = expand(&specs[k]);
+
+    radi_ctx *ctx = NULL;
+    radi_dataset *ds = NULL;
+    int created = 0;
+    if (rc == CLI_OK && radi_ctx_create(NULL, &ctx) != RADI_OK) rc = cli_fail_radi();
+    if (rc == CLI_OK) {
+        radi_object_type type = RADI_OBJECT_INVALID;
+        if (radi_object_type_of(ctx, uri, &type) != RADI_OK) {
+            rc = cli_fail_radi();
+        } else if (type != RADI_OBJECT_INVALID && !append) {
+            rc = cli_fail(CLI_ERR_RUNTIME, "%s: already exists (use --append to add to it)", uri);
+        } else if (type == RADI_OBJECT_INVALID) {
+            struct stat st;
+            if (stat(uri, &st) == 0)
+                rc = cli_fail(CLI_ERR_RUNTIME, "%s: exists and is not a dataset", uri);
+            else if (obs_meta)
+                rc = create_with_csv(ctx, uri, obs_meta, &created);
+            else if (radi_dataset_create(ctx, uri) != RADI_OK)
+                rc = cli_fail_radi();
+            else
+                created = 1;
+        }
+    }
+    if (rc == CLI_OK && radi_dataset_open(ctx, uri, &ds) != RADI_OK) rc = cli_fail_radi();
+    int tty = isatty(2);
+    double t0 = now();
+    size_t done_files = 0, total = 0;
+    for (size_t k = 0; k < ns; k++) total += specs[k].n;
+    for (size_t k = 0; k < ns && rc == CLI_OK; k++) {
+        if (tty)
+            fprintf(stderr, "\rradi: ingest %s (%zu files) [%zu/%zu files done]\033[K", specs[k].name,
+                    specs[k].n, done_files, total);
+        if (radi_dataset_ingest_niftis(ds, specs[k].name, specs[k].n, specs[k].src, NULL) != RADI_OK) {
+            if (tty) fprintf(stderr, "\n");
+            rc = cli_fail_radi();
+        }
+        done_files += specs[k].n;
+    }
+    double secs = now() - t0;
+    if (tty && rc == CLI_OK) fprintf(stderr, "\rradi: ingested %zu files in %.2f s\033[K\n", total, secs);
+    if (rc == CLI_OK && json) {
+        cli_json j;
+        char num[32];
+        jw_init(&j, stdout);
+        jw_obj_open(&j, NULL);
+        jw_str(&j, "uri", uri);
+        jw_bool(&j, "created", created);
+        jw_arr_open(&j, "collections");
+        for (size_t k = 0; k < ns; k++) {
+            jw_obj_open_inline(&j, NULL);
+            jw_str(&j, "name", specs[k].name);
+            jw_uint(&j, "volumes", specs[k].n);
+            jw_obj_close(&j);
+        }
+        jw_arr_close(&j);
+        jw_uint(&j, "files", total);
+        jw_uint(&j, "subject_count", radi_dataset_subject_count(ds));
+        snprintf(num, sizeof num, "%.3f", secs);
+        jw_raw(&j, "seconds", num);
+        jw_obj_close(&j);
+        jw_end(&j);
+    } else if (rc == CLI_OK) {
+        printf("%s: ingested %zu files into %zu collection%s\n", uri, total, ns, ns == 1 ? "" : "s");
+    }
+    radi_dataset_close(ds);
+    /* A new URI is all-or-nothing across collections too. */
+    if (rc != CLI_OK && created) radi_object_remove(ctx, uri);
+    radi_ctx_free(ctx);
+    for (size_t k = 0; k < ns; k++) {
+        free((char *)specs[k].name);
+        free_spec(&specs[k]);
+    }
+    free(specs);
+    return rc;
+}
