@@ -37,39 +37,8 @@ MODE = {"fragments": 0, "commits": 1, "fragment_meta": 2, "array_meta": 3}
 
 # ---------------------------------------------------------------- structures --
 
-class Filter(C.Structure):
-    _fields_ = [("type", C.c_int), ("level", C.c_int32), ("reinterpret", C.c_int),
-                ("max_window", C.c_uint32)]
-
-
-class FilterList(C.Structure):
-    _fields_ = [("max_chunk_size", C.c_uint32), ("count", C.c_uint32),
-                ("filters", Filter * 8)]
-
-
-class Config(C.Structure):
-    _fields_ = [("memory_budget", C.c_uint64), ("concurrency", C.c_uint32),
-                ("format_version", C.c_uint32)]
-
-
-class DimInfo(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
-                ("has_domain", C.c_int), ("lo", C.c_uint8 * 8), ("hi", C.c_uint8 * 8),
-                ("has_extent", C.c_int), ("extent", C.c_uint8 * 8), ("filters", FilterList)]
-
-
-class AttrInfo(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
-                ("nullable", C.c_int), ("fill", C.c_void_p), ("fill_size", C.c_uint64),
-                ("filters", FilterList)]
-
-
-class SchemaInfo(C.Structure):
-    _fields_ = [("version", C.c_uint32), ("type", C.c_int), ("tile_order", C.c_int),
-                ("cell_order", C.c_int), ("capacity", C.c_uint64), ("allows_dups", C.c_int),
-                ("ndim", C.c_uint32), ("nattr", C.c_uint32), ("coords_filters", FilterList),
-                ("offsets_filters", FilterList), ("validity_filters", FilterList)]
-
+# The package's mirrors of the C structs serve here too, so one definition tracks the headers.
+from radi._lib import AttrInfo, Config, DimInfo, Filter, FilterList, ReadStats, SchemaInfo  # noqa: E402,F401
 
 class FragmentInfo(C.Structure):
     _fields_ = [("name", C.c_char_p), ("t1", C.c_uint64), ("t2", C.c_uint64),
@@ -81,11 +50,6 @@ class FragmentInfo(C.Structure):
 class FieldBuffer(C.Structure):
     _fields_ = [("attr", C.c_char_p), ("data", C.c_void_p), ("size", C.c_uint64),
                 ("validity", C.c_void_p)]
-
-
-class ReadStats(C.Structure):
-    _fields_ = [("tiles_read", C.c_uint64), ("bytes_read", C.c_uint64),
-                ("io_requests", C.c_uint64), ("batches", C.c_uint64)]
 
 
 class GroupMember(C.Structure):

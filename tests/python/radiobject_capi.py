@@ -9,38 +9,15 @@ import ctypes as C
 import numpy as np
 
 import radi_capi
+from radi._lib import Config as _Config  # the package's mirrors of the C structs
+from radi._lib import IngestOptions as _IngestOptions
+from radi._lib import NiftiSource as _Source
+from radi._lib import VolumeEntry as _Entry
 from radi_capi import NP_OF
 
 
 class RadiCError(RuntimeError):
     pass
-
-
-class _Config(C.Structure):
-    _fields_ = [("memory_budget", C.c_uint64), ("concurrency", C.c_uint32),
-                ("format_version", C.c_uint32)]
-
-
-class _Source(C.Structure):
-    _fields_ = [("path", C.c_char_p), ("subject_id", C.c_char_p), ("obs_id", C.c_char_p)]
-
-
-class _Entry(C.Structure):
-    _fields_ = [("obs_subject_id", C.c_char_p), ("obs_id", C.c_char_p), ("volume_uri", C.c_char_p)]
-
-
-class _TileConfig(C.Structure):
-    _fields_ = [("orientation", C.c_int), ("x", C.c_uint32), ("y", C.c_uint32), ("z", C.c_uint32),
-                ("t", C.c_uint32)]
-
-
-class _Compression(C.Structure):
-    _fields_ = [("algorithm", C.c_int), ("level", C.c_int32), ("shuffle", C.c_int)]
-
-
-class _IngestOptions(C.Structure):
-    _fields_ = [("tile", _TileConfig), ("compression", _Compression),
-                ("validate_alignment", C.c_int)]
 
 
 _P = C.c_void_p
