@@ -356,6 +356,16 @@ RADI_API radi_meta *radi_group_meta(radi_group *group); /* borrowed */
  * name may be NULL. */
 RADI_API radi_status radi_group_add_member(radi_group *group, const char *member_uri,
                                            int relative, const char *name);
+/* Adds n members as one change (one details file): all of them or none. names may be
+ * NULL (all unnamed) or hold n names. */
+RADI_API radi_status radi_group_add_members(radi_group *group, size_t n,
+                                            const char *const *member_uris, int relative,
+                                            const char *const *names);
+/* Replaces the member whose name (or, unnamed, URI) is key by a new one, written as one
+ * change: readers see the old member or the new one, never both or neither. */
+RADI_API radi_status radi_group_replace_member(radi_group *group, const char *key,
+                                               const char *member_uri, int relative,
+                                               const char *name);
 /* Removes the member whose name (or, unnamed, URI) is key, and writes the change. */
 RADI_API radi_status radi_group_remove_member(radi_group *group, const char *key);
 

@@ -7,12 +7,6 @@
 
 #include "tdb/tdb.h"
 
-#define SCHEMA_DIR "__schema"
-#define COMMITS_DIR "__commits"
-#define FRAGMENTS_DIR "__fragments"
-#define FRAG_META_DIR "__fragment_meta"
-#define META_DIR "__meta"
-#define LABELS_DIR "__labels"
 
 /* TileDB applies "any overlap" visibility to sparse fragments only from this version. */
 #define SPARSE_OVERLAP_MIN_VERSION 15
@@ -57,11 +51,15 @@ radi_status radi_array_create(radi_ctx *ctx, const char *uri, const radi_schema 
         s = d ? rdi_vfs_mkdir(ctx->vfs, d) : RADI_E_NOMEM;
         free(d);
     }
-    if (s) goto out;
+    if (s) {
+        rdi_uncreate(ctx, root, kind == 0, dirs, sizeof dirs / sizeof *dirs);
+        goto out;
+    }
     uint64_t now = rdi_now_ms();
     if ((s = rdi_tsname_make(now, now, 0, &name))) goto out;
     if (!(file = rdi_asprintf("%s/" SCHEMA_DIR "/%s", root, name))) { s = RADI_E_NOMEM; goto out; }
     s = rdi_vfs_write(ctx->vfs, file, tile.data, tile.len);
+    if (s != RADI_OK) rdi_uncreate(ctx, root, kind == 0, dirs, sizeof dirs / sizeof *dirs);
 out:
     rdi_dirlist_free(&ls);
     rdi_scratch_free(scratch);

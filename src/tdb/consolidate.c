@@ -11,10 +11,6 @@
 #include "tdb/sparse.h"
 #include "tdb/tdb.h"
 
-#define FRAGMENTS_DIR "__fragments"
-#define COMMITS_DIR "__commits"
-#define FRAG_META_DIR "__fragment_meta"
-#define META_DIR "__meta"
 
 /* ------------------------------------------------------------------- helpers -- */
 

@@ -216,7 +216,7 @@ static rdi_fragmeta *fragmeta_new(const char *array_uri, const char *frag_name)
 {
     rdi_fragmeta *fm = rdi_calloc(1, sizeof *fm);
     if (!fm) return NULL;
-    char *dir = rdi_path_join(array_uri, "__fragments");
+    char *dir = rdi_path_join(array_uri, FRAGMENTS_DIR);
     fm->name = rdi_strdup(frag_name);
     fm->uri = dir ? rdi_path_join(dir, frag_name) : NULL;
     free(dir);

@@ -10,7 +10,6 @@
 
 #define GROUP_MARKER "__tiledb_group.tdb"
 #define GROUP_DIR "__group"
-#define META_DIR "__meta"
 #define DETAILS_VERSION 2
 
 typedef struct rdi_member {
@@ -148,7 +147,7 @@ static radi_status put_one(rdi_buf *b, const rdi_member *m, int deleted)
     return rdi_buf_put_u8(b, (uint8_t)(deleted ? 1 : 0));
 }
 
-/* Writes a details file: the current membership plus `extra` (added, or deleted). */
+/* Writes a details file: the current membership plus `extra` (added, or deleted; may be NULL). */
 static radi_status write_details(radi_group *g, const rdi_member *extra, int extra_deleted)
 {
     rdi_buf b = RDI_BUF_INIT, tile = RDI_BUF_INIT;
@@ -157,9 +156,9 @@ static radi_status write_details(radi_group *g, const rdi_member *extra, int ext
     uint32_t version = g->ctx->config.format_version;
     uint64_t t = RDI_MAX(rdi_now_ms(), g->last_t + 1);
     radi_status s = rdi_buf_put_u32(&b, DETAILS_VERSION);
-    if (s == RADI_OK) s = rdi_buf_put_u64(&b, g->n + 1);
+    if (s == RADI_OK) s = rdi_buf_put_u64(&b, g->n + (extra ? 1 : 0));
     for (uint64_t i = 0; i < g->n && s == RADI_OK; i++) s = put_one(&b, &g->members[i], 0);
-    if (s == RADI_OK) s = put_one(&b, extra, extra_deleted);
+    if (s == RADI_OK && extra) s = put_one(&b, extra, extra_deleted);
     if (s == RADI_OK) s = rdi_scratch_create(&scratch);
     if (s == RADI_OK) s = rdi_generic_tile_encode(b.data, b.len, version, scratch, &tile);
     if (s == RADI_OK) s = rdi_tsname_make(t, t, DETAILS_VERSION, &name);
@@ -191,9 +190,12 @@ radi_status radi_group_create(radi_ctx *ctx, const char *uri)
     if (s == RADI_OK && (!(marker = rdi_path_join(root, GROUP_MARKER)) ||
                          !(gdir = rdi_path_join(root, GROUP_DIR)) || !(mdir = rdi_path_join(root, META_DIR))))
         s = RADI_E_NOMEM;
+    int began = s == RADI_OK;
     if (s == RADI_OK) s = rdi_vfs_mkdir(ctx->vfs, gdir);
     if (s == RADI_OK) s = rdi_vfs_mkdir(ctx->vfs, mdir);
     if (s == RADI_OK) s = rdi_vfs_write(ctx->vfs, marker, "", 0);
+    static const char *const made[] = {GROUP_DIR, META_DIR, GROUP_MARKER};
+    if (s != RADI_OK && began) rdi_uncreate(ctx, root, kind == 0, made, sizeof made / sizeof *made);
     rdi_dirlist_free(&ls);
     free(marker);
     free(gdir);
@@ -287,35 +289,124 @@ radi_status radi_group_open(radi_ctx *ctx, const char *uri, radi_group **out)
 
 radi_meta *radi_group_meta(radi_group *g) { return g ? &g->meta : NULL; }
 
+/* Builds a member (resolved, typed) as add and replace take it; member_free on failure. */
+static radi_status make_member(radi_group *g, const char *member_uri, int relative, const char *name,
+                               rdi_member *m)
+{
+    *m = (rdi_member){NULL, NULL, NULL, RADI_OBJECT_INVALID, relative != 0};
+    if (!member_uri || !*member_uri)
+        return rdi_error(RADI_E_INVALID, "%s: a member needs a non-empty URI", g->uri);
+    if (name && !*name) return rdi_error(RADI_E_INVALID, "%s: a member name may not be empty", g->uri);
+    if (relative && (member_uri[0] == '/' || strstr(member_uri, "://")))
+        return rdi_error(RADI_E_INVALID, "%s: relative member '%s' is an absolute URI", g->uri, member_uri);
+    m->uri = relative ? rdi_uri_normalize(member_uri) : rdi_absolute_uri(member_uri);
+    m->name = name ? rdi_strdup(name) : NULL;
+    radi_status s = !m->uri || (name && !m->name) ? RADI_E_NOMEM : RADI_OK;
+    if (s == RADI_OK && !(m->resolved = resolve(g, m->uri, m->relative))) s = RADI_E_NOMEM;
+    if (s == RADI_OK) s = radi_object_type_of(g->ctx, m->resolved, &m->type);
+    if (s == RADI_OK && m->type == RADI_OBJECT_INVALID)
+        s = rdi_error(RADI_E_NOT_FOUND, "%s: cannot add member %s: no array or group there", g->uri,
+                      m->resolved);
+    return s;
+}
+
 radi_status radi_group_add_member(radi_group *g, const char *member_uri, int relative,
                                   const char *name)
 {
-    if (!g || !member_uri || !*member_uri)
-        return rdi_error(RADI_E_INVALID, "radi_group_add_member: NULL or empty argument");
-    if (name && !*name) return rdi_error(RADI_E_INVALID, "radi_group_add_member: empty name");
-    rdi_member m = {NULL, NULL, NULL, RADI_OBJECT_INVALID, relative != 0};
+    return radi_group_add_members(g, 1, &member_uri, relative, name ? &name : NULL);
+}
+
+radi_status radi_group_add_members(radi_group *g, size_t n, const char *const *member_uris, int relative,
+                                   const char *const *names)
+{
+    if (!g || (n && !member_uris)) return rdi_error(RADI_E_INVALID, "radi_group_add_members: NULL argument");
+    if (n == 0) return RADI_OK;
+    uint64_t n0 = g->n;
+    rdi_member *grown = realloc(g->members, (size_t)(n0 + n) * sizeof *grown);
+    if (!grown) return rdi_nomem();
+    g->members = grown;
     radi_status s = RADI_OK;
-    if (relative && (member_uri[0] == '/' || strstr(member_uri, "://")))
-        s = rdi_error(RADI_E_INVALID, "%s: relative member '%s' is an absolute URI", g->uri, member_uri);
-    if (s == RADI_OK) {
-        m.uri = relative ? rdi_uri_normalize(member_uri) : rdi_absolute_uri(member_uri);
-        m.name = name ? rdi_strdup(name) : NULL;
-        if (!m.uri || (name && !m.name)) s = RADI_E_NOMEM;
+    /* Appended in memory first (each checked against those before it), then one details
+     * file lists them all; a failure drops them again, so nothing changed. */
+    for (size_t i = 0; i < n && s == RADI_OK; i++) {
+        rdi_member m;
+        s = make_member(g, member_uris[i], relative, names ? names[i] : NULL, &m);
+        if (s == RADI_OK && find_key(g, member_key(&m)) >= 0)
+            s = rdi_error(RADI_E_EXISTS, "%s: a member named '%s' already exists", g->uri, member_key(&m));
+        if (s != RADI_OK) {
+            member_free(&m);
+            break;
+        }
+        g->members[g->n++] = m;
     }
-    if (s == RADI_OK && !(m.resolved = resolve(g, m.uri, m.relative))) s = RADI_E_NOMEM;
-    if (s == RADI_OK) s = radi_object_type_of(g->ctx, m.resolved, &m.type);
-    if (s == RADI_OK && m.type == RADI_OBJECT_INVALID)
-        s = rdi_error(RADI_E_NOT_FOUND, "%s: cannot add member %s: no array or group there", g->uri,
-                      m.resolved);
-    if (s == RADI_OK && find_key(g, member_key(&m)) >= 0)
+    if (s == RADI_OK) s = write_details(g, NULL, 0);
+    if (s != RADI_OK)
+        while (g->n > n0) member_free(&g->members[--g->n]);
+    return s;
+}
+
+radi_status radi_group_replace_member(radi_group *g, const char *key, const char *member_uri, int relative,
+                                      const char *name)
+{
+    if (!g || !key) return rdi_error(RADI_E_INVALID, "radi_group_replace_member: NULL argument");
+    int64_t at = find_key(g, key);
+    if (at < 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no member '%s'", g->uri, key);
+    rdi_member m;
+    radi_status s = make_member(g, member_uri, relative, name, &m);
+    int same_key = s == RADI_OK && strcmp(member_key(&m), key) == 0;
+    if (s == RADI_OK && !same_key && find_key(g, member_key(&m)) >= 0)
         s = rdi_error(RADI_E_EXISTS, "%s: a member named '%s' already exists", g->uri, member_key(&m));
-    if (s == RADI_OK) s = write_details(g, &m, 0);
     if (s != RADI_OK) {
         member_free(&m);
         return s;
     }
-    free(m.resolved);
-    return put_member(g, m.name, m.uri, m.relative, m.type);
+    /* One details file: the others, the new member, and (for a new key) the old one
+     * flagged deleted, so readers never see both or neither. */
+    rdi_member old = g->members[at];
+    g->members[at] = m;
+    s = same_key ? write_details(g, NULL, 0) : write_details(g, &old, 1);
+    if (s != RADI_OK) {
+        g->members[at] = old;
+        member_free(&m);
+        return s;
+    }
+    member_free(&old);
+    return RADI_OK;
+}
+
+radi_status rdi_group_relativize(radi_group *g, uint64_t *changed)
+{
+    uint64_t n = 0;
+    rdi_member *old = NULL;
+    radi_status s = g->n ? ((old = rdi_calloc((size_t)g->n, sizeof *old)) ? RADI_OK : RADI_E_NOMEM) : RADI_OK;
+    /* Each absolute named member whose object is at <group>/<name> becomes "name";
+     * the replaced entries are kept to restore on failure. */
+    for (uint64_t i = 0; i < g->n && s == RADI_OK; i++) {
+        rdi_member *m = &g->members[i];
+        if (m->relative || !m->name || strchr(m->name, '/')) continue;
+        rdi_member r;
+        if (make_member(g, m->name, 1, m->name, &r) != RADI_OK) {
+            member_free(&r);
+            rdi_error_clear();
+            continue;
+        }
+        old[i] = *m;
+        *m = r;
+        n++;
+    }
+    if (s == RADI_OK && n) s = write_details(g, NULL, 0);
+    for (uint64_t i = 0; old && i < g->n; i++) {
+        if (!old[i].uri) continue;
+        if (s != RADI_OK) {
+            member_free(&g->members[i]);
+            g->members[i] = old[i];
+        } else {
+            member_free(&old[i]);
+        }
+    }
+    free(old);
+    if (s == RADI_OK && changed) *changed = n;
+    return s;
 }
 
 radi_status radi_group_remove_member(radi_group *g, const char *key)

@@ -8,7 +8,6 @@
 
 #include "tdb/tdb.h"
 
-#define META_DIR "__meta"
 
 /* Types radi_datatype does not name are kept as raw bytes of their TileDB size. */
 size_t rdi_meta_type_size(uint8_t t)

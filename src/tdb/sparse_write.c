@@ -213,7 +213,7 @@ static radi_status write_fragment(wjob *j, const char *name)
     const radi_schema *s = j->s;
     char *dir = rdi_asprintf("%s/__fragments/%s", j->a->uri, name);
     char *wrt = rdi_asprintf("%s/__commits/%s.wrt", j->a->uri, name);
-    char *commits = rdi_path_join(j->a->uri, "__commits");
+    char *commits = rdi_path_join(j->a->uri, COMMITS_DIR);
     rdi_buf tmp = RDI_BUF_INIT;
     radi_status st = dir && wrt && commits ? RADI_OK : RADI_E_NOMEM;
     if (st == RADI_OK) st = rdi_vfs_mkdir(ctx->vfs, dir);

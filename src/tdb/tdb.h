@@ -12,6 +12,14 @@
 #include "tdb/ctx.h"
 #include "vfs/vfs.h"
 
+/* The directories of an array (research/tiledb-format.md §1.2). */
+#define SCHEMA_DIR "__schema"
+#define COMMITS_DIR "__commits"
+#define FRAGMENTS_DIR "__fragments"
+#define FRAG_META_DIR "__fragment_meta"
+#define META_DIR "__meta"
+#define LABELS_DIR "__labels"
+
 #define RDI_FORMAT_MIN 12      /* oldest array format version read */
 #define RDI_FORMAT_MAX_READ 22 /* newest read (23's footer extras would be ignored; schema refused) */
 
@@ -253,5 +261,19 @@ radi_status rdi_array_reload_fragments(radi_array *a);
 radi_status rdi_dense_write(radi_array *a, const int64_t *box, radi_layout layout,
                             uint32_t nbuffers, const radi_field_buffer *buffers, uint64_t t1,
                             uint64_t t2, int fill_padding, char **name_out);
+
+/* Rewrites every absolute, named member whose object sits at <group>/<name> as the
+ * relative member "name", in one change (so a group that moves keeps resolving, as
+ * 0.1.1's absolute member URIs do not). *changed (may be NULL) gets how many. */
+radi_status rdi_group_relativize(radi_group *g, uint64_t *changed);
+
+/* Removes a fragment an operation of this process just wrote, as its undo: the commit
+ * file first (the fragment is invisible from then on), then its directory. */
+radi_status rdi_fragment_discard(radi_ctx *ctx, const char *array_uri, const char *name);
+
+/* Undoes a failed array or group creation at root: all of it when it did not exist
+ * before (whole), else only the named children it made (an empty directory was there).
+ * Keeps the calling thread's error message. */
+void rdi_uncreate(radi_ctx *ctx, const char *root, int whole, const char *const *children, size_t n);
 
 #endif

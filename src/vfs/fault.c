@@ -72,6 +72,13 @@ static radi_status f_remove_dir(void *self, const char *uri)
     return f->inner->remove_dir(f->inner_self, uri);
 }
 
+static radi_status f_move(void *self, const char *from, const char *to)
+{
+    rdi_fault *f = self;
+    RDI_TRY(maybe_fail(f, RDI_FAULT_WRITE, "move", from));
+    return f->inner->move(f->inner_self, from, to);
+}
+
 const rdi_vfs_ops rdi_vfs_fault_ops = {
     .name = "fault",
     .read = f_read,
@@ -82,5 +89,6 @@ const rdi_vfs_ops rdi_vfs_fault_ops = {
     .mkdir = f_mkdir,
     .remove_file = f_remove_file,
     .remove_dir = f_remove_dir,
+    .move = f_move,
     .destroy = NULL,
 };

@@ -106,6 +106,10 @@ static radi_status px_size(void *self, const char *uri, uint64_t *size)
 
 static radi_status mkdir_p(char *path)
 {
+    /* Usually the parent exists already (every file write lands here): one call then,
+     * instead of one per path component. */
+    if (mkdir(path, 0777) == 0 || errno == EEXIST) return RADI_OK;
+    if (errno != ENOENT) return sys_error("mkdir", path);
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
@@ -289,6 +293,24 @@ static radi_status px_remove_dir(void *self, const char *uri)
     return s;
 }
 
+static radi_status px_move(void *self, const char *from, const char *to)
+{
+    RDI_UNUSED(self);
+    char *src = rdi_local_path(from), *dst = rdi_local_path(to);
+    radi_status s = src && dst ? RADI_OK : RADI_E_NOMEM;
+    struct stat st;
+    /* rename(2) would silently replace a file or an empty directory at dst. */
+    if (s == RADI_OK && lstat(dst, &st) == 0)
+        s = rdi_error(RADI_E_EXISTS, "%s: cannot move %s there: it already exists", dst, src);
+    if (s == RADI_OK && rename(src, dst) != 0) {
+        int e = errno;
+        s = rdi_error(errno_status(e), "%s: move to %s failed: %s", src, dst, strerror(e));
+    }
+    free(src);
+    free(dst);
+    return s;
+}
+
 const rdi_vfs_ops rdi_vfs_posix_ops = {
     .name = "posix",
     .read = px_read,
@@ -299,5 +321,6 @@ const rdi_vfs_ops rdi_vfs_posix_ops = {
     .mkdir = px_mkdir,
     .remove_file = px_remove_file,
     .remove_dir = px_remove_dir,
+    .move = px_move,
     .destroy = NULL,
 };

@@ -76,6 +76,44 @@ radi_status rdi_vfs_mkdir(rdi_vfs *v, const char *uri) { DISPATCH(mkdir(self, ur
 radi_status rdi_vfs_remove_file(rdi_vfs *v, const char *uri) { DISPATCH(remove_file(self, uri)); }
 radi_status rdi_vfs_remove_dir(rdi_vfs *v, const char *uri) { DISPATCH(remove_dir(self, uri)); }
 
+radi_status rdi_vfs_move(rdi_vfs *v, const char *from, const char *to)
+{
+    const rdi_vfs_ops *ops = NULL, *to_ops = NULL;
+    void *self = NULL, *to_self = NULL;
+    RDI_TRY(pick(v, from, &ops, &self));
+    RDI_TRY(pick(v, to, &to_ops, &to_self));
+    if (ops != to_ops || self != to_self)
+        return rdi_error(RADI_E_UNSUPPORTED, "%s: cannot move to %s (another storage backend)", from, to);
+    return ops->move(self, from, to);
+}
+
+radi_status rdi_vfs_copy_tree(rdi_vfs *v, const char *src, const char *dst)
+{
+    int kind = 0;
+    RDI_TRY(rdi_vfs_kind(v, dst, &kind));
+    if (kind) return rdi_error(RADI_E_EXISTS, "%s: cannot copy %s there: something already exists", dst, src);
+    RDI_TRY(rdi_vfs_kind(v, src, &kind));
+    if (kind == 0) return rdi_error(RADI_E_NOT_FOUND, "%s: nothing to copy", src);
+    if (kind == 1) {
+        rdi_buf b = RDI_BUF_INIT;
+        RDI_TRY(rdi_vfs_read_all(v, src, &b));
+        radi_status s = rdi_vfs_write(v, dst, b.data, b.len);
+        rdi_buf_free(&b);
+        return s;
+    }
+    rdi_dirlist ls = {NULL, 0};
+    radi_status s = rdi_vfs_mkdir(v, dst);
+    if (s == RADI_OK) s = rdi_vfs_ls(v, src, &ls);
+    for (size_t i = 0; i < ls.n && s == RADI_OK; i++) {
+        char *from = rdi_path_join(src, ls.items[i].name), *to = rdi_path_join(dst, ls.items[i].name);
+        s = from && to ? rdi_vfs_copy_tree(v, from, to) : RADI_E_NOMEM;
+        free(from);
+        free(to);
+    }
+    rdi_dirlist_free(&ls);
+    return s;
+}
+
 radi_status rdi_vfs_read_all(rdi_vfs *v, const char *uri, rdi_buf *out)
 {
     uint64_t size;

@@ -42,6 +42,10 @@ typedef struct rdi_vfs_ops {
     radi_status (*mkdir)(void *self, const char *uri);       /* with parents; no-op on S3 */
     radi_status (*remove_file)(void *self, const char *uri); /* missing is not an error */
     radi_status (*remove_dir)(void *self, const char *uri);  /* recursive */
+    /* Renames a file or a directory tree; RADI_E_EXISTS if `to` exists. Atomic on POSIX
+     * (rename(2)); an object store copies then deletes, so callers order their moves to
+     * stay consistent at every step. */
+    radi_status (*move)(void *self, const char *from, const char *to);
     void (*destroy)(void *self);
 } rdi_vfs_ops;
 
@@ -59,6 +63,10 @@ radi_status rdi_vfs_kind(rdi_vfs *vfs, const char *uri, int *out);
 radi_status rdi_vfs_mkdir(rdi_vfs *vfs, const char *uri);
 radi_status rdi_vfs_remove_file(rdi_vfs *vfs, const char *uri);
 radi_status rdi_vfs_remove_dir(rdi_vfs *vfs, const char *uri);
+radi_status rdi_vfs_move(rdi_vfs *vfs, const char *from, const char *to);
+/* Copies the tree (or file) at src to dst, which must not exist: every file read whole
+ * and written whole, so each copied file is all-or-nothing. */
+radi_status rdi_vfs_copy_tree(rdi_vfs *vfs, const char *src, const char *dst);
 /* Reads a whole object into a fresh buffer. */
 radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);
 

@@ -341,6 +341,67 @@ static void test_group_faults(void **state)
     radi_ctx_free(ctx);
 }
 
+/* Batch adds, replacements and relativizing are each one details file, all or nothing,
+ * and what a reopened group (or TileDB, reading every file in order) sees. */
+static void test_batch_replace_relativize(void **state)
+{
+    (void)state;
+    radi_ctx *ctx = NULL;
+    assert_int_equal(radi_ctx_create(NULL, &ctx), RADI_OK);
+    rdi_fault fault = {.inner = &rdi_vfs_posix_ops};
+    assert_int_equal(rdi_vfs_set_local(ctx->vfs, &rdi_vfs_fault_ops, &fault), RADI_OK);
+    char dir[] = "/tmp/radi_group_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *g_uri = rdi_path_join(dir, "g");
+    assert_int_equal(radi_group_create(ctx, g_uri), RADI_OK);
+    const char *names[3] = {"0", "1", "2"};
+    for (int i = 0; i < 3; i++) {
+        char *a = rdi_path_join(g_uri, names[i]);
+        assert_int_equal(radi_group_create(ctx, a), RADI_OK);
+        free(a);
+    }
+    radi_group *g = NULL;
+    assert_int_equal(radi_group_open(ctx, g_uri, &g), RADI_OK);
+    /* A duplicate in the batch: nothing is added. */
+    const char *dup[2] = {"0", "0"};
+    assert_int_equal(radi_group_add_members(g, 2, dup, 1, dup), RADI_E_EXISTS);
+    assert_int_equal(radi_group_member_count(g), 0);
+    fault = (rdi_fault){.ops_mask = RDI_FAULT_WRITE, .fail_at = 1, .inner = &rdi_vfs_posix_ops};
+    assert_int_equal(radi_group_add_members(g, 3, names, 1, names), RADI_E_IO);
+    assert_int_equal(radi_group_member_count(g), 0);
+    fault = (rdi_fault){.inner = &rdi_vfs_posix_ops};
+    /* Two absolute, one relative; then the absolute ones become relative in one file. */
+    char *abs0 = rdi_path_join(g_uri, "0"), *abs1 = rdi_path_join(g_uri, "1");
+    const char *absn[2] = {abs0, abs1};
+    assert_int_equal(radi_group_add_members(g, 2, absn, 0, names), RADI_OK);
+    assert_int_equal(radi_group_add_members(g, 1, &names[2], 1, &names[2]), RADI_OK);
+    uint64_t changed = 0;
+    assert_int_equal(rdi_group_relativize(g, &changed), RADI_OK);
+    assert_int_equal(changed, 2);
+    /* Renaming member "2" as "two" in one change. */
+    assert_int_equal(radi_group_replace_member(g, "2", "2", 1, "0"), RADI_E_EXISTS);
+    assert_int_equal(radi_group_replace_member(g, "nope", "2", 1, "x"), RADI_E_NOT_FOUND);
+    assert_int_equal(radi_group_replace_member(g, "2", "2", 1, "two"), RADI_OK);
+    radi_group_close(g);
+    assert_int_equal(radi_group_open(ctx, g_uri, &g), RADI_OK);
+    assert_int_equal(radi_group_member_count(g), 3);
+    int seen = 0;
+    for (uint64_t i = 0; i < 3; i++) {
+        radi_group_member m;
+        assert_int_equal(radi_group_member_at(g, i, &m), RADI_OK);
+        assert_true(m.relative);
+        seen |= strcmp(m.name, "0") == 0 ? 1 : strcmp(m.name, "1") == 0 ? 2 : strcmp(m.name, "two") == 0 ? 4 : 8;
+    }
+    assert_int_equal(seen, 7);
+    radi_group_close(g);
+    rdi_vfs_set_local(ctx->vfs, &rdi_vfs_posix_ops, NULL);
+    assert_int_equal(rdi_vfs_remove_dir(ctx->vfs, dir), RADI_OK);
+    free(abs0);
+    free(abs1);
+    free(g_uri);
+    radi_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_damaged_details),
         cmocka_unit_test(test_garbled_golden),
         cmocka_unit_test(test_group_faults),
+        cmocka_unit_test(test_batch_replace_relativize),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
