@@ -46,6 +46,14 @@ char *rdi_strndup(const char *s, size_t n);
 /* malloc'd printf. NULL on failure. */
 char *rdi_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- value conversion ---- */
+
+/* out[i] = in[i] * slope + inter for n values of numeric type t (bool as uint8),
+ * computed in double and rounded once to ot (RADI_FLOAT32 or RADI_FLOAT64). The
+ * buffers need no alignment. */
+void rdi_scale_convert(const void *in, radi_datatype t, void *out, radi_datatype ot, uint64_t n,
+                       double slope, double inter);
+
 /* ---- growable byte buffer with little-endian appends ---- */
 
 typedef struct rdi_buf {

@@ -27,9 +27,34 @@ static radi_status truncated(const char *what, size_t got, size_t need)
                      what, got, need);
 }
 
-/* zlib streaming from a member boundary; stops as soon as `need` bytes are out. */
-radi_status rdi_gz_inflate_stream(const uint8_t *src, size_t n, uint8_t *dst, size_t need,
-                                const char *what, size_t *got)
+/* Inflates what is left of the current member into a scratch buffer, to its trailer,
+ * so that zlib checks the CRC and length: bytes past `need` are discarded, not trusted
+ * unchecked. */
+static radi_status finish_member(z_stream *zs, const uint8_t *src, size_t n, size_t *in_pos, const char *what)
+{
+    uint8_t scratch[16384];
+    const size_t step = (size_t)1 << 30;
+    for (;;) {
+        if (zs->avail_in == 0) {
+            if (*in_pos >= n)
+                return rdi_error(RADI_E_CORRUPT, "%s: truncated: the gzip member ends before its trailer", what);
+            zs->next_in = (Bytef *)(src + *in_pos);
+            zs->avail_in = (uInt)RDI_MIN(step, n - *in_pos);
+            *in_pos += zs->avail_in;
+        }
+        zs->next_out = scratch;
+        zs->avail_out = sizeof scratch;
+        int r = inflate(zs, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) return RADI_OK;
+        if (r == Z_OK || (r == Z_BUF_ERROR && zs->avail_in == 0)) continue;
+        return rdi_error(RADI_E_CORRUPT, "%s: corrupt gzip data (%s)", what, zs->msg ? zs->msg : "zlib error");
+    }
+}
+
+/* zlib streaming from a member boundary until `need` bytes are out; with `verify`, the
+ * member holding the last of them is then read to its end (CRC and length checked). */
+static radi_status inflate_stream(const uint8_t *src, size_t n, uint8_t *dst, size_t need, const char *what,
+                                  size_t *got, int verify)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
@@ -37,7 +62,9 @@ radi_status rdi_gz_inflate_stream(const uint8_t *src, size_t n, uint8_t *dst, si
     size_t in_pos = 0, out_pos = 0;
     radi_status s = RADI_OK;
     const size_t step = (size_t)1 << 30; /* uInt-sized pieces */
+    int ended = 0;
     while (out_pos < need) {
+        ended = 0;
         if (zs.avail_in == 0) {
             if (in_pos >= n) { s = truncated(what, out_pos, need); break; }
             zs.next_in = (Bytef *)(src + in_pos);
@@ -50,6 +77,7 @@ radi_status rdi_gz_inflate_stream(const uint8_t *src, size_t n, uint8_t *dst, si
         int r = inflate(&zs, Z_NO_FLUSH);
         out_pos += before - zs.avail_out;
         if (r == Z_STREAM_END) {
+            ended = 1;
             if (out_pos >= need) break;
             /* Next member, if any: rewind the unread input to its start. */
             size_t at = in_pos - zs.avail_in;
@@ -64,9 +92,16 @@ radi_status rdi_gz_inflate_stream(const uint8_t *src, size_t n, uint8_t *dst, si
                       out_pos, zs.msg ? zs.msg : "zlib error");
         break;
     }
+    if (s == RADI_OK && verify && !ended) s = finish_member(&zs, src, n, &in_pos, what);
     inflateEnd(&zs);
     if (got) *got = out_pos;
     return s;
+}
+
+radi_status rdi_gz_inflate_stream(const uint8_t *src, size_t n, uint8_t *dst, size_t need, const char *what,
+                                  size_t *got)
+{
+    return inflate_stream(src, n, dst, need, what, got, 0);
 }
 
 radi_status rdi_gz_inflate(const uint8_t *src, size_t n, uint8_t *dst, size_t need,
@@ -89,14 +124,16 @@ radi_status rdi_gz_inflate(const uint8_t *src, size_t n, uint8_t *dst, size_t ne
             continue;
         }
         if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+            /* More in this member than needed (legal trailing bytes, or damage): zlib
+             * stops at `need`, then checks the rest of the member. */
             size_t more = 0;
-            s = rdi_gz_inflate_stream(src + in_pos, n - in_pos, dst + out_pos, need - out_pos, what, &more);
+            s = inflate_stream(src + in_pos, n - in_pos, dst + out_pos, need - out_pos, what, &more, 1);
             out_pos += more;
             break;
         }
         /* BAD_DATA also covers a member cut short: zlib tells the two apart. */
         size_t more = 0;
-        s = rdi_gz_inflate_stream(src + in_pos, n - in_pos, dst + out_pos, need - out_pos, what, &more);
+        s = inflate_stream(src + in_pos, n - in_pos, dst + out_pos, need - out_pos, what, &more, 1);
         out_pos += more;
         if (s == RADI_OK) /* zlib accepted what libdeflate refused: trust neither */
             s = rdi_error(RADI_E_CORRUPT, "%s: corrupt gzip member at compressed byte %zu", what, in_pos);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/transpose.h"
 #include "io/nifti.h"
 
 #define N1_SIZE 348
@@ -181,7 +182,10 @@ static void qform_affine(const radi_nifti_header *h, double *a)
     double w = w2 > 0 ? sqrt(w2) : 0; /* a 180-degree turn; nibabel rounds tiny negatives to 0 */
     double nq = w * w + b * b + c * c + d * d;
     double r[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
-    if (nq > 1e-300) {
+    if (!isfinite(b) || !isfinite(c) || !isfinite(d)) {
+        /* As nibabel: a non-finite quaternion gives a non-finite affine, never a guess. */
+        for (int i = 0; i < 9; i++) r[i / 3][i % 3] = NAN;
+    } else if (nq > 1e-300) {
         double s = 2.0 / nq;
         double X = b * s, Y = c * s, Z = d * s;
         double wX = w * X, wY = w * Y, wZ = w * Z, xX = b * X, xY = b * Y, xZ = b * Z;
@@ -379,23 +383,6 @@ radi_status rdi_nifti_parse_header(const uint8_t *p, size_t len, int single, con
 
 /* ------------------------------------------------------- reverse axes -- */
 
-/* One tile: out[c * so + r] = in[r * sr + c] for r < nr, c < nc. Element moves go
- * through memcpy: vox_offset need not be a multiple of the element size, nor the
- * caller's buffer aligned. Constant-size memcpy compiles to one move. */
-#define TILE(T)                                                                        \
-    static void tile_##T(const uint8_t *in, uint8_t *out, uint64_t nr, uint64_t nc,    \
-                         uint64_t sr, uint64_t so)                                     \
-    {                                                                                  \
-        for (uint64_t c = 0; c < nc; c++)                                              \
-            for (uint64_t r = 0; r < nr; r++)                                          \
-                memcpy(out + (c * so + r) * sizeof(T), in + (r * sr + c) * sizeof(T),  \
-                       sizeof(T));                                                     \
-    }
-TILE(uint8_t)
-TILE(uint16_t)
-TILE(uint32_t)
-TILE(uint64_t)
-
 void rdi_reverse_axes(const void *in, void *out, uint32_t n, const uint64_t *dims, size_t elem)
 {
     uint64_t total = 1;
@@ -409,9 +396,9 @@ void rdi_reverse_axes(const void *in, void *out, uint32_t n, const uint64_t *dim
         memcpy(out, in, (size_t)(total * elem));
         return;
     }
-    /* The first and last axes swap places in 2-D tiles (both fast axes contiguous). For
-     * each tile position the middle axes run innermost: consecutive middle indices touch
-     * adjacent memory on both sides, so every cache line fetched is used whole. */
+    /* The first and last axes swap places: for each index of the middle axes, one 2-D
+     * transpose of the (first, last) plane, rows total/R apart in the input and total/C
+     * apart in the output. Middle axes are reversed by where each plane lands. */
     uint64_t R = d[0], C = d[m - 1];
     uint64_t sr = total / R, so = total / C;
     uint64_t istride[8], ostride[8];
@@ -421,34 +408,20 @@ void rdi_reverse_axes(const void *in, void *out, uint32_t n, const uint64_t *dim
         ostride[k] = 1;
         for (uint32_t j = 0; j < k; j++) ostride[k] *= d[j];
     }
-    uint64_t blk = elem >= 8 ? 16 : 32;
     const uint8_t *src0 = in;
     uint8_t *dst0 = out;
-    for (uint64_t rb = 0; rb < R; rb += blk) {
-        uint64_t nr = RDI_MIN(blk, R - rb);
-        for (uint64_t cb = 0; cb < C; cb += blk) {
-            uint64_t nc = RDI_MIN(blk, C - cb);
-            uint64_t idx[8] = {0};
-            for (;;) {
-                uint64_t ioff = rb * sr + cb, ooff = cb * so + rb;
-                for (uint32_t k = 1; k + 1 < m; k++) ioff += idx[k] * istride[k], ooff += idx[k] * ostride[k];
-                const uint8_t *src = src0 + ioff * elem;
-                uint8_t *dst = dst0 + ooff * elem;
-                switch (elem) {
-                case 1: tile_uint8_t(src, dst, nr, nc, sr, so); break;
-                case 2: tile_uint16_t(src, dst, nr, nc, sr, so); break;
-                case 4: tile_uint32_t(src, dst, nr, nc, sr, so); break;
-                default: tile_uint64_t(src, dst, nr, nc, sr, so); break;
-                }
-                uint32_t k = m - 2;
-                while (k >= 1) {
-                    if (++idx[k] < d[k]) break;
-                    idx[k] = 0;
-                    k--;
-                }
-                if (k < 1) break;
-            }
+    uint64_t idx[8] = {0};
+    for (;;) {
+        uint64_t ioff = 0, ooff = 0;
+        for (uint32_t k = 1; k + 1 < m; k++) ioff += idx[k] * istride[k], ooff += idx[k] * ostride[k];
+        rdi_transpose(src0 + ioff * elem, sr, dst0 + ooff * elem, so, R, C, elem);
+        uint32_t k = m - 2;
+        while (k >= 1) {
+            if (++idx[k] < d[k]) break;
+            idx[k] = 0;
+            k--;
         }
+        if (k < 1) break;
     }
 }
 
@@ -694,43 +667,7 @@ static void swap_inplace(uint8_t *p, uint64_t n, size_t elem)
     }
 }
 
-#define SCALE_LOOP(TIN, TOUT)                                                          \
-    do {                                                                               \
-        for (uint64_t i = 0; i < n; i++) {                                             \
-            TIN a;                                                                     \
-            memcpy(&a, in + i * sizeof a, sizeof a);                                   \
-            TOUT b = (TOUT)((double)a * slope + inter);                                \
-            memcpy(out + i * sizeof b, &b, sizeof b);                                  \
-        }                                                                              \
-    } while (0)
-
-#define SCALE_ALL(TOUT)                                                       \
-    switch (t) {                                                              \
-    case RADI_UINT8: SCALE_LOOP(uint8_t, TOUT); break;                        \
-    case RADI_INT8: SCALE_LOOP(int8_t, TOUT); break;                          \
-    case RADI_INT16: SCALE_LOOP(int16_t, TOUT); break;                        \
-    case RADI_UINT16: SCALE_LOOP(uint16_t, TOUT); break;                      \
-    case RADI_INT32: SCALE_LOOP(int32_t, TOUT); break;                        \
-    case RADI_UINT32: SCALE_LOOP(uint32_t, TOUT); break;                      \
-    case RADI_INT64: SCALE_LOOP(int64_t, TOUT); break;                        \
-    case RADI_UINT64: SCALE_LOOP(uint64_t, TOUT); break;                      \
-    case RADI_FLOAT32: SCALE_LOOP(float, TOUT); break;                        \
-    default: SCALE_LOOP(double, TOUT); break;                                 \
-    }
-
-/* out = in * slope + inter, in double, rounded once to the output type. */
-static void scale_convert(const uint8_t *in, radi_datatype t, uint8_t *out, radi_datatype ot,
-                          uint64_t n, double slope, double inter)
-{
-    if (ot == RADI_FLOAT32) {
-        SCALE_ALL(float)
-    } else {
-        SCALE_ALL(double)
-    }
-}
-
-/* The voxels in file order and host byte order: *raw points into *own or into memory. */
-static radi_status load_raw(radi_nifti *img, rdi_buf *own, const uint8_t **raw)
+radi_status rdi_nifti_read_raw(radi_nifti *img, rdi_buf *own, const uint8_t **raw)
 {
     const radi_nifti_header *h = &img->hdr;
     uint64_t need = h->vox_offset + img->nbytes;
@@ -793,12 +730,12 @@ radi_status radi_nifti_read(radi_nifti *img, int scaled, radi_datatype out_type,
 
     rdi_buf own = RDI_BUF_INIT, conv = RDI_BUF_INIT;
     const uint8_t *raw = NULL;
-    radi_status s = load_raw(img, &own, &raw);
+    radi_status s = rdi_nifti_read_raw(img, &own, &raw);
     size_t elem = img->elem;
     if (s == RADI_OK && scaled) {
         s = set_len(&conv, (size_t)(img->nvox * oelem));
         if (s == RADI_OK) {
-            scale_convert(raw, h->datatype, conv.data, out_type, img->nvox, slope, inter);
+            rdi_scale_convert(raw, h->datatype, conv.data, out_type, img->nvox, slope, inter);
             raw = conv.data;
             elem = oelem;
         }

@@ -19,19 +19,27 @@ radi_status rdi_nifti_open_vfs(rdi_vfs *vfs, const char *path, radi_nifti **out)
 radi_status rdi_nifti_parse_header(const uint8_t *p, size_t len, int single, const char *what,
                                    radi_nifti_header *hdr);
 
+/* The voxels as stored: file order (x fastest: column-major over the shape), host byte
+ * order, unscaled. *raw points into *own (sized here; the caller frees it) or into the
+ * memory the image was opened on. For writers that take column-major input, this skips
+ * radi_nifti_read's axis reversal and its second whole-volume buffer. */
+radi_status rdi_nifti_read_raw(radi_nifti *img, rdi_buf *own, const uint8_t **raw);
+
 /* Serializes hdr as a 348-byte NIfTI-1 header plus the 4-byte extension flag. */
 radi_status rdi_nifti_encode_header(const radi_nifti_header *hdr, uint8_t out[352]);
 
 /* Reverses the axes of an n-D array (C order, dims[0] slowest) of elem-byte values:
- * out[i_{n-1}]...[i_0] = in[i_0]...[i_{n-1}]. Cache-blocked. elem is 1, 2, 4 or 8. */
+ * out[i_{n-1}]...[i_0] = in[i_0]...[i_{n-1}], as one rdi_transpose per index of the
+ * middle axes. elem is 1, 2, 4 or 8. */
 void rdi_reverse_axes(const void *in, void *out, uint32_t n, const uint64_t *dims, size_t elem);
 
 /* ---- gzip ---- */
 
 /* Whether p starts with the gzip magic. */
 int rdi_gz_is_gzip(const uint8_t *p, size_t len);
-/* Inflates the gzip members in src[0..n) into exactly `need` bytes at dst, ignoring
- * whatever follows once `need` bytes are out. Fewer bytes available is RADI_E_CORRUPT
+/* Inflates the gzip members in src[0..n) into exactly `need` bytes at dst; the member
+ * holding the last needed byte is still read to its end, so its CRC and length are
+ * checked (what follows it is ignored). Fewer bytes available is RADI_E_CORRUPT
  * ("truncated"); bad data is RADI_E_CORRUPT ("corrupt gzip"). *got (may be NULL) = bytes
  * produced (== need on success). */
 radi_status rdi_gz_inflate(const uint8_t *src, size_t n, uint8_t *dst, size_t need,

@@ -151,10 +151,91 @@ static void mm_chars(rdi_tile_stats *st, uint32_t cs, const uint8_t *cells,
     }
 }
 
+/* Min, max and sum of n integer cells of at most 32 bits without validity, in blocks of a
+ * fixed count that the compiler vectorizes (the loops above check every addition and
+ * cannot be). BT holds a block's sum exactly. Used only when no partial sum can reach the
+ * int64 / uint64 limits, so the result is the checked loops' exactly. */
+#define STATS_BLOCK 64
+#define MMS_FAST(T, TMAX, TLOW, BT, ST)                                                 \
+    do {                                                                              \
+        const T *v = cells;                                                           \
+        T mn = (TMAX), mx = (TLOW);                                                   \
+        if (st->has_minmax) { memcpy(&mn, st->min, sizeof mn); memcpy(&mx, st->max, sizeof mx); } \
+        ST sum;                                                                       \
+        memcpy(&sum, st->sum, 8);                                                     \
+        uint64_t i = 0;                                                               \
+        for (; i + STATS_BLOCK <= n; i += STATS_BLOCK) {                              \
+            T bmn = v[i], bmx = v[i];                                                 \
+            BT bs = 0;                                                                \
+            for (int j = 0; j < STATS_BLOCK; j++) {                                   \
+                T x = v[i + j];                                                       \
+                bmn = bmn < x ? bmn : x;                                              \
+                bmx = bmx > x ? bmx : x;                                              \
+                bs += (BT)x;                                                          \
+            }                                                                         \
+            mn = mn < bmn ? mn : bmn;                                                 \
+            mx = mx > bmx ? mx : bmx;                                                 \
+            sum += (ST)bs;                                                            \
+        }                                                                             \
+        for (; i < n; i++) {                                                          \
+            mn = mn < v[i] ? mn : v[i];                                               \
+            mx = mx > v[i] ? mx : v[i];                                               \
+            sum += (ST)v[i];                                                          \
+        }                                                                             \
+        memcpy(st->min, &mn, sizeof mn);                                              \
+        memcpy(st->max, &mx, sizeof mx);                                              \
+        st->has_minmax = 1;                                                           \
+        memcpy(st->sum, &sum, 8);                                                     \
+    } while (0)
+
+/* The fast path of rdi_tile_stats_add, when it applies; returns whether it did. */
+static int stats_fast(rdi_tile_stats *st, const rdi_field_kind *k, const void *cells, uint64_t n)
+{
+    if (!k->mm_numeric || !k->has_sum || n > ((uint64_t)1 << 30)) return 0;
+    /* A cell moves the sum by less than 2^32, so every partial sum stays within
+     * |sum so far| + grow: if that fits, no step of the checked loop would saturate. */
+    const uint64_t grow = n << 32;
+    int64_t s;
+    uint64_t u;
+    memcpy(&s, st->sum, 8);
+    memcpy(&u, st->sum, 8);
+    switch (k->type) {
+    case RADI_INT8: case RADI_INT16: case RADI_INT32:
+        if ((s < 0 ? (uint64_t)-(s + 1) : (uint64_t)s) > (uint64_t)INT64_MAX - grow) return 0;
+        break;
+    case RADI_UINT8: case RADI_UINT16: case RADI_UINT32:
+        if (u > UINT64_MAX - grow) return 0;
+        break;
+    default:
+        return 0;
+    }
+    switch (k->type) {
+    case RADI_INT8: MMS_FAST(int8_t, INT8_MAX, INT8_MIN, int32_t, int64_t); break;
+    case RADI_INT16: MMS_FAST(int16_t, INT16_MAX, INT16_MIN, int32_t, int64_t); break;
+    case RADI_INT32: MMS_FAST(int32_t, INT32_MAX, INT32_MIN, int64_t, int64_t); break;
+    case RADI_UINT8: MMS_FAST(uint8_t, UINT8_MAX, 0, uint32_t, uint64_t); break;
+    case RADI_UINT16: MMS_FAST(uint16_t, UINT16_MAX, 0, uint32_t, uint64_t); break;
+    default: MMS_FAST(uint32_t, UINT32_MAX, 0, uint64_t, uint64_t); break;
+    }
+    return 1;
+}
+
+void rdi_tile_stats_add_runs(rdi_tile_stats *st, const rdi_field_kind *k, const void *cells,
+                             const uint8_t *validity, uint64_t runs, uint64_t run)
+{
+    if (!k->nullable) validity = NULL;
+    /* The fast path applies only where no sum can saturate: then runs are one range. */
+    if (!validity && runs > 1 && runs <= UINT64_MAX / run && stats_fast(st, k, cells, runs * run)) return;
+    for (uint64_t r = 0; r < runs; r++)
+        rdi_tile_stats_add(st, k, (const uint8_t *)cells + r * run * k->cell_size,
+                           validity ? validity + r * run : NULL, run);
+}
+
 void rdi_tile_stats_add(rdi_tile_stats *st, const rdi_field_kind *k, const void *cells,
                         const uint8_t *validity, uint64_t n)
 {
     if (!k->nullable) validity = NULL;
+    if (!validity && stats_fast(st, k, cells, n)) return;
     if (validity)
         for (uint64_t i = 0; i < n; i++) st->null_count += validity[i] == 0;
     if (k->has_mm && !k->mm_numeric) mm_chars(st, k->cell_size, cells, validity, n);

@@ -44,6 +44,10 @@ void rdi_tile_stats_init(rdi_tile_stats *st);
  * field is not nullable). Follows TileDB's rules: nulls skipped, sums saturate. */
 void rdi_tile_stats_add(rdi_tile_stats *st, const rdi_field_kind *k, const void *cells,
                         const uint8_t *validity, uint64_t n);
+/* The same over `runs` consecutive runs of `run` cells, with the result of one call per
+ * run (sums saturate per call), in one pass where that is the same. */
+void rdi_tile_stats_add_runs(rdi_tile_stats *st, const rdi_field_kind *k, const void *cells,
+                             const uint8_t *validity, uint64_t runs, uint64_t run);
 
 typedef struct rdi_fmb_field {
     rdi_field_kind kind;
