@@ -63,9 +63,32 @@ RADI_API const uint64_t *radi_volume_shape(const radi_volume *vol);
 RADI_API radi_datatype radi_volume_dtype(const radi_volume *vol);
 RADI_API radi_array *radi_volume_array(radi_volume *vol); /* borrowed */
 
-/* Reads the box lohi (2*ndim inclusive bounds, C order out) into out (out_size bytes). */
+/* Reads the box lohi (2*ndim inclusive bounds, C order out) into out (out_size bytes):
+ * the stored (raw) values in the stored type. */
 RADI_API radi_status radi_volume_read(radi_volume *vol, const int64_t *lohi, void *out,
                                       uint64_t out_size, radi_read_stats *stats);
+
+/* Scaling policy. A volume ingested from NIfTI keeps the file's raw values in its own
+ * datatype and records scl_slope / scl_inter in its metadata (nifti_scl_slope,
+ * nifti_scl_inter, decimal strings). The physical value is raw * slope + inter. A slope
+ * of 0 or non-finite means "no scaling" (as NIfTI), and so does a volume without the
+ * keys (radi_volume_from_buffer, RadiObject 0.1.1, which stores scaled float64). Every
+ * out-parameter may be NULL; *has_scaling is 1 when (slope, inter) != (1, 0). */
+RADI_API radi_status radi_volume_scaling(const radi_volume *vol, double *slope, double *inter,
+                                         int *has_scaling);
+
+/* As radi_volume_read, returning physical values: raw * slope + inter computed in double
+ * and rounded once to out_type (RADI_FLOAT32 or RADI_FLOAT64); without scaling, the raw
+ * values converted. out_size is in bytes of out_type. */
+RADI_API radi_status radi_volume_read_scaled(radi_volume *vol, const int64_t *lohi,
+                                             radi_datatype out_type, void *out,
+                                             uint64_t out_size, radi_read_stats *stats);
+
+/* Writes the whole volume as a NIfTI-1 file (gzip when path ends in ".gz"; replaced
+ * atomically): the raw voxels in the stored type with the recorded scl_slope/scl_inter,
+ * the affine of "orientation_affine" with the recorded sform/qform codes, and
+ * xyzt_units. A volume without orientation metadata gets the identity affine. */
+RADI_API radi_status radi_volume_to_nifti(radi_volume *vol, const char *path);
 
 #ifdef __cplusplus
 }

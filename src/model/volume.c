@@ -4,14 +4,20 @@
  * extents from the orientation clipped to the shape, attribute "voxels", row-major,
  * and the array metadata key "tile_orientation" as a STRING_UTF8 value.
  */
+#include <math.h>
 #include <stdlib.h>
 
+#include "radi/nifti.h"
 #include "radi/volume.h"
+#include "tdb/ctx.h"
 #include "tdb/tdb.h"
+#include "model/dataset.h"
 
 #define RDI_ISOTROPIC_EXTENT 64
 #define RDI_ORIENTATION_KEY "tile_orientation"
 #define RDI_VOXELS "voxels"
+#define RDI_META_SCL_SLOPE "nifti_scl_slope"
+#define RDI_META_SCL_INTER "nifti_scl_inter"
 
 struct radi_volume {
     radi_array *array;
@@ -19,6 +25,8 @@ struct radi_volume {
     uint64_t shape[4];
     int64_t lo[4];          /* domain lower bounds: 0 for what radi and RadiObject write */
     radi_datatype dtype;
+    double slope, inter;    /* NIfTI scaling recorded at ingest; 1, 0 when none */
+    int has_scaling;
 };
 
 static const char *const rdi_orientation_names[] = {"axial", "sagittal", "coronal", "isotropic"};
@@ -174,7 +182,7 @@ static radi_status volume_schema(uint32_t ndim, const uint64_t *shape, radi_data
 /* Writes the orientation key, then the data as one fragment (0.1.1's order: create writes
  * the metadata, from_numpy then writes the voxels). */
 static radi_status volume_fill(radi_ctx *ctx, const char *uri, uint32_t ndim, const uint64_t *shape,
-                               radi_datatype dtype, const void *data, radi_orientation o)
+                               radi_datatype dtype, const void *data, radi_layout layout, radi_orientation o)
 {
     radi_array *a = NULL;
     RDI_TRY(radi_array_open(ctx, uri, 0, 0, &a));
@@ -188,7 +196,7 @@ static radi_status volume_fill(radi_ctx *ctx, const char *uri, uint32_t ndim, co
             box[2 * d + 1] = (int64_t)shape[d] - 1;
         }
         radi_field_buffer fb = {RDI_VOXELS, (void *)data, box_bytes(ndim, shape, dtype), NULL};
-        st = radi_array_write_dense(a, box, RADI_ROW_MAJOR, 1, &fb, 0);
+        st = radi_array_write_dense(a, box, layout, 1, &fb, 0);
     }
     radi_array_close(a);
     return st;
@@ -198,6 +206,16 @@ radi_status radi_volume_from_buffer(radi_ctx *ctx, const char *uri, uint32_t ndi
                                     const uint64_t *shape, radi_datatype dtype, const void *data,
                                     const radi_tile_config *tile,
                                     const radi_compression *compression, radi_volume **out)
+{
+    return rdi_volume_from_buffer_layout(ctx, uri, ndim, shape, dtype, data, RADI_ROW_MAJOR, tile,
+                                         compression, out);
+}
+
+radi_status rdi_volume_from_buffer_layout(radi_ctx *ctx, const char *uri, uint32_t ndim,
+                                          const uint64_t *shape, radi_datatype dtype,
+                                          const void *data, radi_layout layout,
+                                          const radi_tile_config *tile,
+                                          const radi_compression *compression, radi_volume **out)
 {
     if (!ctx || !uri || !shape || !data)
         return rdi_error(RADI_E_INVALID, "radi_volume_from_buffer: NULL argument");
@@ -223,7 +241,7 @@ radi_status radi_volume_from_buffer(radi_ctx *ctx, const char *uri, uint32_t ndi
     st = radi_array_create(ctx, uri, schema);
     radi_schema_free(schema);
     RDI_TRY(st);
-    st = volume_fill(ctx, uri, ndim, shape, dtype, data, tile->orientation);
+    st = volume_fill(ctx, uri, ndim, shape, dtype, data, layout, tile->orientation);
     if (st != RADI_OK) {
         /* Leave nothing half-made behind; keep the original reason. */
         char *why = rdi_strdup(radi_errmsg());
@@ -273,6 +291,50 @@ static radi_status volume_check(const char *uri, const radi_schema *s, radi_volu
     return RADI_OK;
 }
 
+/* A string metadata value parsed as a finite double; 0 when absent or not a string. */
+static int meta_double(const radi_meta *m, const char *key, double *out, int *bad)
+{
+    radi_datatype t;
+    uint32_t n;
+    const void *p;
+    if (radi_meta_get(m, key, &t, &n, &p) != RADI_OK) return 0;
+    if (t != RADI_STRING_UTF8 && t != RADI_STRING_ASCII && t != RADI_CHAR) return 0;
+    char buf[64], *end;
+    if (n == 0 || n >= sizeof buf) {
+        *bad = 1;
+        return 0;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    double v = strtod(buf, &end);
+    if (*end) {
+        *bad = 1;
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* The scaling policy of include/radi/volume.h: a finite, non-zero slope with a finite
+ * intercept scales reads; (1, 0) and a missing or zero slope do not. */
+static radi_status load_scaling(const char *uri, const radi_meta *m, radi_volume *vol)
+{
+    double slope = 1, inter = 0;
+    int bad = 0;
+    int has_slope = meta_double(m, RDI_META_SCL_SLOPE, &slope, &bad);
+    meta_double(m, RDI_META_SCL_INTER, &inter, &bad);
+    if (bad)
+        return rdi_error(RADI_E_CORRUPT, "%s: metadata " RDI_META_SCL_SLOPE "/" RDI_META_SCL_INTER
+                         " is not a number", uri);
+    if (!has_slope || slope == 0 || !isfinite(slope)) slope = 1, inter = 0;
+    if (!isfinite(inter))
+        return rdi_error(RADI_E_CORRUPT, "%s: metadata " RDI_META_SCL_INTER " is not finite", uri);
+    vol->slope = slope;
+    vol->inter = inter;
+    vol->has_scaling = !(slope == 1 && inter == 0);
+    return RADI_OK;
+}
+
 radi_status radi_volume_open(radi_ctx *ctx, const char *uri, radi_volume **out)
 {
     if (!ctx || !uri || !out) return rdi_error(RADI_E_INVALID, "radi_volume_open: NULL argument");
@@ -280,6 +342,7 @@ radi_status radi_volume_open(radi_ctx *ctx, const char *uri, radi_volume **out)
     if (!vol) return RADI_E_NOMEM;
     radi_status st = radi_array_open(ctx, uri, 0, 0, &vol->array);
     if (st == RADI_OK) st = volume_check(uri, radi_array_schema(vol->array), vol);
+    if (st == RADI_OK) st = load_scaling(uri, radi_array_meta(vol->array), vol);
     if (st != RADI_OK) {
         radi_volume_close(vol);
         return st;
@@ -300,12 +363,10 @@ const uint64_t *radi_volume_shape(const radi_volume *vol) { return vol->shape; }
 radi_datatype radi_volume_dtype(const radi_volume *vol) { return vol->dtype; }
 radi_array *radi_volume_array(radi_volume *vol) { return vol->array; }
 
-radi_status radi_volume_read(radi_volume *vol, const int64_t *lohi, void *out, uint64_t out_size,
-                             radi_read_stats *stats)
+/* Checks lohi against the shape; fills the array box and the element count. */
+static radi_status volume_box(const radi_volume *vol, const int64_t *lohi, int64_t *box, uint64_t *cells)
 {
-    if (!vol || !lohi || !out) return rdi_error(RADI_E_INVALID, "radi_volume_read: NULL argument");
     const char *uri = radi_array_uri(vol->array);
-    int64_t box[8];
     uint64_t span[4];
     for (uint32_t d = 0; d < vol->ndim; d++) {
         int64_t lo = lohi[2 * d], hi = lohi[2 * d + 1];
@@ -317,11 +378,179 @@ radi_status radi_volume_read(radi_volume *vol, const int64_t *lohi, void *out, u
         box[2 * d + 1] = hi + vol->lo[d];
         span[d] = (uint64_t)(hi - lo) + 1;
     }
-    uint64_t need = box_bytes(vol->ndim, span, vol->dtype);
-    if (need == 0) return rdi_error(RADI_E_INVALID, "%s: read region too large", uri);
+    uint64_t bytes = box_bytes(vol->ndim, span, RADI_UINT8);
+    if (bytes == 0 || box_bytes(vol->ndim, span, RADI_FLOAT64) == 0)
+        return rdi_error(RADI_E_INVALID, "%s: read region too large", uri);
+    *cells = bytes;
+    return RADI_OK;
+}
+
+static radi_status check_out_size(const radi_volume *vol, uint64_t need, uint64_t out_size)
+{
     if (out_size < need)
-        return rdi_error(RADI_E_INVALID, "%s: read buffer holds %llu bytes, the region needs %llu", uri,
-                         (unsigned long long)out_size, (unsigned long long)need);
+        return rdi_error(RADI_E_INVALID, "%s: read buffer holds %llu bytes, the region needs %llu",
+                         radi_array_uri(vol->array), (unsigned long long)out_size, (unsigned long long)need);
+    return RADI_OK;
+}
+
+radi_status radi_volume_read(radi_volume *vol, const int64_t *lohi, void *out, uint64_t out_size,
+                             radi_read_stats *stats)
+{
+    if (!vol || !lohi || !out) return rdi_error(RADI_E_INVALID, "radi_volume_read: NULL argument");
+    int64_t box[8];
+    uint64_t cells;
+    RDI_TRY(volume_box(vol, lohi, box, &cells));
+    uint64_t need = cells * radi_datatype_size(vol->dtype);
+    RDI_TRY(check_out_size(vol, need, out_size));
     radi_field_buffer fb = {RDI_VOXELS, out, need, NULL};
     return radi_array_read_dense(vol->array, box, RADI_ROW_MAJOR, 1, &fb, stats);
+}
+
+radi_status radi_volume_scaling(const radi_volume *vol, double *slope, double *inter, int *has_scaling)
+{
+    if (!vol) return rdi_error(RADI_E_INVALID, "radi_volume_scaling: NULL volume");
+    if (slope) *slope = vol->slope;
+    if (inter) *inter = vol->inter;
+    if (has_scaling) *has_scaling = vol->has_scaling;
+    return RADI_OK;
+}
+
+/* Converts a raw box in chunks on the context's pool. */
+typedef struct convert_job {
+    const uint8_t *in;
+    uint8_t *out;
+    radi_datatype t, ot;
+    uint64_t n;
+    double slope, inter;
+} convert_job;
+
+enum { CONVERT_CHUNK = 1 << 18 };
+
+static radi_status convert_task(void *arg, size_t i, unsigned worker)
+{
+    RDI_UNUSED(worker);
+    const convert_job *j = arg;
+    uint64_t lo = (uint64_t)i * CONVERT_CHUNK, n = RDI_MIN((uint64_t)CONVERT_CHUNK, j->n - lo);
+    rdi_scale_convert(j->in + lo * radi_datatype_size(j->t), j->t, j->out + lo * radi_datatype_size(j->ot), j->ot,
+                      n, j->slope, j->inter);
+    return RADI_OK;
+}
+
+radi_status radi_volume_read_scaled(radi_volume *vol, const int64_t *lohi, radi_datatype out_type, void *out,
+                                    uint64_t out_size, radi_read_stats *stats)
+{
+    if (!vol || !lohi || !out) return rdi_error(RADI_E_INVALID, "radi_volume_read_scaled: NULL argument");
+    if (out_type != RADI_FLOAT32 && out_type != RADI_FLOAT64)
+        return rdi_error(RADI_E_INVALID, "%s: a scaled read returns float32 or float64, not %s",
+                         radi_array_uri(vol->array), radi_datatype_name(out_type));
+    int64_t box[8];
+    uint64_t cells;
+    RDI_TRY(volume_box(vol, lohi, box, &cells));
+    RDI_TRY(check_out_size(vol, cells * radi_datatype_size(out_type), out_size));
+    if (vol->dtype == out_type && !vol->has_scaling) return radi_volume_read(vol, lohi, out, out_size, stats);
+    uint64_t raw_bytes = cells * radi_datatype_size(vol->dtype);
+    uint8_t *raw = rdi_malloc(raw_bytes ? (size_t)raw_bytes : 1);
+    if (!raw) return RADI_E_NOMEM;
+    radi_status s = radi_volume_read(vol, lohi, raw, raw_bytes, stats);
+    if (s == RADI_OK) {
+        convert_job j = {raw, out, vol->dtype, out_type, cells, vol->slope, vol->inter};
+        s = rdi_pool_for(vol->array->ctx->pool, (size_t)((cells + CONVERT_CHUNK - 1) / CONVERT_CHUNK), convert_task,
+                         &j);
+    }
+    free(raw);
+    return s;
+}
+
+/* ---------------------------------------------------------------- export -- */
+
+/* A string metadata value copied into buf (NUL-terminated); 0 when absent or too long. */
+static int meta_str(const radi_meta *m, const char *key, char *buf, size_t cap)
+{
+    radi_datatype t;
+    uint32_t n;
+    const void *p;
+    if (radi_meta_get(m, key, &t, &n, &p) != RADI_OK) return 0;
+    if ((t != RADI_STRING_UTF8 && t != RADI_STRING_ASCII && t != RADI_CHAR) || n >= cap) return 0;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return 1;
+}
+
+static void meta_code(const radi_meta *m, const char *key, int32_t *out)
+{
+    char buf[32], *end;
+    if (!meta_str(m, key, buf, sizeof buf)) return;
+    long v = strtol(buf, &end, 10);
+    if (end != buf && !*end && v >= INT32_MIN && v <= INT32_MAX) *out = (int32_t)v;
+}
+
+/* The 16 numbers of a JSON 4x4 matrix ("[[a, b, c, d], ...]"), row-major. */
+static int parse_affine(const char *s, double *a)
+{
+    int n = 0;
+    while (*s && n < 16) {
+        if (*s == '[' || *s == ']' || *s == ',' || *s == ' ') {
+            s++;
+            continue;
+        }
+        char *end;
+        a[n] = strtod(s, &end);
+        if (end == s || !isfinite(a[n])) return -1;
+        n++;
+        s = end;
+    }
+    while (*s == ']' || *s == ' ') s++;
+    return n == 16 && *s == '\0' ? 0 : -1;
+}
+
+radi_status radi_volume_to_nifti(radi_volume *vol, const char *path)
+{
+    if (!vol || !path) return rdi_error(RADI_E_INVALID, "radi_volume_to_nifti: NULL argument");
+    const char *uri = radi_array_uri(vol->array);
+    const radi_meta *m = radi_array_meta(vol->array);
+    radi_nifti_header hdr;
+    radi_nifti_header_init(&hdr);
+    hdr.datatype = vol->dtype;
+    hdr.ndim = vol->ndim;
+    uint64_t n = 1;
+    for (uint32_t d = 0; d < hdr.ndim; d++) n *= hdr.shape[d] = vol->shape[d];
+    /* Voxel sizes come from the affine's column norms (radi_nifti_write). */
+    hdr.pixdim[1] = hdr.pixdim[2] = hdr.pixdim[3] = 0;
+    char aff[1024];
+    int has_affine = meta_str(m, "orientation_affine", aff, sizeof aff);
+    if (has_affine && parse_affine(aff, hdr.affine) != 0)
+        return rdi_error(RADI_E_CORRUPT, "%s: metadata orientation_affine is not a 4x4 matrix: %.80s", uri, aff);
+    /* Codes as the source file had them; volumes without them keep the defaults (1, 1). */
+    meta_code(m, "nifti_sform_code", &hdr.sform_code);
+    meta_code(m, "nifti_qform_code", &hdr.qform_code);
+    meta_code(m, "nifti_xyzt_units", &hdr.xyzt_units);
+    char tr[64], *end;
+    if (hdr.ndim == 4 && meta_str(m, "nifti_pixdim4", tr, sizeof tr)) {
+        double v = strtod(tr, &end);
+        if (end != tr && !*end && isfinite(v)) hdr.pixdim[4] = v;
+    }
+    /* (1, 0) is "no scaling" and is written as such (slope 0), as the file likely had. */
+    if (vol->has_scaling) {
+        hdr.scl_slope = vol->slope;
+        hdr.scl_inter = vol->inter;
+    }
+    if (hdr.qform_code == 0 && hdr.sform_code == 0 && has_affine) {
+        /* Neither form in the source: the stored affine is nibabel's pixdim fallback,
+         * which a reader rebuilds from pixdim alone. */
+        for (int c = 0; c < 3; c++)
+            hdr.pixdim[c + 1] = sqrt(hdr.affine[c] * hdr.affine[c] + hdr.affine[4 + c] * hdr.affine[4 + c] +
+                                     hdr.affine[8 + c] * hdr.affine[8 + c]);
+    }
+    uint64_t bytes = n * radi_datatype_size(hdr.datatype);
+    void *buf = rdi_malloc(bytes ? (size_t)bytes : 1);
+    if (!buf) return RADI_E_NOMEM;
+    int64_t lohi[8];
+    for (uint32_t d = 0; d < hdr.ndim; d++) {
+        lohi[2 * d] = 0;
+        lohi[2 * d + 1] = (int64_t)hdr.shape[d] - 1;
+    }
+    radi_status s = radi_volume_read(vol, lohi, buf, bytes, NULL);
+    if (s == RADI_OK) s = radi_nifti_write(path, &hdr, buf);
+    free(buf);
+    return s;
 }

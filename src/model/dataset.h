@@ -1,0 +1,80 @@
+/*
+ * Internal contract of the dataset model (radiobject.c: open, ingest, validate, rename;
+ * dataset_copy.c: materialize and collection copies). Not installed.
+ */
+#ifndef RDI_MODEL_DATASET_H
+#define RDI_MODEL_DATASET_H
+
+#include "radi/radiobject.h"
+#include "radi/sparse.h"
+#include "tdb/ctx.h"
+#include "tdb/sparse.h"
+#include "tdb/tdb.h"
+
+#define K_SID "obs_subject_id"
+#define K_OID "obs_id"
+
+typedef struct coll_cache {
+    int loaded;
+    radi_volume_entry *entries;
+    uint64_t n;
+    rdi_strlist strs;          /* owns every string the entries point to */
+} coll_cache;
+
+struct radi_dataset {
+    radi_ctx *ctx;
+    char *uri;
+    /* A stand-alone collection (radi_collection_open): one collection whose group is
+     * `uri` itself, no root group and no obs_meta; writes are refused. */
+    int standalone;
+    rdi_strlist collections;   /* member order */
+    rdi_strlist subjects;      /* distinct, byte order */
+    coll_cache *cache;         /* one per collection */
+};
+
+/* One member of a collection's volumes group, with its obs_id metadata. */
+typedef struct vol_member {
+    char *name;
+    char *obs_id;              /* NULL when the volume has none */
+} vol_member;
+
+/* radi_volume_from_buffer with the voxels in `layout`: RADI_ROW_MAJOR (C order, as the
+ * public call) or RADI_COL_MAJOR (x fastest, as NIfTI stores them). */
+radi_status rdi_volume_from_buffer_layout(radi_ctx *ctx, const char *uri, uint32_t ndim,
+                                          const uint64_t *shape, radi_datatype dtype,
+                                          const void *data, radi_layout layout,
+                                          const radi_tile_config *tile,
+                                          const radi_compression *compression, radi_volume **out);
+
+/* Metadata helpers (values as 0.1.1 types them). get_* return 1 when found. */
+radi_status rdi_meta_put_str(radi_meta *m, const char *key, const char *v);
+radi_status rdi_meta_put_i64(radi_meta *m, const char *key, int64_t v);
+int rdi_meta_get_i64(const radi_meta *m, const char *key, int64_t *v);
+char *rdi_meta_get_str(const radi_meta *m, const char *key); /* malloc'd; NULL if absent */
+
+/* Collection names: 1..255 of [A-Za-z0-9_.-], not starting with '.'. */
+int rdi_ds_name_ok(const char *s);
+
+/* "<collection URI>[/child]" (malloc'd): <uri>/collections/<name>, or the stand-alone
+ * collection's own URI. */
+char *rdi_ds_coll_uri(const radi_dataset *ds, const char *name, const char *child);
+/* (Re)reads collection names and subject ids (drops the collection caches). */
+radi_status rdi_ds_load(radi_dataset *ds);
+int64_t rdi_ds_coll_index(const radi_dataset *ds, const char *name);
+radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci);
+/* Members of a collection's volumes group with their obs_id metadata. */
+radi_status rdi_ds_list_volumes(radi_dataset *ds, const char *coll, vol_member **out, size_t *nout);
+void rdi_ds_free_members(vol_member *v, size_t n);
+/* A decimal member name ("0", "12") as a position; -1 otherwise. */
+int64_t rdi_ds_member_pos(const char *s);
+radi_status rdi_ds_set_root_counts(radi_dataset *ds, int64_t subjects, int64_t ncoll);
+
+/* Every row's values of the string columns `cols` of a sparse array, in global order. */
+radi_status rdi_ds_read_str_cols(radi_ctx *ctx, const char *uri, uint32_t ncols, const char *const *cols,
+                                 rdi_strlist *lists);
+/* Opens group `uri`, adds the relative member `name`, closes. */
+radi_status rdi_ds_add_member(radi_ctx *ctx, const char *uri, const char *name);
+/* Removes `uri` (what a failed operation created) and returns st with its message kept. */
+radi_status rdi_ds_undo(radi_ctx *ctx, const char *uri, radi_status st);
+
+#endif
