@@ -32,6 +32,7 @@
 #define RADI_RADIOBJECT_H
 
 #include "radi/radi.h"
+#include "radi/sparse.h"
 #include "radi/volume.h"
 
 #ifdef __cplusplus
@@ -47,15 +48,25 @@ RADI_API radi_status radi_dataset_create(radi_ctx *ctx, const char *uri);
 
 /* The same with obs_meta's schema given (user columns): a sparse schema whose dimensions
  * are exactly obs_subject_id, obs_id (STRING_ASCII, in that order); its attributes are
- * the user columns. The caller writes the rows with radi_array_write_sparse on
- * <uri>/obs_meta before ingesting: an ingest refuses subjects without an obs_meta row
- * when obs_meta has user columns, and sets subject_count from obs_meta. */
+ * the user columns. Rows come with the ingest (radi_ingest_options.obs_meta_*) or are
+ * written before it with radi_array_write_sparse on <uri>/obs_meta: an ingest refuses
+ * new subjects without an obs_meta row when obs_meta has user columns. subject_count is
+ * always the number of distinct subjects obs_meta lists. */
 RADI_API radi_status radi_dataset_create_with_obs_meta(radi_ctx *ctx, const char *uri,
                                                        const radi_schema *obs_meta);
 
 /* Opens a dataset written by radi or by radiobject 0.1.1. Freed with radi_dataset_close. */
 RADI_API radi_status radi_dataset_open(radi_ctx *ctx, const char *uri, radi_dataset **out);
 RADI_API void radi_dataset_close(radi_dataset *ds);
+
+/* Opens a stand-alone collection: a collection group (<dataset>/collections/<name>, or
+ * one radi_dataset_copy_collection or 0.1.1's VolumeCollection.materialize wrote) as a
+ * dataset handle with that one collection, named by its `name` metadata (else its URI's
+ * last component). Its subjects are the distinct obs_subject_ids of its obs. Reads work
+ * as on a dataset; ingest and add_collection are refused (RADI_E_UNSUPPORTED). */
+RADI_API radi_status radi_collection_open(radi_ctx *ctx, const char *uri, radi_dataset **out);
+/* 1 for a handle from radi_collection_open. */
+RADI_API int radi_dataset_is_collection(const radi_dataset *ds);
 RADI_API const char *radi_dataset_uri(const radi_dataset *ds); /* borrowed */
 
 /* Collections in the order the `collections` group lists them (names are borrowed). */
@@ -69,6 +80,13 @@ RADI_API const char *radi_dataset_subject_id(const radi_dataset *ds, uint64_t i)
 /* Creates an empty collection (n_volumes 0). RADI_E_EXISTS if the name is taken. Names
  * are 1..255 bytes of [A-Za-z0-9_.-], not starting with '.'. */
 RADI_API radi_status radi_dataset_add_collection(radi_dataset *ds, const char *name);
+
+/* Renames collection `from` to `to` (a new valid name): its directory, its member in
+ * `collections` (one change) and its `name` metadata; members stored absolute (as 0.1.1
+ * writes them) become relative. A failure before the membership change leaves the
+ * dataset as it was. */
+RADI_API radi_status radi_dataset_rename_collection(radi_dataset *ds, const char *from,
+                                                    const char *to);
 
 /* One collection's volumes, as obs lists them (byte order of (obs_subject_id, obs_id)).
  * Resolves each obs row to its volume by the volume's obs_id metadata. *count rows;
@@ -94,27 +112,86 @@ typedef struct radi_nifti_source {
     const char *obs_id;
 } radi_nifti_source;
 
+/* Progress of an ingest: called after each file is written (from the ingesting threads,
+ * one call at a time) with the files done so far, the total and the file's path
+ * (borrowed for the call). */
+typedef void (*radi_progress_fn)(void *user, uint64_t done, uint64_t total, const char *path);
+
 typedef struct radi_ingest_options {
     radi_tile_config tile;
     radi_compression compression;
     int validate_alignment;     /* refuse files whose spatial shapes differ */
+    /* obs_meta rows written with this ingest (after the volumes and obs rows): every
+     * field of obs_meta's schema, as radi_array_write_sparse takes them (borrowed for the
+     * call). They must include every subject the ingest adds; rows of existing subjects
+     * replace theirs. With 0 rows, new subjects get rows (sid, sid) without user columns,
+     * which an obs_meta with user columns refuses (RADI_E_INVALID). */
+    uint32_t obs_meta_nbuffers;
+    const radi_sparse_buffer *obs_meta_buffers;
+    uint64_t obs_meta_rows;
+    radi_progress_fn progress;  /* NULL: none */
+    void *progress_user;
 } radi_ingest_options;
 
-RADI_API void radi_ingest_options_init(radi_ingest_options *opt); /* axial, zstd 3, no check */
+/* Axial tiles, ZSTD 3, no alignment check, no obs_meta rows, no progress. */
+RADI_API void radi_ingest_options_init(radi_ingest_options *opt);
 
-/* Ingests n NIfTI files into `collection`, creating it if absent. Appending to an
- * existing collection is allowed when every new (subject, obs_id) sorts after the
- * existing ones (so volumes/<k> stays in sorted order without renumbering); otherwise it
- * is refused with RADI_E_UNSUPPORTED. All headers are read and every id checked before
- * anything is written; files are decoded and written in parallel up to the context's
- * concurrency. New subjects get obs_meta rows (refused if obs_meta has user columns).
- * All-or-nothing: on failure what this call created (a new collection, or the appended
- * volumes) is removed and the error names the file. The one window left: a failure of
- * the last metadata/obs_meta writes after the obs rows of an append are written. opt may
- * be NULL for the defaults. */
+/* One collection's files for radi_dataset_ingest. */
+typedef struct radi_ingest_collection {
+    const char *name;                   /* existing (append) or new */
+    size_t n;
+    const radi_nifti_source *sources;
+} radi_ingest_collection;
+
+/* Ingests NIfTI files into one or more collections, creating those that do not exist.
+ * All-or-nothing across every collection: all headers are read and every id checked
+ * before anything is written (obs_ids must be unique in the dataset; a collection may
+ * appear once); then all files are decoded and written in parallel up to the context's
+ * concurrency; then metadata; then each collection is committed (an append's obs rows,
+ * a new collection's registration). A failure at any step undoes what the call wrote,
+ * earlier commits included, and the error names the file.
+ *
+ * volumes/<k> stay in (obs_subject_id, obs_id) byte order: an append whose keys sort
+ * between existing ones writes its new volumes to a staging directory, then renumbers
+ * the existing volumes after them (moves that never overwrite), then moves the new ones
+ * in. Volume handles opened before such an append may then fail with RADI_E_NOT_FOUND;
+ * they never read another volume's voxels. opt may be NULL for the defaults. */
+RADI_API radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections,
+                                         const radi_ingest_collection *collections,
+                                         const radi_ingest_options *opt);
+
+/* radi_dataset_ingest of one collection. */
 RADI_API radi_status radi_dataset_ingest_niftis(radi_dataset *ds, const char *collection,
                                                 size_t n, const radi_nifti_source *sources,
                                                 const radi_ingest_options *opt);
+
+/* What a copy keeps. Each list NULL = everything; otherwise the named items only (a
+ * named collection or subject that does not exist is RADI_E_NOT_FOUND). obs_ids select
+ * volumes (rows of obs) within the kept subjects and collections. */
+typedef struct radi_selection {
+    size_t n_collections;
+    const char *const *collections;
+    size_t n_subjects;
+    const char *const *subjects;
+    size_t n_obs_ids;
+    const char *const *obs_ids;
+} radi_selection;
+
+/* Writes a new dataset at dst_uri (nothing may be there) holding the selected part of ds:
+ * obs_meta rows of the kept subjects with every column, and each kept collection with
+ * its kept volumes renumbered volumes/0.. in obs order. Volumes are copied file by file:
+ * voxels, tiling, compression, fragments and all metadata (affine, orientation, NIfTI
+ * keys, obs_id) are kept exactly. sel NULL = everything. All-or-nothing: on failure
+ * nothing is left at dst_uri. */
+RADI_API radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri,
+                                              const radi_selection *sel);
+
+/* The same for one collection, written as a stand-alone collection group at dst_uri
+ * (open it with radi_collection_open) named `name` (NULL = the same name). sel's
+ * collections list is ignored. */
+RADI_API radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *collection,
+                                                  const radi_selection *sel, const char *dst_uri,
+                                                  const char *name);
 
 /* Checks the dataset's consistency: counts (subject_count, n_collections, n_volumes),
  * orphan volumes (obs_id not in obs), obs rows without a volume, volumes without or with a

@@ -3,32 +3,13 @@
  * obs_meta dataframes, volumes resolved by their obs_id metadata, NIfTI ingest, validation.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "radi/nifti.h"
-#include "radi/radiobject.h"
-#include "radi/sparse.h"
-#include "tdb/ctx.h"
-#include "tdb/tdb.h"
-
-#define K_SID "obs_subject_id"
-#define K_OID "obs_id"
-
-typedef struct coll_cache {
-    int loaded;
-    radi_volume_entry *entries;
-    uint64_t n;
-    rdi_strlist strs;          /* owns every string the entries point to */
-} coll_cache;
-
-struct radi_dataset {
-    radi_ctx *ctx;
-    char *uri;
-    rdi_strlist collections;   /* member order */
-    rdi_strlist subjects;      /* distinct, byte order */
-    coll_cache *cache;         /* one per collection */
-};
+#include "io/nifti.h"
+#include "model/dataset.h"
 
 /* ------------------------------------------------------------ small helpers -- */
 
@@ -56,17 +37,17 @@ static void py_float(char *out, size_t cap, double v)
     }
 }
 
-static radi_status put_str(radi_meta *m, const char *key, const char *v)
+radi_status rdi_meta_put_str(radi_meta *m, const char *key, const char *v)
 {
     return radi_meta_put(m, key, RADI_STRING_UTF8, (uint32_t)strlen(v), v);
 }
 
-static radi_status put_i64(radi_meta *m, const char *key, int64_t v)
+radi_status rdi_meta_put_i64(radi_meta *m, const char *key, int64_t v)
 {
     return radi_meta_put(m, key, RADI_INT64, 1, &v);
 }
 
-static int get_i64(const radi_meta *m, const char *key, int64_t *v)
+int rdi_meta_get_i64(const radi_meta *m, const char *key, int64_t *v)
 {
     radi_datatype t;
     uint32_t n;
@@ -79,7 +60,7 @@ static int get_i64(const radi_meta *m, const char *key, int64_t *v)
 }
 
 /* A string key's value as a fresh string, NULL if absent or not a string. */
-static char *get_str(const radi_meta *m, const char *key)
+char *rdi_meta_get_str(const radi_meta *m, const char *key)
 {
     radi_datatype t;
     uint32_t n;
@@ -89,7 +70,7 @@ static char *get_str(const radi_meta *m, const char *key)
     return rdi_strndup(p, n);
 }
 
-static int name_ok(const char *s)
+int rdi_ds_name_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 255 || s[0] == '.') return 0;
@@ -125,7 +106,7 @@ static radi_status varcol_push(varcol *c, uint64_t i, const char *s)
 
 /* Every row's values of the string columns `cols` (ncols of them) of a sparse array,
  * in global order, appended to lists[k]. */
-static radi_status read_str_cols(radi_ctx *ctx, const char *uri, uint32_t ncols,
+radi_status rdi_ds_read_str_cols(radi_ctx *ctx, const char *uri, uint32_t ncols,
                                  const char *const *cols, rdi_strlist *lists)
 {
     radi_array *a = NULL;
@@ -159,7 +140,7 @@ static radi_status read_keys(radi_ctx *ctx, const char *uri, rdi_strlist *sids, 
 {
     const char *cols[2] = {K_SID, K_OID};
     rdi_strlist l[2] = {RDI_STRLIST_INIT, RDI_STRLIST_INIT};
-    radi_status s = read_str_cols(ctx, uri, 2, cols, l);
+    radi_status s = rdi_ds_read_str_cols(ctx, uri, 2, cols, l);
     if (s != RADI_OK) {
         rdi_strlist_free(&l[0]);
         rdi_strlist_free(&l[1]);
@@ -194,7 +175,7 @@ static radi_status frame_schema(uint32_t nattr, const char *const *names, const 
 }
 
 /* Opens group `uri`, adds the relative member `name`, closes. */
-static radi_status add_member(radi_ctx *ctx, const char *uri, const char *name)
+radi_status rdi_ds_add_member(radi_ctx *ctx, const char *uri, const char *name)
 {
     radi_group *g = NULL;
     RDI_TRY(radi_group_open(ctx, uri, &g));
@@ -204,7 +185,7 @@ static radi_status add_member(radi_ctx *ctx, const char *uri, const char *name)
 }
 
 /* Removes what a failed operation created, keeping the original message. */
-static radi_status undo(radi_ctx *ctx, const char *uri, radi_status st)
+radi_status rdi_ds_undo(radi_ctx *ctx, const char *uri, radi_status st)
 {
     char *why = rdi_strdup(radi_errmsg());
     radi_object_remove(ctx, uri);
@@ -253,12 +234,12 @@ radi_status radi_dataset_create_with_obs_meta(radi_ctx *ctx, const char *uri, co
     if (s == RADI_OK) s = radi_array_create(ctx, om, obs_meta ? obs_meta : sc);
     if (s == RADI_OK) s = radi_group_create(ctx, cl);
     if (s == RADI_OK) s = radi_group_open(ctx, root, &g);
-    if (s == RADI_OK) s = put_i64(radi_group_meta(g), "subject_count", 0);
-    if (s == RADI_OK) s = put_i64(radi_group_meta(g), "n_collections", 0);
+    if (s == RADI_OK) s = rdi_meta_put_i64(radi_group_meta(g), "subject_count", 0);
+    if (s == RADI_OK) s = rdi_meta_put_i64(radi_group_meta(g), "n_collections", 0);
     if (s == RADI_OK) s = radi_group_add_member(g, "obs_meta", 1, "obs_meta");
     if (s == RADI_OK) s = radi_group_add_member(g, "collections", 1, "collections");
     radi_group_close(g);
-    if (s != RADI_OK) undo(ctx, root, s);
+    if (s != RADI_OK) rdi_ds_undo(ctx, root, s);
 out:
     radi_schema_free(sc);
     free(om);
@@ -285,19 +266,46 @@ static void ds_clear_lists(radi_dataset *ds)
     rdi_strlist_free(&ds->subjects);
 }
 
-static char *coll_uri(const radi_dataset *ds, const char *name, const char *child)
+char *rdi_ds_coll_uri(const radi_dataset *ds, const char *name, const char *child)
 {
-    char *c = rdi_asprintf("%s/collections/%s", ds->uri, name);
+    char *c = ds->standalone ? rdi_strdup(ds->uri) : rdi_asprintf("%s/collections/%s", ds->uri, name);
     if (!c || !child) return c;
     char *r = rdi_path_join(c, child);
     free(c);
     return r;
 }
 
+/* A stand-alone collection: its name (metadata `name`, else the URI's last component)
+ * and the distinct subjects of its obs. */
+static radi_status load_standalone(radi_dataset *ds)
+{
+    radi_group *g = NULL;
+    RDI_TRY(radi_group_open(ds->ctx, ds->uri, &g));
+    char *name = rdi_meta_get_str(radi_group_meta(g), "name");
+    radi_group_close(g);
+    if (!name) {
+        size_t bl;
+        const char *b = rdi_path_basename(ds->uri, &bl);
+        if (!(name = rdi_strndup(b, bl))) return RADI_E_NOMEM;
+    }
+    radi_status s = rdi_strlist_push_owned(&ds->collections, name);
+    if (s == RADI_OK && !(ds->cache = rdi_calloc(1, sizeof *ds->cache))) s = RADI_E_NOMEM;
+    if (s == RADI_OK) s = rdi_ds_load_collection(ds, 0);
+    rdi_strlist sids = RDI_STRLIST_INIT;
+    for (uint64_t r = 0; s == RADI_OK && r < ds->cache[0].n; r++)
+        s = rdi_strlist_push(&sids, ds->cache[0].entries[r].obs_subject_id);
+    /* obs is in (subject, obs_id) order, so a subject's rows are adjacent. */
+    for (size_t i = 0; s == RADI_OK && i < sids.n; i++)
+        if (i == 0 || strcmp(sids.items[i], sids.items[i - 1]) != 0) s = rdi_strlist_push(&ds->subjects, sids.items[i]);
+    rdi_strlist_free(&sids);
+    return s;
+}
+
 /* (Re)reads collection names and subject ids. */
-static radi_status ds_load(radi_dataset *ds)
+radi_status rdi_ds_load(radi_dataset *ds)
 {
     ds_clear_lists(ds);
+    if (ds->standalone) return load_standalone(ds);
     char *cl = rdi_path_join(ds->uri, "collections"), *om = rdi_path_join(ds->uri, "obs_meta");
     radi_group *g = NULL;
     radi_status s = cl && om ? radi_group_open(ds->ctx, cl, &g) : RADI_E_NOMEM;
@@ -323,7 +331,7 @@ static radi_status ds_load(radi_dataset *ds)
     if (s == RADI_OK) {
         const char *col = K_SID;
         rdi_strlist sids = RDI_STRLIST_INIT;
-        s = read_str_cols(ds->ctx, om, 1, &col, &sids);
+        s = rdi_ds_read_str_cols(ds->ctx, om, 1, &col, &sids);
         /* Global order sorts by subject first, so duplicates are adjacent. */
         for (size_t i = 0; s == RADI_OK && i < sids.n; i++)
             if (i == 0 || strcmp(sids.items[i], sids.items[i - 1]) != 0)
@@ -335,23 +343,44 @@ static radi_status ds_load(radi_dataset *ds)
     return s;
 }
 
-radi_status radi_dataset_open(radi_ctx *ctx, const char *uri, radi_dataset **out)
+static radi_status open_as(radi_ctx *ctx, const char *uri, int standalone, radi_dataset **out)
 {
-    if (!ctx || !uri || !out) return rdi_error(RADI_E_INVALID, "radi_dataset_open: NULL argument");
     radi_object_type t;
     RDI_TRY(radi_object_type_of(ctx, uri, &t));
     if (t != RADI_OBJECT_GROUP)
-        return rdi_error(RADI_E_NOT_FOUND, "%s: no dataset (not a TileDB group)", uri);
+        return rdi_error(RADI_E_NOT_FOUND, "%s: no %s (not a TileDB group)", uri, standalone ? "collection" : "dataset");
     radi_dataset *ds = rdi_calloc(1, sizeof *ds);
     if (!ds) return RADI_E_NOMEM;
     ds->ctx = ctx;
-    radi_status s = (ds->uri = rdi_uri_normalize(uri)) ? ds_load(ds) : RADI_E_NOMEM;
+    ds->standalone = standalone;
+    radi_status s = (ds->uri = rdi_uri_normalize(uri)) ? rdi_ds_load(ds) : RADI_E_NOMEM;
     if (s != RADI_OK) {
         radi_dataset_close(ds);
         return s;
     }
     *out = ds;
     return RADI_OK;
+}
+
+radi_status radi_dataset_open(radi_ctx *ctx, const char *uri, radi_dataset **out)
+{
+    if (!ctx || !uri || !out) return rdi_error(RADI_E_INVALID, "radi_dataset_open: NULL argument");
+    return open_as(ctx, uri, 0, out);
+}
+
+radi_status radi_collection_open(radi_ctx *ctx, const char *uri, radi_dataset **out)
+{
+    if (!ctx || !uri || !out) return rdi_error(RADI_E_INVALID, "radi_collection_open: NULL argument");
+    return open_as(ctx, uri, 1, out);
+}
+
+int radi_dataset_is_collection(const radi_dataset *ds) { return ds ? ds->standalone : 0; }
+
+/* Writes go through a dataset: a stand-alone collection has no root to keep consistent. */
+static radi_status refuse_standalone(const radi_dataset *ds, const char *what)
+{
+    if (!ds->standalone) return RADI_OK;
+    return rdi_error(RADI_E_UNSUPPORTED, "%s: %s needs a dataset; this is a stand-alone collection", ds->uri, what);
 }
 
 void radi_dataset_close(radi_dataset *ds)
@@ -374,23 +403,17 @@ const char *radi_dataset_subject_id(const radi_dataset *ds, uint64_t i)
     return ds && i < ds->subjects.n ? ds->subjects.items[i] : NULL;
 }
 
-static int64_t coll_index(const radi_dataset *ds, const char *name)
+int64_t rdi_ds_coll_index(const radi_dataset *ds, const char *name)
 {
     for (size_t i = 0; i < ds->collections.n; i++)
         if (strcmp(ds->collections.items[i], name) == 0) return (int64_t)i;
     return -1;
 }
 
-/* One member of a collection's volumes group, with its obs_id metadata. */
-typedef struct vol_member {
-    char *name;
-    char *obs_id;              /* NULL when the volume has none */
-} vol_member;
-
 /* Every member of <collection>/volumes with the obs_id its metadata holds. */
-static radi_status list_volumes(radi_dataset *ds, const char *coll, vol_member **out, size_t *nout)
+radi_status rdi_ds_list_volumes(radi_dataset *ds, const char *coll, vol_member **out, size_t *nout)
 {
-    char *vu = coll_uri(ds, coll, "volumes");
+    char *vu = rdi_ds_coll_uri(ds, coll, "volumes");
     if (!vu) return RADI_E_NOMEM;
     radi_group *g = NULL;
     vol_member *v = NULL;
@@ -412,7 +435,7 @@ static radi_status list_volumes(radi_dataset *ds, const char *coll, vol_member *
         radi_meta meta;
         s = au ? rdi_meta_load(ds->ctx, au, 0, UINT64_MAX, ds->ctx->config.format_version, &meta)
                : RADI_E_NOMEM;
-        if (s == RADI_OK) v[n].obs_id = get_str(&meta, K_OID);
+        if (s == RADI_OK) v[n].obs_id = rdi_meta_get_str(&meta, K_OID);
         rdi_meta_clear(&meta);
         free(au);
         n++;
@@ -429,14 +452,14 @@ static radi_status list_volumes(radi_dataset *ds, const char *coll, vol_member *
     return RADI_OK;
 }
 
-static void free_members(vol_member *v, size_t n)
+void rdi_ds_free_members(vol_member *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) { free(v[i].name); free(v[i].obs_id); }
     free(v);
 }
 
 /* Parses a decimal member name ("0", "12"); -1 otherwise. */
-static int64_t member_pos(const char *s)
+int64_t rdi_ds_member_pos(const char *s)
 {
     if (!*s || strlen(s) > 15) return -1;
     int64_t v = 0;
@@ -447,17 +470,17 @@ static int64_t member_pos(const char *s)
     return v;
 }
 
-static radi_status load_collection(radi_dataset *ds, size_t ci)
+radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci)
 {
     coll_cache *c = &ds->cache[ci];
     if (c->loaded) return RADI_OK;
     const char *name = ds->collections.items[ci];
-    char *obs = coll_uri(ds, name, "obs");
+    char *obs = rdi_ds_coll_uri(ds, name, "obs");
     rdi_strlist sids = RDI_STRLIST_INIT, oids = RDI_STRLIST_INIT;
     vol_member *v = NULL;
     size_t nv = 0;
     radi_status s = obs ? read_keys(ds->ctx, obs, &sids, &oids) : RADI_E_NOMEM;
-    if (s == RADI_OK) s = list_volumes(ds, name, &v, &nv);
+    if (s == RADI_OK) s = rdi_ds_list_volumes(ds, name, &v, &nv);
     coll_cache nc = {0};
     nc.n = sids.n;
     if (s == RADI_OK && nc.n && !(nc.entries = rdi_calloc((size_t)nc.n, sizeof *nc.entries))) s = RADI_E_NOMEM;
@@ -479,18 +502,18 @@ static radi_status load_collection(radi_dataset *ds, size_t ci)
                         break;
                     }
             } else if (pass == 1 && !v[k].obs_id) {
-                int64_t p = member_pos(v[k].name);
+                int64_t p = rdi_ds_member_pos(v[k].name);
                 if (p >= 0 && (uint64_t)p < nc.n && !nc.entries[p].volume_uri) row = p;
             }
             if (row < 0) continue;
-            char *u = coll_uri(ds, name, "volumes");
+            char *u = rdi_ds_coll_uri(ds, name, "volumes");
             char *vu = u ? rdi_path_join(u, v[k].name) : NULL;
             free(u);
             s = vu ? rdi_strlist_push_owned(&nc.strs, vu) : RADI_E_NOMEM;
             if (s == RADI_OK) nc.entries[row].volume_uri = vu;
         }
     }
-    free_members(v, nv);
+    rdi_ds_free_members(v, nv);
     for (size_t i = 0; i < sids.n; i++) free(sids.items[i]);
     for (size_t i = 0; i < oids.n; i++) free(oids.items[i]);
     free(sids.items);
@@ -510,9 +533,9 @@ radi_status radi_dataset_volumes(radi_dataset *ds, const char *collection,
 {
     if (!ds || !collection || !entries || !count)
         return rdi_error(RADI_E_INVALID, "radi_dataset_volumes: NULL argument");
-    int64_t ci = coll_index(ds, collection);
+    int64_t ci = rdi_ds_coll_index(ds, collection);
     if (ci < 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s'", ds->uri, collection);
-    RDI_TRY(load_collection(ds, (size_t)ci));
+    RDI_TRY(rdi_ds_load_collection(ds, (size_t)ci));
     *entries = ds->cache[ci].entries;
     *count = ds->cache[ci].n;
     return RADI_OK;
@@ -551,7 +574,7 @@ static const radi_datatype obs_types[OBS_NATTR] = {
 /* Creates collections/<name> (obs, volumes, metadata) without registering it. */
 static radi_status make_collection(radi_dataset *ds, const char *name)
 {
-    char *cu = coll_uri(ds, name, NULL), *obs = coll_uri(ds, name, "obs"), *vol = coll_uri(ds, name, "volumes");
+    char *cu = rdi_ds_coll_uri(ds, name, NULL), *obs = rdi_ds_coll_uri(ds, name, "obs"), *vol = rdi_ds_coll_uri(ds, name, "volumes");
     radi_schema *sc = NULL;
     radi_group *g = NULL;
     radi_status s = cu && obs && vol ? radi_group_create(ds->ctx, cu) : RADI_E_NOMEM;
@@ -560,12 +583,12 @@ static radi_status make_collection(radi_dataset *ds, const char *name)
     if (s == RADI_OK) s = radi_array_create(ds->ctx, obs, sc);
     if (s == RADI_OK) s = radi_group_create(ds->ctx, vol);
     if (s == RADI_OK) s = radi_group_open(ds->ctx, cu, &g);
-    if (s == RADI_OK) s = put_i64(radi_group_meta(g), "n_volumes", 0);
-    if (s == RADI_OK) s = put_str(radi_group_meta(g), "name", name);
+    if (s == RADI_OK) s = rdi_meta_put_i64(radi_group_meta(g), "n_volumes", 0);
+    if (s == RADI_OK) s = rdi_meta_put_str(radi_group_meta(g), "name", name);
     if (s == RADI_OK) s = radi_group_add_member(g, "volumes", 1, "volumes");
     if (s == RADI_OK) s = radi_group_add_member(g, "obs", 1, "obs");
     radi_group_close(g);
-    if (s != RADI_OK) undo(ds->ctx, cu, s);
+    if (s != RADI_OK) rdi_ds_undo(ds->ctx, cu, s);
 out:
     radi_schema_free(sc);
     free(cu);
@@ -574,24 +597,24 @@ out:
     return s;
 }
 
-static radi_status set_root_counts(radi_dataset *ds, int64_t subjects, int64_t ncoll)
+radi_status rdi_ds_set_root_counts(radi_dataset *ds, int64_t subjects, int64_t ncoll)
 {
     radi_group *g = NULL;
     RDI_TRY(radi_group_open(ds->ctx, ds->uri, &g));
-    radi_status s = put_i64(radi_group_meta(g), "subject_count", subjects);
-    if (s == RADI_OK) s = put_i64(radi_group_meta(g), "n_collections", ncoll);
+    radi_status s = rdi_meta_put_i64(radi_group_meta(g), "subject_count", subjects);
+    if (s == RADI_OK) s = rdi_meta_put_i64(radi_group_meta(g), "n_collections", ncoll);
     radi_group_close(g);
     return s;
 }
 
 static radi_status check_new_collection(radi_dataset *ds, const char *name)
 {
-    if (!name_ok(name))
+    if (!rdi_ds_name_ok(name))
         return rdi_error(RADI_E_INVALID, "%s: bad collection name '%s' (1-255 of A-Z a-z 0-9 _ . -)", ds->uri,
                          name);
-    if (coll_index(ds, name) >= 0)
+    if (rdi_ds_coll_index(ds, name) >= 0)
         return rdi_error(RADI_E_EXISTS, "%s: collection '%s' already exists", ds->uri, name);
-    char *cu = coll_uri(ds, name, NULL);
+    char *cu = rdi_ds_coll_uri(ds, name, NULL);
     if (!cu) return RADI_E_NOMEM;
     int kind = 0;
     radi_status s = rdi_vfs_kind(ds->ctx->vfs, cu, &kind);
@@ -601,29 +624,61 @@ static radi_status check_new_collection(radi_dataset *ds, const char *name)
     return s;
 }
 
-/* Registers a made collection, updates the root counts and reloads. */
-static radi_status register_collection(radi_dataset *ds, const char *name, int64_t subjects)
+/* Registers a made collection: the one change that makes it visible. */
+static radi_status register_collection(radi_dataset *ds, const char *name)
 {
     char *cl = rdi_path_join(ds->uri, "collections");
-    radi_status s = cl ? add_member(ds->ctx, cl, name) : RADI_E_NOMEM;
+    radi_status s = cl ? rdi_ds_add_member(ds->ctx, cl, name) : RADI_E_NOMEM;
     free(cl);
-    if (s == RADI_OK) s = set_root_counts(ds, subjects, (int64_t)ds->collections.n + 1);
-    if (s == RADI_OK) s = ds_load(ds);
     return s;
 }
 
-radi_status radi_dataset_add_collection(radi_dataset *ds, const char *name)
+
+radi_status radi_dataset_rename_collection(radi_dataset *ds, const char *from, const char *to)
 {
-    if (!ds || !name) return rdi_error(RADI_E_INVALID, "radi_dataset_add_collection: NULL argument");
-    RDI_TRY(check_new_collection(ds, name));
-    RDI_TRY(make_collection(ds, name));
-    radi_status s = register_collection(ds, name, (int64_t)ds->subjects.n);
-    if (s != RADI_OK) {
-        char *cu = coll_uri(ds, name, NULL);
-        if (cu) undo(ds->ctx, cu, s);
-        free(cu);
+    if (!ds || !from || !to) return rdi_error(RADI_E_INVALID, "radi_dataset_rename_collection: NULL argument");
+    RDI_TRY(refuse_standalone(ds, "renaming a collection"));
+    RDI_TRY(rdi_ds_load(ds));
+    if (rdi_ds_coll_index(ds, from) < 0)
+        return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s' to rename", ds->uri, from);
+    RDI_TRY(check_new_collection(ds, to));
+    char *src = rdi_ds_coll_uri(ds, from, NULL), *dst = rdi_ds_coll_uri(ds, to, NULL);
+    char *cl = rdi_path_join(ds->uri, "collections");
+    radi_group *g = NULL;
+    radi_status s = src && dst && cl ? RADI_OK : RADI_E_NOMEM;
+    /* The directory first, then the membership in one change; a failure of the latter
+     * moves the directory back, so the dataset is as before. */
+    if (s == RADI_OK) s = rdi_vfs_move(ds->ctx->vfs, src, dst);
+    if (s == RADI_OK) {
+        s = radi_group_open(ds->ctx, cl, &g);
+        if (s == RADI_OK) s = radi_group_replace_member(g, from, to, 1, to);
+        radi_group_close(g);
+        g = NULL;
+        if (s != RADI_OK) {
+            char *why = rdi_strdup(radi_errmsg());
+            rdi_vfs_move(ds->ctx->vfs, dst, src);
+            rdi_error(s, "%s", why ? why : "rename failed");
+            free(why);
+        }
     }
-    return s;
+    /* The collection's own name, and members 0.1.1 stored absolute (now stale). */
+    if (s == RADI_OK) s = radi_group_open(ds->ctx, dst, &g);
+    if (s == RADI_OK) s = rdi_meta_put_str(radi_group_meta(g), "name", to);
+    if (s == RADI_OK) s = rdi_group_relativize(g, NULL);
+    radi_group_close(g);
+    g = NULL;
+    char *vu = s == RADI_OK ? rdi_path_join(dst, "volumes") : NULL;
+    if (vu) {
+        s = radi_group_open(ds->ctx, vu, &g);
+        if (s == RADI_OK) s = rdi_group_relativize(g, NULL);
+        radi_group_close(g);
+    }
+    free(vu);
+    free(src);
+    free(dst);
+    free(cl);
+    radi_status l = rdi_ds_load(ds);
+    return s != RADI_OK ? s : l;
 }
 
 /* ---------------------------------------------------------------- ingest -- */
@@ -633,6 +688,11 @@ void radi_ingest_options_init(radi_ingest_options *opt)
     radi_tile_config_init(&opt->tile);
     radi_compression_init(&opt->compression);
     opt->validate_alignment = 0;
+    opt->obs_meta_nbuffers = 0;
+    opt->obs_meta_buffers = NULL;
+    opt->obs_meta_rows = 0;
+    opt->progress = NULL;
+    opt->progress_user = NULL;
 }
 
 typedef struct item {
@@ -649,7 +709,9 @@ typedef struct ingest_job {
     item *items;
     item **order;              /* items in (sid, oid) byte order */
     const radi_ingest_options *opt;
-    const char *vol_dir;
+    const char *vol_dir;       /* where volume_task writes volumes/<k> (staging when renumbering) */
+    uint64_t base;             /* volumes in the collection before this ingest */
+    size_t n;                  /* items */
 } ingest_job;
 
 static int cmp_item(const void *x, const void *y)
@@ -681,9 +743,20 @@ static radi_status header_task(void *arg, size_t i, unsigned worker)
     if (!volume_dtype_ok(it->hdr.datatype))
         return rdi_error(RADI_E_UNSUPPORTED, "%s: NIfTI datatype %d is not supported for volumes", it->path,
                          it->hdr.nifti_datatype);
-    if (it->hdr.ndim != 3 && it->hdr.ndim != 4)
-        return rdi_error(RADI_E_UNSUPPORTED, "%s: a volume must be 3-D or 4-D, this image is %u-D", it->path,
-                         it->hdr.ndim);
+    /* file_ndim: the reader pads 1-D and 2-D images to 3-D; a volume is 3-D or 4-D as stored. */
+    if (it->hdr.file_ndim < 3 || (it->hdr.ndim != 3 && it->hdr.ndim != 4))
+        return rdi_error(RADI_E_UNSUPPORTED, "%s: a volume must be 3-D or 4-D, this image is %d-D", it->path,
+                         it->hdr.file_ndim < 3 ? it->hdr.file_ndim : (int)it->hdr.ndim);
+    /* Geometry that cannot be stored or exported faithfully is refused, not guessed. */
+    for (int k = 0; k < 16; k++)
+        if (!isfinite(it->hdr.affine[k]))
+            return rdi_error(RADI_E_CORRUPT, "%s: the affine (from the %s) is not finite", it->path,
+                             it->hdr.affine_source == RADI_NIFTI_AFFINE_SFORM   ? "sform"
+                             : it->hdr.affine_source == RADI_NIFTI_AFFINE_QFORM ? "qform"
+                                                                                : "voxel sizes");
+    for (int k = 1; k <= 3; k++)
+        if (!isfinite(it->hdr.pixdim[k]))
+            return rdi_error(RADI_E_CORRUPT, "%s: voxel size pixdim[%d] is not finite", it->path, k);
     return RADI_OK;
 }
 
@@ -730,7 +803,8 @@ static radi_status volume_meta(radi_meta *m, const item *it)
     int header = h->affine_source != RADI_NIFTI_AFFINE_FALLBACK && !ident;
     double slope, inter;
     scaling(h, &slope, &inter);
-    char sform[16], qform[16], slope_s[48], inter_s[48], units[16];
+    char sform[16], qform[16], slope_s[48], inter_s[48], units[16], tr[48];
+    py_float(tr, sizeof tr, h->pixdim[4]);
     snprintf(sform, sizeof sform, "%d", h->sform_code);
     snprintf(qform, sizeof qform, "%d", h->qform_code);
     py_float(slope_s, sizeof slope_s, slope);
@@ -750,12 +824,14 @@ static radi_status volume_meta(radi_meta *m, const item *it)
             {"nifti_scl_inter", inter_s},
             {"nifti_xyzt_units", units},
             {K_OID, it->oid},
+            /* The time step of a 4-D image (0.1.1 loses it); last, so 3-D skips it. */
+            {"nifti_pixdim4", tr},
         };
         enum { NKV = sizeof kv / sizeof kv[0] };
         radi_meta_item items[NKV];
         for (size_t k = 0; k < NKV; k++)
             items[k] = (radi_meta_item){kv[k][0], RADI_STRING_UTF8, (uint32_t)strlen(kv[k][1]), kv[k][1]};
-        s = radi_meta_put_many(m, NKV, items);
+        s = radi_meta_put_many(m, h->ndim == 4 ? NKV : NKV - 1, items);
     }
     rdi_buf_free(&aff);
     return s;
@@ -771,25 +847,25 @@ static radi_status volume_task(void *arg, size_t i, unsigned worker)
     char *uri = rdi_path_join(j->vol_dir, num);
     if (!uri) return RADI_E_NOMEM;
     radi_nifti *img = NULL;
-    void *buf = NULL;
+    rdi_buf own = RDI_BUF_INIT;
+    const uint8_t *raw = NULL;
     radi_array *a = NULL;
     radi_status s = radi_nifti_open(it->path, &img);
-    uint64_t bytes = 0;
     if (s == RADI_OK) {
         const radi_nifti_header *h = radi_nifti_get_header(img);
         /* The header was checked; a file changed since then is refused, not misread. */
         if (h->datatype != it->hdr.datatype || h->ndim != it->hdr.ndim ||
             memcmp(h->shape, it->hdr.shape, sizeof h->shape) != 0)
             s = rdi_error(RADI_E_CORRUPT, "%s: file changed during ingest", it->path);
-        bytes = radi_nifti_voxel_count(img) * radi_datatype_size(h->datatype);
     }
-    if (s == RADI_OK && !(buf = rdi_malloc(bytes ? (size_t)bytes : 1))) s = RADI_E_NOMEM;
-    if (s == RADI_OK) s = radi_nifti_read(img, 0, RADI_ANY, buf, bytes);
+    /* The voxels as the file stores them (x fastest): the dense writer cuts each tile
+     * straight out of them, with no C-order copy of the volume in between. */
+    if (s == RADI_OK) s = rdi_nifti_read_raw(img, &own, &raw);
     radi_nifti_close(img);
     if (s == RADI_OK)
-        s = radi_volume_from_buffer(j->ds->ctx, uri, it->hdr.ndim, it->hdr.shape, it->hdr.datatype, buf,
-                                    &j->opt->tile, &j->opt->compression, NULL);
-    free(buf);
+        s = rdi_volume_from_buffer_layout(j->ds->ctx, uri, it->hdr.ndim, it->hdr.shape, it->hdr.datatype, raw,
+                                          RADI_COL_MAJOR, &j->opt->tile, &j->opt->compression, NULL);
+    rdi_buf_free(&own);
     if (s == RADI_OK) s = radi_array_open(j->ds->ctx, uri, 0, 0, &a);
     if (s == RADI_OK) s = volume_meta(radi_array_meta(a), it);
     radi_array_close(a);
@@ -798,8 +874,8 @@ static radi_status volume_task(void *arg, size_t i, unsigned worker)
     return s;
 }
 
-/* The obs rows of the ingested items, one write. */
-static radi_status write_obs(radi_dataset *ds, const char *collection, item **order, size_t n)
+/* The obs rows of the ingested items, one write; *frag (may be NULL) gets its name. */
+static radi_status write_obs(radi_dataset *ds, const char *collection, item **order, size_t n, char **frag)
 {
     varcol vc[2 + OBS_NATTR];
     memset(vc, 0, sizeof vc);
@@ -864,10 +940,11 @@ static radi_status write_obs(radi_dataset *ds, const char *collection, item **or
             bufs[c].offsets = vc[c].off;
         }
     }
-    char *obs = coll_uri(ds, collection, "obs");
+    char *obs = rdi_ds_coll_uri(ds, collection, "obs");
     radi_array *arr = NULL;
     if (s == RADI_OK) s = obs ? radi_array_open(ds->ctx, obs, 0, 0, &arr) : RADI_E_NOMEM;
-    if (s == RADI_OK) s = radi_array_write_sparse(arr, 2 + OBS_NATTR, bufs, n, 0);
+    uint64_t t = arr ? RDI_MAX(rdi_now_ms(), arr->last_t1 + 1) : 0;
+    if (s == RADI_OK) s = rdi_sparse_write(arr, 2 + OBS_NATTR, bufs, n, t, t, frag);
     radi_array_close(arr);
     free(obs);
     rdi_buf_free(&aff);
@@ -879,21 +956,76 @@ static radi_status write_obs(radi_dataset *ds, const char *collection, item **or
     return s;
 }
 
-/* obs_meta rows (sid, sid) for the subjects not yet in the dataset. */
-static radi_status write_obs_meta(radi_dataset *ds, const rdi_strlist *news)
+/* The subject ids of caller-given obs_meta rows (the var-size obs_subject_id buffer). */
+static radi_status given_subjects(const radi_ingest_options *opt, rdi_strlist *out)
 {
-    if (!news->n) return RADI_OK;
+    const radi_sparse_buffer *b = NULL;
+    for (uint32_t i = 0; i < opt->obs_meta_nbuffers; i++)
+        if (opt->obs_meta_buffers[i].name && strcmp(opt->obs_meta_buffers[i].name, K_SID) == 0)
+            b = &opt->obs_meta_buffers[i];
+    if (!b || !b->offsets || (opt->obs_meta_rows && !b->data))
+        return rdi_error(RADI_E_INVALID, "obs_meta rows: no var-size '" K_SID "' buffer");
+    for (uint64_t r = 0; r < opt->obs_meta_rows; r++) {
+        uint64_t lo = b->offsets[r], hi = r + 1 < opt->obs_meta_rows ? b->offsets[r + 1] : b->data_size;
+        if (lo > hi || hi > b->data_size) return rdi_error(RADI_E_INVALID, "obs_meta rows: bad '" K_SID "' offsets");
+        char *sid = rdi_strndup((const char *)b->data + lo, (size_t)(hi - lo));
+        RDI_TRY(sid ? rdi_strlist_push_owned(out, sid) : RADI_E_NOMEM);
+    }
+    rdi_strlist_sort(out);
+    return RADI_OK;
+}
+
+/* New subjects need obs_meta rows: the caller's (which must cover them), or generated
+ * ones, which only an obs_meta without user columns can take. */
+static radi_status check_obs_meta_rows(radi_dataset *ds, const radi_ingest_options *opt, const rdi_strlist *news)
+{
+    if (opt->obs_meta_rows) {
+        rdi_strlist have = RDI_STRLIST_INIT;
+        radi_status s = given_subjects(opt, &have);
+        for (size_t i = 0; i < news->n && s == RADI_OK; i++)
+            if (!rdi_strlist_has_sorted(&have, news->items[i], strlen(news->items[i])))
+                s = rdi_error(RADI_E_INVALID, "%s: subject '%s' is new but the obs_meta rows given do not include it",
+                              ds->uri, news->items[i]);
+        rdi_strlist_free(&have);
+        return s;
+    }
+    char *om = rdi_path_join(ds->uri, "obs_meta");
+    radi_array *a = NULL;
+    radi_schema_info si;
+    radi_status s = om ? radi_array_open(ds->ctx, om, 0, 0, &a) : RADI_E_NOMEM;
+    if (s == RADI_OK) s = radi_schema_get_info(radi_array_schema(a), &si);
+    if (s == RADI_OK && si.nattr)
+        s = rdi_error(RADI_E_INVALID, "%s: subject '%s' is new and obs_meta has %u user columns: give its obs_meta row "
+                      "with the ingest", ds->uri, news->items[0], si.nattr);
+    radi_array_close(a);
+    free(om);
+    return s;
+}
+
+/* obs_meta rows: the caller's, or (sid, sid) for the subjects not yet in the dataset.
+ * *frag gets the fragment written (for an undo). */
+static radi_status write_obs_meta(radi_dataset *ds, const radi_ingest_options *opt, const rdi_strlist *news,
+                                  char **frag)
+{
+    if (!news->n && !opt->obs_meta_rows) return RADI_OK;
     varcol c = {RDI_BUF_INIT, NULL};
-    radi_status s = (c.off = rdi_calloc(news->n, 8)) ? RADI_OK : RADI_E_NOMEM;
-    for (size_t i = 0; i < news->n && s == RADI_OK; i++) s = varcol_push(&c, i, news->items[i]);
+    radi_status s = RADI_OK;
+    if (!opt->obs_meta_rows) {
+        s = (c.off = rdi_calloc(news->n, 8)) ? RADI_OK : RADI_E_NOMEM;
+        for (size_t i = 0; i < news->n && s == RADI_OK; i++) s = varcol_push(&c, i, news->items[i]);
+    }
     char *om = rdi_path_join(ds->uri, "obs_meta");
     radi_array *a = NULL;
     if (s == RADI_OK) s = om ? radi_array_open(ds->ctx, om, 0, 0, &a) : RADI_E_NOMEM;
-    if (s == RADI_OK) {
+    uint64_t t = a ? RDI_MAX(rdi_now_ms(), a->last_t1 + 1) : 0;
+    if (s == RADI_OK && opt->obs_meta_rows) {
+        s = rdi_sparse_write(a, opt->obs_meta_nbuffers, opt->obs_meta_buffers, opt->obs_meta_rows, t, t, frag);
+    } else if (s == RADI_OK) {
         radi_sparse_buffer b[2] = {{K_SID, c.data.data, c.data.len, c.off, NULL},
                                    {K_OID, c.data.data, c.data.len, c.off, NULL}};
-        s = radi_array_write_sparse(a, 2, b, news->n, 0);
+        s = rdi_sparse_write(a, 2, b, news->n, t, t, frag);
     }
+    if (s != RADI_OK) rdi_error_wrap(s, "%s: obs_meta", ds->uri);
     radi_array_close(a);
     free(om);
     rdi_buf_free(&c.data);
@@ -901,8 +1033,26 @@ static radi_status write_obs_meta(radi_dataset *ds, const rdi_strlist *news)
     return s;
 }
 
-/* Rejects ids used twice in this ingest or already used in any collection. */
-static radi_status check_ids(radi_dataset *ds, item **order, size_t n)
+/* Adds volumes/<base..base+n-1> as members in one change. */
+static radi_status add_volume_members(radi_dataset *ds, const char *vol_dir, uint64_t base, size_t n)
+{
+    char **names = rdi_calloc(n ? n : 1, sizeof *names);
+    radi_status s = names ? RADI_OK : RADI_E_NOMEM;
+    for (size_t i = 0; i < n && s == RADI_OK; i++)
+        if (!(names[i] = rdi_asprintf("%llu", (unsigned long long)(base + i)))) s = RADI_E_NOMEM;
+    radi_group *g = NULL;
+    if (s == RADI_OK) s = radi_group_open(ds->ctx, vol_dir, &g);
+    if (s == RADI_OK)
+        s = radi_group_add_members(g, n, (const char *const *)names, 1, (const char *const *)names);
+    radi_group_close(g);
+    for (size_t i = 0; names && i < n; i++) free(names[i]);
+    free(names);
+    return s;
+}
+
+/* Rejects bad ids and a (subject, obs_id) given twice in one collection (order is
+ * sorted by it). */
+static radi_status check_ids(item **order, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (!id_ok(order[i]->sid) || !id_ok(order[i]->oid))
@@ -912,90 +1062,371 @@ static radi_status check_ids(radi_dataset *ds, item **order, size_t n)
             return rdi_error(RADI_E_EXISTS, "%s and %s: duplicate (subject, obs_id) ('%s', '%s')", order[i - 1]->path,
                              order[i]->path, order[i]->sid, order[i]->oid);
     }
-    /* obs_id alone must be unique (0.1.1's validate checks it across collections). */
-    rdi_strlist all = RDI_STRLIST_INIT;
-    radi_status s = RADI_OK;
-    for (size_t i = 0; i < n && s == RADI_OK; i++) s = rdi_strlist_push(&all, order[i]->oid);
-    rdi_strlist_sort(&all);
-    for (size_t i = 1; i < all.n && s == RADI_OK; i++)
-        if (strcmp(all.items[i], all.items[i - 1]) == 0)
-            s = rdi_error(RADI_E_EXISTS, "duplicate obs_id '%s' in the files to ingest", all.items[i]);
-    for (size_t c = 0; c < ds->collections.n && s == RADI_OK; c++) {
-        s = load_collection(ds, c);
-        for (uint64_t r = 0; s == RADI_OK && r < ds->cache[c].n; r++) {
-            const char *o = ds->cache[c].entries[r].obs_id;
-            if (rdi_strlist_has_sorted(&all, o, strlen(o)))
-                s = rdi_error(RADI_E_EXISTS, "%s: obs_id '%s' already exists in collection '%s'", ds->uri, o,
-                              ds->collections.items[c]);
+    return RADI_OK;
+}
+
+static int cmp_item_oid(const void *x, const void *y)
+{
+    return strcmp((*(item *const *)x)->oid, (*(item *const *)y)->oid);
+}
+
+/* obs_id alone is unique in a dataset (0.1.1's validate checks it across collections):
+ * among all the files of an ingest, and against every collection's rows. */
+static radi_status check_oids_unique(radi_dataset *ds, item **all, size_t n)
+{
+    qsort(all, n, sizeof *all, cmp_item_oid);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(all[i]->oid, all[i - 1]->oid) == 0)
+            return rdi_error(RADI_E_EXISTS, "%s and %s: both give obs_id '%s'", all[i - 1]->path, all[i]->path,
+                             all[i]->oid);
+    for (size_t c = 0; c < ds->collections.n; c++) {
+        RDI_TRY(rdi_ds_load_collection(ds, c));
+        for (uint64_t r = 0; r < ds->cache[c].n; r++) {
+            item key = {0}, *kp = &key;
+            key.oid = (char *)ds->cache[c].entries[r].obs_id;
+            item **hit = bsearch(&kp, all, n, sizeof *all, cmp_item_oid);
+            if (hit)
+                return rdi_error(RADI_E_EXISTS, "%s: obs_id '%s' already exists in collection '%s' of %s",
+                                 (*hit)->path, key.oid, ds->collections.items[c], ds->uri);
         }
     }
-    rdi_strlist_free(&all);
+    return RADI_OK;
+}
+
+/* ------------------------------------------------------ append placement -- */
+
+/* One existing volume's move when an append renumbers volumes/<k>. */
+typedef struct vol_move {
+    uint64_t from, to;
+} vol_move;
+
+#define SPARE_SLOT UINT64_MAX
+
+/* Where every volume goes after appending j->order (sorted) to collection ci: new items
+ * get k = their position in the merged (obs_subject_id, obs_id) order, and each existing
+ * volume whose position changes gets a move. Requires the existing members to be named
+ * 0..n-1, as radi and 0.1.1 name them. */
+static radi_status plan_append(radi_dataset *ds, size_t ci, ingest_job *j, size_t n, vol_move **moves,
+                               size_t *nmoves)
+{
+    const coll_cache *c = &ds->cache[ci];
+    const radi_volume_entry *e = c->entries;
+    uint64_t base = c->n;
+    vol_move *mv = base ? rdi_calloc((size_t)base, sizeof *mv) : NULL;
+    uint8_t *seen = base ? rdi_calloc((size_t)base, 1) : NULL;
+    radi_status s = base && (!mv || !seen) ? RADI_E_NOMEM : RADI_OK;
+    size_t nm = 0, i = 0;
+    uint64_t r = 0, pos = 0;
+    while (s == RADI_OK && (r < base || i < n)) {
+        int take_new = r == base;
+        if (!take_new && i < n) {
+            int cmp = strcmp(j->order[i]->sid, e[r].obs_subject_id);
+            take_new = (cmp ? cmp : strcmp(j->order[i]->oid, e[r].obs_id)) < 0;
+        }
+        if (take_new) {
+            j->order[i++]->k = pos++;
+            continue;
+        }
+        size_t bl;
+        const char *b = rdi_path_basename(e[r].volume_uri, &bl);
+        char name[24];
+        int64_t cur = -1;
+        if (bl < sizeof name) {
+            memcpy(name, b, bl);
+            name[bl] = '\0';
+            cur = rdi_ds_member_pos(name);
+        }
+        if (cur < 0 || (uint64_t)cur >= base || seen[cur]) {
+            s = rdi_error(RADI_E_UNSUPPORTED, "%s: collection '%s': volume %s is not one of volumes/0..%llu; "
+                          "cannot place appended volumes", ds->uri, ds->collections.items[ci], e[r].volume_uri,
+                          (unsigned long long)(base - 1));
+            break;
+        }
+        seen[cur] = 1;
+        if ((uint64_t)cur != pos) mv[nm++] = (vol_move){(uint64_t)cur, pos};
+        r++;
+        pos++;
+    }
+    free(seen);
+    if (s != RADI_OK) {
+        free(mv);
+        return s;
+    }
+    *moves = mv;
+    *nmoves = nm;
+    return RADI_OK;
+}
+
+static char *slot_uri(const char *vol_dir, const char *spare, uint64_t slot)
+{
+    if (slot == SPARE_SLOT) return rdi_strdup(spare);
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)slot);
+    return rdi_path_join(vol_dir, num);
+}
+
+static radi_status move_slot(radi_ctx *ctx, const char *vol_dir, const char *spare, uint64_t from, uint64_t to)
+{
+    char *f = slot_uri(vol_dir, spare, from), *t = slot_uri(vol_dir, spare, to);
+    radi_status s = f && t ? rdi_vfs_move(ctx->vfs, f, t) : RADI_E_NOMEM;
+    free(f);
+    free(t);
     return s;
 }
 
-/* Undoes an append into an existing collection: its volume members and arrays. */
-static void undo_append(radi_dataset *ds, const char *vol_dir, uint64_t base, size_t n, size_t nmembers,
-                        radi_status st)
+/* Applies the moves without ever overwriting: a volume moves once its target slot is
+ * free (slots 0..nslots-1; the appended volumes' slots start free); a cycle, possible
+ * only in a dataset 0.1.1 wrote unsorted, goes through the spare name. `done` receives
+ * each move made, in order, for revert_moves. mv is consumed. */
+static radi_status apply_moves(radi_ctx *ctx, const char *vol_dir, const char *spare, vol_move *mv, size_t nm,
+                               uint64_t base, uint64_t nslots, vol_move *done, size_t *ndone)
+{
+    uint8_t *busy = rdi_calloc((size_t)nslots + nm, 1), *moved = busy ? busy + nslots : NULL;
+    if (!busy) return RADI_E_NOMEM;
+    memset(busy, 1, (size_t)base);
+    size_t left = nm, nd = 0;
+    radi_status s = RADI_OK;
+    while (left && s == RADI_OK) {
+        int progress = 0;
+        /* From the end: in a sorted collection every target is then already free. */
+        for (size_t i = nm; i-- > 0 && s == RADI_OK;) {
+            if (moved[i] || busy[mv[i].to]) continue;
+            s = move_slot(ctx, vol_dir, spare, mv[i].from, mv[i].to);
+            if (s != RADI_OK) break;
+            done[nd++] = mv[i];
+            if (mv[i].from != SPARE_SLOT) busy[mv[i].from] = 0;
+            busy[mv[i].to] = 1;
+            moved[i] = 1;
+            left--;
+            progress = 1;
+        }
+        if (s == RADI_OK && left && !progress) {
+            /* A cycle: park one of its volumes under the spare name. */
+            size_t i = 0;
+            while (moved[i]) i++;
+            s = move_slot(ctx, vol_dir, spare, mv[i].from, SPARE_SLOT);
+            if (s == RADI_OK) {
+                done[nd++] = (vol_move){mv[i].from, SPARE_SLOT};
+                busy[mv[i].from] = 0;
+                mv[i].from = SPARE_SLOT;
+            }
+        }
+    }
+    free(busy);
+    *ndone = nd;
+    return s;
+}
+
+/* Undoes apply_moves (the slots the moves emptied must be free again). */
+static void revert_moves(radi_ctx *ctx, const char *vol_dir, const char *spare, const vol_move *done, size_t nd)
+{
+    while (nd--) move_slot(ctx, vol_dir, spare, done[nd].to, done[nd].from);
+}
+
+/* Undoes an append into vol_dir: the members it added, the first `placed` new volumes
+ * (those in their slots), then the moves. */
+static void undo_append(radi_dataset *ds, const char *vol_dir, ingest_job *j, size_t placed, int members_added,
+                        const char *spare, const vol_move *done, size_t ndone, radi_status st)
 {
     char *why = rdi_strdup(radi_errmsg());
     radi_group *g = NULL;
-    if (nmembers && radi_group_open(ds->ctx, vol_dir, &g) == RADI_OK) {
-        for (size_t i = 0; i < nmembers; i++) {
+    if (members_added && radi_group_open(ds->ctx, vol_dir, &g) == RADI_OK) {
+        for (size_t i = 0; i < placed; i++) {
             char num[24];
-            snprintf(num, sizeof num, "%llu", (unsigned long long)(base + i));
+            snprintf(num, sizeof num, "%llu", (unsigned long long)(j->base + i));
             radi_group_remove_member(g, num);
         }
         radi_group_close(g);
     }
-    for (size_t i = 0; i < n; i++) {
-        char num[24];
-        snprintf(num, sizeof num, "%llu", (unsigned long long)(base + i));
-        char *u = rdi_path_join(vol_dir, num);
+    for (size_t i = 0; i < placed; i++) {
+        char *u = slot_uri(vol_dir, spare, j->order[i]->k);
         radi_object_type t = RADI_OBJECT_INVALID;
         if (u && radi_object_type_of(ds->ctx, u, &t) == RADI_OK && t != RADI_OBJECT_INVALID)
             radi_object_remove(ds->ctx, u);
         free(u);
     }
+    revert_moves(ds->ctx, vol_dir, spare, done, ndone);
     rdi_error(st, "%s", why ? why : "ingest failed");
     free(why);
 }
 
+/* What the metadata writes of an ingest changed, to put back if its commit fails. */
+typedef struct meta_undo {
+    int coll_set;              /* collection metadata was written */
+    int64_t old_nvol, old_dims[3];
+    int had_dims;
+    char *obs_meta_frag;       /* fragment written to obs_meta */
+    int counts_set;            /* root subject_count / n_collections were written */
+    int64_t old_counts[2];
+} meta_undo;
+
+static const char *const dim_keys[3] = {"x_dim", "y_dim", "z_dim"};
+
 /* The collection's metadata after an ingest: n_volumes, and x/y/z_dim only while every
- * volume shares one spatial shape. */
+ * volume shares one spatial shape; one metadata file. */
 static radi_status update_collection_meta(radi_dataset *ds, const char *collection, ingest_job *j, size_t n,
-                                          uint64_t base)
+                                          uint64_t base, meta_undo *u)
 {
-    char *cu = coll_uri(ds, collection, NULL);
+    char *cu = rdi_ds_coll_uri(ds, collection, NULL);
     radi_group *g = NULL;
     radi_status s = cu ? radi_group_open(ds->ctx, cu, &g) : RADI_E_NOMEM;
     free(cu);
     RDI_TRY(s);
     radi_meta *m = radi_group_meta(g);
-    const char *dn[3] = {"x_dim", "y_dim", "z_dim"};
     int uniform = 1, had = 1;
     int64_t old[3];
-    for (int d = 0; d < 3; d++) had &= get_i64(m, dn[d], &old[d]);
+    for (int d = 0; d < 3; d++) had &= rdi_meta_get_i64(m, dim_keys[d], &old[d]);
     for (size_t i = 0; i < n; i++)
         for (int d = 0; d < 3; d++) {
             uniform &= j->items[i].hdr.shape[d] == j->items[0].hdr.shape[d];
             if (base) uniform &= had && (int64_t)j->items[i].hdr.shape[d] == old[d];
         }
-    s = put_i64(m, "n_volumes", (int64_t)(base + n));
-    for (int d = 0; d < 3 && s == RADI_OK; d++) {
-        if (uniform && !(had && base)) s = put_i64(m, dn[d], (int64_t)j->items[0].hdr.shape[d]);
-        else if (!uniform && had) s = radi_meta_delete(m, dn[d]);
-    }
+    u->had_dims = had;
+    memcpy(u->old_dims, old, sizeof old);
+    if (!rdi_meta_get_i64(m, "n_volumes", &u->old_nvol)) u->old_nvol = (int64_t)base;
+    int64_t v[4] = {(int64_t)(base + n), (int64_t)j->items[0].hdr.shape[0], (int64_t)j->items[0].hdr.shape[1],
+                    (int64_t)j->items[0].hdr.shape[2]};
+    radi_meta_item items[4] = {{"n_volumes", RADI_INT64, 1, &v[0]}, {"x_dim", RADI_INT64, 1, &v[1]},
+                               {"y_dim", RADI_INT64, 1, &v[2]}, {"z_dim", RADI_INT64, 1, &v[3]}};
+    s = radi_meta_put_many(m, uniform && !(had && base) ? 4 : 1, items);
+    for (int d = 0; d < 3 && s == RADI_OK && !uniform && had; d++) s = radi_meta_delete(m, dim_keys[d]);
+    u->coll_set = 1;
     radi_group_close(g);
     return s;
 }
 
-/* ci: the existing collection's index, or -1 to create it. */
-static radi_status ingest_body(radi_dataset *ds, const char *collection, ingest_job *j, size_t n,
-                               int64_t ci, int *made)
+/* Root counts after an ingest: subjects as obs_meta now lists them. */
+static radi_status update_root_counts(radi_dataset *ds, int64_t ncoll, meta_undo *u)
 {
-    /* 1. Headers (parallel), shapes, ids: nothing is written before all pass. */
-    RDI_TRY(rdi_pool_for(ds->ctx->pool, n, header_task, j));
-    for (size_t i = 1; i < n && j->opt->validate_alignment; i++)
+    radi_group *g = NULL;
+    RDI_TRY(rdi_ds_load(ds));
+    RDI_TRY(radi_group_open(ds->ctx, ds->uri, &g));
+    radi_meta *m = radi_group_meta(g);
+    if (!rdi_meta_get_i64(m, "subject_count", &u->old_counts[0])) u->old_counts[0] = 0;
+    if (!rdi_meta_get_i64(m, "n_collections", &u->old_counts[1])) u->old_counts[1] = 0;
+    int64_t v[2] = {(int64_t)ds->subjects.n, ncoll};
+    radi_meta_item items[2] = {{"subject_count", RADI_INT64, 1, &v[0]}, {"n_collections", RADI_INT64, 1, &v[1]}};
+    radi_status s = radi_meta_put_many(m, 2, items);
+    u->counts_set = 1;
+    radi_group_close(g);
+    return s;
+}
+
+/* Puts back what update_collection_meta, write_obs_meta and update_root_counts wrote
+ * (best effort: it runs after a failure, whose message it keeps). */
+static void undo_meta(radi_dataset *ds, const char *collection, int new_collection, meta_undo *u)
+{
+    char *why = rdi_strdup(radi_errmsg());
+    radi_status st = RADI_E_IO;
+    radi_group *g = NULL;
+    if (u->counts_set && radi_group_open(ds->ctx, ds->uri, &g) == RADI_OK) {
+        radi_meta_item items[2] = {{"subject_count", RADI_INT64, 1, &u->old_counts[0]},
+                                   {"n_collections", RADI_INT64, 1, &u->old_counts[1]}};
+        radi_meta_put_many(radi_group_meta(g), 2, items);
+        radi_group_close(g);
+        g = NULL;
+    }
+    char *om = rdi_path_join(ds->uri, "obs_meta");
+    if (u->obs_meta_frag && om) rdi_fragment_discard(ds->ctx, om, u->obs_meta_frag);
+    free(om);
+    char *cu = u->coll_set && !new_collection ? rdi_ds_coll_uri(ds, collection, NULL) : NULL;
+    if (cu && radi_group_open(ds->ctx, cu, &g) == RADI_OK) {
+        radi_meta *m = radi_group_meta(g);
+        radi_meta_item items[4] = {{"n_volumes", RADI_INT64, 1, &u->old_nvol},
+                                   {"x_dim", RADI_INT64, 1, &u->old_dims[0]},
+                                   {"y_dim", RADI_INT64, 1, &u->old_dims[1]},
+                                   {"z_dim", RADI_INT64, 1, &u->old_dims[2]}};
+        radi_meta_put_many(m, u->had_dims ? 4 : 1, items);
+        for (int d = 0; d < 3 && !u->had_dims; d++)
+            if (radi_meta_get(m, dim_keys[d], &(radi_datatype){0}, &(uint32_t){0}, &(const void *){0}) == RADI_OK)
+                radi_meta_delete(m, dim_keys[d]);
+        radi_group_close(g);
+    }
+    free(cu);
+    rdi_error(st, "%s", why ? why : "ingest failed");
+    free(why);
+}
+
+radi_status radi_dataset_add_collection(radi_dataset *ds, const char *name)
+{
+    if (!ds || !name) return rdi_error(RADI_E_INVALID, "radi_dataset_add_collection: NULL argument");
+    RDI_TRY(refuse_standalone(ds, "adding a collection"));
+    RDI_TRY(check_new_collection(ds, name));
+    RDI_TRY(make_collection(ds, name));
+    meta_undo u = {0};
+    radi_status s = update_root_counts(ds, (int64_t)ds->collections.n + 1, &u);
+    if (s == RADI_OK) s = register_collection(ds, name);
+    if (s != RADI_OK) {
+        undo_meta(ds, name, 1, &u);
+        char *cu = rdi_ds_coll_uri(ds, name, NULL);
+        if (cu) rdi_ds_undo(ds->ctx, cu, s);
+        free(cu);
+    }
+    radi_status l = rdi_ds_load(ds);
+    return s != RADI_OK ? s : l;
+}
+
+/* One collection of an ingest, from its checks to its commit and, on failure, undo. */
+typedef struct coll_job {
+    ingest_job j;              /* items, their order and volumes/<k>, base */
+    const char *name;
+    int64_t ci;                /* the existing collection's index, or -1 for a new one */
+    char *vol_dir;
+    vol_move *moves, *done;
+    size_t nmoves, ndone, placed;
+    char *staging, *spare;     /* renumbering appends write new volumes here first */
+    int made, members_added, committed;
+    char *obs_frag;            /* an append's commit: its obs fragment */
+    meta_undo u;               /* the collection's metadata before the ingest */
+} coll_job;
+
+/* Every file of every collection as one parallel loop (few files per collection would
+ * leave workers idle), with progress reported as files complete. */
+typedef struct flat_job {
+    coll_job *jobs;
+    size_t njobs;
+    rdi_task_fn fn;
+    const radi_ingest_options *opt;
+    pthread_mutex_t lock;
+    uint64_t done, total;
+} flat_job;
+
+static radi_status flat_task(void *arg, size_t i, unsigned worker)
+{
+    flat_job *f = arg;
+    size_t k = 0;
+    while (i >= f->jobs[k].j.n) i -= f->jobs[k++].j.n;
+    RDI_TRY(f->fn(&f->jobs[k].j, i, worker));
+    if (f->opt->progress) {
+        pthread_mutex_lock(&f->lock);
+        uint64_t done = ++f->done;
+        f->opt->progress(f->opt->progress_user, done, f->total, f->jobs[k].j.order[i]->path);
+        pthread_mutex_unlock(&f->lock);
+    }
+    return RADI_OK;
+}
+
+static radi_status for_all_files(radi_dataset *ds, coll_job *jobs, size_t njobs, rdi_task_fn fn,
+                                 const radi_ingest_options *opt, int report)
+{
+    radi_ingest_options quiet;
+    radi_ingest_options_init(&quiet);
+    flat_job f;
+    memset(&f, 0, sizeof f);
+    f.jobs = jobs;
+    f.njobs = njobs;
+    f.fn = fn;
+    f.opt = report ? opt : &quiet;
+    pthread_mutex_init(&f.lock, NULL);
+    for (size_t k = 0; k < njobs; k++) f.total += jobs[k].j.n;
+    radi_status s = rdi_pool_for(ds->ctx->pool, (size_t)f.total, flat_task, &f);
+    pthread_mutex_destroy(&f.lock);
+    return s;
+}
+
+static radi_status check_shapes_aligned(ingest_job *j)
+{
+    for (size_t i = 1; i < j->n; i++)
         for (int d = 0; d < 3; d++)
             if (j->items[i].hdr.shape[d] != j->items[0].hdr.shape[d])
                 return rdi_error(RADI_E_INVALID, "%s: shape %llux%llux%llu differs from %s (%llux%llux%llu)",
@@ -1005,140 +1436,292 @@ static radi_status ingest_body(radi_dataset *ds, const char *collection, ingest_
                                  (unsigned long long)j->items[0].hdr.shape[0],
                                  (unsigned long long)j->items[0].hdr.shape[1],
                                  (unsigned long long)j->items[0].hdr.shape[2]);
-    qsort(j->order, n, sizeof *j->order, cmp_item);
-    RDI_TRY(check_ids(ds, j->order, n));
-    uint64_t base = 0;
-    if (ci >= 0) {
-        /* An append keeps volumes/<k> in sorted order only if every new key sorts after
-         * the existing ones; otherwise it would need renumbering, which is refused. */
-        const coll_cache *c = &ds->cache[ci];
-        base = c->n;
-        for (uint64_t r = 0; r < c->n; r++)
-            if (!c->entries[r].volume_uri)
-                return rdi_error(RADI_E_CORRUPT, "%s: collection '%s' is inconsistent (obs row '%s' has no volume); "
-                                 "run validate", ds->uri, collection, c->entries[r].obs_id);
-        if (base) {
-            const radi_volume_entry *last = &c->entries[base - 1];
-            int cmp = strcmp(j->order[0]->sid, last->obs_subject_id);
-            if (cmp < 0 || (cmp == 0 && strcmp(j->order[0]->oid, last->obs_id) < 0))
-                return rdi_error(RADI_E_UNSUPPORTED,
-                                 "%s: appending ('%s', '%s') to collection '%s' would need renumbering its volumes "
-                                 "(it sorts before the existing ('%s', '%s')); not supported yet",
-                                 j->order[0]->path, j->order[0]->sid, j->order[0]->oid, collection,
-                                 last->obs_subject_id, last->obs_id);
-        }
-        if (j->opt->validate_alignment && base) {
-            radi_volume *v = NULL;
-            RDI_TRY(radi_volume_open(ds->ctx, c->entries[0].volume_uri, &v));
-            const uint64_t *sh = radi_volume_shape(v);
-            int same = 1;
-            for (int d = 0; d < 3; d++) same &= sh[d] == j->items[0].hdr.shape[d];
-            radi_volume_close(v);
-            if (!same)
-                return rdi_error(RADI_E_INVALID, "%s: shape differs from collection '%s' (%llux%llux%llu)",
-                                 j->items[0].path, collection, (unsigned long long)sh[0], (unsigned long long)sh[1],
-                                 (unsigned long long)sh[2]);
-        }
+    return RADI_OK;
+}
+
+/* Checks of an existing collection taking an append, and where its volumes go. */
+static radi_status prepare_append(radi_dataset *ds, coll_job *c)
+{
+    const coll_cache *cc = &ds->cache[c->ci];
+    c->j.base = cc->n;
+    for (uint64_t r = 0; r < cc->n; r++)
+        if (!cc->entries[r].volume_uri)
+            return rdi_error(RADI_E_CORRUPT, "%s: collection '%s' is inconsistent (obs row '%s' has no volume); "
+                             "run validate", ds->uri, c->name, cc->entries[r].obs_id);
+    if (c->j.opt->validate_alignment && cc->n) {
+        radi_volume *v = NULL;
+        RDI_TRY(radi_volume_open(ds->ctx, cc->entries[0].volume_uri, &v));
+        const uint64_t *sh = radi_volume_shape(v);
+        int same = 1;
+        for (int d = 0; d < 3; d++) same &= sh[d] == c->j.items[0].hdr.shape[d];
+        radi_volume_close(v);
+        if (!same)
+            return rdi_error(RADI_E_INVALID, "%s: shape differs from collection '%s' (%llux%llux%llu)",
+                             c->j.items[0].path, c->name, (unsigned long long)sh[0], (unsigned long long)sh[1],
+                             (unsigned long long)sh[2]);
     }
-    rdi_strlist news = RDI_STRLIST_INIT;
+    /* volumes/<k> must stay in (obs_subject_id, obs_id) order for 0.1.1's positional
+     * lookup: new keys that sort between existing ones renumber the volumes after them. */
+    return plan_append(ds, (size_t)c->ci, &c->j, c->j.n, &c->moves, &c->nmoves);
+}
+
+/* Renumbering appends write their new volumes to a staging directory first, so existing
+ * volumes move only once every new one is written. */
+static radi_status prepare_staging(radi_dataset *ds, coll_job *c)
+{
+    c->j.vol_dir = c->vol_dir;
+    /* Without moves the new volumes are written in their slots (undo removes them). */
+    c->placed = c->nmoves ? 0 : c->j.n;
+    if (!c->nmoves) return RADI_OK;
+    char label[33];
+    RDI_TRY(rdi_random_label(label));
+    if (!(c->staging = rdi_asprintf("%s/__radi_staging_%s", c->vol_dir, label)) ||
+        !(c->spare = rdi_path_join(c->staging, "spare")) || !(c->done = rdi_calloc(2 * c->nmoves, sizeof *c->done)))
+        return RADI_E_NOMEM;
+    RDI_TRY(rdi_vfs_mkdir(ds->ctx->vfs, c->staging));
+    c->j.vol_dir = c->staging;
+    return RADI_OK;
+}
+
+/* Existing volumes to their new numbers, new volumes into their slots, their members. */
+static radi_status place_volumes(radi_dataset *ds, coll_job *c)
+{
+    c->j.vol_dir = c->vol_dir;
+    c->placed = c->staging ? 0 : c->j.n;
     radi_status s = RADI_OK;
-    for (size_t i = 0; i < n && s == RADI_OK; i++) {
-        j->order[i]->k = base + i;
-        const char *sid = j->order[i]->sid;
-        if (!rdi_strlist_has_sorted(&ds->subjects, sid, strlen(sid)) &&
-            (!news.n || strcmp(news.items[news.n - 1], sid) != 0))
-            s = rdi_strlist_push(&news, sid);
+    if (c->nmoves)
+        s = apply_moves(ds->ctx, c->vol_dir, c->spare, c->moves, c->nmoves, c->j.base, c->j.base + c->j.n, c->done,
+                        &c->ndone);
+    for (size_t i = 0; c->staging && s == RADI_OK && i < c->j.n; i++) {
+        char *from = slot_uri(c->staging, NULL, c->j.order[i]->k), *to = slot_uri(c->vol_dir, NULL, c->j.order[i]->k);
+        s = from && to ? rdi_vfs_move(ds->ctx->vfs, from, to) : RADI_E_NOMEM;
+        if (s == RADI_OK) c->placed++;
+        free(from);
+        free(to);
     }
-    if (s == RADI_OK && news.n) {
-        /* New subjects need values for user columns, which this call cannot supply. */
-        char *om = rdi_path_join(ds->uri, "obs_meta");
-        radi_array *a = NULL;
-        radi_schema_info si;
-        s = om ? radi_array_open(ds->ctx, om, 0, 0, &a) : RADI_E_NOMEM;
-        if (s == RADI_OK) s = radi_schema_get_info(radi_array_schema(a), &si);
-        if (s == RADI_OK && si.nattr)
-            s = rdi_error(RADI_E_UNSUPPORTED, "%s: subject '%s' has no obs_meta row, and obs_meta has %u user "
-                          "columns this call cannot fill: write its obs_meta row first", ds->uri, news.items[0], si.nattr);
-        radi_array_close(a);
-        free(om);
-    }
-    /* 2. A new collection stays unregistered until complete. */
-    if (s == RADI_OK && ci < 0) {
-        s = make_collection(ds, collection);
-        if (s == RADI_OK) *made = 1;
-    }
-    if (s == RADI_OK) s = rdi_pool_for(ds->ctx->pool, n, volume_task, j);
-    size_t nmembers = 0;
-    for (size_t i = 0; i < n && s == RADI_OK; i++) {
-        char num[24];
-        snprintf(num, sizeof num, "%llu", (unsigned long long)(base + i));
-        s = add_member(ds->ctx, j->vol_dir, num);
-        if (s == RADI_OK) nmembers++;
-    }
-    if (s == RADI_OK) s = write_obs(ds, collection, j->order, n);
-    if (s != RADI_OK && ci >= 0) undo_append(ds, j->vol_dir, base, n, nmembers, s);
-    if (s == RADI_OK) s = update_collection_meta(ds, collection, j, n, base);
-    /* 3. obs_meta rows, then the registration that makes a new collection visible. */
-    if (s == RADI_OK) s = write_obs_meta(ds, &news);
-    int64_t nsub = (int64_t)(ds->subjects.n + news.n);
-    if (s == RADI_OK && ci < 0) s = register_collection(ds, collection, nsub);
-    else if (s == RADI_OK) s = set_root_counts(ds, nsub, (int64_t)ds->collections.n);
-    if (s == RADI_OK && ci >= 0) s = ds_load(ds);
-    rdi_strlist_free(&news);
+    if (s == RADI_OK) s = add_volume_members(ds, c->vol_dir, c->j.base, c->j.n);
+    c->members_added = s == RADI_OK;
     return s;
 }
 
-radi_status radi_dataset_ingest_niftis(radi_dataset *ds, const char *collection, size_t n,
-                                       const radi_nifti_source *sources, const radi_ingest_options *opt)
+/* Takes back a commit of an ingest that failed later (another collection's commit). */
+static void uncommit(radi_dataset *ds, coll_job *c)
 {
-    if (!ds || !collection || (n && !sources))
-        return rdi_error(RADI_E_INVALID, "radi_dataset_ingest_niftis: NULL argument");
-    if (n == 0) return rdi_error(RADI_E_INVALID, "%s: no NIfTI files to ingest into '%s'", ds->uri, collection);
-    /* obs_meta rows or collections written since open (by the caller) count. */
-    RDI_TRY(ds_load(ds));
-    int64_t ci = coll_index(ds, collection);
-    if (ci >= 0) RDI_TRY(load_collection(ds, (size_t)ci));
-    else RDI_TRY(check_new_collection(ds, collection));
+    if (c->ci < 0) {
+        char *cl = rdi_path_join(ds->uri, "collections");
+        radi_group *g = NULL;
+        if (cl && radi_group_open(ds->ctx, cl, &g) == RADI_OK) radi_group_remove_member(g, c->name);
+        radi_group_close(g);
+        free(cl);
+    } else if (c->obs_frag) {
+        char *obs = rdi_ds_coll_uri(ds, c->name, "obs");
+        if (obs) rdi_fragment_discard(ds->ctx, obs, c->obs_frag);
+        free(obs);
+    }
+}
+
+static void undo_collection(radi_dataset *ds, coll_job *c, radi_status st)
+{
+    if (c->committed) uncommit(ds, c);
+    undo_meta(ds, c->name, c->ci < 0, &c->u);
+    if (c->ci >= 0)
+        undo_append(ds, c->vol_dir, &c->j, c->placed, c->members_added, c->spare, c->done, c->ndone, st);
+    if (c->made) {
+        char *cu = rdi_ds_coll_uri(ds, c->name, NULL);
+        if (cu) rdi_ds_undo(ds->ctx, cu, st);
+        free(cu);
+    }
+}
+
+/* Builds the items of one collection's sources (ids, absolute paths). */
+static radi_status make_items(radi_dataset *ds, coll_job *c, const radi_ingest_collection *src,
+                              const radi_ingest_options *opt)
+{
+    size_t n = src->n;
+    c->name = src->name;
+    c->j = (ingest_job){ds, NULL, NULL, opt, NULL, 0, n};
+    if (!(c->j.items = rdi_calloc(n, sizeof *c->j.items)) || !(c->j.order = rdi_calloc(n, sizeof *c->j.order)) ||
+        !(c->vol_dir = rdi_ds_coll_uri(ds, src->name, "volumes")))
+        return RADI_E_NOMEM;
+    c->j.vol_dir = c->vol_dir;
+    for (size_t i = 0; i < n; i++) {
+        item *it = &c->j.items[i];
+        c->j.order[i] = it;
+        it->path = src->sources[i].path;
+        it->sid = src->sources[i].subject_id;
+        if (!it->path || !it->sid)
+            return rdi_error(RADI_E_INVALID, "%s: NIfTI source %zu of '%s' has no path or subject id", ds->uri, i,
+                             src->name);
+        it->oid = src->sources[i].obs_id ? rdi_strdup(src->sources[i].obs_id)
+                                         : rdi_asprintf("%s_%s", it->sid, src->name);
+        char *rp = realpath(it->path, NULL);
+        it->abspath = rp ? rp : rdi_strdup(it->path);
+        if (!it->oid || !it->abspath) return RADI_E_NOMEM;
+    }
+    return RADI_OK;
+}
+
+/* The checks of every collection, before anything is written. *news gets the subjects
+ * the ingest adds (sorted, distinct). */
+static radi_status check_all(radi_dataset *ds, coll_job *jobs, size_t nc, const radi_ingest_options *opt,
+                             rdi_strlist *news)
+{
+    RDI_TRY(for_all_files(ds, jobs, nc, header_task, opt, 0));
+    size_t total = 0;
+    for (size_t k = 0; k < nc; k++) total += jobs[k].j.n;
+    item **all = rdi_calloc(total ? total : 1, sizeof *all);
+    if (!all) return RADI_E_NOMEM;
+    size_t na = 0;
+    radi_status s = RADI_OK;
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        if (opt->validate_alignment) s = check_shapes_aligned(&c->j);
+        if (s != RADI_OK) break;
+        qsort(c->j.order, c->j.n, sizeof *c->j.order, cmp_item);
+        s = check_ids(c->j.order, c->j.n);
+        for (size_t i = 0; i < c->j.n; i++) all[na++] = c->j.order[i];
+    }
+    if (s == RADI_OK) s = check_oids_unique(ds, all, na);
+    free(all);
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        if (c->ci >= 0) s = prepare_append(ds, c);
+        for (size_t i = 0; c->ci < 0 && i < c->j.n; i++) c->j.order[i]->k = i;
+        for (size_t i = 0; i < c->j.n && s == RADI_OK; i++) {
+            const char *sid = c->j.order[i]->sid;
+            if (!rdi_strlist_has_sorted(&ds->subjects, sid, strlen(sid))) s = rdi_strlist_push(news, sid);
+        }
+    }
+    rdi_strlist_sort(news);
+    size_t w = 0;
+    for (size_t i = 0; i < news->n; i++) {
+        if (w && strcmp(news->items[w - 1], news->items[i]) == 0) {
+            free(news->items[i]);
+            continue;
+        }
+        news->items[w++] = news->items[i];
+    }
+    news->n = w;
+    if (s == RADI_OK && news->n) s = check_obs_meta_rows(ds, opt, news);
+    return s;
+}
+
+/* Writes every volume, places them, then metadata and obs_meta, then commits each
+ * collection: an append's obs rows, a new collection's registration. */
+static radi_status write_all(radi_dataset *ds, coll_job *jobs, size_t nc, const radi_ingest_options *opt,
+                             const rdi_strlist *news, meta_undo *du)
+{
+    radi_status s = RADI_OK;
+    size_t nnew = 0;
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        if (c->ci < 0) {
+            nnew++;
+            s = make_collection(ds, c->name);
+            c->made = s == RADI_OK;
+        }
+        if (s == RADI_OK) s = prepare_staging(ds, c);
+    }
+    if (s == RADI_OK) s = for_all_files(ds, jobs, nc, volume_task, opt, 1);
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        s = place_volumes(ds, c);
+        /* A new collection's obs rows go in before it is registered. */
+        if (s == RADI_OK && c->ci < 0) s = write_obs(ds, c->name, c->j.order, c->j.n, NULL);
+        if (s == RADI_OK) s = update_collection_meta(ds, c->name, &c->j, c->j.n, c->j.base, &c->u);
+    }
+    if (s == RADI_OK) s = write_obs_meta(ds, opt, news, &du->obs_meta_frag);
+    if (s == RADI_OK) s = update_root_counts(ds, (int64_t)(ds->collections.n + nnew), du);
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        s = c->ci < 0 ? register_collection(ds, c->name) : write_obs(ds, c->name, c->j.order, c->j.n, &c->obs_frag);
+        c->committed = s == RADI_OK;
+    }
+    return s;
+}
+
+static void free_job(coll_job *c)
+{
+    for (size_t i = 0; c->j.items && i < c->j.n; i++) {
+        free(c->j.items[i].oid);
+        free(c->j.items[i].abspath);
+    }
+    free(c->j.items);
+    free(c->j.order);
+    free(c->vol_dir);
+    free(c->moves);
+    free(c->done);
+    free(c->staging);
+    free(c->spare);
+    free(c->obs_frag);
+}
+
+radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                const radi_ingest_options *opt)
+{
+    if (!ds || (ncollections && !collections)) return rdi_error(RADI_E_INVALID, "radi_dataset_ingest: NULL argument");
+    RDI_TRY(refuse_standalone(ds, "an ingest"));
+    if (ncollections == 0) return rdi_error(RADI_E_INVALID, "%s: nothing to ingest", ds->uri);
     radi_ingest_options def;
     if (!opt) {
         radi_ingest_options_init(&def);
         opt = &def;
     }
-    ingest_job j = {ds, NULL, NULL, opt, NULL};
-    char *vol_dir = coll_uri(ds, collection, "volumes");
-    radi_status s = vol_dir ? RADI_OK : RADI_E_NOMEM;
-    j.vol_dir = vol_dir;
-    if (s == RADI_OK && (!(j.items = rdi_calloc(n, sizeof *j.items)) || !(j.order = rdi_calloc(n, sizeof *j.order))))
-        s = RADI_E_NOMEM;
-    for (size_t i = 0; i < n && s == RADI_OK; i++) {
-        item *it = &j.items[i];
-        j.order[i] = it;
-        it->path = sources[i].path;
-        it->sid = sources[i].subject_id;
-        if (!it->path || !it->sid) {
-            s = rdi_error(RADI_E_INVALID, "%s: NIfTI source %zu has no path or subject id", ds->uri, i);
+    /* obs_meta rows or collections written since open (by the caller) count. */
+    RDI_TRY(rdi_ds_load(ds));
+    coll_job *jobs = rdi_calloc(ncollections, sizeof *jobs);
+    if (!jobs) return RADI_E_NOMEM;
+    radi_status s = RADI_OK;
+    for (size_t k = 0; k < ncollections && s == RADI_OK; k++) {
+        const radi_ingest_collection *src = &collections[k];
+        if (!src->name || (src->n && !src->sources)) {
+            s = rdi_error(RADI_E_INVALID, "radi_dataset_ingest: collection %zu has no name or sources", k);
             break;
         }
-        it->oid = sources[i].obs_id ? rdi_strdup(sources[i].obs_id) : rdi_asprintf("%s_%s", it->sid, collection);
-        char *rp = realpath(it->path, NULL);
-        it->abspath = rp ? rp : rdi_strdup(it->path);
-        if (!it->oid || !it->abspath) s = RADI_E_NOMEM;
+        if (src->n == 0) {
+            s = rdi_error(RADI_E_INVALID, "%s: no NIfTI files to ingest into '%s'", ds->uri, src->name);
+            break;
+        }
+        for (size_t q = 0; q < k && s == RADI_OK; q++)
+            if (strcmp(collections[q].name, src->name) == 0)
+                s = rdi_error(RADI_E_INVALID, "%s: collection '%s' is named twice in one ingest", ds->uri, src->name);
+        jobs[k].ci = rdi_ds_coll_index(ds, src->name);
+        if (s == RADI_OK) s = jobs[k].ci >= 0 ? rdi_ds_load_collection(ds, (size_t)jobs[k].ci)
+                                              : check_new_collection(ds, src->name);
+        if (s == RADI_OK) s = make_items(ds, &jobs[k], src, opt);
     }
-    int made = 0;
-    if (s == RADI_OK) s = ingest_body(ds, collection, &j, n, ci, &made);
-    if (s != RADI_OK && made) {
-        char *cu = coll_uri(ds, collection, NULL);
-        if (cu) undo(ds->ctx, cu, s);
-        free(cu);
+    rdi_strlist news = RDI_STRLIST_INIT;
+    meta_undo du = {0};
+    if (s == RADI_OK) s = check_all(ds, jobs, ncollections, opt, &news);
+    if (s == RADI_OK) {
+        s = write_all(ds, jobs, ncollections, opt, &news, &du);
+        if (s != RADI_OK) {
+            for (size_t k = 0; k < ncollections; k++) undo_collection(ds, &jobs[k], s);
+            undo_meta(ds, NULL, 1, &du);
+        }
     }
-    for (size_t i = 0; j.items && i < n; i++) {
-        free(j.items[i].oid);
-        free(j.items[i].abspath);
+    for (size_t k = 0; k < ncollections; k++) {
+        if (jobs[k].staging) {
+            char *why = s != RADI_OK ? rdi_strdup(radi_errmsg()) : NULL;
+            rdi_vfs_remove_dir(ds->ctx->vfs, jobs[k].staging);
+            if (why) rdi_error(s, "%s", why);
+            free(why);
+        }
+        free_job(&jobs[k]);
     }
-    free(j.items);
-    free(j.order);
-    free(vol_dir);
-    return s;
+    free(jobs);
+    free(du.obs_meta_frag);
+    rdi_strlist_free(&news);
+    radi_status l = rdi_ds_load(ds);
+    return s != RADI_OK ? s : l;
+}
+
+radi_status radi_dataset_ingest_niftis(radi_dataset *ds, const char *collection, size_t n,
+                                       const radi_nifti_source *sources, const radi_ingest_options *opt)
+{
+    if (!collection) return rdi_error(RADI_E_INVALID, "radi_dataset_ingest_niftis: NULL collection");
+    radi_ingest_collection c = {collection, n, sources};
+    return radi_dataset_ingest(ds, 1, &c, opt);
 }
 
 /* -------------------------------------------------------------- validate -- */
@@ -1151,21 +1734,21 @@ static radi_status note(rdi_strlist *l, char *msg)
 static radi_status validate_collection(radi_dataset *ds, size_t ci, rdi_strlist *msgs, rdi_strlist *all_oids)
 {
     const char *name = ds->collections.items[ci];
-    RDI_TRY(load_collection(ds, ci));
+    RDI_TRY(rdi_ds_load_collection(ds, ci));
     const coll_cache *c = &ds->cache[ci];
     vol_member *v = NULL;
     size_t nv = 0;
-    RDI_TRY(list_volumes(ds, name, &v, &nv));
-    char *cu = coll_uri(ds, name, NULL);
+    RDI_TRY(rdi_ds_list_volumes(ds, name, &v, &nv));
+    char *cu = rdi_ds_coll_uri(ds, name, NULL);
     radi_group *g = NULL;
     radi_status s = cu ? radi_group_open(ds->ctx, cu, &g) : RADI_E_NOMEM;
     int64_t nvol = -1, dims[3] = {0, 0, 0};
     int has_dims = 0;
     if (s == RADI_OK) {
-        if (!get_i64(radi_group_meta(g), "n_volumes", &nvol))
+        if (!rdi_meta_get_i64(radi_group_meta(g), "n_volumes", &nvol))
             s = note(msgs, rdi_asprintf("collection '%s': metadata n_volumes is missing", name));
-        has_dims = get_i64(radi_group_meta(g), "x_dim", &dims[0]) && get_i64(radi_group_meta(g), "y_dim", &dims[1]) &&
-                   get_i64(radi_group_meta(g), "z_dim", &dims[2]);
+        has_dims = rdi_meta_get_i64(radi_group_meta(g), "x_dim", &dims[0]) && rdi_meta_get_i64(radi_group_meta(g), "y_dim", &dims[1]) &&
+                   rdi_meta_get_i64(radi_group_meta(g), "z_dim", &dims[2]);
     }
     radi_group_close(g);
     if (s == RADI_OK && nvol >= 0 && (uint64_t)nvol != nv)
@@ -1199,7 +1782,7 @@ static radi_status validate_collection(radi_dataset *ds, size_t ci, rdi_strlist 
         if (s == RADI_OK && !found)
             s = note(msgs, rdi_asprintf("collection '%s': orphan volume '%s' (obs_id '%s' is not in obs)", name,
                                         v[k].name, v[k].obs_id));
-        int64_t p = member_pos(v[k].name);
+        int64_t p = rdi_ds_member_pos(v[k].name);
         if (s == RADI_OK && found && p >= 0 && (uint64_t)p < c->n && strcmp(c->entries[p].obs_id, v[k].obs_id) != 0)
             s = note(msgs, rdi_asprintf("collection '%s': volume '%s' holds obs_id '%s' but obs row %lld is '%s' "
                                         "(position mismatch: radiobject 0.1.1 reads the wrong volume)",
@@ -1223,7 +1806,7 @@ static radi_status validate_collection(radi_dataset *ds, size_t ci, rdi_strlist 
                                         (long long)dims[1], (long long)dims[2]));
         radi_volume_close(vol);
     }
-    free_members(v, nv);
+    rdi_ds_free_members(v, nv);
     free(cu);
     return s;
 }
@@ -1233,18 +1816,18 @@ radi_status radi_dataset_validate(radi_dataset *ds, char ***messages, size_t *co
     if (!ds || !messages || !count) return rdi_error(RADI_E_INVALID, "radi_dataset_validate: NULL argument");
     rdi_strlist msgs = RDI_STRLIST_INIT;
     radi_group *g = NULL;
-    radi_status s = ds_load(ds);
-    if (s == RADI_OK) s = radi_group_open(ds->ctx, ds->uri, &g);
+    radi_status s = rdi_ds_load(ds);
+    if (s == RADI_OK && !ds->standalone) s = radi_group_open(ds->ctx, ds->uri, &g);
     int64_t v;
-    if (s == RADI_OK) {
-        if (!get_i64(radi_group_meta(g), "subject_count", &v))
+    if (s == RADI_OK && g) {
+        if (!rdi_meta_get_i64(radi_group_meta(g), "subject_count", &v))
             s = note(&msgs, rdi_asprintf("metadata subject_count is missing"));
         else if ((uint64_t)v != ds->subjects.n)
             s = note(&msgs, rdi_asprintf("subject_count is %lld but obs_meta has %zu subjects", (long long)v,
                                          ds->subjects.n));
     }
-    if (s == RADI_OK) {
-        if (!get_i64(radi_group_meta(g), "n_collections", &v))
+    if (s == RADI_OK && g) {
+        if (!rdi_meta_get_i64(radi_group_meta(g), "n_collections", &v))
             s = note(&msgs, rdi_asprintf("metadata n_collections is missing"));
         else if ((uint64_t)v != ds->collections.n)
             s = note(&msgs, rdi_asprintf("n_collections is %lld but the collections group has %zu members",

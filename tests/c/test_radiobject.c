@@ -1,114 +1,6 @@
 /* Datasets: create, ingest NIfTIs, open, resolve volumes by obs_id, validate, and
  * all-or-nothing failures (duplicate ids, bad files). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <cmocka.h>
-
-#include "radi/nifti.h"
-#include "radi/radiobject.h"
-#include "radi/sparse.h"
-#include "core/core.h"
-
-#define OK(expr)                                                        \
-    do {                                                                \
-        radi_status s_ = (expr);                                        \
-        if (s_ != RADI_OK) fail_msg("%s: %s", #expr, radi_errmsg());    \
-    } while (0)
-
-typedef struct fixture {
-    char dir[64];
-    char ds[128];
-    radi_ctx *ctx;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/radi_test_ro_XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->ds, sizeof f->ds, "%s/ds", f->dir);
-    radi_config c;
-    radi_config_init(&c);
-    c.concurrency = 3;
-    if (radi_ctx_create(&c, &f->ctx) != RADI_OK) return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0) return -1;
-    radi_ctx_free(f->ctx);
-    free(f);
-    return 0;
-}
-
-/* A 5x4x3 int16 image whose voxel i is base + i; optional scaling. */
-static void write_nifti(const char *path, int16_t base, double slope, double inter)
-{
-    radi_nifti_header h;
-    radi_nifti_header_init(&h);
-    h.datatype = RADI_INT16;
-    h.ndim = 3;
-    h.shape[0] = 5, h.shape[1] = 4, h.shape[2] = 3;
-    double aff[16] = {1, 0, 0, -30, 0, 1, 0, -32, 0, 0, 2, -40, 0, 0, 0, 1};
-    memcpy(h.affine, aff, sizeof aff);
-    h.pixdim[1] = 1, h.pixdim[2] = 1, h.pixdim[3] = 2;
-    h.qform_code = 0;
-    h.sform_code = 2;
-    h.xyzt_units = 2;
-    h.scl_slope = slope;
-    h.scl_inter = inter;
-    int16_t v[60];
-    for (int i = 0; i < 60; i++) v[i] = (int16_t)(base + i);
-    OK(radi_nifti_write(path, &h, v));
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-static const char *meta_str(radi_volume *v, const char *key, char *buf, size_t cap)
-{
-    radi_datatype t;
-    uint32_t n;
-    const void *p;
-    OK(radi_meta_get(radi_array_meta(radi_volume_array(v)), key, &t, &n, &p));
-    assert_int_equal(t, RADI_STRING_UTF8);
-    snprintf(buf, cap, "%.*s", (int)n, (const char *)p);
-    return buf;
-}
-
-/* Subjects given out of order: volumes are numbered in sorted order and found by obs_id. */
-static void build(fixture *f, radi_dataset **out)
-{
-    const char *subs[3] = {"sub-03", "sub-01", "sub-02"};
-    char paths[2][3][160];
-    radi_nifti_source src[2][3];
-    for (int m = 0; m < 2; m++)
-        for (int i = 0; i < 3; i++) {
-            snprintf(paths[m][i], sizeof paths[m][i], "%s/%s_%d.nii%s", f->dir, subs[i], m, m ? ".gz" : "");
-            /* sub-0N holds N*100 (+1000 for T1w) */
-            write_nifti(paths[m][i], (int16_t)((subs[i][5] - '0') * 100 + m * 1000), 0, 0);
-            src[m][i] = (radi_nifti_source){paths[m][i], subs[i], NULL};
-        }
-    OK(radi_dataset_create(f->ctx, f->ds));
-    radi_dataset *ds = NULL;
-    OK(radi_dataset_open(f->ctx, f->ds, &ds));
-    OK(radi_dataset_ingest_niftis(ds, "FLAIR", 3, src[0], NULL));
-    OK(radi_dataset_ingest_niftis(ds, "T1w", 3, src[1], NULL));
-    *out = ds;
-}
+#include "dataset_fixture.h"
 
 static void test_create_ingest_open(void **state)
 {
@@ -163,12 +55,7 @@ static void test_create_ingest_open(void **state)
     assert_int_equal(radi_dataset_open_volume(ds, "T1w", "sub-09_T1w", &v), RADI_E_NOT_FOUND);
     assert_int_equal(radi_dataset_open_volume(ds, "T2w", "sub-01_T2w", &v), RADI_E_NOT_FOUND);
 
-    char **msgs = NULL;
-    size_t nm = 0;
-    OK(radi_dataset_validate(ds, &msgs, &nm));
-    for (size_t i = 0; i < nm; i++) print_message("unexpected: %s\n", msgs[i]);
-    assert_int_equal(nm, 0);
-    radi_messages_free(msgs, nm);
+    assert_valid(ds);
     radi_dataset_close(ds);
 }
 
@@ -178,10 +65,8 @@ static void test_duplicates_rejected(void **state)
     radi_dataset *ds = NULL;
     build(f, &ds);
     char a[160], b[160], cu[200];
-    snprintf(a, sizeof a, "%s/a.nii", f->dir);
-    snprintf(b, sizeof b, "%s/b.nii", f->dir);
-    write_nifti(a, 1, 0, 0);
-    write_nifti(b, 2, 0, 0);
+    nifti_at(f, a, sizeof a, "a.nii", 1, 0, 0);
+    nifti_at(f, b, sizeof b, "b.nii", 2, 0, 0);
     snprintf(cu, sizeof cu, "%s/collections/T2w", f->ds);
     /* The same subject twice in one collection. */
     radi_nifti_source dup[2] = {{a, "s1", NULL}, {b, "s1", NULL}};
@@ -193,9 +78,6 @@ static void test_duplicates_rejected(void **state)
     assert_int_equal(radi_dataset_ingest_niftis(ds, "T2w", 1, clash, NULL), RADI_E_EXISTS);
     assert_non_null(strstr(radi_errmsg(), "sub-01_FLAIR"));
     assert_false(exists(cu));
-    /* An existing collection. */
-    assert_int_equal(radi_dataset_ingest_niftis(ds, "FLAIR", 1, (radi_nifti_source[]){{a, "s9", NULL}}, NULL),
-                     RADI_E_UNSUPPORTED);
     assert_int_equal(radi_dataset_collection_count(ds), 2);
     assert_int_equal(radi_dataset_subject_count(ds), 3);
     radi_dataset_close(ds);
@@ -207,10 +89,9 @@ static void test_bad_nifti_leaves_nothing(void **state)
     radi_dataset *ds = NULL;
     build(f, &ds);
     char good[160], bad[160], trunc[160], cu[200];
-    snprintf(good, sizeof good, "%s/good.nii", f->dir);
     snprintf(bad, sizeof bad, "%s/bad.nii", f->dir);
     snprintf(trunc, sizeof trunc, "%s/trunc.nii.gz", f->dir);
-    write_nifti(good, 7, 0, 0);
+    nifti_at(f, good, sizeof good, "good.nii", 7, 0, 0);
     FILE *fp = fopen(bad, "wb");
     fputs("this is not a NIfTI file at all", fp);
     fclose(fp);
@@ -223,8 +104,7 @@ static void test_bad_nifti_leaves_nothing(void **state)
     /* A .nii.gz whose header is fine but whose voxels are cut off: found while writing,
      * after the collection was started, so it must be removed again. */
     char full[160];
-    snprintf(full, sizeof full, "%s/full.nii.gz", f->dir);
-    write_nifti(full, 9, 0, 0);
+    nifti_at(f, full, sizeof full, "full.nii.gz", 9, 0, 0);
     FILE *in = fopen(full, "rb");
     unsigned char bytes[4096];
     size_t len = fread(bytes, 1, sizeof bytes, in);
@@ -252,11 +132,7 @@ static void test_bad_nifti_leaves_nothing(void **state)
 
     /* The dataset is as before: still consistent, no new subject. */
     assert_int_equal(radi_dataset_collection_count(ds), 2);
-    char **msgs = NULL;
-    size_t nm = 0;
-    OK(radi_dataset_validate(ds, &msgs, &nm));
-    assert_int_equal(nm, 0);
-    radi_messages_free(msgs, nm);
+    assert_valid(ds);
     assert_int_equal(radi_dataset_subject_count(ds), 3);
     radi_dataset_close(ds);
 }
@@ -267,8 +143,7 @@ static void test_scaled_raw_and_new_subjects(void **state)
     radi_dataset *ds = NULL;
     build(f, &ds);
     char p[160];
-    snprintf(p, sizeof p, "%s/scaled.nii.gz", f->dir);
-    write_nifti(p, 5, 2.0, 10.0);
+    nifti_at(f, p, sizeof p, "scaled.nii.gz", 5, 2.0, 10.0);
     radi_nifti_source src[1] = {{p, "sub-04", "custom-id"}};
     radi_ingest_options opt;
     radi_ingest_options_init(&opt);
@@ -288,25 +163,19 @@ static void test_scaled_raw_and_new_subjects(void **state)
     assert_string_equal(meta_str(v, "nifti_scl_inter", s, sizeof s), "10.0");
     assert_string_equal(meta_str(v, "tile_orientation", s, sizeof s), "sagittal");
     radi_volume_close(v);
-    char **msgs = NULL;
-    size_t nm = 0;
-    OK(radi_dataset_validate(ds, &msgs, &nm));
-    assert_int_equal(nm, 0);
-    radi_messages_free(msgs, nm);
+    assert_valid(ds);
     radi_dataset_close(ds);
 }
 
-/* Appends that keep sorted numbering work; an empty collection takes an ingest. */
+/* Appends after the existing keys; an empty collection takes an ingest. */
 static void test_append(void **state)
 {
     fixture *f = *state;
     radi_dataset *ds = NULL;
     build(f, &ds);
     char p4[160], p5[160];
-    snprintf(p4, sizeof p4, "%s/sub-04.nii", f->dir);
-    snprintf(p5, sizeof p5, "%s/sub-05.nii.gz", f->dir);
-    write_nifti(p4, 400, 0, 0);
-    write_nifti(p5, 500, 0, 0);
+    nifti_at(f, p4, sizeof p4, "sub-04.nii", 400, 0, 0);
+    nifti_at(f, p5, sizeof p5, "sub-05.nii.gz", 500, 0, 0);
     radi_nifti_source src[2] = {{p5, "sub-05", NULL}, {p4, "sub-04", NULL}};
     OK(radi_dataset_ingest_niftis(ds, "FLAIR", 2, src, NULL));
     assert_int_equal(radi_dataset_subject_count(ds), 5);
@@ -323,19 +192,11 @@ static void test_append(void **state)
     OK(radi_volume_read(v, box, buf, sizeof buf, NULL));
     assert_int_equal(buf[0], 500);
     radi_volume_close(v);
-    /* Re-appending an existing id, or one that sorts first, changes nothing. */
+    /* Re-appending an existing id changes nothing. */
     assert_int_equal(radi_dataset_ingest_niftis(ds, "FLAIR", 1, src, NULL), RADI_E_EXISTS);
-    radi_nifti_source early[1] = {{p4, "sub-00", NULL}};
-    assert_int_equal(radi_dataset_ingest_niftis(ds, "FLAIR", 1, early, NULL), RADI_E_UNSUPPORTED);
-    assert_non_null(strstr(radi_errmsg(), "renumbering"));
     OK(radi_dataset_add_collection(ds, "seg"));
     OK(radi_dataset_ingest_niftis(ds, "seg", 1, (radi_nifti_source[]){{p4, "sub-04", NULL}}, NULL));
-    char **msgs = NULL;
-    size_t nm = 0;
-    OK(radi_dataset_validate(ds, &msgs, &nm));
-    for (size_t i = 0; i < nm; i++) print_message("unexpected: %s\n", msgs[i]);
-    assert_int_equal(nm, 0);
-    radi_messages_free(msgs, nm);
+    assert_valid(ds);
     assert_int_equal(radi_dataset_subject_count(ds), 5);
     radi_dataset_close(ds);
 }
@@ -374,24 +235,45 @@ static void test_obs_meta_user_columns(void **state)
     radi_array_close(a);
 
     char p1[160], p2[160], p3[160];
-    snprintf(p1, sizeof p1, "%s/1.nii", f->dir);
-    snprintf(p2, sizeof p2, "%s/2.nii", f->dir);
-    snprintf(p3, sizeof p3, "%s/3.nii", f->dir);
-    write_nifti(p1, 1, 0, 0);
-    write_nifti(p2, 2, 0, 0);
-    write_nifti(p3, 3, 0, 0);
+    nifti_at(f, p1, sizeof p1, "1.nii", 1, 0, 0);
+    nifti_at(f, p2, sizeof p2, "2.nii", 2, 0, 0);
+    nifti_at(f, p3, sizeof p3, "3.nii", 3, 0, 0);
     radi_nifti_source src[2] = {{p2, "s2", NULL}, {p1, "s1", NULL}};
     OK(radi_dataset_ingest_niftis(ds, "T1w", 2, src, NULL));
     assert_int_equal(radi_dataset_subject_count(ds), 2);
+    /* A new subject needs its user columns: refused without them, taken with them. */
     radi_nifti_source extra[1] = {{p3, "s3", NULL}};
-    assert_int_equal(radi_dataset_ingest_niftis(ds, "T2w", 1, extra, NULL), RADI_E_UNSUPPORTED);
+    assert_int_equal(radi_dataset_ingest_niftis(ds, "T2w", 1, extra, NULL), RADI_E_INVALID);
     assert_non_null(strstr(radi_errmsg(), "'s3'"));
-    char **msgs = NULL;
-    size_t nm = 0;
-    OK(radi_dataset_validate(ds, &msgs, &nm));
-    for (size_t i = 0; i < nm; i++) print_message("unexpected: %s\n", msgs[i]);
-    assert_int_equal(nm, 0);
-    radi_messages_free(msgs, nm);
+    radi_ingest_options opt;
+    radi_ingest_options_init(&opt);
+    const char k3[] = "s3s4";
+    uint64_t off3[2] = {0, 2};
+    int64_t age3[2] = {60, 70};
+    radi_sparse_buffer rows[3] = {{"obs_subject_id", k3, 2, off3, NULL}, {"obs_id", k3, 2, off3, NULL},
+                                  {"age", age3, 8, NULL, NULL}};
+    opt.obs_meta_nbuffers = 3;
+    opt.obs_meta_buffers = rows;
+    opt.obs_meta_rows = 1;
+    rows[0].data_size = rows[1].data_size = 2;
+    OK(radi_dataset_ingest_niftis(ds, "T2w", 1, extra, &opt));
+    assert_int_equal(radi_dataset_subject_count(ds), 3);
+    /* Rows that miss a new subject are refused before anything is written. */
+    radi_nifti_source extra2[1] = {{p3, "s5", NULL}};
+    assert_int_equal(radi_dataset_ingest_niftis(ds, "T2w", 1, extra2, &opt), RADI_E_INVALID);
+    assert_non_null(strstr(radi_errmsg(), "'s5'"));
+    OK(radi_array_open(f->ctx, om, 0, 0, &a));
+    radi_sparse_query *q = NULL;
+    OK(radi_sparse_query_create(a, &q));
+    OK(radi_sparse_query_submit(q, NULL));
+    assert_int_equal(radi_sparse_query_rows(q), 3);
+    radi_sparse_column col;
+    OK(radi_sparse_query_column(q, 2, &col));
+    assert_string_equal(col.name, "age");
+    assert_int_equal(((const int64_t *)col.data)[2], 60);
+    radi_sparse_query_free(q);
+    radi_array_close(a);
+    assert_valid(ds);
     radi_dataset_close(ds);
 }
 
@@ -440,11 +322,7 @@ static void test_bad_arguments(void **state)
     radi_nifti_source missing[1] = {{"/nonexistent/x.nii", "s", NULL}};
     assert_int_not_equal(radi_dataset_ingest_niftis(ds, "x", 1, missing, NULL), RADI_OK);
     assert_non_null(strstr(radi_errmsg(), "/nonexistent/x.nii"));
-    char **msgs = NULL;
-    size_t nm = 0;
-    OK(radi_dataset_validate(ds, &msgs, &nm));
-    assert_int_equal(nm, 0);
-    radi_messages_free(msgs, nm);
+    assert_valid(ds);
     radi_dataset_close(ds);
     assert_int_equal(radi_dataset_open(f->ctx, f->dir, &ds), RADI_E_NOT_FOUND);
 }
