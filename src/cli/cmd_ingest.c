@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/csv.h"
 #include "radi/radiobject.h"
 #include "radi/sparse.h"
 
@@ -110,115 +111,34 @@ static void free_spec(spec *sp)
  * (default: the subject id, as 0.1.1). Every other column becomes an attribute, in file
  * order: int64 if every value is an integer, else float64 if every value is a number
  * (empty = NaN), else a UTF-8 string. Quoted fields ("a,b", "say ""hi""") are allowed. */
-enum { CSV_INT, CSV_FLOAT, CSV_STR };
-
-typedef struct csv {
-    char *text;          /* the file, fields NUL-terminated in place */
-    size_t ncols, nrows; /* nrows excludes the header */
-    char **cells;        /* (nrows + 1) x ncols */
-} csv;
-
-static void csv_free(csv *c)
-{
-    free(c->text);
-    free(c->cells);
-    memset(c, 0, sizeof *c);
-}
-
-/* Splits the text in place. Returns CLI_OK or a reported error. */
+/* The file read whole and split (csv.h). Returns CLI_OK or a reported error. */
 static int csv_parse(const char *path, csv *c)
 {
     memset(c, 0, sizeof *c);
     FILE *f = fopen(path, "rb");
     if (!f) return cli_fail(CLI_ERR_RUNTIME, "%s: %s", path, strerror(errno));
     size_t cap = 0, len = 0;
+    char *text = NULL;
     for (;;) {
         if (len + 4096 + 1 > cap) {
             if (cap > ((size_t)1 << 30))
-                return fclose(f), free(c->text), cli_fail(CLI_ERR_RUNTIME, "%s: larger than 1 GiB", path);
+                return fclose(f), free(text), cli_fail(CLI_ERR_RUNTIME, "%s: larger than 1 GiB", path);
             cap = cap ? 2 * cap : 65536;
-            char *t = realloc(c->text, cap);
-            if (!t) return fclose(f), csv_free(c), cli_fail(CLI_ERR_RUNTIME, "out of memory");
-            c->text = t;
+            char *t = realloc(text, cap);
+            if (!t) return fclose(f), free(text), cli_fail(CLI_ERR_RUNTIME, "out of memory");
+            text = t;
         }
-        size_t r = fread(c->text + len, 1, cap - len - 1, f);
+        size_t r = fread(text + len, 1, cap - len - 1, f);
         len += r;
         if (r == 0) break;
     }
     int err = ferror(f);
     fclose(f);
-    if (err) return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: read failed", path);
-    c->text[len] = '\0';
-    size_t ncap = 0, n = 0, col = 0, line = 1;
-    char *r = c->text, *w = c->text;
-    while (*r) {
-        /* One field: unquote into w (never ahead of r). */
-        char *start = w;
-        if (*r == '"') {
-            r++;
-            for (;;) {
-                if (*r == '\0')
-                    return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: line %zu: unterminated quote", path, line);
-                if (*r == '"' && r[1] == '"') *w++ = '"', r += 2;
-                else if (*r == '"') { r++; break; }
-                else { if (*r == '\n') line++; *w++ = *r++; }
-            }
-        } else {
-            while (*r && *r != ',' && *r != '\n' && *r != '\r') *w++ = *r++;
-        }
-        char sep = *r;
-        if (sep == '\r') r++, sep = *r;
-        if (sep && sep != ',' && sep != '\n')
-            return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: line %zu: text after a closing quote", path, line);
-        if (sep) r++;
-        *w++ = '\0';
-        if (n == ncap) {
-            ncap = ncap ? 2 * ncap : 64;
-            char **t = realloc(c->cells, ncap * sizeof *t);
-            if (!t) return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "out of memory");
-            c->cells = t;
-        }
-        c->cells[n++] = start;
-        col++;
-        if (sep != ',') { /* end of a record */
-            if (line == 1) c->ncols = col;
-            else if (col == 1 && start[0] == '\0') n--;  /* a blank line */
-            else if (col != c->ncols)
-                return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: line %zu: %zu fields, the header has %zu",
-                                             path, line, col, c->ncols);
-            col = 0;
-            line++;
-        }
-    }
-    if (c->ncols == 0) return csv_free(c), cli_fail(CLI_ERR_RUNTIME, "%s: empty file", path);
-    c->nrows = n / c->ncols - 1;
+    if (err) return free(text), cli_fail(CLI_ERR_RUNTIME, "%s: read failed", path);
+    text[len] = '\0';
+    char why[160];
+    if (csv_split(text, c, why, sizeof why) != 0) return cli_fail(CLI_ERR_RUNTIME, "%s: %s", path, why);
     return CLI_OK;
-}
-
-static int csv_col(const csv *c, const char *name)
-{
-    for (size_t j = 0; j < c->ncols; j++)
-        if (strcmp(c->cells[j], name) == 0) return (int)j;
-    return -1;
-}
-
-static int col_type(const csv *c, size_t j)
-{
-    int t = CSV_INT;
-    for (size_t i = 1; i <= c->nrows && t != CSV_STR; i++) {
-        const char *v = c->cells[i * c->ncols + j];
-        char *end;
-        if (!*v) {
-            t = CSV_FLOAT;
-            continue;
-        }
-        errno = 0;
-        (void)strtoll(v, &end, 10);
-        if (*end == '\0' && errno == 0) continue;
-        (void)strtod(v, &end);
-        t = *end == '\0' ? CSV_FLOAT : CSV_STR;
-    }
-    return t;
 }
 
 /* One column's cells as a sparse buffer (strings: bytes + offsets). */
@@ -308,7 +228,7 @@ static int create_with_csv(radi_ctx *ctx, const char *uri, const char *path, int
     }
     for (size_t j = 0; j < c.ncols && rc == CLI_OK; j++) {
         if ((int)j == js || (int)j == jo) continue;
-        int t = col_type(&c, j);
+        int t = csv_col_type(&c, j);
         radi_datatype dt = t == CSV_INT ? RADI_INT64 : t == CSV_FLOAT ? RADI_FLOAT64 : RADI_STRING_UTF8;
         if (radi_schema_add_attr(sch, c.cells[j], dt, t == CSV_STR ? RADI_VAR_NUM : 1, 0, &zstd, NULL, 0) != RADI_OK)
             rc = cli_fail(CLI_ERR_RUNTIME, "%s: column %s: %s", path, c.cells[j], radi_errmsg());
@@ -353,12 +273,53 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* A progress line on a terminal: files done, rate, the file just written. */
+typedef struct progress {
+    double t0;
+} progress;
+
+static void show_progress(void *user, uint64_t done, uint64_t total, const char *path)
+{
+    const progress *p = user;
+    const char *base = strrchr(path, '/');
+    double secs = now() - p->t0;
+    fprintf(stderr, "\rradi: ingest [%llu/%llu files, %.1f/s] %s\033[K", (unsigned long long)done,
+            (unsigned long long)total, secs > 0 ? (double)done / secs : 0.0, base ? base + 1 : path);
+    fflush(stderr);
+}
+
+/* --compression ALG[:LEVEL] (zstd, lz4, gzip, none). */
+static int parse_compression(const char *v, radi_compression *c)
+{
+    static const struct {
+        const char *name;
+        radi_filter_type type;
+    } algs[] = {{"zstd", RADI_FILTER_ZSTD}, {"lz4", RADI_FILTER_LZ4}, {"gzip", RADI_FILTER_GZIP},
+                {"none", RADI_FILTER_NONE}};
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    for (size_t k = 0; k < sizeof algs / sizeof *algs; k++) {
+        if (strlen(algs[k].name) != n || strncmp(v, algs[k].name, n) != 0) continue;
+        c->algorithm = algs[k].type;
+        if (!colon) return CLI_OK;
+        char *end;
+        long level = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || level < -1 || level > 22)
+            return cli_fail(CLI_ERR_USAGE, "ingest: --compression %s: the level must be an integer in -1..22", v);
+        c->level = (int32_t)level;
+        return CLI_OK;
+    }
+    return cli_fail(CLI_ERR_USAGE, "ingest: --compression %s: use zstd, lz4, gzip or none, optionally :LEVEL", v);
+}
+
 int cli_cmd_ingest(const cli_args *args)
 {
     const cli_command *cmd = cli_find_command("ingest");
     if (cli_wants_help(cmd, args->argc, args->argv)) return CLI_OK;
-    const char *uri = NULL, *obs_meta = NULL;
+    const char *uri = NULL, *obs_meta = NULL, *tile = NULL, *compression = NULL;
     int append = 0, json = 0, rc = CLI_OK;
+    radi_ingest_options opt;
+    radi_ingest_options_init(&opt);
     spec *specs = calloc((size_t)args->argc + 1, sizeof *specs);
     size_t ns = 0;
     if (!specs) return cli_fail(CLI_ERR_RUNTIME, "out of memory");
@@ -368,9 +329,20 @@ int cli_cmd_ingest(const cli_args *args)
             append = 1;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
+        } else if (strcmp(a, "--validate-alignment") == 0) {
+            opt.validate_alignment = 1;
         } else if (strncmp(a, "--obs-meta", 10) == 0 && (a[10] == '\0' || a[10] == '=')) {
             int m = cli_opt_value(cmd, args->argc, args->argv, &i, "--obs-meta", &obs_meta);
             if (m != 1) rc = m;
+        } else if (strncmp(a, "--tile", 6) == 0 && (a[6] == '\0' || a[6] == '=')) {
+            int m = cli_opt_value(cmd, args->argc, args->argv, &i, "--tile", &tile);
+            if (m != 1) rc = m;
+            else if (radi_orientation_parse(tile, &opt.tile.orientation) != RADI_OK)
+                rc = cli_fail(CLI_ERR_USAGE, "ingest: --tile %s: use axial, sagittal, coronal or isotropic", tile);
+        } else if (strncmp(a, "--compression", 13) == 0 && (a[13] == '\0' || a[13] == '=')) {
+            int m = cli_opt_value(cmd, args->argc, args->argv, &i, "--compression", &compression);
+            if (m != 1) rc = m;
+            else rc = parse_compression(compression, &opt.compression);
         } else if (a[0] == '-' && a[1]) {
             rc = cli_fail(CLI_ERR_USAGE, "ingest: unknown option '%s' (usage: %s)", a, cmd->usage);
         } else if (!uri) {
@@ -409,6 +381,9 @@ int cli_cmd_ingest(const cli_args *args)
         radi_object_type type = RADI_OBJECT_INVALID;
         if (radi_object_type_of(ctx, uri, &type) != RADI_OK) {
             rc = cli_fail_radi();
+        } else if (type == RADI_OBJECT_ARRAY) {
+            /* --append cannot help: an array is never a dataset. */
+            rc = cli_fail(CLI_ERR_RUNTIME, "%s: exists and is not a dataset (a TileDB array)", uri);
         } else if (type != RADI_OBJECT_INVALID && !append) {
             rc = cli_fail(CLI_ERR_RUNTIME, "%s: already exists (use --append to add to it)", uri);
         } else if (type == RADI_OBJECT_INVALID) {
@@ -425,20 +400,23 @@ int cli_cmd_ingest(const cli_args *args)
     }
     if (rc == CLI_OK && radi_dataset_open(ctx, uri, &ds) != RADI_OK) rc = cli_fail_radi();
     int tty = isatty(2);
-    double t0 = now();
-    size_t done_files = 0, total = 0;
+    progress pr = {now()};
+    size_t total = 0;
     for (size_t k = 0; k < ns; k++) total += specs[k].n;
-    for (size_t k = 0; k < ns && rc == CLI_OK; k++) {
-        if (tty)
-            fprintf(stderr, "\rradi: ingest %s (%zu files) [%zu/%zu files done]\033[K", specs[k].name,
-                    specs[k].n, done_files, total);
-        if (radi_dataset_ingest_niftis(ds, specs[k].name, specs[k].n, specs[k].src, NULL) != RADI_OK) {
-            if (tty) fprintf(stderr, "\n");
-            rc = cli_fail_radi();
-        }
-        done_files += specs[k].n;
+    radi_ingest_collection *colls = calloc(ns ? ns : 1, sizeof *colls);
+    if (rc == CLI_OK && !colls) rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
+    for (size_t k = 0; k < ns && colls; k++) colls[k] = (radi_ingest_collection){specs[k].name, specs[k].n, specs[k].src};
+    if (tty) {
+        opt.progress = show_progress;
+        opt.progress_user = &pr;
     }
-    double secs = now() - t0;
+    /* One call: all collections or none (an append leaves the dataset as it was). */
+    if (rc == CLI_OK && radi_dataset_ingest(ds, ns, colls, &opt) != RADI_OK) {
+        if (tty) fprintf(stderr, "\n");
+        rc = cli_fail_radi();
+    }
+    free(colls);
+    double secs = now() - pr.t0;
     if (tty && rc == CLI_OK) fprintf(stderr, "\rradi: ingested %zu files in %.2f s\033[K\n", total, secs);
     if (rc == CLI_OK && json) {
         cli_json j;

@@ -35,16 +35,22 @@ const cli_command cli_commands[] = {
      "NAME=GLOB (a glob pattern or a directory). The subject id is the file name without\n"
      ".nii/.nii.gz and without a trailing \"_<NAME>\" (sub-01_FLAIR.nii.gz in FLAIR ->\n"
      "sub-01); the obs_id is \"<subject>_<NAME>\". Refuses an existing URI unless --append.\n"
-     "A collection that fails is not left half-written; on a new URI nothing is left.\n"
+     "All-or-nothing: if any file fails, nothing is left on a new URI and an existing\n"
+     "dataset is as it was. Appended subjects that sort between existing ones renumber\n"
+     "volumes so that radiobject 0.1.1's positional lookup stays right.\n"
      "\n"
      "Options:\n"
      "  --obs-meta FILE.csv  per-subject columns for obs_meta (new datasets only): a\n"
      "                header row with obs_subject_id (and optionally obs_id), one row per\n"
      "                subject; int64, float64 or string columns (docs/cli.md)\n"
      "  --append      add collections or subjects to the dataset at URI\n"
+     "  --tile ORIENT      tile orientation: axial (default), sagittal, coronal, isotropic\n"
+     "  --compression ALG[:LEVEL]  zstd (default, level 3), lz4, gzip or none\n"
+     "  --validate-alignment  refuse a collection whose files differ in spatial shape\n"
      "  --json        print a JSON summary (schema in docs/cli.md)\n"
      "  -h, --help    show this help\n",
-     "radi ingest [--obs-meta FILE.csv] [--append] [--json] URI NAME=GLOB [NAME=GLOB ...]", CLI_OPT_RAW, cli_cmd_ingest},
+     "radi ingest [--obs-meta FILE.csv] [--append] [--tile ORIENT] [--compression ALG[:LEVEL]]\n"
+     "            [--validate-alignment] [--json] URI NAME=GLOB [NAME=GLOB ...]", CLI_OPT_RAW, cli_cmd_ingest},
     {"ls", "list a dataset's collections, subjects and volumes",
      "Lists the collections of the dataset at URI and, for each, its volumes with\n"
      "subject, obs_id, shape and datatype.\n"
