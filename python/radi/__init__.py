@@ -12,7 +12,6 @@ from . import _lib
 from .ctx import (CompressionConfig, Compressor, IOConfig, RadiObjectConfig, ReadConfig,
                   S3Config, SliceOrientation, TileConfig, WriteConfig, configure, get_config)
 from .errors import RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
-from .dataframe import Dataframe
 from .volume import OrientationInfo, Volume
 from .collection import VolumeCollection
 from .radi_object import RadiObject
@@ -52,3 +51,11 @@ def library_version() -> str:
     """Version of the loaded libradi."""
     return _lib.version()
 
+
+def __getattr__(name):
+    # Dataframe (pandas-facing) loads on first use, keeping `import radi` light.
+    if name == "Dataframe":
+        from .dataframe import Dataframe
+
+        return Dataframe
+    raise AttributeError(f"module 'radi' has no attribute '{name}'")

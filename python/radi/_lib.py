@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes as C
 import os
-import threading
+import _thread  # not threading: a lock is all radi needs, and import time counts
 from pathlib import Path
 
 from .errors import (RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError)
@@ -102,9 +102,37 @@ class VolumeEntry(C.Structure):
                 ("volume_uri", C.c_char_p)]
 
 
+PROGRESS_FN = C.CFUNCTYPE(None, C.c_void_p, C.c_uint64, C.c_uint64, C.c_char_p)
+
+
 class IngestOptions(C.Structure):
     _fields_ = [("tile", TileConfig), ("compression", Compression),
-                ("validate_alignment", C.c_int)]
+                ("validate_alignment", C.c_int), ("obs_meta_nbuffers", C.c_uint32),
+                ("obs_meta_buffers", C.POINTER(SparseBuffer)), ("obs_meta_rows", C.c_uint64),
+                ("progress", PROGRESS_FN), ("progress_user", C.c_void_p)]
+
+
+class IngestCollection(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("n", C.c_size_t), ("sources", C.POINTER(NiftiSource))]
+
+
+class Selection(C.Structure):
+    _fields_ = [("n_collections", C.c_size_t), ("collections", C.POINTER(C.c_char_p)),
+                ("n_subjects", C.c_size_t), ("subjects", C.POINTER(C.c_char_p)),
+                ("n_obs_ids", C.c_size_t), ("obs_ids", C.POINTER(C.c_char_p))]
+
+
+def selection(collections=None, subjects=None, obs_ids=None) -> tuple:
+    """A Selection (None = everything for that list) and the objects keeping it alive."""
+    keep, fields = [], []
+    for items in (collections, subjects, obs_ids):
+        if items is None:
+            fields += [0, None]
+            continue
+        arr = (C.c_char_p * max(len(items), 1))(*[str(i).encode() for i in items])
+        keep.append(arr)
+        fields += [len(items), arr]
+    return Selection(*fields), keep
 
 
 # Sparse arrays (include/radi/sparse.h) and the generic schema/array calls they need.
@@ -136,6 +164,10 @@ _PROTOTYPES = {
     "radi_volume_dtype": (C.c_int, [_p]),
     "radi_volume_array": (_p, [_p]),
     "radi_volume_read": (C.c_int, [_p, _i64p, _p, C.c_uint64, C.POINTER(ReadStats)]),
+    "radi_volume_read_scaled": (C.c_int, [_p, _i64p, C.c_int, _p, C.c_uint64, C.POINTER(ReadStats)]),
+    "radi_volume_scaling": (C.c_int, [_p, C.POINTER(C.c_double), C.POINTER(C.c_double),
+                                      C.POINTER(C.c_int)]),
+    "radi_volume_to_nifti": (C.c_int, [_p, C.c_char_p]),
     "radi_array_meta": (_p, [_p]),
     "radi_meta_get": (C.c_int, [_p, C.c_char_p, C.POINTER(C.c_int), C.POINTER(C.c_uint32),
                                 C.POINTER(_p)]),
@@ -146,6 +178,12 @@ _PROTOTYPES = {
     "radi_dataset_create_with_obs_meta": (C.c_int, [_p, C.c_char_p, _p]),
     "radi_dataset_open": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
     "radi_dataset_close": (None, [_p]),
+    "radi_collection_open": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
+    "radi_dataset_is_collection": (C.c_int, [_p]),
+    "radi_dataset_rename_collection": (C.c_int, [_p, C.c_char_p, C.c_char_p]),
+    "radi_dataset_materialize": (C.c_int, [_p, C.c_char_p, C.POINTER(Selection)]),
+    "radi_dataset_copy_collection": (C.c_int, [_p, C.c_char_p, C.POINTER(Selection), C.c_char_p,
+                                               C.c_char_p]),
     "radi_dataset_collection_count": (C.c_uint64, [_p]),
     "radi_dataset_collection_name": (C.c_char_p, [_p, C.c_uint64]),
     "radi_dataset_subject_count": (C.c_uint64, [_p]),
@@ -154,6 +192,8 @@ _PROTOTYPES = {
     "radi_ingest_options_init": (None, [C.POINTER(IngestOptions)]),
     "radi_dataset_ingest_niftis": (C.c_int, [_p, C.c_char_p, C.c_size_t, C.POINTER(NiftiSource),
                                              C.POINTER(IngestOptions)]),
+    "radi_dataset_ingest": (C.c_int, [_p, C.c_size_t, C.POINTER(IngestCollection),
+                                      C.POINTER(IngestOptions)]),
     "radi_dataset_validate": (C.c_int, [_p, C.POINTER(C.POINTER(C.c_char_p)),
                                         C.POINTER(C.c_size_t)]),
     "radi_messages_free": (None, [C.POINTER(C.c_char_p), C.c_size_t]),
@@ -197,7 +237,7 @@ _PROTOTYPES = {
                                                 _p, C.c_uint64]),
 }
 
-_lock = threading.RLock()  # context() loads the library while holding it
+_lock = _thread.RLock()  # context() loads the library while holding it
 _lib: C.CDLL | None = None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ctypes as C
 import os
-import threading
+import _thread  # not threading: a lock is all radi needs, and import time counts
 
 import numpy as np
 
@@ -25,21 +25,30 @@ class _Dataset:
     used by one thread at a time (radiobject.h), hence the lock; what it reports is
     copied into Python objects and cached."""
 
-    def __init__(self, uri, ctx=None):
+    def __init__(self, uri, ctx=None, standalone: bool = False):
         self.ctx = ctx if ctx is not None else _lib.context()
         self.uri = os.fspath(uri)
-        self.lock = threading.Lock()
+        self.standalone = standalone
+        self.lock = _thread.allocate_lock()
         h = C.c_void_p()
-        _lib.check(_lib.lib().radi_dataset_open(self.ctx.handle, _lib.encode_uri(self.uri),
-                                                C.byref(h)))
+        opener = _lib.lib().radi_collection_open if standalone else _lib.lib().radi_dataset_open
+        _lib.check(opener(self.ctx.handle, _lib.encode_uri(self.uri), C.byref(h)))
         self.h = h
-        L = _lib.lib()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-reads names and subjects after a write through this handle (the C side
+        reloads itself; these are the Python copies)."""
+        L, h = _lib.lib(), self.h
         self.collections = tuple(L.radi_dataset_collection_name(h, i).decode()
                                  for i in range(L.radi_dataset_collection_count(h)))
         self.subjects = tuple(L.radi_dataset_subject_id(h, i).decode()
                               for i in range(L.radi_dataset_subject_count(h)))
         self._volumes = {}
         self._dims = {}
+
+    def collection_uri(self, name: str) -> str:
+        return self.uri if self.standalone else f"{self.uri.rstrip('/')}/collections/{name}"
 
     def volumes(self, name: str) -> tuple:
         """((obs_subject_id, obs_id, volume_uri or None), ...) of one collection, in obs order."""
@@ -61,7 +70,7 @@ class _Dataset:
             return self._dims[name]
         L = _lib.lib()
         g = C.c_void_p()
-        uri = f"{self.uri.rstrip('/')}/collections/{name}"
+        uri = self.collection_uri(name)
         _lib.check(L.radi_group_open(self.ctx.handle, uri.encode(), C.byref(g)))
         try:
             meta = L.radi_group_meta(g)
@@ -130,20 +139,30 @@ class VolumeCollection:
 
     def __init__(self, uri=None, ctx=None, *, _ds=None, _name=None, _obs_ids=None):
         if _ds is None:
-            # A stand-alone collection URI: <dataset>/collections/<name>.
-            path = os.fspath(uri).rstrip("/")
-            parent, name = path.rsplit("/", 1) if "/" in path else ("", path)
-            root, coll = parent.rsplit("/", 1) if "/" in parent else ("", parent)
-            if coll != "collections" or not root:
-                raise ValueError(f"{uri}: a collection URI is <dataset>/collections/<name>")
-            _ds, _name = _Dataset(root, ctx), name
-            if _name not in _ds.collections:
-                raise _lib.RadiNotFoundError(f"{uri}: dataset {root} has no collection '{_name}'")
+            _ds, _name = self._open(os.fspath(uri), ctx)
         self._ds, self._name = _ds, _name
         self._entries = {e[1]: e for e in _ds.volumes(_name)}
         self._view = _obs_ids is not None
         self._obs_ids = tuple(_obs_ids) if _obs_ids is not None else tuple(self._entries)
         self._idset = frozenset(self._obs_ids)
+
+    @staticmethod
+    def _open(uri: str, ctx):
+        """(dataset handle, name) for a collection URI: <dataset>/collections/<name> opens
+        through its dataset (subjects, obs_meta, appends); any other collection group, e.g.
+        one materialize wrote, opens stand-alone."""
+        path = uri.rstrip("/")
+        parent, name = path.rsplit("/", 1) if "/" in path else ("", path)
+        root, coll = parent.rsplit("/", 1) if "/" in parent else ("", parent)
+        if coll == "collections" and root:
+            try:
+                ds = _Dataset(root, ctx)
+            except _lib.RadiError:
+                ds = None
+            if ds is not None and name in ds.collections:
+                return ds, name
+        ds = _Dataset(path, ctx, standalone=True)
+        return ds, ds.collections[0]
 
     def _derive(self, obs_ids) -> "VolumeCollection":
         return VolumeCollection(_ds=self._ds, _name=self._name, _obs_ids=obs_ids)
@@ -156,7 +175,7 @@ class VolumeCollection:
     @property
     def uri(self):
         """The collection's URI (None for a view, as in 0.1.1)."""
-        return None if self._view else f"{self._ds.uri.rstrip('/')}/collections/{self._name}"
+        return None if self._view else self._ds.collection_uri(self._name)
 
     @property
     def is_view(self) -> bool:
@@ -197,7 +216,7 @@ class VolumeCollection:
         gives pandas); on a view, a pandas DataFrame of the view's rows in view order."""
         from .dataframe import Dataframe
 
-        df = Dataframe(f"{self._ds.uri.rstrip('/')}/collections/{self._name}/obs", ctx=self._ds.ctx)
+        df = Dataframe(f"{self._ds.collection_uri(self._name)}/obs", ctx=self._ds.ctx)
         if not self._view:
             return df
         rows = df.read(index={"obs_id": list(self._obs_ids)})
@@ -275,7 +294,7 @@ class VolumeCollection:
         filter expression over obs's attributes (docs/dataframe.md)."""
         from .dataframe import Dataframe
 
-        df = Dataframe(f"{self._ds.uri.rstrip('/')}/collections/{self._name}/obs", ctx=self._ds.ctx)
+        df = Dataframe(f"{self._ds.collection_uri(self._name)}/obs", ctx=self._ds.ctx)
         keep = set(df.read(columns=["obs_id"], value_filter=expr)["obs_id"])
         return self._derive([o for o in self._obs_ids if o in keep])
 
@@ -287,3 +306,90 @@ class VolumeCollection:
     def to_numpy_stack(self) -> np.ndarray:
         """All volumes stacked on a new first axis (needs a uniform view)."""
         return np.stack([v.to_numpy() for v in self])
+
+    def get_obs_row_by_obs_id(self, obs_id: str):
+        """The obs row of one volume, as a one-row pandas DataFrame."""
+        if obs_id not in self._idset:
+            raise KeyError(f"Key '{obs_id}' not found in index")
+        from .dataframe import Dataframe
+
+        return Dataframe(f"{self._ds.collection_uri(self._name)}/obs", ctx=self._ds.ctx).read(
+            index={"obs_id": [obs_id]})
+
+    # ----------------------------------------------------------------- writes --
+    def materialize(self, uri, name: str | None = None, ctx=None) -> "VolumeCollection":
+        """Copies this collection (or view) to a stand-alone collection at uri, named
+        `name` (default: this one's). Volumes are copied file by file, so voxels, tiling,
+        compression, affine, orientation and NIfTI keys are kept exactly (0.1.1 drops the
+        geometry); obs rows keep every column. Volumes are numbered in obs order."""
+        sel, keep = _lib.selection(obs_ids=list(self._obs_ids) if self._view else None)
+        dst = os.fspath(uri)
+        with self._ds.lock:
+            _lib.check(_lib.lib().radi_dataset_copy_collection(
+                self._ds.h, self._name.encode(), C.byref(sel), _lib.encode_uri(dst),
+                name.encode() if name else None))
+        del keep
+        return VolumeCollection(dst, ctx=ctx if ctx is not None else self._ds.ctx)
+
+    def append(self, niftis=None, validate_alignment: bool = False, obs_meta=None,
+               progress: bool = False) -> None:
+        """Adds NIfTI files, [(path, obs_subject_id), ...], to this collection of a
+        dataset (all-or-nothing; obs_ids are "{subject}_{collection}"). New subjects get
+        obs_meta rows: from obs_meta (a DataFrame) when the dataset's obs_meta has user
+        columns. Volumes stay in sorted order, renumbered if needed."""
+        if self._view:
+            raise ValueError("Cannot append on a view. Call materialize(uri) first.")
+        if self._ds.standalone:
+            raise _lib.RadiError(f"{self.uri}: a stand-alone collection takes no appends; "
+                                 "append through its dataset")
+        if not niftis:
+            raise ValueError("append needs niftis=[(path, obs_subject_id), ...]")
+        from .radi_object import _ingest
+
+        _ingest(self._ds, [(self._name, _pairs(self._name, niftis))], validate_alignment,
+                obs_meta, progress)
+        self._reload()
+
+    def _reload(self) -> None:
+        self._entries = {e[1]: e for e in self._ds.volumes(self._name)}
+        self._obs_ids = tuple(self._entries)
+        self._idset = frozenset(self._obs_ids)
+        self.__dict__.pop("_shape", None)
+
+    def validate(self) -> None:
+        """Raises ValueError listing every inconsistency of this collection's dataset (a
+        stand-alone collection: of itself). TypeError on a view, as 0.1.1."""
+        if self._view:
+            raise TypeError("Cannot validate on a view. Call materialize(uri) first.")
+        _validate(self._ds)
+
+
+def _pairs(collection: str, items) -> list:
+    """[(path, subject_id, obs_id or None)] from (path, subject_id) pairs or (path,
+    subject_id, obs_id) triples, with a clear error for anything else."""
+    out = []
+    for item in items:
+        try:
+            path, sid, *rest = item
+            if len(rest) > 1:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ValueError(f"'{collection}': expected (path, subject_id) pairs or (path, subject_id, "
+                             f"obs_id) triples, got {item!r}") from None
+        out.append((os.fspath(path), str(sid), str(rest[0]) if rest and rest[0] is not None else None))
+    if not out:
+        raise ValueError(f"'{collection}': no files given")
+    return out
+
+
+def _validate(ds: _Dataset) -> None:
+    """Raises ValueError listing every inconsistency radi_dataset_validate finds."""
+    msgs, n = C.POINTER(C.c_char_p)(), C.c_size_t()
+    with ds.lock:
+        _lib.check(_lib.lib().radi_dataset_validate(ds.h, C.byref(msgs), C.byref(n)))
+    try:
+        found = [msgs[i].decode("utf-8", "replace") for i in range(n.value)]
+    finally:
+        _lib.lib().radi_messages_free(msgs, n.value)
+    if found:
+        raise ValueError(f"{ds.uri}: {len(found)} inconsistencies:\n" + "\n".join(found))

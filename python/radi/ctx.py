@@ -7,11 +7,8 @@ built, with the constraints of 0.1.1's models; a violation is a ValueError.
 """
 from __future__ import annotations
 
-import dataclasses
 import operator
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional
 
 __all__ = [
     "SliceOrientation", "Compressor", "TileConfig", "CompressionConfig", "IOConfig",
@@ -62,18 +59,52 @@ def _enum_field(owner: str, name: str, value, enum):
         raise ValueError(f"{owner}.{name} must be one of {allowed}, got {value!r}") from None
 
 
-@dataclass
-class TileConfig:
+class _Record:
+    """Config records: fields in `_fields` ((name, default) pairs; a class as default
+    means a fresh instance), set by position or keyword, checked by `_check`, with a
+    repr and value equality: what the standard record decorator gives, without
+    importing it (and inspect) when radi is imported."""
+
+    _fields: tuple = ()
+
+    def __init__(self, *args, **kwargs):
+        cls = type(self).__name__
+        names = [n for n, _d in self._fields]
+        if len(args) > len(names):
+            raise TypeError(f"{cls}() takes at most {len(names)} positional arguments")
+        values = dict(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in names:
+                raise TypeError(f"{cls}() got an unexpected keyword argument '{k}'")
+            if k in values:
+                raise TypeError(f"{cls}() got multiple values for argument '{k}'")
+            values[k] = v
+        for n, default in self._fields:
+            setattr(self, n, values[n] if n in values else default() if isinstance(default, type) else default)
+        self._check()
+
+    def _check(self) -> None:
+        pass
+
+    def _as_dict(self) -> dict:
+        return {n: getattr(self, n) for n, _d in self._fields}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(f"{k}={v!r}" for k, v in self._as_dict().items()) + ")"
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and self._as_dict() == other._as_dict()
+
+    __hash__ = None
+
+
+class TileConfig(_Record):
     """Tile extents of new volumes: the orientation's defaults, with per-axis overrides
     x, y, z and the 4th-axis extent t."""
 
-    orientation: SliceOrientation = SliceOrientation.AXIAL
-    x: Optional[int] = None
-    y: Optional[int] = None
-    z: Optional[int] = None
-    t: int = 1
+    _fields = (("orientation", SliceOrientation.AXIAL), ("x", None), ("y", None), ("z", None), ("t", 1))
 
-    def __post_init__(self):
+    def _check(self):
         self.orientation = _enum_field("TileConfig", "orientation", self.orientation, SliceOrientation)
         for axis in ("x", "y", "z"):
             setattr(self, axis, _int_field("TileConfig", axis, getattr(self, axis), lo=1,
@@ -108,16 +139,13 @@ def _tile_struct(tc: TileConfig):
     return _lib.TileConfig(_ORIENTATION_CODES[tc.orientation], tc.x or 0, tc.y or 0, tc.z or 0, tc.t)
 
 
-@dataclass
-class CompressionConfig:
+class CompressionConfig(_Record):
     """Compression of new volumes. `shuffle` ('byte' or 'bit', applied before the codec)
     is a radi extension; RadiObject 0.1.1 has no shuffle."""
 
-    algorithm: Compressor = Compressor.ZSTD
-    level: int = 3
-    shuffle: Optional[str] = None
+    _fields = (("algorithm", Compressor.ZSTD), ("level", 3), ("shuffle", None))
 
-    def __post_init__(self):
+    def _check(self):
         self.algorithm = _enum_field("CompressionConfig", "algorithm", self.algorithm, Compressor)
         self.level = _int_field("CompressionConfig", "level", self.level, lo=-1, hi=22)
         if self.shuffle not in _SHUFFLE_CODES:
@@ -131,51 +159,40 @@ class CompressionConfig:
         return _lib.Compression(codes[self.algorithm], self.level, _SHUFFLE_CODES[self.shuffle])
 
 
-@dataclass
-class ReadConfig:
+class ReadConfig(_Record):
     """Reads: bytes of tiles in flight (MB) and worker threads. max_workers sizes
     thread pools of bulk operations (ingestion, copies)."""
 
-    memory_budget_mb: int = 1024
-    concurrency: int = 4
-    max_workers: int = 4
+    _fields = (("memory_budget_mb", 1024), ("concurrency", 4), ("max_workers", 4))
 
-    def __post_init__(self):
+    def _check(self):
         name = type(self).__name__
         self.memory_budget_mb = _int_field(name, "memory_budget_mb", self.memory_budget_mb, lo=64)
         self.concurrency = _int_field(name, "concurrency", self.concurrency, lo=1, hi=64)
         self.max_workers = _int_field(name, "max_workers", self.max_workers, lo=1, hi=32)
 
 
-@dataclass
 class IOConfig(ReadConfig):
     """The seed's name for ReadConfig; configure(io=...) replaces the read config."""
 
 
-@dataclass
-class WriteConfig:
-    tile: TileConfig = field(default_factory=TileConfig)
-    compression: CompressionConfig = field(default_factory=CompressionConfig)
+class WriteConfig(_Record):
+    _fields = (("tile", TileConfig), ("compression", CompressionConfig))
 
-    def __post_init__(self):
+    def _check(self):
         if not isinstance(self.tile, TileConfig):
             raise ValueError(f"WriteConfig.tile must be a TileConfig, got {self.tile!r}")
         if not isinstance(self.compression, CompressionConfig):
             raise ValueError(f"WriteConfig.compression must be a CompressionConfig, got {self.compression!r}")
 
 
-@dataclass
-class S3Config:
+class S3Config(_Record):
     """S3 settings (stored; the S3 backend comes later)."""
 
-    region: str = "us-east-1"
-    endpoint: Optional[str] = None
-    use_virtual_addressing: bool = True
-    max_parallel_ops: int = 8
-    multipart_part_size_mb: int = 50
-    include_credentials: bool = True
+    _fields = (("region", "us-east-1"), ("endpoint", None), ("use_virtual_addressing", True),
+               ("max_parallel_ops", 8), ("multipart_part_size_mb", 50), ("include_credentials", True))
 
-    def __post_init__(self):
+    def _check(self):
         if not isinstance(self.region, str) or not self.region:
             raise ValueError(f"S3Config.region must be a non-empty string, got {self.region!r}")
         if self.endpoint is not None and not isinstance(self.endpoint, str):
@@ -187,11 +204,8 @@ class S3Config:
                                                  self.multipart_part_size_mb, lo=5)
 
 
-@dataclass
-class RadiObjectConfig:
-    write: WriteConfig = field(default_factory=WriteConfig)
-    read: ReadConfig = field(default_factory=ReadConfig)
-    s3: S3Config = field(default_factory=S3Config)
+class RadiObjectConfig(_Record):
+    _fields = (("write", WriteConfig), ("read", ReadConfig), ("s3", S3Config))
 
     # 0.1.1's alias properties.
     @property
@@ -225,7 +239,7 @@ def configure(*, tile: TileConfig | None = None, compression: CompressionConfig 
               write: WriteConfig | None = None, read: ReadConfig | None = None) -> None:
     """Changes only the parts given (see the module docstring)."""
     global _config
-    new = dataclasses.replace(_config)
+    new = RadiObjectConfig(**_config._as_dict())
     if write is not None:
         _expect("write", write, WriteConfig)
         new.write = write

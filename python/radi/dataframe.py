@@ -555,6 +555,11 @@ class Dataframe:
         if not isinstance(df, pd.DataFrame):
             raise RadiInvalidError(f"update expects a pandas DataFrame, got {type(df).__name__}")
         frame, _keys = _split_keys(pd, df, list(self.index_columns))
+        self._write(self._complete(pd, frame))
+
+    def _complete(self, pd, frame):
+        """The rows of an upsert, checked: no unknown column; value columns missing from
+        frame keep their stored values (new rows need every non-nullable one)."""
         unknown = [c for c in frame.columns if c not in self._fields]
         if unknown:
             raise RadiInvalidError(f"{self._uri}: unknown column(s) {unknown} "
@@ -562,7 +567,7 @@ class Dataframe:
         missing = [c for c in self.columns if c not in frame.columns]
         if missing and len(frame):
             frame = self._fill_missing(pd, frame, missing)
-        self._write(frame)
+        return frame
 
     def _fill_missing(self, pd, frame, missing):
         keys = list(self.index_columns)

@@ -14,14 +14,12 @@ obs_ids are `{obs_subject_id}_{collection}`.
 from __future__ import annotations
 
 import ctypes as C
-import glob as _glob
 import os
-import shutil
 
 import numpy as np
 
 from . import _lib
-from .collection import VolumeCollection, _Dataset, _ILoc, _LocIdx, _positions
+from .collection import VolumeCollection, _Dataset, _ILoc, _LocIdx, _pairs, _positions, _validate
 from .ctx import _tile_struct, get_config
 
 __all__ = ["RadiObject"]
@@ -29,12 +27,17 @@ __all__ = ["RadiObject"]
 _NIFTI_EXT = (".nii.gz", ".nii")
 
 
-def _subject_from_path(path: str, collection: str) -> str:
+def _stem(path: str) -> str:
+    """The file name without .nii.gz / .nii."""
     name = os.path.basename(path)
     for ext in _NIFTI_EXT:
         if name.lower().endswith(ext):
-            name = name[:-len(ext)]
-            break
+            return name[:-len(ext)]
+    return name
+
+
+def _subject_from_path(path: str, collection: str) -> str:
+    name = _stem(path)
     suffix = "_" + collection
     if name.endswith(suffix) and len(name) > len(suffix):
         name = name[:-len(suffix)]
@@ -50,30 +53,94 @@ def _sources(collection: str, spec) -> list:
                            if f.lower().endswith(_NIFTI_EXT) and os.path.isfile(os.path.join(s, f)))
             where = f"directory {s}"
         else:
-            paths = sorted(p for p in _glob.glob(s) if os.path.isfile(p))
+            import glob
+
+            paths = sorted(p for p in glob.glob(s) if os.path.isfile(p))
             where = f"glob {s!r}"
         if not paths:
             raise FileNotFoundError(f"images['{collection}']: no NIfTI files in {where}")
-        return [(p, _subject_from_path(p, collection)) for p in paths]
-    out = []
-    for item in spec:
-        try:
-            path, sid = item
-        except (TypeError, ValueError):
-            raise ValueError(f"images['{collection}']: expected (path, subject_id) pairs, "
-                             f"got {item!r}") from None
-        out.append((os.fspath(path), str(sid)))
-    if not out:
-        raise ValueError(f"images['{collection}']: no files given")
-    return out
+        return [(p, _subject_from_path(p, collection), None) for p in paths]
+    return _pairs(collection, spec)
 
 
-def _obs_meta_schema(df):
-    """The C schema of a user obs_meta (dims obs_subject_id, obs_id; the other columns as
-    attributes, as Dataframe.from_pandas maps them) and the frame of its rows."""
-    from .dataframe import _attr_spec, _filters, _pd
+def _route(niftis, collections) -> list:
+    """[(collection, [(path, sid)])] for 0.1.1's legacy append(niftis=[(path, sid)]):
+    a file goes to the collection its name ends with (`sub-04_FLAIR.nii.gz` -> FLAIR)."""
+    plan: dict = {}
+    for path, sid, oid in _pairs("niftis", niftis):
+        stem = _stem(path)
+        hits = [c for c in collections if stem.endswith("_" + c)] or \
+               [c for c in collections if stem.lower().endswith("_" + c.lower())]
+        if len(hits) != 1:
+            raise ValueError(f"{path}: cannot tell its collection from the name (collections: "
+                             f"{list(collections)}); pass images={{collection: [(path, subject_id)]}}")
+        plan.setdefault(hits[0], []).append((path, sid, oid))
+    return list(plan.items())
+
+
+def _progress_printer(total: int):
+    """A C progress callback that keeps one status line on stderr."""
+    import sys
+
+    def report(_user, done, _total, path):
+        name = os.path.basename(path.decode("utf-8", "replace")) if path else ""
+        sys.stderr.write(f"\r[{done}/{total}] {name}\033[K" + ("\n" if done == total else ""))
+        sys.stderr.flush()
+
+    return _lib.PROGRESS_FN(report)
+
+
+def _ingest(ds: _Dataset, plan, validate_alignment: bool = False, obs_meta=None,
+            progress: bool = False) -> None:
+    """One all-or-nothing radi_dataset_ingest of plan [(collection, [(path, sid)])]:
+    tiling and compression from configure(); obs_meta a DataFrame of obs_meta rows."""
+    L = _lib.lib()
+    opt = _lib.IngestOptions()
+    L.radi_ingest_options_init(C.byref(opt))
+    w = get_config().write
+    opt.tile = _tile_struct(w.tile)
+    opt.compression = w.compression._struct()
+    opt.validate_alignment = int(bool(validate_alignment))
+    cells = _obs_meta_cells(ds, obs_meta) if obs_meta is not None else None
+    if cells is not None and cells.n:
+        opt.obs_meta_nbuffers = cells.nbufs
+        opt.obs_meta_buffers = C.cast(cells.bufs, C.POINTER(_lib.SparseBuffer))
+        opt.obs_meta_rows = cells.n
+    keep = []
+    colls = (_lib.IngestCollection * len(plan))()
+    for k, (name, srcs) in enumerate(plan):
+        enc = [(p.encode(), sid.encode(), oid.encode() if oid else None) for p, sid, oid in srcs]
+        arr = (_lib.NiftiSource * len(enc))(*[_lib.NiftiSource(*e) for e in enc])
+        keep += [enc, arr]
+        colls[k] = _lib.IngestCollection(name.encode(), len(enc), arr)
+    if progress:
+        opt.progress = _progress_printer(sum(len(srcs) for _n, srcs in plan))
+    try:
+        with ds.lock:
+            _lib.check(L.radi_dataset_ingest(ds.h, len(plan), colls, C.byref(opt)))
+    finally:
+        ds.refresh()
+
+
+def _obs_meta_cells(ds: _Dataset, df):
+    """obs_meta rows for an append, checked against the dataset's obs_meta schema: key
+    columns obs_subject_id (and obs_id, default obs_subject_id), only known columns;
+    missing ones keep stored values for existing rows (new rows need every
+    non-nullable one)."""
+    from .dataframe import Dataframe, _Cells, _pd
 
     pd = _pd()
+    frame = _obs_meta_frame(pd, df)
+    target = Dataframe(f"{ds.uri.rstrip('/')}/obs_meta", ctx=ds.ctx)
+    return _Cells(target.uri, target._dims + target._attrs, target._complete(pd, frame))
+
+
+_OBS_META_KEYS = ["obs_subject_id", "obs_id"]
+
+
+def _obs_meta_frame(pd, df):
+    """A user obs_meta table as rows: obs_subject_id (required) and obs_id (default: the
+    subject id, as 0.1.1) as strings, each key once."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"obs_meta must be a pandas DataFrame, got {type(df).__name__}")
     if "obs_subject_id" not in df.columns:
@@ -82,10 +149,20 @@ def _obs_meta_schema(df):
     frame["obs_subject_id"] = frame["obs_subject_id"].astype(str)
     frame["obs_id"] = frame["obs_id"].astype(str) if "obs_id" in frame.columns \
         else frame["obs_subject_id"]
-    keys = ["obs_subject_id", "obs_id"]
-    dup = frame.duplicated(keys)
+    dup = frame.duplicated(_OBS_META_KEYS)
     if dup.any():
-        raise ValueError(f"obs_meta repeats the key {tuple(frame.loc[dup, keys].iloc[0])}")
+        raise ValueError(f"obs_meta repeats the key {tuple(frame.loc[dup, _OBS_META_KEYS].iloc[0])}")
+    return frame
+
+
+def _obs_meta_schema(df):
+    """The C schema of a user obs_meta (dims obs_subject_id, obs_id; the other columns as
+    attributes, as Dataframe.from_pandas maps them) and the frame of its rows."""
+    from .dataframe import _attr_spec, _filters, _pd
+
+    pd = _pd()
+    frame = _obs_meta_frame(pd, df)
+    keys = _OBS_META_KEYS
     attrs = [_attr_spec(pd, c, frame[c]) for c in frame.columns if c not in keys]
     L = _lib.lib()
     sch = C.c_void_p()
@@ -273,15 +350,67 @@ class RadiObject:
 
     def validate(self) -> None:
         """Raises ValueError listing every inconsistency radi_dataset_validate finds."""
-        msgs, n = C.POINTER(C.c_char_p)(), C.c_size_t()
+        _validate(self._ds)
+
+    def get_volume(self, obs_id: str):
+        """The Volume with this obs_id, from whichever collection holds it."""
+        for name in self.collection_names:
+            coll = self.collection(name)
+            if obs_id in coll:
+                return coll.loc[obs_id]
+        raise KeyError(f"obs_id '{obs_id}' not found in any collection")
+
+    # ------------------------------------------------------------------ writes --
+    def _attached(self, what: str) -> None:
+        if self.is_view:
+            raise ValueError(f"Cannot {what} on a view. Call materialize(uri) first to create "
+                             "an attached RadiObject.")
+
+    def materialize(self, uri, streaming: bool = True, ctx=None) -> "RadiObject":
+        """Writes this dataset (or view: its subjects and collections) as a new dataset at
+        uri. Volumes are copied file by file, so voxels, tiling, compression, affine,
+        orientation and NIfTI keys are kept exactly (0.1.1 drops the geometry); obs and
+        obs_meta rows keep every column. `streaming` is accepted for 0.1.1's signature."""
+        sel, keep = _lib.selection(collections=self._colls, subjects=self._subjects)
+        dst = os.fspath(uri)
         with self._ds.lock:
-            _lib.check(_lib.lib().radi_dataset_validate(self._ds.h, C.byref(msgs), C.byref(n)))
+            _lib.check(_lib.lib().radi_dataset_materialize(self._ds.h, _lib.encode_uri(dst),
+                                                           C.byref(sel)))
+        del keep
+        return RadiObject(dst, ctx=ctx if ctx is not None else self._ds.ctx)
+
+    def append(self, images=None, niftis=None, obs_meta=None, validate_alignment: bool = False,
+               progress: bool = False) -> None:
+        """Adds NIfTI files to existing or new collections, all-or-nothing.
+
+        images: {collection: glob | directory | [(path, subject_id)]}, as from_niftis.
+        niftis: 0.1.1's [(path, subject_id)]; each file goes to the collection its name
+        ends with (`sub-04_FLAIR.nii.gz` -> FLAIR).
+        obs_meta: a DataFrame of obs_meta rows (obs_subject_id, optional obs_id, user
+        columns); required for new subjects when obs_meta has user columns; rows of
+        existing subjects update theirs, columns left out keep their values.
+        Volumes stay in sorted order (renumbered when new keys sort between old ones)."""
+        self._attached("append")
+        plan = [(str(n), _sources(str(n), spec)) for n, spec in (images or {}).items()]
+        if niftis:
+            plan += _route(niftis, self.collection_names)
+        if not plan:
+            raise ValueError("append needs images={collection: ...} or niftis=[(path, subject_id)]")
+        merged: dict = {}
+        for name, srcs in plan:
+            merged.setdefault(name, []).extend(srcs)
+        _ingest(self._ds, list(merged.items()), validate_alignment, obs_meta, progress)
+
+    def rename_collection(self, old: str, new: str) -> None:
+        """Renames a collection: its directory, its group member and its `name`, so the
+        dataset opens under the new name everywhere (0.1.1 leaves the directory behind)."""
+        self._attached("rename a collection")
         try:
-            found = [msgs[i].decode("utf-8", "replace") for i in range(n.value)]
+            with self._ds.lock:
+                _lib.check(_lib.lib().radi_dataset_rename_collection(self._ds.h, old.encode(),
+                                                                     new.encode()))
         finally:
-            _lib.lib().radi_messages_free(msgs, n.value)
-        if found:
-            raise ValueError(f"{self._ds.uri}: {len(found)} inconsistencies:\n" + "\n".join(found))
+            self._ds.refresh()
 
     # ----------------------------------------------------------------- ingest --
     @classmethod
@@ -289,13 +418,16 @@ class RadiObject:
                     ctx=None, progress: bool = False) -> "RadiObject":
         """Creates a dataset at uri from NIfTI files (.nii, .nii.gz; NIfTI-1 or -2).
 
-        images: {collection name: a glob, a directory, or a list of (path, subject_id)}
-        (subject ids of globs and directories: see the module docstring).
+        images: {collection name: a glob, a directory, or a list of (path, subject_id)
+        pairs or (path, subject_id, obs_id) triples} (subject ids of globs and
+        directories: see the module docstring; obs_ids default to
+        "{subject_id}_{collection}").
         validate_alignment: refuse a collection whose files differ in spatial shape.
         obs_meta: optional pandas DataFrame with an obs_subject_id column (and optionally
         obs_id) plus user columns, one row per subject; it must cover every subject.
         Tiling and compression follow configure(tile=..., compression=...). All files are
-        found before anything is written; if any ingest fails, the new dataset is removed.
+        checked before anything is written; if anything fails, nothing is left at uri.
+        progress: a status line on stderr as files complete.
         """
         if not images:
             raise ValueError("from_niftis needs images={collection: glob | directory | "
@@ -307,7 +439,7 @@ class RadiObject:
         if obs_meta is not None:
             sch, frame = _obs_meta_schema(obs_meta)
             known = set(frame["obs_subject_id"])
-            missing = sorted({sid for _n, srcs in plan for _p, sid in srcs} - known)
+            missing = sorted({src[1] for _n, srcs in plan for src in srcs} - known)
             if missing:
                 L.radi_schema_free(sch)
                 raise ValueError(f"obs_meta has no row for subject(s) {missing[:5]}")
@@ -318,32 +450,14 @@ class RadiObject:
         else:
             _lib.check(L.radi_dataset_create(ctx.handle, uri_s.encode()))
         try:
-            if obs_meta is not None:
-                from .dataframe import Dataframe
-
-                Dataframe(f"{uri_s.rstrip('/')}/obs_meta", ctx=ctx)._write(frame)
-            w = get_config().write
-            opt = _lib.IngestOptions()
-            L.radi_ingest_options_init(C.byref(opt))
-            opt.tile = _tile_struct(w.tile)
-            opt.compression = w.compression._struct()
-            opt.validate_alignment = int(bool(validate_alignment))
-            h = C.c_void_p()
-            _lib.check(L.radi_dataset_open(ctx.handle, uri_s.encode(), C.byref(h)))
-            try:
-                for i, (name, srcs) in enumerate(plan):
-                    if progress:
-                        print(f"[{i + 1}/{len(plan)}] {name}: {len(srcs)} files", flush=True)
-                    keep = [(p.encode(), s.encode()) for p, s in srcs]
-                    arr = (_lib.NiftiSource * len(keep))(
-                        *[_lib.NiftiSource(p, s, None) for p, s in keep])
-                    _lib.check(L.radi_dataset_ingest_niftis(h, name.encode(), len(keep), arr,
-                                                            C.byref(opt)))
-            finally:
-                L.radi_dataset_close(h)
+            ds = _Dataset(uri_s, ctx)
+            # A new dataset: the rows go in first (the whole dataset goes on failure).
+            _ingest(ds, plan, validate_alignment, frame if obs_meta is not None else None, progress)
         except BaseException:
             # All-or-nothing: the dataset this call created goes away again.
             if L.radi_object_remove(ctx.handle, uri_s.encode()) != _lib.OK and os.path.isdir(uri_s):
+                import shutil
+
                 shutil.rmtree(uri_s, ignore_errors=True)
             raise
-        return cls(uri_s, ctx=ctx)
+        return cls(_ds=ds)

@@ -1,19 +1,27 @@
 """Volume: a 3-D or 4-D dense array with RadiObject's layout, read by numpy-style indexing.
 
 Reads allocate the result with numpy and let the C library fill it in place.
+
+Scaling policy. A volume ingested from NIfTI stores the file's raw values in the file's
+own datatype and records scl_slope / scl_inter (radiobject 0.1.1 instead stores scaled
+float64 and loses them). Reads return physical values, raw * slope + inter, as float32
+by default (`to_numpy(dtype=np.float64)` for double precision); `vol.raw[...]` and
+`to_numpy(raw=True)` return the stored values in the stored dtype. A volume without
+scaling (slope 1 and intercept 0, or none recorded: from_numpy, 0.1.1 datasets) reads
+its stored values in its stored dtype either way. `dtype` is the dtype reads return;
+`stored_dtype` the one on disk. `to_nifti` writes the raw values with the recorded
+scaling, so a NIfTI round trip is exact.
 """
 from __future__ import annotations
 
 import ctypes as C
-import json
 import operator
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
 from . import _lib
-from .ctx import SliceOrientation, _tile_struct, get_config
+from .ctx import SliceOrientation, _Record, _tile_struct, get_config
 
 __all__ = ["Volume", "OrientationInfo"]
 
@@ -40,18 +48,24 @@ def _meta_string(array_handle, key: str):
     return C.string_at(v, n.value).decode("utf-8", "replace") if n.value else ""
 
 
-@dataclass(frozen=True)
-class OrientationInfo:
+class OrientationInfo(_Record):
     """A volume's anatomical orientation, from its NIfTI/DICOM header (0.1.1's fields):
     axcodes e.g. ('R', 'A', 'S'), the 4x4 voxel-to-world affine (numpy float64),
     is_canonical (RAS), confidence ('header' or 'unknown') and source ('nifti_sform',
     'nifti_qform', 'dicom_iop' or 'identity')."""
 
-    axcodes: tuple
-    affine: np.ndarray
-    is_canonical: bool
-    confidence: str
-    source: str
+    _fields = (("axcodes", ()), ("affine", None), ("is_canonical", False), ("confidence", "unknown"),
+               ("source", "identity"))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, OrientationInfo):
+            return NotImplemented
+        a, b = self._as_dict(), other._as_dict()
+        return np.array_equal(a.pop("affine"), b.pop("affine")) and a == b
+
+    def __str__(self) -> str:
+        return (f"axcodes={self.axcodes} affine={np.asarray(self.affine).tolist()} "
+                f"is_canonical={self.is_canonical} confidence={self.confidence!r} source={self.source!r}")
 
 
 class Volume:
@@ -73,7 +87,11 @@ class Volume:
         code = L.radi_volume_dtype(h)
         if code not in _NP_DTYPES:
             raise _lib.RadiError(f"{self._uri}: unsupported voxel datatype code {code}")
-        self._dtype = _NP_DTYPES[code]
+        self._stored = _NP_DTYPES[code]
+        slope, inter, has = C.c_double(), C.c_double(), C.c_int()
+        _lib.check(L.radi_volume_scaling(h, C.byref(slope), C.byref(inter), C.byref(has)))
+        self._scaling = (slope.value, inter.value) if has.value else None
+        self._dtype = np.dtype(np.float32) if self._scaling else self._stored
 
     @classmethod
     def from_numpy(cls, uri, data, ctx=None) -> "Volume":
@@ -141,7 +159,24 @@ class Volume:
 
     @property
     def dtype(self) -> np.dtype:
+        """The dtype reads return: float32 for a scaled NIfTI volume, else the stored one."""
         return self._dtype
+
+    @property
+    def stored_dtype(self) -> np.dtype:
+        """The dtype on disk (what `raw` reads return)."""
+        return self._stored
+
+    @property
+    def scaling(self):
+        """(scl_slope, scl_inter) recorded from the source NIfTI, or None when reads are
+        not scaled."""
+        return self._scaling
+
+    @property
+    def raw(self) -> "_RawIndexer":
+        """Indexing that returns stored (unscaled) values: `vol.raw[:, :, 77]`."""
+        return _RawIndexer(self)
 
     @property
     def tile_orientation(self):
@@ -172,6 +207,8 @@ class Volume:
         text = self._meta("orientation_affine")
         if text is None:
             return None
+        import json
+
         try:
             aff = np.array(json.loads(text), dtype=np.float64)
         except (ValueError, TypeError):
@@ -203,17 +240,28 @@ class Volume:
         return f"Volume(shape={'x'.join(str(s) for s in self._shape)}, dtype={self._dtype}{extra})"
 
     # ------------------------------------------------------------------- reads --
-    def _read_box(self, lo, hi) -> np.ndarray:
-        """Reads the inclusive box [lo, hi] into a new C-order array of that box's shape."""
-        out = np.empty(tuple(h - l + 1 for l, h in zip(lo, hi)), dtype=self._dtype)
+    def _read_box(self, lo, hi, raw: bool = False, dtype=None) -> np.ndarray:
+        """Reads the inclusive box [lo, hi] into a new C-order array of that box's shape:
+        physical values (see the module docstring) unless raw."""
+        box = tuple(h - l + 1 for l, h in zip(lo, hi))
         lohi = (C.c_int64 * (2 * len(lo)))(*[v for pair in zip(lo, hi) for v in pair])
-        _lib.check(_lib.lib().radi_volume_read(self._handle(), lohi, out.ctypes.data_as(C.c_void_p),
-                                               out.nbytes, None))
-        return out
+        want = np.dtype(dtype) if dtype is not None else (self._stored if raw else self._dtype)
+        if raw or self._scaling is None:
+            out = np.empty(box, dtype=self._stored)
+            _lib.check(_lib.lib().radi_volume_read(self._handle(), lohi, out.ctypes.data_as(C.c_void_p),
+                                                   out.nbytes, None))
+            return out if want == self._stored else out.astype(want)
+        # Scaled in C: one pass, computed in double and rounded once.
+        code = _lib.FLOAT64 if want == np.float64 else _lib.FLOAT32
+        out = np.empty(box, dtype=np.float64 if code == _lib.FLOAT64 else np.float32)
+        _lib.check(_lib.lib().radi_volume_read_scaled(self._handle(), lohi, code,
+                                                      out.ctypes.data_as(C.c_void_p), out.nbytes, None))
+        return out if out.dtype == want else out.astype(want)
 
-    def to_numpy(self) -> np.ndarray:
-        """The whole volume."""
-        return self._read_box([0] * self.ndim, [s - 1 for s in self._shape])
+    def to_numpy(self, raw: bool = False, dtype=None) -> np.ndarray:
+        """The whole volume: physical values as `dtype` (default self.dtype), or the
+        stored values with raw=True."""
+        return self._read_box([0] * self.ndim, [s - 1 for s in self._shape], raw, dtype)
 
     def __array__(self, dtype=None, copy=None):
         a = self.to_numpy()
@@ -223,6 +271,9 @@ class Volume:
         """numpy basic indexing: ints (negative allowed) drop the axis, slices keep it
         (steps are applied in numpy to the bounding box read), `...` and missing trailing
         axes mean everything. A bare int indexes the first axis, as numpy does."""
+        return self._index(key, raw=False)
+
+    def _index(self, key, raw: bool) -> np.ndarray:
         if not isinstance(key, tuple):
             key = (key,)
         if any(k is Ellipsis for k in key):
@@ -263,9 +314,23 @@ class Volume:
         if empty:
             shape = tuple(len(range(*k.indices(n))) for k, n in zip(key, self._shape)
                           if isinstance(k, slice))
-            return np.empty(shape, dtype=self._dtype)
-        box = self._read_box(lo, hi)
+            return np.empty(shape, dtype=self._stored if raw else self._dtype)
+        box = self._read_box(lo, hi, raw)
         return box[tuple(local)]
+
+    def to_nifti(self, file_path, compression: bool = True) -> str:
+        """Writes the volume as NIfTI-1: stored voxels with the recorded scaling, the
+        affine with its sform/qform codes, xyzt_units. With compression (the default) a
+        name without ".gz" gets it, as radiobject 0.1.1 does. Returns the path written."""
+        path = os.fspath(file_path)
+        if compression and not path.endswith(".gz"):
+            path += ".gz"
+        elif not compression and path.endswith(".gz"):
+            raise ValueError(f"{path}: compression=False but the name ends in .gz")
+        if not (path.endswith(".nii") or path.endswith(".nii.gz")):
+            raise ValueError(f"{path}: a NIfTI file name ends in .nii or .nii.gz")
+        _lib.check(_lib.lib().radi_volume_to_nifti(self._handle(), path.encode()))
+        return path
 
     def slice(self, x=slice(None), y=slice(None), z=slice(None), t=None) -> np.ndarray:
         """`vol[x, y, z]` (plus `t` on 4-D volumes)."""
@@ -292,3 +357,13 @@ class Volume:
     def coronal(self, y: int, t: int | None = None) -> np.ndarray:
         """The (X, Z) slice at y, i.e. vol[:, y]; (X, Z, T) on 4-D volumes without t."""
         return self._plane(1, y, t)
+
+
+class _RawIndexer:
+    """`vol.raw[...]`: the same indexing as `vol[...]`, returning stored values."""
+
+    def __init__(self, vol: Volume):
+        self._vol = vol
+
+    def __getitem__(self, key) -> np.ndarray:
+        return self._vol._index(key, raw=True)

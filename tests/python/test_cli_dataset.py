@@ -382,3 +382,68 @@ def test_ingest_obs_meta_csv(dataset, tmp_path):
     assert "--append" in one_line_error(run("ingest", "--append", "--obs-meta", csv, uri,
                                             f"A={nii}"), 2)
     assert "needs a value" in one_line_error(run("ingest", uri, f"A={nii}", "--obs-meta"), 2)
+
+
+def test_ingest_tiling_compression_and_alignment(tmp_path, oracle):
+    """--tile and --compression reach the stored schema; --validate-alignment refuses
+    mixed shapes naming both files; bad values are usage errors."""
+    nii = make_niftis(tmp_path / "nii")
+    uri = tmp_path / "iso"
+    p = run("ingest", "--tile", "isotropic", "--compression=lz4:1", uri, f"FLAIR={nii}/*_FLAIR.nii.gz")
+    assert p.returncode == 0, p.stderr
+    with oracle.open(str(uri / "collections" / "FLAIR" / "volumes" / "0")) as A:
+        assert [d.tile for d in A.schema.domain] == [32, 30, 16]  # 64^3 clipped to the shape
+        f = A.schema.attr("voxels").filters
+        assert len(f) == 1 and isinstance(f[0], oracle.LZ4Filter) and f[0].level == 1
+        assert A.meta["tile_orientation"] == "isotropic"
+    for bad in (["--tile", "diagonal"], ["--compression", "brotli"], ["--compression", "zstd:99"]):
+        one_line_error(run("ingest", *bad, tmp_path / "x", f"FLAIR={nii}"), 2)
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    for s, shape in (("a", SHAPE), ("b", (SHAPE[0], SHAPE[1], SHAPE[2] + 1))):
+        nib.save(nib.Nifti1Image(np.zeros(shape, np.int16), np.eye(4)), str(odd / f"{s}_X.nii"))
+    line = one_line_error(run("ingest", "--validate-alignment", tmp_path / "al", f"X={odd}"), 1)
+    assert "a_X.nii" in line and "b_X.nii" in line and "shape" in line
+    assert not (tmp_path / "al").exists()
+    assert run("ingest", tmp_path / "mixed", f"X={odd}").returncode == 0
+
+
+def test_ingest_append_is_all_or_nothing(dataset, tmp_path):
+    """A bad file in the second collection of an --append leaves the first one out too,
+    and the dataset byte for byte as it was; subjects sorting first renumber volumes."""
+    import hashlib
+    import shutil
+    uri, nii = dataset
+    ds = tmp_path / "ds"
+    shutil.copytree(uri, ds)
+
+    def digest():
+        h = hashlib.sha256()
+        for p in sorted(ds.rglob("*")):
+            h.update(str(p.relative_to(ds)).encode())
+            if p.is_file():
+                h.update(p.read_bytes())
+        return h.hexdigest()
+
+    before = digest()
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    bad.mkdir()
+    shutil.copy(nii / "sub-01_FLAIR.nii.gz", good / "sub-00_FLAIR.nii.gz")
+    whole = (nii / "sub-02_FLAIR.nii.gz").read_bytes()
+    (bad / "sub-00_T2.nii.gz").write_bytes(whole[: len(whole) // 2])
+    line = one_line_error(run("ingest", "--append", ds, f"FLAIR={good}", f"T2={bad}"), 1)
+    assert "sub-00_T2.nii.gz" in line
+    assert digest() == before
+    # Without the bad file, sub-00 goes first and the others move up one slot.
+    assert run("ingest", "--append", ds, f"FLAIR={good}").returncode == 0
+    doc = json.loads(run("ls", "--json", ds).stdout)
+    flair = next(c for c in doc["collections"] if c["name"] == "FLAIR")
+    assert [v["obs_id"] for v in flair["volumes"]] == [f"{s}_FLAIR" for s in ("sub-00",) + SUBJECTS]
+    assert run("validate", ds).returncode == 0
+    ro = pytest.importorskip("radiobject")
+    r = ro.RadiObject(str(ds))
+    r.validate()
+    for k, s in enumerate(("sub-00",) + SUBJECTS):
+        src = nii / ("sub-01_FLAIR.nii.gz" if s == "sub-00" else f"{s}_FLAIR.nii.gz")
+        np.testing.assert_array_equal(r.FLAIR.iloc[k].to_numpy(), nib_data(src))

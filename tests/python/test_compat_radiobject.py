@@ -189,16 +189,23 @@ def test_radi_append_keeps_radiobject_positional_lookup(tmp_path, niftis):
     img.header.set_xyzt_units("mm")
     p = tmp_path / "sub-04_FLAIR.nii.gz"
     nib.save(img, str(p))
+    d0 = np.full((6, 5, 4), -7, np.int16)
+    img0 = nib.Nifti1Image(d0, _affine())
+    p0 = tmp_path / "sub-00_FLAIR.nii.gz"
+    nib.save(img0, str(p0))
     with rc.Dataset(str(uri)) as ds:
         ds.ingest("FLAIR", [(str(p), "sub-04")])
-        with pytest.raises(rc.RadiCError, match="renumbering"):
-            ds.ingest("FLAIR", [(str(p), "sub-00")])
+        # sub-00 sorts first: radi renumbers volumes/<k> so the positions stay sorted.
+        ds.ingest("FLAIR", [(str(p0), "sub-00")])
         assert ds.validate() == []
     r = RadiObject(str(uri))
     r.validate()
-    assert len(r) == 4 and len(r.FLAIR) == 4
+    assert len(r) == 5 and len(r.FLAIR) == 5
+    # 0.1.1 resolves by position: right only because the volumes were renumbered.
     np.testing.assert_array_equal(r.FLAIR.loc["sub-04_FLAIR"].to_numpy(), d)
-    np.testing.assert_array_equal(r.FLAIR.iloc[3].to_numpy(), d)
+    np.testing.assert_array_equal(r.FLAIR.iloc[4].to_numpy(), d)
+    np.testing.assert_array_equal(r.FLAIR.iloc[0].to_numpy(), d0)
+    np.testing.assert_array_equal(r.FLAIR.loc["sub-00_FLAIR"].to_numpy(), d0)
     np.testing.assert_array_equal(r.FLAIR.loc["sub-02_FLAIR"].to_numpy(), data["sub-02_FLAIR"])
 
 
@@ -242,6 +249,42 @@ def test_header_metadata_matches_radiobject(tmp_path, oracle, case):
     pd_.testing.assert_frame_equal(ours.T2w.obs.read(), ref.T2w.obs.read())
     with oracle.open(str(tmp_path / "radi/collections/T2w/volumes/0")) as A, \
             oracle.open(str(tmp_path / "ref/collections/T2w/volumes/0")) as B:
-        assert dict(A.meta) == dict(B.meta)
+        ours_meta = dict(A.meta)
+        # radi's one addition: a 4-D image's time step, which 0.1.1 loses.
+        tr = ours_meta.pop("nifti_pixdim4", None)
+        assert tr == (repr(float(img.header["pixdim"][4])) if d.ndim == 4 else None)
+        assert ours_meta == dict(B.meta)
         assert A.schema == B.schema
     np.testing.assert_array_equal(ours.T2w.iloc[0].to_numpy(), ref.T2w.iloc[0].to_numpy())
+
+
+def test_radi_append_repairs_an_unsorted_radiobject_dataset(tmp_path):
+    """0.1.1 numbers volumes in input order: sub-03, sub-02, sub-01 gives volumes/0 =
+    sub-03 and volumes/2 = sub-01, so 0.1.1 itself reads the wrong voxels (defect D1).
+    A radi append that renumbers puts every volume at its sorted position (moving
+    sub-03 and sub-01 through a spare name: their slots form a cycle), after which 0.1.1
+    reads right and validates."""
+    rng = np.random.default_rng(11)
+    data, srcs = {}, []
+    for s in ["sub-03", "sub-02", "sub-01", "sub-04"]:
+        d = rng.integers(0, 1000, size=(6, 5, 4)).astype(np.int16)
+        p = tmp_path / f"{s}_T1w.nii.gz"
+        nib.save(nib.Nifti1Image(d, _affine()), str(p))
+        data[f"{s}_T1w"] = d
+        srcs.append((str(p), s))
+    uri = tmp_path / "ds011"
+    RadiObject.from_niftis(str(uri), images={"T1w": srcs[:3]})
+    with pytest.raises(ValueError, match="mismatch"):
+        RadiObject(str(uri)).validate()
+    import radi
+    r = radi.RadiObject(str(uri))
+    for oid, d in list(data.items())[:3]:  # radi reads the 0.1.1 dataset right, by obs_id
+        np.testing.assert_array_equal(r.T1w.loc[oid].to_numpy(), d)
+    r.append(images={"T1w": srcs[3:]})
+    r.validate()
+    old = RadiObject(str(uri))
+    old.validate()
+    for i, s in enumerate(["sub-01", "sub-02", "sub-03", "sub-04"]):
+        np.testing.assert_array_equal(old.T1w.iloc[i].to_numpy(), data[f"{s}_T1w"])
+        np.testing.assert_array_equal(r.T1w.loc[f"{s}_T1w"].to_numpy(), data[f"{s}_T1w"])
+    assert not [p for p in (uri / "collections" / "T1w" / "volumes").iterdir() if "staging" in p.name]
