@@ -21,6 +21,7 @@ import tempfile
 import time
 
 import numpy as np
+from benchutil import du
 
 SHAPE = (240, 240, 155)
 
@@ -67,14 +68,6 @@ def brain_volume(seed=0, shape=SHAPE):
     vol = np.sqrt((vol + n1) ** 2 + n2 ** 2)                      # Rician
     vol[~brain] = 0.0
     return vol.astype(np.float32)
-
-
-def du(path):
-    total = 0
-    for root, _, files in os.walk(path):
-        for f in files:
-            total += os.path.getsize(os.path.join(root, f))
-    return total
 
 
 # ----------------------------------------------------------------------- systems --
