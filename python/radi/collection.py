@@ -50,6 +50,18 @@ class _Dataset:
     def collection_uri(self, name: str) -> str:
         return self.uri if self.standalone else f"{self.uri.rstrip('/')}/collections/{name}"
 
+    def obs(self, name: str):
+        """The `obs` Dataframe of collection `name`."""
+        from .dataframe import Dataframe
+
+        return Dataframe(f"{self.collection_uri(name)}/obs", ctx=self.ctx)
+
+    def obs_meta(self):
+        """The dataset's `obs_meta` Dataframe."""
+        from .dataframe import Dataframe
+
+        return Dataframe(f"{self.uri.rstrip('/')}/obs_meta", ctx=self.ctx)
+
     def volumes(self, name: str) -> tuple:
         """((obs_subject_id, obs_id, volume_uri or None), ...) of one collection, in obs order."""
         got = self._volumes.get(name)
@@ -214,9 +226,7 @@ class VolumeCollection:
     def obs(self):
         """Per-volume metadata. The collection's `obs` Dataframe (radi.Dataframe; `.read()`
         gives pandas); on a view, a pandas DataFrame of the view's rows in view order."""
-        from .dataframe import Dataframe
-
-        df = Dataframe(f"{self._ds.collection_uri(self._name)}/obs", ctx=self._ds.ctx)
+        df = self._ds.obs(self._name)
         if not self._view:
             return df
         rows = df.read(index={"obs_id": list(self._obs_ids)})
@@ -292,9 +302,7 @@ class VolumeCollection:
     def filter(self, expr: str) -> "VolumeCollection":
         """A view of the volumes whose obs row matches expr (e.g. "datatype == 4"), a
         filter expression over obs's attributes (docs/dataframe.md)."""
-        from .dataframe import Dataframe
-
-        df = Dataframe(f"{self._ds.collection_uri(self._name)}/obs", ctx=self._ds.ctx)
+        df = self._ds.obs(self._name)
         keep = set(df.read(columns=["obs_id"], value_filter=expr)["obs_id"])
         return self._derive([o for o in self._obs_ids if o in keep])
 
@@ -311,9 +319,7 @@ class VolumeCollection:
         """The obs row of one volume, as a one-row pandas DataFrame."""
         if obs_id not in self._idset:
             raise KeyError(f"Key '{obs_id}' not found in index")
-        from .dataframe import Dataframe
-
-        return Dataframe(f"{self._ds.collection_uri(self._name)}/obs", ctx=self._ds.ctx).read(
+        return self._ds.obs(self._name).read(
             index={"obs_id": [obs_id]})
 
     # ----------------------------------------------------------------- writes --

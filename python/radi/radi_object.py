@@ -127,11 +127,11 @@ def _obs_meta_cells(ds: _Dataset, df):
     columns obs_subject_id (and obs_id, default obs_subject_id), only known columns;
     missing ones keep stored values for existing rows (new rows need every
     non-nullable one)."""
-    from .dataframe import Dataframe, _Cells, _pd
+    from .dataframe import _Cells, _pd
 
     pd = _pd()
     frame = _obs_meta_frame(pd, df)
-    target = Dataframe(f"{ds.uri.rstrip('/')}/obs_meta", ctx=ds.ctx)
+    target = ds.obs_meta()
     return _Cells(target.uri, target._dims + target._attrs, target._complete(pd, frame))
 
 
@@ -236,9 +236,7 @@ class RadiObject:
     def obs_meta(self):
         """Per-subject metadata: the `obs_meta` radi.Dataframe (`.read()` gives pandas);
         on a subject view, a pandas DataFrame of the view's subjects, as 0.1.1 gives."""
-        from .dataframe import Dataframe
-
-        df = Dataframe(f"{self._ds.uri.rstrip('/')}/obs_meta", ctx=self._ds.ctx)
+        df = self._ds.obs_meta()
         if self._subjects is None:
             return df
         return df.read(index={"obs_subject_id": list(self._subjects)})
@@ -320,9 +318,7 @@ class RadiObject:
     def filter(self, expr: str) -> "RadiObject":
         """A view of the subjects whose obs_meta row matches expr, e.g. "age > 40 and
         grade == 'HGG'" (the filter language of docs/dataframe.md)."""
-        from .dataframe import Dataframe
-
-        df = Dataframe(f"{self._ds.uri.rstrip('/')}/obs_meta", ctx=self._ds.ctx)
+        df = self._ds.obs_meta()
         keep = set(df.read(columns=["obs_subject_id"], value_filter=expr)["obs_subject_id"])
         return self._derive(subjects=[s for s in self.obs_subject_ids if s in keep])
 

@@ -1079,18 +1079,26 @@ static radi_status check_oids_unique(radi_dataset *ds, item **all, size_t n)
         if (strcmp(all[i]->oid, all[i - 1]->oid) == 0)
             return rdi_error(RADI_E_EXISTS, "%s and %s: both give obs_id '%s'", all[i - 1]->path, all[i]->path,
                              all[i]->oid);
-    for (size_t c = 0; c < ds->collections.n; c++) {
-        RDI_TRY(rdi_ds_load_collection(ds, c));
-        for (uint64_t r = 0; r < ds->cache[c].n; r++) {
+    /* Only the obs_id column of each collection: resolving volumes (a metadata read per
+     * volume) is not needed to find a clash. */
+    radi_status s = RADI_OK;
+    for (size_t c = 0; c < ds->collections.n && s == RADI_OK; c++) {
+        const char *col = K_OID;
+        rdi_strlist oids = RDI_STRLIST_INIT;
+        char *obs = rdi_ds_coll_uri(ds, ds->collections.items[c], "obs");
+        s = obs ? rdi_ds_read_str_cols(ds->ctx, obs, 1, &col, &oids) : RADI_E_NOMEM;
+        for (size_t r = 0; r < oids.n && s == RADI_OK; r++) {
             item key = {0}, *kp = &key;
-            key.oid = (char *)ds->cache[c].entries[r].obs_id;
+            key.oid = oids.items[r];
             item **hit = bsearch(&kp, all, n, sizeof *all, cmp_item_oid);
             if (hit)
-                return rdi_error(RADI_E_EXISTS, "%s: obs_id '%s' already exists in collection '%s' of %s",
-                                 (*hit)->path, key.oid, ds->collections.items[c], ds->uri);
+                s = rdi_error(RADI_E_EXISTS, "%s: obs_id '%s' already exists in collection '%s' of %s",
+                              (*hit)->path, key.oid, ds->collections.items[c], ds->uri);
         }
+        rdi_strlist_free(&oids);
+        free(obs);
     }
-    return RADI_OK;
+    return s;
 }
 
 /* ------------------------------------------------------ append placement -- */

@@ -291,26 +291,29 @@ static radi_status volume_check(const char *uri, const radi_schema *s, radi_volu
     return RADI_OK;
 }
 
-/* A string metadata value parsed as a finite double; 0 when absent or not a string. */
-static int meta_double(const radi_meta *m, const char *key, double *out, int *bad)
+/* A string metadata value copied into buf (NUL-terminated): 1, or 0 when absent or not
+ * a string, or -1 when it does not fit. */
+static int meta_str(const radi_meta *m, const char *key, char *buf, size_t cap)
 {
     radi_datatype t;
     uint32_t n;
     const void *p;
     if (radi_meta_get(m, key, &t, &n, &p) != RADI_OK) return 0;
     if (t != RADI_STRING_UTF8 && t != RADI_STRING_ASCII && t != RADI_CHAR) return 0;
-    char buf[64], *end;
-    if (n == 0 || n >= sizeof buf) {
-        *bad = 1;
-        return 0;
-    }
+    if (n >= cap) return -1;
     memcpy(buf, p, n);
     buf[n] = '\0';
+    return 1;
+}
+
+/* A string metadata value as a number: 1, or 0 when absent, or -1 when it is not one. */
+static int meta_double(const radi_meta *m, const char *key, double *out)
+{
+    char buf[64], *end;
+    int r = meta_str(m, key, buf, sizeof buf);
+    if (r <= 0) return r;
     double v = strtod(buf, &end);
-    if (*end) {
-        *bad = 1;
-        return 0;
-    }
+    if (end == buf || *end) return -1;
     *out = v;
     return 1;
 }
@@ -320,13 +323,11 @@ static int meta_double(const radi_meta *m, const char *key, double *out, int *ba
 static radi_status load_scaling(const char *uri, const radi_meta *m, radi_volume *vol)
 {
     double slope = 1, inter = 0;
-    int bad = 0;
-    int has_slope = meta_double(m, RDI_META_SCL_SLOPE, &slope, &bad);
-    meta_double(m, RDI_META_SCL_INTER, &inter, &bad);
-    if (bad)
+    int has_slope = meta_double(m, RDI_META_SCL_SLOPE, &slope);
+    if (has_slope < 0 || meta_double(m, RDI_META_SCL_INTER, &inter) < 0)
         return rdi_error(RADI_E_CORRUPT, "%s: metadata " RDI_META_SCL_SLOPE "/" RDI_META_SCL_INTER
                          " is not a number", uri);
-    if (!has_slope || slope == 0 || !isfinite(slope)) slope = 1, inter = 0;
+    if (has_slope == 0 || slope == 0 || !isfinite(slope)) slope = 1, inter = 0;
     if (!isfinite(inter))
         return rdi_error(RADI_E_CORRUPT, "%s: metadata " RDI_META_SCL_INTER " is not finite", uri);
     vol->slope = slope;
@@ -463,23 +464,10 @@ radi_status radi_volume_read_scaled(radi_volume *vol, const int64_t *lohi, radi_
 
 /* ---------------------------------------------------------------- export -- */
 
-/* A string metadata value copied into buf (NUL-terminated); 0 when absent or too long. */
-static int meta_str(const radi_meta *m, const char *key, char *buf, size_t cap)
-{
-    radi_datatype t;
-    uint32_t n;
-    const void *p;
-    if (radi_meta_get(m, key, &t, &n, &p) != RADI_OK) return 0;
-    if ((t != RADI_STRING_UTF8 && t != RADI_STRING_ASCII && t != RADI_CHAR) || n >= cap) return 0;
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    return 1;
-}
-
 static void meta_code(const radi_meta *m, const char *key, int32_t *out)
 {
     char buf[32], *end;
-    if (!meta_str(m, key, buf, sizeof buf)) return;
+    if (meta_str(m, key, buf, sizeof buf) != 1) return;
     long v = strtol(buf, &end, 10);
     if (end != buf && !*end && v >= INT32_MIN && v <= INT32_MAX) *out = (int32_t)v;
 }
@@ -518,17 +506,16 @@ radi_status radi_volume_to_nifti(radi_volume *vol, const char *path)
     hdr.pixdim[1] = hdr.pixdim[2] = hdr.pixdim[3] = 0;
     char aff[1024];
     int has_affine = meta_str(m, "orientation_affine", aff, sizeof aff);
+    if (has_affine < 0)
+        return rdi_error(RADI_E_CORRUPT, "%s: metadata orientation_affine is too long for a 4x4 matrix", uri);
     if (has_affine && parse_affine(aff, hdr.affine) != 0)
         return rdi_error(RADI_E_CORRUPT, "%s: metadata orientation_affine is not a 4x4 matrix: %.80s", uri, aff);
     /* Codes as the source file had them; volumes without them keep the defaults (1, 1). */
     meta_code(m, "nifti_sform_code", &hdr.sform_code);
     meta_code(m, "nifti_qform_code", &hdr.qform_code);
     meta_code(m, "nifti_xyzt_units", &hdr.xyzt_units);
-    char tr[64], *end;
-    if (hdr.ndim == 4 && meta_str(m, "nifti_pixdim4", tr, sizeof tr)) {
-        double v = strtod(tr, &end);
-        if (end != tr && !*end && isfinite(v)) hdr.pixdim[4] = v;
-    }
+    double tr;
+    if (hdr.ndim == 4 && meta_double(m, "nifti_pixdim4", &tr) == 1 && isfinite(tr)) hdr.pixdim[4] = tr;
     /* (1, 0) is "no scaling" and is written as such (slope 0), as the file likely had. */
     if (vol->has_scaling) {
         hdr.scl_slope = vol->slope;
