@@ -152,6 +152,54 @@ RADI_API void radi_ctx_free(radi_ctx *ctx);
 /* Borrowed view of the context's configuration. */
 RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
 
+/* ----------------------------------------------------------------- options -- */
+/*
+ * String options: the configuration that grows without changing any struct (as
+ * TileDB's Config and curl's options). radi_config above is frozen; every new setting
+ * is a key here. Keys (values are strings; booleans "true"/"false"/"1"/"0"):
+ *   memory_budget, concurrency, format_version     override the radi_config fields
+ *   vfs.s3.region                    default AWS_REGION / AWS_DEFAULT_REGION / profile / "us-east-1"
+ *   vfs.s3.endpoint                  host[:port] or a URL ("http://127.0.0.1:9000" also sets
+ *                                    the scheme); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL,
+ *                                    else AWS
+ *   vfs.s3.scheme                    "https" (default) or "http"
+ *   vfs.s3.use_virtual_addressing    default: false with an endpoint, true on AWS
+ *   vfs.s3.max_parallel_ops          requests in flight per call, default 16
+ *   vfs.s3.multipart_part_size       bytes (or vfs.s3.multipart_part_size_mb), default 50 MiB
+ *   vfs.s3.connect_timeout_ms        default 3000
+ *   vfs.s3.request_timeout_ms        default 30000
+ *   vfs.s3.max_retries               default 5 (5xx, SlowDown, 429, timeouts, resets, short bodies)
+ *   vfs.s3.verify_ssl                default true
+ *   vfs.s3.ca_file                   PEM bundle
+ *   vfs.s3.aws_access_key_id, vfs.s3.aws_secret_access_key, vfs.s3.aws_session_token
+ *                                    default from AWS_* and the shared credentials file;
+ *                                    no credentials at all = anonymous (unsigned) requests.
+ *                                    Secrets are never shown in messages or radi_options_get.
+ *   vfs.s3.profile                   default AWS_PROFILE, else "default"
+ *   vfs.s3.use_environment           default true: unset S3 settings come from AWS_* and ~/.aws
+ */
+typedef struct radi_options radi_options;
+
+/* An empty set (every key at its default). Freed with radi_options_free. */
+RADI_API radi_status radi_options_create(radi_options **out);
+RADI_API void radi_options_free(radi_options *opts);
+/* Sets key to value (both copied); value NULL restores the default. Unknown keys and
+ * bad values are RADI_E_INVALID, and *opts is unchanged. */
+RADI_API radi_status radi_options_set(radi_options *opts, const char *key, const char *value);
+/* *value is the value set for key (borrowed until the key is set again or opts is
+ * freed), or NULL when unset. A secret that is set reads back as "***". */
+RADI_API radi_status radi_options_get(const radi_options *opts, const char *key, const char **value);
+
+/* As radi_ctx_create, with options (copied; NULL = none). S3 settings that cannot be
+ * used (a bad credentials file, say) do not fail the context: the first s3:// call
+ * reports them. */
+RADI_API radi_status radi_ctx_create_with_options(const radi_config *config, const radi_options *opts,
+                                                  radi_ctx **out);
+
+/* sizeof of a public struct by its name ("radi_config", "radi_filter_list", ...), 0 for
+ * an unknown name: language bindings check their mirrors against it when they load. */
+RADI_API size_t radi_abi_sizeof(const char *type_name);
+
 /* ------------------------------------------------------------------ schema -- */
 
 typedef enum radi_array_type { RADI_DENSE = 0, RADI_SPARSE = 1 } radi_array_type;

@@ -7,7 +7,7 @@
 
 #include "radi/radiobject.h"
 #include "radi/sparse.h"
-#include "tdb/ctx.h"
+#include "ctx/ctx.h"
 #include "tdb/sparse.h"
 #include "tdb/tdb.h"
 

@@ -9,7 +9,7 @@
 
 #include "radi/nifti.h"
 #include "radi/volume.h"
-#include "tdb/ctx.h"
+#include "ctx/ctx.h"
 #include "tdb/tdb.h"
 #include "model/dataset.h"
 

@@ -9,7 +9,7 @@
 
 #include "core/core.h"
 #include "filters/filters.h"
-#include "tdb/ctx.h"
+#include "ctx/ctx.h"
 #include "vfs/vfs.h"
 
 /* The directories of an array (research/tiledb-format.md §1.2). */

@@ -6,6 +6,8 @@
 struct rdi_vfs {
     const rdi_vfs_ops *local_ops;
     void *local_self;
+    const rdi_vfs_ops *s3_ops;   /* NULL until the context installs one */
+    void *s3_self;
 };
 
 void rdi_dirlist_free(rdi_dirlist *l)
@@ -29,6 +31,7 @@ void rdi_vfs_free(rdi_vfs *v)
 {
     if (!v) return;
     if (v->local_ops && v->local_ops->destroy) v->local_ops->destroy(v->local_self);
+    if (v->s3_ops && v->s3_ops->destroy) v->s3_ops->destroy(v->s3_self);
     free(v);
 }
 
@@ -40,19 +43,50 @@ radi_status rdi_vfs_set_local(rdi_vfs *v, const rdi_vfs_ops *ops, void *self)
     return RADI_OK;
 }
 
+radi_status rdi_vfs_set_s3(rdi_vfs *v, const rdi_vfs_ops *ops, void *self)
+{
+    if (v->s3_ops && v->s3_ops->destroy) v->s3_ops->destroy(v->s3_self);
+    v->s3_ops = ops;
+    v->s3_self = self;
+    return RADI_OK;
+}
+
 /* Picks the backend; unknown schemes are refused with the URI named. */
 static radi_status pick(rdi_vfs *v, const char *uri, const rdi_vfs_ops **ops, void **self)
 {
     if (!uri || !*uri) return rdi_error(RADI_E_INVALID, "empty URI");
     const char *colon = strstr(uri, "://");
     if (colon && strncmp(uri, "file://", 7) != 0) {
-        if (strncmp(uri, "s3://", 5) == 0)
-            return rdi_error(RADI_E_UNSUPPORTED, "%s: the S3 backend is not built yet", uri);
+        if (strncmp(uri, "s3://", 5) == 0) {
+            if (!v->s3_ops)
+                return rdi_error(RADI_E_UNSUPPORTED, "%s: this context has no S3 backend", uri);
+            *ops = v->s3_ops;
+            *self = v->s3_self;
+            return RADI_OK;
+        }
         return rdi_error(RADI_E_INVALID, "%s: unsupported URI scheme", uri);
     }
     *ops = v->local_ops;
     *self = v->local_self;
     return RADI_OK;
+}
+
+radi_status rdi_vfs_backend(rdi_vfs *v, const char *uri, const rdi_vfs_ops **ops, void **self)
+{
+    return pick(v, uri, ops, self);
+}
+
+unsigned rdi_vfs_flags(rdi_vfs *v, const char *uri)
+{
+    const rdi_vfs_ops *ops = NULL;
+    void *self = NULL;
+    if (!uri || !*uri) return 0;
+    const char *colon = strstr(uri, "://");
+    if (colon && strncmp(uri, "s3://", 5) == 0) return v->s3_ops ? v->s3_ops->flags : 0;
+    if (colon && strncmp(uri, "file://", 7) != 0) return 0;
+    ops = v->local_ops;
+    (void)self;
+    return ops ? ops->flags : 0;
 }
 
 #define DISPATCH(call)                            \
@@ -112,6 +146,98 @@ radi_status rdi_vfs_copy_tree(rdi_vfs *v, const char *src, const char *dst)
     }
     rdi_dirlist_free(&ls);
     return s;
+}
+
+/* Ranges are grouped by backend; a backend without read_many reads them one by one. */
+radi_status rdi_vfs_read_many(rdi_vfs *v, rdi_vfs_range *r, size_t n)
+{
+    radi_status first = RADI_OK;
+    size_t i = 0;
+    while (i < n) {
+        const rdi_vfs_ops *ops = NULL;
+        void *self = NULL;
+        radi_status s = pick(v, r[i].uri, &ops, &self);
+        if (s != RADI_OK) {
+            r[i].status = s;
+            if (first == RADI_OK) first = s;
+            i++;
+            continue;
+        }
+        /* The run of ranges served by the same backend. */
+        size_t j = i + 1;
+        for (; j < n; j++) {
+            const rdi_vfs_ops *o2 = NULL;
+            void *s2 = NULL;
+            if (pick(v, r[j].uri, &o2, &s2) != RADI_OK || o2 != ops || s2 != self) break;
+        }
+        if (ops->read_many) {
+            s = ops->read_many(self, r + i, j - i);
+            if (s != RADI_OK && first == RADI_OK) first = s;
+        } else {
+            for (size_t k = i; k < j; k++) {
+                r[k].status = ops->read(self, r[k].uri, r[k].off, r[k].buf, r[k].len);
+                if (r[k].status != RADI_OK && first == RADI_OK) first = r[k].status;
+            }
+        }
+        i = j;
+    }
+    /* The status of the first failing range in order (its backend set the message). */
+    return first;
+}
+
+/* Emulated by walking directories where the backend has no recursive listing. */
+static radi_status ls_walk(rdi_vfs *v, const char *root, const char *rel, rdi_dirlist *acc, size_t *cap)
+{
+    char *dir = *rel ? rdi_path_join(root, rel) : rdi_strdup(root);
+    if (!dir) return RADI_E_NOMEM;
+    rdi_dirlist ls = {NULL, 0};
+    radi_status s = rdi_vfs_ls(v, dir, &ls);
+    free(dir);
+    for (size_t i = 0; i < ls.n && s == RADI_OK; i++) {
+        char *name = *rel ? rdi_asprintf("%s/%s", rel, ls.items[i].name) : rdi_strdup(ls.items[i].name);
+        if (!name) { s = RADI_E_NOMEM; break; }
+        if (ls.items[i].is_dir) {
+            s = ls_walk(v, root, name, acc, cap);
+            free(name);
+            continue;
+        }
+        if (acc->n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 16;
+            rdi_dirent *ni = realloc(acc->items, nc * sizeof *ni);
+            if (!ni) { free(name); s = rdi_nomem(); break; }
+            acc->items = ni;
+            *cap = nc;
+        }
+        acc->items[acc->n].name = name;
+        acc->items[acc->n].is_dir = 0;
+        acc->items[acc->n].size = ls.items[i].size;
+        acc->n++;
+    }
+    rdi_dirlist_free(&ls);
+    return s;
+}
+
+static int cmp_dirent(const void *a, const void *b)
+{
+    return strcmp(((const rdi_dirent *)a)->name, ((const rdi_dirent *)b)->name);
+}
+
+radi_status rdi_vfs_ls_recursive(rdi_vfs *v, const char *uri, rdi_dirlist *out)
+{
+    const rdi_vfs_ops *ops = NULL;
+    void *self = NULL;
+    RDI_TRY(pick(v, uri, &ops, &self));
+    if (ops->ls_recursive) return ops->ls_recursive(self, uri, out);
+    rdi_dirlist acc = {NULL, 0};
+    size_t cap = 0;
+    radi_status s = ls_walk(v, uri, "", &acc, &cap);
+    if (s != RADI_OK) {
+        rdi_dirlist_free(&acc);
+        return s;
+    }
+    if (acc.n > 1) qsort(acc.items, acc.n, sizeof *acc.items, cmp_dirent);
+    *out = acc;
+    return RADI_OK;
 }
 
 radi_status rdi_vfs_read_all(rdi_vfs *v, const char *uri, rdi_buf *out)

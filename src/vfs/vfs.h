@@ -24,6 +24,25 @@ typedef struct rdi_dirlist {
     size_t n;
 } rdi_dirlist;
 
+/* One range of a vectored read: uri[off, off+len) into buf. `status` is set per range. */
+typedef struct rdi_vfs_range {
+    const char *uri;
+    uint64_t off;
+    uint64_t len;
+    void *buf;
+    radi_status status;
+} rdi_vfs_range;
+
+/* Backend properties (rdi_vfs_ops.flags). */
+enum {
+    /* Every call is a network round trip: callers batch (read_many, ls_recursive) and
+     * avoid probing calls. */
+    RDI_VFS_REMOTE = 1u << 0,
+    /* No atomic rename: `move` copies then deletes, object by object. Writes of one
+     * object are still atomic (a PUT or a multipart completion). */
+    RDI_VFS_NO_RENAME = 1u << 1,
+};
+
 void rdi_dirlist_free(rdi_dirlist *l);
 
 /* One backend. `self` is the backend's own state. URIs passed in are as the user gave
@@ -47,6 +66,17 @@ typedef struct rdi_vfs_ops {
      * stay consistent at every step. */
     radi_status (*move)(void *self, const char *from, const char *to);
     void (*destroy)(void *self);
+    /* ---- optional (NULL = the dispatcher emulates them with the calls above) ---- */
+    unsigned flags;   /* RDI_VFS_* */
+    /* Reads n ranges, in parallel where the backend can (S3: up to max_parallel_ops
+     * requests in flight; neighbouring ranges of one object coalesced into one GET).
+     * Sets every range's status; returns the first failure in range order, with its
+     * message, or RADI_OK. */
+    radi_status (*read_many)(void *self, rdi_vfs_range *r, size_t n);
+    /* Lists every object below uri (the whole subtree, one S3 listing with paging):
+     * names relative to uri with '/' separators, files only (is_dir 0) with sizes,
+     * sorted by name. A missing prefix is an empty list. */
+    radi_status (*ls_recursive)(void *self, const char *uri, rdi_dirlist *out);
 } rdi_vfs_ops;
 
 /* The dispatcher a context owns. */
@@ -54,6 +84,13 @@ radi_status rdi_vfs_create(rdi_vfs **out);
 void rdi_vfs_free(rdi_vfs *vfs);
 /* Replaces the backend for plain paths and file:// (tests insert the fault injector). */
 radi_status rdi_vfs_set_local(rdi_vfs *vfs, const rdi_vfs_ops *ops, void *self);
+/* Installs the backend for s3:// URIs (the context does, from its options); the
+ * dispatcher destroys the previous one. */
+radi_status rdi_vfs_set_s3(rdi_vfs *vfs, const rdi_vfs_ops *ops, void *self);
+/* The backend that serves uri, for wrappers (the fault VFS) and for flags. */
+radi_status rdi_vfs_backend(rdi_vfs *vfs, const char *uri, const rdi_vfs_ops **ops, void **self);
+/* The backend flags for uri's scheme (0 for an unusable URI). */
+unsigned rdi_vfs_flags(rdi_vfs *vfs, const char *uri);
 
 radi_status rdi_vfs_read(rdi_vfs *vfs, const char *uri, uint64_t off, void *buf, uint64_t len);
 radi_status rdi_vfs_size(rdi_vfs *vfs, const char *uri, uint64_t *size);
@@ -67,6 +104,8 @@ radi_status rdi_vfs_move(rdi_vfs *vfs, const char *from, const char *to);
 /* Copies the tree (or file) at src to dst, which must not exist: every file read whole
  * and written whole, so each copied file is all-or-nothing. */
 radi_status rdi_vfs_copy_tree(rdi_vfs *vfs, const char *src, const char *dst);
+radi_status rdi_vfs_read_many(rdi_vfs *vfs, rdi_vfs_range *r, size_t n);
+radi_status rdi_vfs_ls_recursive(rdi_vfs *vfs, const char *uri, rdi_dirlist *out);
 /* Reads a whole object into a fresh buffer. */
 radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);
 

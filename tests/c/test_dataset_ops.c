@@ -3,7 +3,7 @@
  * collections, scaled reads and NIfTI export. */
 #include "dataset_fixture.h"
 #include "model/dataset.h"
-#include "tdb/ctx.h"
+#include "ctx/ctx.h"
 #include "vfs/fault.h"
 
 /* A text summary of everything a reader sees: counts, and per collection its metadata

@@ -1,7 +1,7 @@
 /* Context lifecycle and configuration defaults. */
 #include <stdlib.h>
 
-#include "tdb/ctx.h"
+#include "ctx/ctx.h"
 
 void radi_config_init(radi_config *c)
 {
