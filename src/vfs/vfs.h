@@ -109,6 +109,9 @@ radi_status rdi_vfs_ls_recursive(rdi_vfs *vfs, const char *uri, rdi_dirlist *out
 /* Reads a whole object into a fresh buffer. */
 radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);
 
+/* Name prefix of the POSIX backend's temporary files (skipped by its listings). */
+#define RDI_POSIX_TEMP_PREFIX ".radi-tmp-"
+
 /* The POSIX backend's table (state pointer is unused: pass NULL). */
 extern const rdi_vfs_ops rdi_vfs_posix_ops;
 
