@@ -96,7 +96,11 @@ void rdi_amz_date(int64_t unix_seconds, char out[17])
     if (unix_seconds > INT64_C(253402300799)) unix_seconds = INT64_C(253402300799);
     time_t t = (time_t)unix_seconds;
     struct tm tm;
-    if (!gmtime_r(&t, &tm)) memset(&tm, 0, sizeof tm), tm.tm_year = 70, tm.tm_mday = 1;
+    if (!gmtime_r(&t, &tm)) {
+        memset(&tm, 0, sizeof tm);
+        tm.tm_year = 70;
+        tm.tm_mday = 1;
+    }
     const int parts[6] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
     char *w = out;
     for (int i = 0; i < 6; i++) {
