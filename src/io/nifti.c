@@ -20,6 +20,10 @@ struct radi_nifti {
     char *data_path;       /* where the voxels are (== name for single files) */
     rdi_vfs *vfs;
     int own_vfs;
+    /* The first bytes of the header file, read once at open: the header (and, for a
+     * small file or a gzipped one, the start of the data) without a round trip per
+     * field on a remote backend. */
+    rdi_buf head;
     const uint8_t *mem;    /* open_memory: the whole (possibly gzipped) file */
     size_t mem_len;
     int data_gz;
@@ -439,21 +443,27 @@ static int ends_with_ci(const char *s, const char *suffix)
     return 1;
 }
 
+/* Bytes read at open: one request holds a NIfTI-2 header and, for most .nii.gz files,
+ * enough compressed bytes to inflate it. */
+#define HEAD_READ 65536
+
 /* The decompressed prefix of a gzipped header: up to N2_SIZE bytes (fewer if the whole
- * file is shorter). Reads the compressed file in growing pieces. */
+ * file is shorter). Inflates from img->head, reading a larger head (x4) only when the
+ * compressed header does not fit in it. */
 static radi_status gz_prefix(radi_nifti *img, const uint8_t *whole, uint64_t size, uint8_t *hdr,
                              size_t *got)
 {
-    uint64_t want = RDI_MIN(size, (uint64_t)65536);
-    rdi_buf b = RDI_BUF_INIT;
+    uint64_t want = whole ? RDI_MIN(size, (uint64_t)HEAD_READ) : img->head.len;
     radi_status s;
     for (;;) {
         const uint8_t *src = whole;
         if (!src) {
-            s = rdi_buf_resize(&b, (size_t)want);
-            if (s == RADI_OK) s = rdi_vfs_read(img->vfs, img->name, 0, b.data, want);
-            if (s != RADI_OK) break;
-            src = b.data;
+            if (img->head.len < want) {
+                s = rdi_buf_resize(&img->head, (size_t)want);
+                if (s == RADI_OK) s = rdi_vfs_read(img->vfs, img->name, 0, img->head.data, want);
+                if (s != RADI_OK) break;
+            }
+            src = img->head.data;
         }
         size_t n = 0;
         s = rdi_gz_inflate_stream(src, (size_t)want, hdr, N2_SIZE, img->name, &n);
@@ -467,7 +477,6 @@ static radi_status gz_prefix(radi_nifti *img, const uint8_t *whole, uint64_t siz
         }
         want = RDI_MIN(size, want * 4);
     }
-    rdi_buf_free(&b);
     return s;
 }
 
@@ -484,16 +493,16 @@ static radi_status finish_open(radi_nifti *img)
     } else {
         s = rdi_vfs_size(img->vfs, img->name, &hsize);
         if (s != RADI_OK) return rdi_error_wrap(s, "cannot open NIfTI file");
-        uint8_t mg[2] = {0, 0};
-        if (hsize >= 2) RDI_TRY(rdi_vfs_read(img->vfs, img->name, 0, mg, 2));
-        hdr_gz = rdi_gz_is_gzip(mg, hsize >= 2 ? 2 : 0);
+        uint64_t first = RDI_MIN(hsize, (uint64_t)HEAD_READ);
+        RDI_TRY(rdi_buf_resize(&img->head, (size_t)first));
+        if (first) RDI_TRY(rdi_vfs_read(img->vfs, img->name, 0, img->head.data, first));
+        hdr_gz = rdi_gz_is_gzip(img->head.data, img->head.len);
     }
     if (hdr_gz) {
         RDI_TRY(gz_prefix(img, img->mem, hsize, hdr, &got));
     } else {
         got = (size_t)RDI_MIN(hsize, (uint64_t)N2_SIZE);
-        if (img->mem) memcpy(hdr, img->mem, got);
-        else if (got) RDI_TRY(rdi_vfs_read(img->vfs, img->name, 0, hdr, got));
+        if (got) memcpy(hdr, img->mem ? img->mem : img->head.data, got);
     }
     int single = img->data_path == img->name;
     RDI_TRY(rdi_nifti_parse_header(hdr, got, single, img->name, &img->hdr));
@@ -617,6 +626,7 @@ void radi_nifti_close(radi_nifti *img)
     if (!img) return;
     if (img->data_path != img->name) free(img->data_path);
     free(img->name);
+    rdi_buf_free(&img->head);
     if (img->own_vfs) rdi_vfs_free(img->vfs);
     free(img);
 }
@@ -677,8 +687,14 @@ radi_status rdi_nifti_read_raw(radi_nifti *img, rdi_buf *own, const uint8_t **ra
         if (img->mem) {
             src = img->mem;
         } else {
+            /* The whole object in one read, less what open already holds. */
+            int single = img->data_path == img->name;
+            uint64_t have = single ? RDI_MIN((uint64_t)img->head.len, img->data_size) : 0;
             RDI_TRY(set_len(&comp, (size_t)img->data_size));
-            radi_status s = rdi_vfs_read(img->vfs, img->data_path, 0, comp.data, img->data_size);
+            if (have) memcpy(comp.data, img->head.data, (size_t)have);
+            radi_status s = have == img->data_size ? RADI_OK
+                            : rdi_vfs_read(img->vfs, img->data_path, have, comp.data + have,
+                                           img->data_size - have);
             if (s != RADI_OK) {
                 rdi_buf_free(&comp);
                 return s;
@@ -696,6 +712,8 @@ radi_status rdi_nifti_read_raw(radi_nifti *img, rdi_buf *own, const uint8_t **ra
     } else {
         RDI_TRY(set_len(own, (size_t)img->nbytes));
         if (img->mem) memcpy(own->data, img->mem + h->vox_offset, (size_t)img->nbytes);
+        else if (img->data_path == img->name && h->vox_offset + img->nbytes <= img->head.len)
+            memcpy(own->data, img->head.data + h->vox_offset, (size_t)img->nbytes); /* read at open */
         else RDI_TRY(rdi_vfs_read(img->vfs, img->data_path, h->vox_offset, own->data, img->nbytes));
         *raw = own->data;
     }
@@ -892,7 +910,7 @@ radi_status rdi_nifti_encode_header(const radi_nifti_header *h, uint8_t out[352]
     return RADI_OK;
 }
 
-static radi_status write_vfs(rdi_vfs *vfs, const char *path, const radi_nifti_header *h, const void *data)
+radi_status rdi_nifti_write_vfs(rdi_vfs *vfs, const char *path, const radi_nifti_header *h, const void *data)
 {
     uint8_t head[352];
     radi_status s = rdi_nifti_encode_header(h, head);
@@ -925,7 +943,7 @@ radi_status radi_nifti_write(const char *path, const radi_nifti_header *hdr, con
     if (!path || !hdr || !data) return rdi_error(RADI_E_INVALID, "radi_nifti_write: NULL argument");
     rdi_vfs *vfs;
     RDI_TRY(rdi_vfs_create(&vfs));
-    radi_status s = write_vfs(vfs, path, hdr, data);
+    radi_status s = rdi_nifti_write_vfs(vfs, path, hdr, data);
     rdi_vfs_free(vfs);
     return s;
 }

@@ -1,8 +1,9 @@
 /*
  * io layer: NIfTI-1/2 reader and NIfTI-1 writer over the VFS, and the gzip helpers they
  * share (libdeflate for whole buffers, zlib streaming as the fallback). The public
- * surface is include/radi/nifti.h; these entry points let the model layer read through
- * a context's VFS (S3 included) and let tests and the fuzzer reach the pieces.
+ * surface is include/radi/nifti.h (radi_nifti_open_ctx / radi_nifti_write_ctx go through
+ * a context's VFS, S3 included); these entry points let the model layer read raw voxels
+ * and let tests and the fuzzer reach the pieces.
  */
 #ifndef RDI_IO_NIFTI_H
 #define RDI_IO_NIFTI_H
@@ -13,6 +14,9 @@
 
 /* Opens `path` through `vfs` (borrowed; must outlive the handle). */
 radi_status rdi_nifti_open_vfs(rdi_vfs *vfs, const char *path, radi_nifti **out);
+/* radi_nifti_write_ctx's body: builds the file in memory, one rdi_vfs_write. */
+radi_status rdi_nifti_write_vfs(rdi_vfs *vfs, const char *path, const radi_nifti_header *hdr,
+                                const void *data);
 
 /* Parses a NIfTI-1/2 header from the first len bytes of a (decompressed) file into *hdr
  * (derived fields included). `single` = the voxels follow in the same file. */
