@@ -1,7 +1,7 @@
 /* `radi` entry point: global options and dispatch to the commands. */
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 const cli_command cli_commands[] = {
     {"info", "describe an array or group (schema, fragments, metadata, size)",
