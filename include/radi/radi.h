@@ -342,7 +342,8 @@ RADI_API radi_status radi_array_nonempty_domain(const radi_array *array, int64_t
                                                 int *is_empty);
 
 typedef struct radi_fragment_info {
-    const char *name;         /* borrowed: "__t1_t2_uuid_v" */
+    const char *name;         /* "__t1_t2_uuid_v"; borrowed until the array is closed or
+                                 written through (a write reloads the fragment list) */
     uint64_t t1, t2;
     uint32_t version;
     int dense;
@@ -446,6 +447,8 @@ RADI_API radi_status radi_group_replace_member(radi_group *group, const char *ke
 /* Removes the member whose name (or, unnamed, URI) is key, and writes the change. */
 RADI_API radi_status radi_group_remove_member(radi_group *group, const char *key);
 
+/* The strings are borrowed until the group is closed or its members change through it
+ * (add, replace, remove: a replaced or removed member's strings are freed). */
 typedef struct radi_group_member {
     const char *name;         /* borrowed; NULL if unnamed */
     const char *uri;          /* borrowed; as stored */
