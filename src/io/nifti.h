@@ -37,6 +37,17 @@ radi_status rdi_nifti_encode_header(const radi_nifti_header *hdr, uint8_t out[35
  * middle axes. elem is 1, 2, 4 or 8. */
 void rdi_reverse_axes(const void *in, void *out, uint32_t n, const uint64_t *dims, size_t elem);
 
+/* ---- shared by the reader (nifti.c) and the writer (nifti_write.c) ---- */
+
+/* The NIfTI datatype code of a radi type; 0 for types NIfTI has no code for. */
+int rdi_nifti_code_of(radi_datatype t);
+/* Whether s ends with suffix (lower case), ignoring ASCII case. */
+int rdi_ends_with_ci(const char *s, const char *suffix);
+/* Determinant of a 3x3 matrix, and its nearest orthogonal matrix (polar decomposition,
+ * as nibabel); rdi_polar3 returns 0 for a singular input. */
+double rdi_det3(const double m[3][3]);
+int rdi_polar3(const double m[3][3], double q[3][3]);
+
 /* ---- gzip ---- */
 
 /* Whether p starts with the gzip magic. */
