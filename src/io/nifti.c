@@ -1,5 +1,5 @@
 /*
- * NIfTI-1/2 reader and NIfTI-1 writer. Headers are decoded field by field at their
+ * NIfTI-1/2 reader (the writer is nifti_write.c). Headers are decoded field by field at their
  * documented offsets (either byte order), validated before anything is sized from them,
  * and mapped to radi_nifti_header. Geometry follows nibabel (the field's reference
  * reader), including the header fixes nibabel applies on load, so that radi and nibabel
