@@ -123,7 +123,8 @@ typedef struct radi_nifti_source {
  *  - a glob: '*', '?' and '[...]' ('[!...]' negates) in any path segment, matched as
  *    glob(3) does (a leading '.' must be spelled out); of the matches, those with a
  *    NIfTI name are kept;
- *  - otherwise the one file named (any name).
+ *  - otherwise, or when a pattern matches nothing but names a file ("scan[1].nii"),
+ *    the one file named (any name).
  * Matched directories with a NIfTI name are kept, so the ingest that reads them names
  * them. subject_id = the file name without .nii/.nii.gz and without a trailing
  * "_<collection>" (sub-01_FLAIR.nii.gz in FLAIR gives sub-01); obs_id NULL (the

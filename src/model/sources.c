@@ -228,7 +228,13 @@ static radi_status find(rdi_vfs *vfs, const char *pattern, const char *collectio
     size_t matched = all.n;
     rdi_strlist_free(&all);
     RDI_TRY(s);
-    if (matched == 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no files match (collection %s)", pattern, collection);
+    if (matched == 0) {
+        /* A file whose name holds '[' ("scan[1].nii") is taken as named. */
+        int kind = 0;
+        RDI_TRY(rdi_vfs_kind(vfs, pattern, &kind));
+        if (kind == 1) return rdi_strlist_push(paths, pattern);
+        return rdi_error(RADI_E_NOT_FOUND, "%s: no files match (collection %s)", pattern, collection);
+    }
     if (paths->n == 0)
         return rdi_error(RADI_E_NOT_FOUND, "%s: no .nii or .nii.gz files match (collection %s)", pattern,
                          collection);

@@ -218,7 +218,11 @@ static void test_sources(void **state)
            (const char *[]){"sub-01_T1.nii.gz", "sub-02_T1.NII", "sub-03.nii"});
     snprintf(pat, sizeof pat, "%s/.h*", dir); /* a spelled-out '.' finds hidden files */
     expect(ctx, pat, "T1", 1, (const char *[]){".hidden"}, (const char *[]){".hidden_T1.nii"});
-    /* One file, whatever its name. */
+    /* One file, whatever its name (brackets in it included). */
+    touch(ctx, "lit/scan[1]_T1.nii");
+    char *lit = at("lit/scan[1]_T1.nii");
+    expect(ctx, lit, "T1", 1, (const char *[]){"scan[1]"}, (const char *[]){"scan[1]_T1.nii"});
+    free(lit);
     snprintf(pat, sizeof pat, "%s/x_T1.nii.bak", dir);
     expect(ctx, pat, "T1", 1, (const char *[]){"x_T1.nii.bak"}, (const char *[]){"x_T1.nii.bak"});
 
