@@ -71,8 +71,9 @@ const cli_command *cli_find_command(const char *name);
 /* Prints usage when argv holds -h/--help; returns 1 then. */
 int cli_wants_help(const cli_command *cmd, int argc, char **argv);
 
-/* ---- a minimal PNG writer (png.c): 8-bit grayscale, rows top to bottom ---- */
-int cli_png_write(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height);
+/* ---- a minimal PNG writer (png.c): 8-bit grayscale, rows top to bottom, written
+ * through ctx's storage (any URI it serves) ---- */
+int cli_png_write(radi_ctx *ctx, const char *path, const uint8_t *pixels, uint32_t width, uint32_t height);
 
 /* Parses argv (after the command name). Returns CLI_OK, CLI_ERR_USAGE (message printed),
  * or -1 when --help was given and printed. */

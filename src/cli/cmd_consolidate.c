@@ -1,5 +1,5 @@
 /* `radi consolidate` and `radi vacuum`. */
-#include "cli/cli.h"
+#include "cli.h"
 
 static int run(const cli_args *args, int vacuum)
 {

@@ -2,7 +2,7 @@
  * volume's metadata (orientation_affine, nifti_* keys written at ingest). */
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 #include "radi/radiobject.h"
 
 int cli_cmd_export(const cli_args *args)

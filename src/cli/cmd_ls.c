@@ -1,7 +1,7 @@
 /* `radi ls`, and the option helpers the dataset commands share. */
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 #include "radi/radiobject.h"
 
 const cli_command *cli_find_command(const char *name)

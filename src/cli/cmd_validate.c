@@ -1,5 +1,5 @@
 /* `radi validate`: the dataset's consistency check (radi_dataset_validate). */
-#include "cli/cli.h"
+#include "cli.h"
 #include "radi/radiobject.h"
 
 int cli_cmd_validate(const cli_args *args)

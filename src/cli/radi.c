@@ -1,7 +1,7 @@
 /* `radi` entry point: global options and dispatch to the commands. */
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 const cli_command cli_commands[] = {
     {"info", "describe an array or group (schema, fragments, metadata, size)",
@@ -32,9 +32,11 @@ const cli_command cli_commands[] = {
      "radi vacuum [--mode MODE] URI", CLI_OPT_MODE, cli_cmd_vacuum},
     {"ingest", "create a dataset from NIfTI files (or append to one)",
      "Ingests NIfTI files (.nii, .nii.gz) into a radi dataset at URI, one collection per\n"
-     "NAME=GLOB (a glob pattern or a directory). The subject id is the file name without\n"
-     ".nii/.nii.gz and without a trailing \"_<NAME>\" (sub-01_FLAIR.nii.gz in FLAIR ->\n"
-     "sub-01); the obs_id is \"<subject>_<NAME>\". Refuses an existing URI unless --append.\n"
+     "NAME=GLOB: a directory (its .nii/.nii.gz files, any case), a glob pattern (*, ?,\n"
+     "[...] in any segment) or one file; local, file:// or s3://. The subject id is the\n"
+     "file name without .nii/.nii.gz and without a trailing \"_<NAME>\"\n"
+     "(sub-01_FLAIR.nii.gz in FLAIR -> sub-01); the obs_id is \"<subject>_<NAME>\".\n"
+     "Refuses an existing URI unless --append.\n"
      "All-or-nothing: if any file fails, nothing is left on a new URI and an existing\n"
      "dataset is as it was. Appended subjects that sort between existing ones renumber\n"
      "volumes so that radiobject 0.1.1's positional lookup stays right.\n"

@@ -737,7 +737,7 @@ static radi_status header_task(void *arg, size_t i, unsigned worker)
     ingest_job *j = arg;
     item *it = &j->items[i];
     radi_nifti *img = NULL;
-    RDI_TRY(radi_nifti_open(it->path, &img));
+    RDI_TRY(rdi_nifti_open_vfs(j->ds->ctx->vfs, it->path, &img));
     it->hdr = *radi_nifti_get_header(img);
     radi_nifti_close(img);
     if (!volume_dtype_ok(it->hdr.datatype))
@@ -850,7 +850,7 @@ static radi_status volume_task(void *arg, size_t i, unsigned worker)
     rdi_buf own = RDI_BUF_INIT;
     const uint8_t *raw = NULL;
     radi_array *a = NULL;
-    radi_status s = radi_nifti_open(it->path, &img);
+    radi_status s = rdi_nifti_open_vfs(j->ds->ctx->vfs, it->path, &img);
     if (s == RADI_OK) {
         const radi_nifti_header *h = radi_nifti_get_header(img);
         /* The header was checked; a file changed since then is refused, not misread. */
@@ -1562,8 +1562,7 @@ static radi_status make_items(radi_dataset *ds, coll_job *c, const radi_ingest_c
                              src->name);
         it->oid = src->sources[i].obs_id ? rdi_strdup(src->sources[i].obs_id)
                                          : rdi_asprintf("%s_%s", it->sid, src->name);
-        char *rp = realpath(it->path, NULL);
-        it->abspath = rp ? rp : rdi_strdup(it->path);
+        it->abspath = rdi_vfs_canonical(ds->ctx->vfs, it->path);
         if (!it->oid || !it->abspath) return RADI_E_NOMEM;
     }
     return RADI_OK;

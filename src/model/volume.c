@@ -537,7 +537,7 @@ radi_status radi_volume_to_nifti(radi_volume *vol, const char *path)
         lohi[2 * d + 1] = (int64_t)hdr.shape[d] - 1;
     }
     radi_status s = radi_volume_read(vol, lohi, buf, bytes, NULL);
-    if (s == RADI_OK) s = radi_nifti_write(path, &hdr, buf);
+    if (s == RADI_OK) s = radi_nifti_write_ctx(vol->array->ctx, path, &hdr, buf);
     free(buf);
     return s;
 }

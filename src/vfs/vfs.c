@@ -268,3 +268,10 @@ radi_status rdi_vfs_read_all(rdi_vfs *v, const char *uri, rdi_buf *out)
     *out = b;
     return RADI_OK;
 }
+
+char *rdi_vfs_canonical(rdi_vfs *v, const char *uri)
+{
+    RDI_UNUSED(v);
+    if (strstr(uri, "://") && strncmp(uri, "file://", 7) != 0) return rdi_uri_normalize(uri);
+    return rdi_local_canonical(uri);
+}

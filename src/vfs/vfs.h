@@ -124,5 +124,12 @@ extern const rdi_vfs_ops rdi_vfs_posix_ops;
 char *rdi_local_path(const char *uri);
 /* "file:///abs/path" for a local uri (malloc'd); other schemes are copied. */
 char *rdi_absolute_uri(const char *uri);
+/* The canonical name of uri as recorded in datasets (obs source_path), malloc'd (NULL
+ * only when out of memory): a local path with symbolic links, "." and ".." resolved
+ * (the path as given if it cannot be resolved); other schemes normalized. A name, not
+ * an I/O call: it does not go through a replaced local backend. */
+char *rdi_vfs_canonical(rdi_vfs *vfs, const char *uri);
+/* The local half of it (posix.c): realpath(3) of a plain path or file:// URI. */
+char *rdi_local_canonical(const char *uri);
 
 #endif
