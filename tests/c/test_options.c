@@ -331,6 +331,15 @@ static void test_resolve_defaults(void **state)
     assert_null(c.secret_access_key);
     assert_null(c.deferred_error);
     rdi_s3_config_free(&c);
+    /* No local backend: nothing is read (the environment included), defaults written. */
+    setenv("AWS_REGION", "eu-west-1", 1);
+    rdi_s3_config_init(&c);
+    assert_int_equal(rdi_s3_config_set(&c, "endpoint", "http://h:1"), RADI_OK);
+    assert_int_equal(rdi_s3_config_resolve(&c, NULL, NULL), RADI_OK);
+    assert_string_equal(c.region, "us-east-1");
+    assert_string_equal(c.scheme, "http");
+    assert_int_equal(c.use_virtual_addressing, 0);
+    rdi_s3_config_free(&c);
 }
 
 static void test_resolve_env(void **state)

@@ -7,7 +7,9 @@
  * first S3 call reports, so local work is never stopped by an S3 problem.
  *
  * "Unset" is NULL for strings and -1 for use_virtual_addressing; rdi_s3_config_init
- * allocates nothing, so region and scheme are NULL until resolve writes the defaults.
+ * allocates nothing (it cannot fail), so region and scheme are NULL until resolve
+ * writes the defaults. Resolve with local == NULL reads nothing and only writes those
+ * defaults (region, scheme, addressing style): what a test of the backend wants.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -88,8 +90,7 @@ int rdi_s3_config_is_secret(const char *name)
 
 /* ---------------------------------------------------------------- values -- */
 
-/* Decimal digits only (no sign, no spaces), within [lo, hi]. */
-static int parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+int rdi_parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     if (!*v) return 0;
     uint64_t x = 0;
@@ -110,11 +111,6 @@ int rdi_parse_bool(const char *v, int *out)
     else if (!strcasecmp(v, "false") || !strcmp(v, "0")) *out = 0;
     else return 0;
     return 1;
-}
-
-int rdi_parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    return parse_u64(v, lo, hi, out);
 }
 
 static int has_control(const char *v)
@@ -174,7 +170,7 @@ static const char *parse_endpoint(const char *v, const char **scheme, const char
         if (pn == 0 || pn >= sizeof buf) return "the port must be 1..65535";
         memcpy(buf, colon + 1, pn);
         buf[pn] = '\0';
-        if (!parse_u64(buf, 1, 65535, &port)) return "the port must be 1..65535";
+        if (!rdi_parse_u64(buf, 1, 65535, &port)) return "the port must be 1..65535";
     }
     if (!valid_host(p, hostn)) return "the host is empty or holds characters a host name cannot";
     *hp = p;
@@ -241,16 +237,30 @@ static radi_status set_endpoint(rdi_s3_config *c, const char *value)
     return RADI_OK;
 }
 
+static int known_name(const char *name)
+{
+    static const char *const NAMES[] = {
+        "region", "endpoint", "scheme", "use_virtual_addressing", "max_parallel_ops",
+        "multipart_part_size", "multipart_part_size_mb", "connect_timeout_ms",
+        "request_timeout_ms", "max_retries", "verify_ssl", "ca_file", "aws_access_key_id",
+        "aws_secret_access_key", "aws_session_token", "profile", "use_environment",
+    };
+    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)
+        if (!strcmp(name, NAMES[i])) return 1;
+    return 0;
+}
+
 radi_status rdi_s3_config_set(rdi_s3_config *c, const char *name, const char *value)
 {
     if (!c || !name) return rdi_error(RADI_E_INVALID, "rdi_s3_config_set: NULL argument");
+    if (!known_name(name)) return rdi_error(RADI_E_INVALID, "unknown option 'vfs.s3.%.80s'", name);
     int secret = rdi_s3_config_is_secret(name);
     if (value && has_control(value)) return bad(name, NULL, "the value holds a control character");
     for (size_t i = 0; i < sizeof NUM_OPTS / sizeof NUM_OPTS[0]; i++) {
         const num_opt *o = &NUM_OPTS[i];
         if (strcmp(name, o->name)) continue;
         uint64_t v = o->def;
-        if (value && !parse_u64(value, o->lo, o->hi, &v)) {
+        if (value && !rdi_parse_u64(value, o->lo, o->hi, &v)) {
             char expect[96];
             snprintf(expect, sizeof expect, "expected an integer %llu..%llu",
                      (unsigned long long)o->lo, (unsigned long long)o->hi);
@@ -265,13 +275,14 @@ radi_status rdi_s3_config_set(rdi_s3_config *c, const char *name, const char *va
         }
         return RADI_OK;
     }
-    if (!strcmp(name, "use_virtual_addressing") || !strcmp(name, "verify_ssl") ||
-        !strcmp(name, "use_environment")) {
-        int b = !strcmp(name, "use_virtual_addressing") ? -1 : 1;
+    int *flag = !strcmp(name, "use_virtual_addressing") ? &c->use_virtual_addressing
+              : !strcmp(name, "verify_ssl") ? &c->verify_ssl
+              : !strcmp(name, "use_environment") ? &c->use_environment
+              : NULL;
+    if (flag) {
+        int b = flag == &c->use_virtual_addressing ? -1 : 1; /* the defaults */
         if (value && !rdi_parse_bool(value, &b)) return bad(name, value, "expected true, false, 1 or 0");
-        if (name[0] == 'u' && name[4] == 'v') c->use_virtual_addressing = b;
-        else if (name[0] == 'v') c->verify_ssl = b;
-        else c->use_environment = b;
+        *flag = b;
         return RADI_OK;
     }
     if (!strcmp(name, "endpoint")) return set_endpoint(c, value);
@@ -290,11 +301,14 @@ radi_status rdi_s3_config_set(rdi_s3_config *c, const char *name, const char *va
         }
         return set_str(&c->region, value, 0);
     }
-    if (!strcmp(name, "ca_file") || !strcmp(name, "profile")) {
-        if (value && (!*value || strlen(value) > 4096 || (name[0] == 'p' && strpbrk(value, "[]"))))
-            return bad(name, value, name[0] == 'p' ? "expected a profile name"
-                                                   : "expected the path of a PEM file");
-        return set_str(name[0] == 'p' ? &c->profile : &c->ca_file, value, 0);
+    if (!strcmp(name, "profile")) {
+        if (value && (!*value || strlen(value) > 256 || strpbrk(value, "[]")))
+            return bad(name, value, "expected a profile name");
+        return set_str(&c->profile, value, 0);
+    }
+    if (!strcmp(name, "ca_file")) {
+        if (value && (!*value || strlen(value) > 4096)) return bad(name, value, "expected the path of a PEM file");
+        return set_str(&c->ca_file, value, 0);
     }
     if (secret) {
         /* "" is allowed: an explicitly empty key pair means anonymous requests. */
@@ -304,7 +318,7 @@ radi_status rdi_s3_config_set(rdi_s3_config *c, const char *name, const char *va
                     : &c->session_token;
         return set_str(slot, value, 1);
     }
-    return rdi_error(RADI_E_INVALID, "unknown option 'vfs.s3.%.80s'", name);
+    return rdi_error(RADI_E_INTERNAL, "vfs.s3.%s: known but not handled", name);
 }
 
 /* ------------------------------------------------------------ INI files -- */
@@ -687,7 +701,7 @@ radi_status rdi_s3_config_resolve(rdi_s3_config *c, const rdi_vfs_ops *local, vo
 {
     int explicit_keys = c->access_key_id || c->secret_access_key || c->session_token;
     radi_status s = RADI_OK;
-    if (c->use_environment && local) {
+    if (c->use_environment && local) { /* local NULL: the defaults only */
         resolver r = {.c = c, .local = local, .local_self = local_self};
         s = resolve_environment(&r);
         for (int i = 0; i < 2; i++) {
