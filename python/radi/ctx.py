@@ -207,13 +207,15 @@ def _str_field(name: str, value, optional=True, secret=False):
 def _endpoint_scheme(endpoint: str):
     """'http' / 'https' for an endpoint URL, None for a bare host[:port]."""
     low = endpoint.lower()
-    for scheme in ("https", "http"):
-        if low.startswith(scheme + "://"):
-            return scheme
-    if "://" in endpoint:
-        raise ValueError("S3Config.endpoint must be host[:port] or an http:// or https:// URL, "
-                         f"got {endpoint!r}")
-    return None
+    scheme = next((s for s in ("https", "http") if low.startswith(s + "://")), None)
+    rest = endpoint[len(scheme) + 3:] if scheme else endpoint
+    if rest.endswith("/"):
+        rest = rest[:-1]
+    # The C library checks the host and port; the shape is checked here, at once.
+    if "://" in rest or not rest or any(ch in rest for ch in "/?#@ "):
+        raise ValueError("S3Config.endpoint must be host[:port] or an http(s)://host[:port] URL "
+                         "(no path, query or user)")
+    return scheme
 
 
 class S3Config(_Record):

@@ -57,6 +57,8 @@ def test_validation_as_radiobject_011(kwargs):
     (dict(scheme="ftp"), "scheme"),
     (dict(endpoint="ftp://host"), "endpoint"),
     (dict(endpoint=""), "endpoint"),
+    (dict(endpoint="http://host/bucket"), "endpoint"),
+    (dict(endpoint="http://user:pw@host"), "endpoint"),
     (dict(endpoint="http://h:1", scheme="https"), "contradicts"),
     (dict(max_parallel_ops=1025), "max_parallel_ops"),
     (dict(multipart_part_size_mb=5121), "multipart_part_size_mb"),
