@@ -175,9 +175,13 @@ RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
  *   vfs.s3.ca_file                   PEM bundle
  *   vfs.s3.aws_access_key_id, vfs.s3.aws_secret_access_key, vfs.s3.aws_session_token
  *                                    default from AWS_* and the shared credentials file;
- *                                    no credentials at all = anonymous (unsigned) requests.
- *                                    Secrets are never shown in messages or radi_options_get.
- *   vfs.s3.profile                   default AWS_PROFILE, else "default"
+ *                                    no credentials at all = anonymous (unsigned) requests,
+ *                                    and so is an explicitly empty key id and secret ("").
+ *                                    The key id and secret are taken as a pair from one
+ *                                    source, never mixed. Secrets (all three) are never
+ *                                    shown in messages or radi_options_get.
+ *   vfs.s3.profile                   default AWS_PROFILE, else "default"; set here, it also
+ *                                    keeps AWS_ACCESS_KEY_ID & co out (as botocore)
  *   vfs.s3.use_environment           default true: unset S3 settings come from AWS_* and ~/.aws
  */
 typedef struct radi_options radi_options;
