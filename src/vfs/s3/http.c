@@ -141,6 +141,7 @@ void rdi_http_req_clear(rdi_http_req *r)
     r->received = 0;
     r->content_length = -1;
     r->http_status = 0;
+    r->attempts = 0;
     r->result = RADI_OK;
 }
 
@@ -556,6 +557,7 @@ static int judge(xfer *x, CURLcode cc)
 
 static void finish(xfer *x, CURLM *m)
 {
+    x->r->attempts = x->attempt + 1;
     if (x->e) {
         if (x->state == X_RUN) curl_multi_remove_handle(m, x->e);
         put_easy(x->h, x->e);

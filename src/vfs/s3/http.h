@@ -51,6 +51,7 @@ typedef struct rdi_http_req {
     int64_t content_length;  /* Content-Length of the final answer, -1 if none */
     char *etag;              /* ETag header of the final answer (malloc'd, quotes kept) */
     char *msg;               /* one-line error message when result != RADI_OK (malloc'd) */
+    uint32_t attempts;       /* requests sent for it (1 + retries) */
 } rdi_http_req;
 
 /* Frees the outputs so the struct can be reused or dropped. */

@@ -213,6 +213,26 @@ static radi_status abort_upload(rdi_s3 *s, const char *bucket, const char *key, 
     return st;
 }
 
+/* A retried CompleteMultipartUpload can answer NoSuchUpload because the attempt whose
+ * answer was lost did complete it. The object is then ours if it has our size and a
+ * multipart ETag of our part count ("...-N"). */
+static radi_status completed_anyway(rdi_s3 *s, const char *bucket, const char *key, uint64_t len, size_t np,
+                                    radi_status st)
+{
+    char *saved = rdi_strdup(radi_errmsg());
+    rdi_http_req h = {.method = "HEAD", .bucket = bucket, .key = key, .missing_ok = 1};
+    char tail[32];
+    snprintf(tail, sizeof tail, "-%zu\"", np);
+    if (rdi_http_run(s->http, &h) == RADI_OK && h.http_status == 200 && h.content_length == (int64_t)len && h.etag &&
+        strlen(h.etag) > strlen(tail) && strcmp(h.etag + strlen(h.etag) - strlen(tail), tail) == 0)
+        st = RADI_OK;
+    else if (saved)
+        rdi_error(st, "%s", saved);
+    rdi_http_req_clear(&h);
+    free(saved);
+    return st;
+}
+
 static radi_status multipart(rdi_s3 *s, const char *bucket, const char *key, const uint8_t *data, uint64_t len)
 {
     uint64_t ps = s->part_size;
@@ -256,8 +276,13 @@ static radi_status multipart(rdi_s3 *s, const char *bucket, const char *key, con
                           .query = q, .headers = &xh, .n_headers = 1, .body = body.data, .body_len = body.len,
                           .error_in_200 = 1};
         st = q ? rdi_http_run(s->http, &c) : rdi_nomem();
+        if (st == RADI_E_NOT_FOUND && c.attempts > 1) st = completed_anyway(s, bucket, key, len, np, st);
         rdi_http_req_clear(&c);
         free(q);
+        if (st == RADI_OK) {
+            free(eid); /* completed: nothing to abort */
+            eid = NULL;
+        }
     }
     if (st != RADI_OK && eid) {
         /* Leave no billed, invisible parts behind; the first failure stays the message. */
