@@ -4,12 +4,13 @@
  * needs a server. Usage:
  *   s3_vfs_check ENDPOINT BUCKET SCENARIO [PREFIX]
  * ENDPOINT is host:port (http). Scenarios: basic multipart readmany list names kind
- * remove move errors fault gone all. Settings from the environment: RADI_S3_PART_SIZE,
+ * remove move errors threads fault gone all. Settings from the environment: RADI_S3_PART_SIZE,
  * RADI_S3_MAX_RETRIES, RADI_S3_TIMEOUT_MS, RADI_S3_PARALLEL, RADI_S3_ACCESS_KEY (signs
  * requests when set). Prints "ok <check>" / "FAIL <check>: ..." lines, then
  * "stats requests=N retries=N bytes_in=N bytes_out=N" and, per read_many case,
  * "readmany <case> requests=N"; exits non-zero on any failure.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -423,6 +424,52 @@ static void gone(void)
     free(x);
 }
 
+/* Several threads share one backend, as the thread pool does: writes, vectored reads,
+ * listings and removals at once, each thread in its own prefix. */
+static void *worker(void *arg)
+{
+    intptr_t id = (intptr_t)arg;
+    size_t n = 300000;
+    uint8_t *d = malloc(n), *back = malloc(n);
+    fill(d, n, (uint32_t)id + 100);
+    intptr_t bad = 0;
+    for (int round = 0; round < 5 && !bad; round++) {
+        char *x = u("thr/%d/obj%d", (int)id, round), *dir = u("thr/%d", (int)id);
+        bad |= rdi_vfs_write(vfs, x, d, n) != RADI_OK;
+        rdi_vfs_range r[4];
+        for (int i = 0; i < 4; i++)
+            r[i] = (rdi_vfs_range){.uri = x, .off = (uint64_t)i * 70000, .len = 1000, .buf = back + i * 1000};
+        bad |= rdi_vfs_read_many(vfs, r, 4) != RADI_OK;
+        for (int i = 0; i < 4 && !bad; i++) bad |= memcmp(back + i * 1000, d + i * 70000, 1000) != 0;
+        bad |= !same_as(x, d, n);
+        rdi_dirlist l = {NULL, 0};
+        bad |= rdi_vfs_ls(vfs, dir, &l) != RADI_OK || l.n != (size_t)round + 1;
+        rdi_dirlist_free(&l);
+        free(x);
+        free(dir);
+    }
+    char *dir = u("thr/%d", (int)id);
+    bad |= rdi_vfs_remove_dir(vfs, dir) != RADI_OK;
+    if (bad) printf("  thread %d: %s\n", (int)id, radi_errmsg());
+    free(dir);
+    free(d);
+    free(back);
+    return (void *)bad;
+}
+
+static void threads(void)
+{
+    pthread_t t[8];
+    for (intptr_t i = 0; i < 8; i++) pthread_create(&t[i], NULL, worker, (void *)i);
+    int bad = 0;
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        bad |= r != NULL;
+    }
+    CHECK(!bad, "8 threads share one backend");
+}
+
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
     const char *v = getenv(name);
@@ -470,6 +517,7 @@ int main(int argc, char **argv)
     if (all || !strcmp(sc, "remove")) remove_many();
     if (all || !strcmp(sc, "move")) move();
     if (all || !strcmp(sc, "errors")) errors();
+    if (all || !strcmp(sc, "threads")) threads();
     if (!strcmp(sc, "fault")) fault();
     if (!strcmp(sc, "gone")) gone();
     rdi_s3_stats st;
