@@ -260,6 +260,13 @@ static void names(void)
     s = rdi_vfs_ls(vfs, dl, &l);
     CHECK(s == RADI_OK && l.n == 1 && has(&l, "and+plus", 0), "odd dir listing");
     rdi_dirlist_free(&l);
+    char *dots = u("names2/./x/../y"), *d2 = u("names2");
+    CHECK(rdi_vfs_write(vfs, dots, "dots", 4) == RADI_OK && same_as(dots, (const uint8_t *)"dots", 4) &&
+              rdi_vfs_ls_recursive(vfs, d2, &l) == RADI_OK && l.n == 1 && has(&l, "./x/../y", 0),
+          "dot segments are kept literally");
+    rdi_dirlist_free(&l);
+    free(dots);
+    free(d2);
     free(dd);
     free(dl);
     free(d);

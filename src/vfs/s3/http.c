@@ -408,6 +408,8 @@ static radi_status prepare(xfer *x)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->verify ? 2L : 0L);
     if (h->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* Keys are opaque: "a/../b" is a key, not a path for curl to squash. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     if (strcmp(r->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(r->method, "HEAD") == 0) {

@@ -141,6 +141,9 @@ static radi_status list_all(rdi_s3 *s, const char *bucket, const char *prefix, i
             if (st == RADI_OK) pg.prefixes.items[i] = NULL;
         }
         int more = pg.truncated && pg.next_token && *pg.next_token && !one_key;
+        if (more && token && strcmp(token, pg.next_token) == 0) /* a server that never advances */
+            st = rdi_error(RADI_E_IO, "s3://%s/%s: ListObjectsV2 failed: the continuation token does not advance",
+                           bucket, prefix);
         free(token);
         token = more ? pg.next_token : NULL;
         if (more) pg.next_token = NULL;
