@@ -5,7 +5,7 @@
  *   s3_vfs_check ENDPOINT BUCKET SCENARIO [PREFIX]
  * ENDPOINT is host:port (http). Scenarios: basic multipart readmany list names kind
  * remove move errors threads fault gone all. Settings from the environment: RADI_S3_PART_SIZE,
- * RADI_S3_MAX_RETRIES, RADI_S3_TIMEOUT_MS, RADI_S3_PARALLEL, RADI_S3_ACCESS_KEY (signs
+ * RADI_S3_MAX_RETRIES, RADI_S3_TIMEOUT_MS, RADI_S3_PARALLEL, RADI_S3_VIRTUAL (1: bucket.host), RADI_S3_ACCESS_KEY (signs
  * requests when set). Prints "ok <check>" / "FAIL <check>: ..." lines, then
  * "stats requests=N retries=N bytes_in=N bytes_out=N" and, per read_many case,
  * "readmany <case> requests=N"; exits non-zero on any failure.
@@ -503,6 +503,7 @@ int main(int argc, char **argv)
     c.request_timeout_ms = (uint32_t)env_u64("RADI_S3_TIMEOUT_MS", 30000);
     c.connect_timeout_ms = 2000;
     c.max_parallel_ops = (uint32_t)env_u64("RADI_S3_PARALLEL", 16);
+    c.use_virtual_addressing = (int)env_u64("RADI_S3_VIRTUAL", 0);
     if (getenv("RADI_S3_ACCESS_KEY")) {
         c.access_key_id = rdi_strdup(getenv("RADI_S3_ACCESS_KEY"));
         c.secret_access_key = rdi_strdup("testing-secret");

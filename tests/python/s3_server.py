@@ -71,11 +71,17 @@ def _moto_command(port):
 class MotoServer:
     """moto's S3 server on a free loopback port, for the life of the object."""
 
-    def __init__(self, env=None, startup_timeout=60):
+    def __init__(self, env=None, startup_timeout=60, virtual_hosts=False):
+        """virtual_hosts: also serve virtual-hosted requests at `virtual_endpoint`
+        ("s3.localhost:PORT": curl resolves every *.localhost name to the loopback, so
+        "bucket.s3.localhost" reaches this server)."""
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.endpoint}"
+        self.virtual_endpoint = f"s3.localhost:{self.port}"
         self._env = dict(os.environ, **(env or {}))
+        if virtual_hosts:
+            self._env["MOTO_S3_CUSTOM_ENDPOINTS"] = f"http://{self.virtual_endpoint}"
         self._timeout = startup_timeout
         self.proc = None
         self.log_path = None

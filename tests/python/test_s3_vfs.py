@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from s3_server import FaultProxy, free_port, moto, s3_bucket, fault_proxy  # noqa: F401 (fixtures)
+from s3_server import MotoServer, free_port, moto, s3_bucket, fault_proxy  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "testing-secret"  # the driver's secret key: must never appear in any output
@@ -123,3 +123,15 @@ def test_persistent_slowdown_gives_up_with_the_s3_code(moto, s3_bucket, fault_pr
     line = one_error_line(out)
     assert "HTTP 503 SlowDown" in line and "after 3 attempts" in line, line
     assert fault_proxy.count == 3
+
+
+def test_virtual_hosted_addressing():
+    """bucket.host/key requests (the AWS default) against a moto that serves them."""
+    with MotoServer(virtual_hosts=True) as server:
+        bucket = server.create_bucket("radi-virtual")
+        for scenario in ("basic", "multipart", "list", "kind", "move"):
+            rc, out = run(server.virtual_endpoint, bucket, scenario, prefix=scenario, RADI_S3_VIRTUAL=1)
+            assert rc == 0 and "PASSED" in out, out
+        log = server.log()
+    # The bucket travels in the Host header, not the path.
+    assert " /move/mv/" in log and "/radi-virtual/" not in log, log
