@@ -310,6 +310,12 @@ static void split_url(const char *url, char *host, size_t host_cap, const char *
     *path = p + n;
 }
 
+/* PUT and POST always carry a body (maybe empty: S3 wants a Content-Length). */
+static int sends_body(const rdi_http_req *r)
+{
+    return r->body || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0;
+}
+
 /* Sets every option for one attempt; the easy handle is reset between attempts. */
 static radi_status prepare(xfer *x)
 {
@@ -381,7 +387,7 @@ static radi_status prepare(xfer *x)
     struct curl_slist *n2 = s == RADI_OK ? curl_slist_append(x->hdrs, "Expect:") : NULL;
     if (n2) x->hdrs = n2;
     else if (s == RADI_OK) s = rdi_nomem();
-    if (s == RADI_OK && !has_ctype && r->body) {
+    if (s == RADI_OK && !has_ctype && sends_body(r)) {
         n2 = curl_slist_append(x->hdrs, "Content-Type:");
         if (n2) x->hdrs = n2;
         else s = rdi_nomem();
@@ -416,7 +422,7 @@ static radi_status prepare(xfer *x)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-        if (strcmp(r->method, "DELETE") != 0 || r->body) {
+        if (sends_body(r)) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : (const void *)"");
         }
@@ -447,8 +453,7 @@ static radi_status start(xfer *x, CURLM *m)
 static int retryable_code(const char *code)
 {
     return code && (strcmp(code, "SlowDown") == 0 || strcmp(code, "InternalError") == 0 ||
-                    strcmp(code, "RequestTimeout") == 0 || strcmp(code, "ServiceUnavailable") == 0 ||
-                    strcmp(code, "RequestTimeTooSkewed") == 0);
+                    strcmp(code, "RequestTimeout") == 0 || strcmp(code, "ServiceUnavailable") == 0);
 }
 
 static int retryable_curl(CURLcode c)
@@ -508,6 +513,10 @@ static int judge(xfer *x, CURLcode cc)
         return code >= 500;
     }
     if (code >= 200 && code < 300) {
+        if (r->dst && r->ranged && r->range_off > 0 && code != 206) {
+            set_msg(x, RADI_E_IO, "%s: %s failed: HTTP %ld: the server ignored the Range header", x->uri, op, code);
+            return 0;
+        }
         if (r->dst && r->received < r->dst_len) {
             if (cl >= 0 && r->received == (uint64_t)cl && (code == 206 || !r->ranged || r->range_off == 0)) {
                 uint64_t end = x->total >= 0 ? (uint64_t)x->total : r->range_off + r->received;
