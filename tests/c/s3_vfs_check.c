@@ -4,7 +4,7 @@
  * needs a server. Usage:
  *   s3_vfs_check ENDPOINT BUCKET SCENARIO [PREFIX]
  * ENDPOINT is host:port (http). Scenarios: basic multipart readmany list names kind
- * remove move errors threads fault gone all. Settings from the environment: RADI_S3_PART_SIZE,
+ * remove move errors threads fault gone mpfail all. Settings from the environment: RADI_S3_PART_SIZE,
  * RADI_S3_MAX_RETRIES, RADI_S3_TIMEOUT_MS, RADI_S3_PARALLEL, RADI_S3_VIRTUAL (1: bucket.host), RADI_S3_ACCESS_KEY (signs
  * requests when set). Prints "ok <check>" / "FAIL <check>: ..." lines, then
  * "stats requests=N retries=N bytes_in=N bytes_out=N" and, per read_many case,
@@ -477,6 +477,22 @@ static void threads(void)
     CHECK(!bad, "8 threads share one backend");
 }
 
+/* A multipart write that the proxy makes fail: one clear error, nothing left behind (the
+ * test checks that the upload was aborted). */
+static void mpfail(void)
+{
+    size_t n = (11u << 20) + 5;
+    uint8_t *d = malloc(n);
+    fill(d, n, 4);
+    char *a = u("mpfail/big");
+    radi_status s = rdi_vfs_write(vfs, a, d, n);
+    printf("mpfail status=%s\nmessage: %s\n", radi_status_name(s), radi_errmsg());
+    int k = -1;
+    CHECK(s != RADI_OK && rdi_vfs_kind(vfs, a, &k) == RADI_OK && k == 0, "failed multipart write leaves no object");
+    free(a);
+    free(d);
+}
+
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
     const char *v = getenv(name);
@@ -528,6 +544,7 @@ int main(int argc, char **argv)
     if (all || !strcmp(sc, "threads")) threads();
     if (!strcmp(sc, "fault")) fault();
     if (!strcmp(sc, "gone")) gone();
+    if (!strcmp(sc, "mpfail")) mpfail();
     rdi_s3_stats st;
     rdi_s3_get_stats(s3, &st);
     printf("stats requests=%llu retries=%llu bytes_in=%llu bytes_out=%llu\n", (unsigned long long)st.requests,

@@ -33,7 +33,13 @@ random.Random(seed), so a run is reproducible when requests are sequential):
     "cut"       forwards, then sends the headers with the full Content-Length and only
                 half of the body before closing (answers without a body are closed
                 without a reply instead)
-plus `delay_s` (a fixed delay before each request is forwarded) and `gone` (every
+    "stall_body" forwards, sends the headers and half of the body, then stalls for
+                `stall_s` seconds before closing
+    "error200"  answers 200 with an S3 <Error> InternalError body (what S3 does for a
+                failed CompleteMultipartUpload or CopyObject)
+plus `delay_s` (a fixed delay before each request is forwarded), `match` (faults only
+for requests whose "METHOD /path?query" contains this string, or for which this
+callable(method, path) is true; the others pass untouched) and `gone` (every
 connection is closed at once, before reading the request: a server that went away).
 """
 import contextlib
@@ -187,15 +193,18 @@ class FaultProxy:
         self.endpoint = f"127.0.0.1:{self.port}"
         self._thread = None
 
+    KINDS = ("500", "503", "slowdown", "stall", "cut", "stall_body", "error200")
+
     def configure(self, rate=0.0, kinds=("500",), seed=0, delay_s=0.0, stall_s=5.0, gone=False,
-                  max_faults=None):
+                  max_faults=None, match=None):
         """Sets the fault plan (and resets the random sequence); the default is no faults."""
         for k in kinds:
-            if k not in ("500", "503", "slowdown", "stall", "cut"):
+            if k not in self.KINDS:
                 raise ValueError(f"unknown fault kind {k!r}")
         with getattr(self, "_lock", threading.Lock()):
             self.rate, self.kinds, self.delay_s, self.stall_s = rate, tuple(kinds), delay_s, stall_s
             self.gone, self.max_faults, self.faults = gone, max_faults, 0
+            self.match = match
             self._rng = random.Random(seed)
 
     def reset_counts(self):
@@ -211,7 +220,9 @@ class FaultProxy:
     def _pick(self, method, path):
         with self._lock:
             kind = None
-            if self.rate and (self.max_faults is None or self.faults < self.max_faults):
+            m = self.match
+            wanted = m is None or (m(method, path) if callable(m) else m in f"{method} {path}")
+            if wanted and self.rate and (self.max_faults is None or self.faults < self.max_faults):
                 if self._rng.random() < self.rate:
                     kind = self._rng.choice(self.kinds)
                     self.faults += 1
@@ -224,8 +235,9 @@ class FaultProxy:
         kind = self._pick(h.command, h.path)
         if self.delay_s:
             time.sleep(self.delay_s)
-        if kind in _ERROR_BODIES:
-            status, code, msg = _ERROR_BODIES[kind]
+        if kind in _ERROR_BODIES or kind == "error200":
+            status, code, msg = _ERROR_BODIES.get(kind, _ERROR_BODIES["500"])
+            status = 200 if kind == "error200" else status
             payload = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
                        f"<Message>{msg}</Message><RequestId>proxy</RequestId></Error>").encode()
             h.send_response(status)
@@ -250,7 +262,7 @@ class FaultProxy:
             status = resp.status
         finally:
             up.close()
-        if kind == "cut" and (h.command == "HEAD" or len(data) < 2):
+        if kind in ("cut", "stall_body") and (h.command == "HEAD" or len(data) < 2):
             h.close_connection = True  # nothing to cut: drop the connection unanswered
             return
         h.send_response(status)
@@ -265,9 +277,11 @@ class FaultProxy:
         h.end_headers()
         if h.command == "HEAD":
             return
-        if kind == "cut":
+        if kind in ("cut", "stall_body"):
             h.wfile.write(data[: len(data) // 2])
             h.wfile.flush()
+            if kind == "stall_body":
+                self._stop.wait(self.stall_s)
             h.close_connection = True
             with contextlib.suppress(OSError):
                 h.connection.shutdown(socket.SHUT_RDWR)

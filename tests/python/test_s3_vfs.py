@@ -74,7 +74,10 @@ FAULTS = [
     ("slowdown", dict(rate=0.3, kinds=("slowdown",))),
     ("cut", dict(rate=0.3, kinds=("cut",))),
     ("stall", dict(rate=0.1, kinds=("stall",), stall_s=6)),
+    ("stall_body", dict(rate=0.1, kinds=("stall_body",), stall_s=6)),
     ("mixed", dict(rate=0.3, kinds=("500", "503", "cut", "stall"), stall_s=6)),
+    # CompleteMultipartUpload and CopyObject can fail inside a 200 answer
+    ("complete_error200", dict(rate=0.5, kinds=("error200",), match="POST /", max_faults=3)),
 ]
 
 
@@ -135,3 +138,14 @@ def test_virtual_hosted_addressing():
         log = server.log()
     # The bucket travels in the Host header, not the path.
     assert " /move/mv/" in log and "/radi-virtual/" not in log, log
+
+
+def test_failed_multipart_write_is_aborted(moto, s3_bucket, fault_proxy):
+    fault_proxy.configure(rate=1.0, kinds=("500",), match="partNumber=2&")
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "mpfail", RADI_S3_MAX_RETRIES=1)
+    assert rc == 0 and "PASSED" in out, out
+    line = one_error_line(out)
+    assert "UploadPart failed: HTTP 500 InternalError" in line and "mpfail/big" in line, line
+    aborts = [r for r in fault_proxy.requests if r[0] == "DELETE" and "uploadId=" in r[1]]
+    assert len(aborts) == 1
+    assert moto.client().list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
