@@ -236,7 +236,8 @@ static void list(void)
 
 static void names(void)
 {
-    const char *odd[] = {"with space", "plus+sign", "per%cent", "uni\xc3\xa9\xe2\x82\xac", "eq=ual&amp", "q?mark#h", "tilde~star*"};
+    const char *odd[] = {"with space", "plus+sign", "per%cent", "uni\xc3\xa9\xe2\x82\xac", "eq=ual&amp", "q?mark#h",
+                         "tilde~star*", "ctl\x01char", "lt<gt>quote\"apos'"};
     int ok = 1;
     for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
         char *x = u("names/%s", odd[i]);

@@ -102,9 +102,11 @@ static radi_status list_all(rdi_s3 *s, const char *bucket, const char *prefix, i
     radi_status st = RADI_OK;
     for (;;) {
         char *etok = token ? rdi_s3_encode(token, 0) : NULL;
-        char *q = rdi_asprintf("%s%s%s%slist-type=2%s&prefix=%s", token ? "continuation-token=" : "",
-                               etok ? etok : "", token ? "&" : "", delim ? "delimiter=%2F&" : "",
-                               one_key ? "&max-keys=1" : "", eprefix);
+        /* encoding-type=url: keys may hold characters XML 1.0 cannot carry; the parser
+         * decodes them (AWS writes a space as '+'). */
+        char *q = rdi_asprintf("%s%s%s%sencoding-type=url&list-type=2%s&prefix=%s",
+                               token ? "continuation-token=" : "", etok ? etok : "", token ? "&" : "",
+                               delim ? "delimiter=%2F&" : "", one_key ? "&max-keys=1" : "", eprefix);
         free(etok);
         if (!q) { st = rdi_nomem(); break; }
         rdi_http_req r = {.op = "ListObjectsV2", .method = "GET", .bucket = bucket, .key = "", .query = q,
