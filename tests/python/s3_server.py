@@ -12,6 +12,7 @@ Use as context managers::
             proxy.configure(rate=0.3, kinds=("500", "slowdown", "cut"), seed=7)
             ... run radi against proxy.endpoint ...
             proxy.requests                         # [(method, path, fault or None), ...]
+            proxy.arrivals                         # arrival time of each, time.monotonic()
 
 or through the pytest fixtures at the bottom (import them into a test module or a
 conftest: ``from s3_server import moto, s3_bucket, fault_proxy``):
@@ -166,6 +167,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.requests = []          # (method, path, fault kind or None)
+        self.arrivals = []          # time.monotonic() of each request, as in `requests`
         self.configure()
         proxy = self
 
@@ -210,6 +212,7 @@ class FaultProxy:
     def reset_counts(self):
         with self._lock:
             self.requests = []
+            self.arrivals = []
             self.faults = 0
 
     @property
@@ -227,6 +230,7 @@ class FaultProxy:
                     kind = self._rng.choice(self.kinds)
                     self.faults += 1
             self.requests.append((method, path, kind))
+            self.arrivals.append(time.monotonic())
             return kind
 
     def _serve(self, h):
