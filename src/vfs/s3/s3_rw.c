@@ -2,9 +2,10 @@
  * S3 data transfer: ranged reads, vectored reads and whole-object writes (one PUT, or a
  * multipart upload with its parts in parallel). Reads go through one planner: ranges of
  * one object closer than COALESCE_GAP become one GET whose answer is scattered (a
- * request costs tens of milliseconds; a few hundred KiB of wasted bytes cost less), and
- * a span over 2 x SPLIT_PART is cut into parallel GETs of at least SPLIT_PART bytes
- * (one connection rarely fills the link). A plain read is a one-range vectored read.
+ * request costs tens of milliseconds; a few hundred KiB of wasted bytes cost less) as
+ * long as the merged span stays under COALESCE_MAX_SPAN, and a span over 2 x SPLIT_PART
+ * is cut into parallel GETs of at least SPLIT_PART bytes (one connection rarely fills
+ * the link). A plain read is a one-range vectored read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,9 @@
 
 #define COALESCE_GAP ((uint64_t)256 << 10)
 #define SPLIT_PART ((uint64_t)8 << 20)
+/* Coalescing saves requests for small ranges; for big ones it would only add a copy
+ * and a second buffer of their size. */
+#define COALESCE_MAX_SPAN ((uint64_t)32 << 20)
 #define MAX_PARTS 10000   /* S3's limit on parts of one upload */
 
 /* ---- reads ---- */
@@ -66,7 +70,8 @@ static radi_status plan_groups(rent *e, size_t ne, const rdi_vfs_range *r, group
             group *last = &g[n - 1];
             const rent *le = &e[last->first];
             if (strcmp(le->bucket, e[i].bucket) == 0 && strcmp(le->key, e[i].key) == 0 &&
-                x->off <= last->end + COALESCE_GAP) {
+                x->off <= last->end + COALESCE_GAP &&
+                RDI_MAX(last->end, x->off + x->len) - last->start <= COALESCE_MAX_SPAN) {
                 last->count++;
                 last->end = RDI_MAX(last->end, x->off + x->len);
                 continue;
