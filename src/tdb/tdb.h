@@ -270,6 +270,12 @@ radi_status rdi_group_relativize(radi_group *g, uint64_t *changed);
 /* Removes a fragment an operation of this process just wrote, as its undo: the commit
  * file first (the fragment is invisible from then on), then its directory. */
 radi_status rdi_fragment_discard(radi_ctx *ctx, const char *array_uri, const char *name);
+/* Moves the tree of TileDB objects (arrays, groups, anything below) at `from` to `to`,
+ * which must not exist (RADI_E_EXISTS). One rename where the storage has it; on object
+ * stores object by object, publishing objects (commits, metadata, group details, schemas,
+ * group markers) copied after the data and deleted before it (docs/dataset.md §8.3). A
+ * failure while copying removes the copies, so `from` is untouched. */
+radi_status rdi_object_move(radi_ctx *ctx, const char *from, const char *to);
 
 /* Undoes a failed array or group creation at root: all of it when it did not exist
  * before (whole), else only the named children it made (an empty directory was there).

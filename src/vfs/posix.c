@@ -1,4 +1,14 @@
-/* POSIX backend: pread, write-to-temporary + fsync + rename, sorted directory listings. */
+/*
+ * POSIX backend: pread; whole-object writes as temporary file + fsync + rename + fsync of
+ * the directory (docs/dataset.md §8.1), so an acknowledged write survives a power cut;
+ * sorted directory listings.
+ *
+ * Temporary files never sit inside TileDB's own folders: TileDB reads every file in
+ * __meta/, __group/, __schema/ and __fragment_meta/ as committed (an extra file there
+ * makes the object unopenable to it). A temporary goes to the nearest ancestor folder
+ * whose name does not start with "__" (the array or group root), on the same file
+ * system, and is renamed into place from there.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -104,16 +114,46 @@ static radi_status px_size(void *self, const char *uri, uint64_t *size)
     return s;
 }
 
+/* Makes a directory entry durable: fsync of the directory that holds it. */
+static radi_status sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return sys_error("open directory", dir);
+    radi_status s = RADI_OK;
+    if (fsync(fd) != 0 && errno != EINVAL) s = sys_error("fsync directory", dir);
+    close(fd);
+    return s;
+}
+
+/* fsync of the directory that holds path (path is modified and restored). */
+static radi_status sync_parent(char *path)
+{
+    char *slash = strrchr(path, '/');
+    if (!slash) return sync_dir(".");
+    if (slash == path) return sync_dir("/");
+    *slash = '\0';
+    radi_status s = sync_dir(path);
+    *slash = '/';
+    return s;
+}
+
+/* mkdir that makes the new entry durable (the parent is synced when one was created). */
+static int mkdir_durable(char *path)
+{
+    if (mkdir(path, 0777) != 0) return -1;
+    return sync_parent(path) == RADI_OK ? 0 : -1;
+}
+
 static radi_status mkdir_p(char *path)
 {
     /* Usually the parent exists already (every file write lands here): one call then,
      * instead of one per path component. */
-    if (mkdir(path, 0777) == 0 || errno == EEXIST) return RADI_OK;
+    if (mkdir_durable(path) == 0 || errno == EEXIST) return RADI_OK;
     if (errno != ENOENT) return sys_error("mkdir", path);
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        int r = mkdir(path, 0777);
+        int r = mkdir_durable(path);
         int e = errno;
         *p = '/';
         if (r != 0 && e != EEXIST) {
@@ -121,8 +161,27 @@ static radi_status mkdir_p(char *path)
             return sys_error("mkdir", path);
         }
     }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) return sys_error("mkdir", path);
+    if (mkdir_durable(path) != 0 && errno != EEXIST) return sys_error("mkdir", path);
     return RADI_OK;
+}
+
+/* The folder for path's temporary: the nearest ancestor not named "__*" (see the top of
+ * this file). malloc'd. */
+static char *temp_dir_for(const char *path)
+{
+    char *dir = rdi_strdup(path);
+    if (!dir) return NULL;
+    for (;;) {
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+            if (slash) slash[1] = '\0';
+            return dir;
+        }
+        *slash = '\0';
+        const char *base = strrchr(dir, '/');
+        base = base ? base + 1 : dir;
+        if (strncmp(base, "__", 2) != 0) return dir;
+    }
 }
 
 static radi_status px_mkdir(void *self, const char *uri)
@@ -151,7 +210,9 @@ static radi_status px_write(void *self, const char *uri, const void *data, uint6
         if (s) goto out;
     }
     if ((s = rdi_random_label(label))) goto out;
-    tmp = rdi_asprintf("%s.tmp-%.12s", path, label);
+    char *tdir = temp_dir_for(path);
+    tmp = tdir ? rdi_asprintf("%s/" RDI_POSIX_TEMP_PREFIX "%.12s", tdir, label) : NULL;
+    free(tdir);
     if (!tmp) { s = RADI_E_NOMEM; goto out; }
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) { s = sys_error("create", tmp); goto out; }
@@ -166,11 +227,14 @@ static radi_status px_write(void *self, const char *uri, const void *data, uint6
         }
         done += (uint64_t)n;
     }
+    /* The data are durable before the name that publishes them exists. */
+    if (fsync(fd) != 0) { s = sys_error("fsync", tmp); goto out; }
     if (close(fd) != 0) { fd = -1; s = sys_error("close", tmp); goto out; }
     fd = -1;
     if (rename(tmp, path) != 0) { s = sys_error("rename", path); goto out; }
     free(tmp);
     tmp = NULL;
+    s = sync_parent(path);
 out:
     if (fd >= 0) close(fd);
     if (tmp) { unlink(tmp); free(tmp); }
@@ -201,7 +265,10 @@ static radi_status px_ls(void *self, const char *uri, rdi_dirlist *out)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (strstr(e->d_name, ".tmp-")) continue; /* an interrupted atomic write */
+        /* An interrupted atomic write's temporary (and the older ".tmp-" form). */
+        if (strncmp(e->d_name, RDI_POSIX_TEMP_PREFIX, sizeof RDI_POSIX_TEMP_PREFIX - 1) == 0 ||
+            strstr(e->d_name, ".tmp-"))
+            continue;
         if (out->n == cap) {
             cap = cap ? cap * 2 : 32;
             rdi_dirent *n = realloc(out->items, cap * sizeof *n);
@@ -255,7 +322,11 @@ static radi_status px_remove_file(void *self, const char *uri)
     RDI_UNUSED(self);
     WITH_PATH(uri);
     radi_status s = RADI_OK;
-    if (unlink(path) != 0 && errno != ENOENT) s = sys_error("remove", path);
+    if (unlink(path) != 0) {
+        if (errno != ENOENT) s = sys_error("remove", path);
+    } else {
+        s = sync_parent(path); /* an undone commit stays undone after a power cut */
+    }
     free(path);
     return s;
 }
@@ -288,7 +359,10 @@ static radi_status px_remove_dir(void *self, const char *uri)
 {
     RDI_UNUSED(self);
     WITH_PATH(uri);
+    struct stat st;
+    int existed = lstat(path, &st) == 0;
     radi_status s = remove_tree(path);
+    if (s == RADI_OK && existed) s = sync_parent(path);
     free(path);
     return s;
 }
@@ -306,6 +380,9 @@ static radi_status px_move(void *self, const char *from, const char *to)
         int e = errno;
         s = rdi_error(errno_status(e), "%s: move to %s failed: %s", src, dst, strerror(e));
     }
+    /* Both directory entries changed: the new one first. */
+    if (s == RADI_OK) s = sync_parent(dst);
+    if (s == RADI_OK) s = sync_parent(src);
     free(src);
     free(dst);
     return s;

@@ -185,6 +185,20 @@ radi_status rdi_vfs_read_many(rdi_vfs *v, rdi_vfs_range *r, size_t n)
     return first;
 }
 
+radi_status rdi_vfs_copy(rdi_vfs *v, const char *from, const char *to)
+{
+    const rdi_vfs_ops *ops = NULL, *to_ops = NULL;
+    void *self = NULL, *to_self = NULL;
+    RDI_TRY(pick(v, from, &ops, &self));
+    RDI_TRY(pick(v, to, &to_ops, &to_self));
+    if (ops == to_ops && self == to_self && ops->copy) return ops->copy(self, from, to);
+    rdi_buf b = RDI_BUF_INIT;
+    RDI_TRY(rdi_vfs_read_all(v, from, &b));
+    radi_status s = rdi_vfs_write(v, to, b.data, b.len);
+    rdi_buf_free(&b);
+    return s;
+}
+
 /* Emulated by walking directories where the backend has no recursive listing. */
 static radi_status ls_walk(rdi_vfs *v, const char *root, const char *rel, rdi_dirlist *acc, size_t *cap)
 {

@@ -77,6 +77,9 @@ typedef struct rdi_vfs_ops {
      * names relative to uri with '/' separators, files only (is_dir 0) with sizes,
      * sorted by name. A missing prefix is an empty list. */
     radi_status (*ls_recursive)(void *self, const char *uri, rdi_dirlist *out);
+    /* Copies one object to `to` (replaced if it exists) without moving its bytes through
+     * the client where the backend can (S3: server-side CopyObject). */
+    radi_status (*copy)(void *self, const char *from, const char *to);
 } rdi_vfs_ops;
 
 /* The dispatcher a context owns. */
@@ -105,9 +108,14 @@ radi_status rdi_vfs_move(rdi_vfs *vfs, const char *from, const char *to);
  * and written whole, so each copied file is all-or-nothing. */
 radi_status rdi_vfs_copy_tree(rdi_vfs *vfs, const char *src, const char *dst);
 radi_status rdi_vfs_read_many(rdi_vfs *vfs, rdi_vfs_range *r, size_t n);
+/* One object (not a tree); emulated by read + write where the backend has no copy. */
+radi_status rdi_vfs_copy(rdi_vfs *vfs, const char *from, const char *to);
 radi_status rdi_vfs_ls_recursive(rdi_vfs *vfs, const char *uri, rdi_dirlist *out);
 /* Reads a whole object into a fresh buffer. */
 radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);
+
+/* Name prefix of the POSIX backend's temporary files (skipped by its listings). */
+#define RDI_POSIX_TEMP_PREFIX ".radi-tmp-"
 
 /* The POSIX backend's table (state pointer is unused: pass NULL). */
 extern const rdi_vfs_ops rdi_vfs_posix_ops;

@@ -42,7 +42,13 @@ typedef struct rdi_sigv4_request {
 
 /* The headers to add to the request, each a malloc'd "Name: value" line for curl:
  * Authorization, x-amz-date, x-amz-content-sha256 and, with a session token,
- * x-amz-security-token. *n_out is 3 or 4. Free with rdi_sigv4_free_headers. */
+ * x-amz-security-token. *n_out is 3 or 4. Free with rdi_sigv4_free_headers.
+ * RADI_E_INVALID (and *headers_out NULL) for a request that cannot be signed as sent:
+ * a missing field, a path not starting with '/', a space or CR/LF in the path, query or
+ * a header value, a bad header name, one of the signer's own headers among `headers`,
+ * a date not in YYYYMMDDTHHMMSSZ form, a payload hash that is neither lower-case hex nor
+ * UNSIGNED-PAYLOAD, more than 256 query parameters or more than 64 headers. In the query,
+ * '+' is a literal plus (signed as %2B); encode spaces as %20. */
 radi_status rdi_sigv4_sign(const rdi_sigv4_request *req, char ***headers_out, size_t *n_out);
 void rdi_sigv4_free_headers(char **headers, size_t n);
 
