@@ -1,0 +1,151 @@
+"""The S3 VFS backend against moto: every operation through the C driver
+tests/c/s3_vfs_check (built with the library; $RADI_BUILD_DIR, default <repo>/build),
+directly and through the fault proxy of s3_server.py. A missing driver fails the tests.
+"""
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from s3_server import MotoServer, free_port, moto, s3_bucket, fault_proxy  # noqa: F401 (fixtures)
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "testing-secret"  # the driver's secret key: must never appear in any output
+
+
+def driver():
+    build = Path(os.environ.get("RADI_BUILD_DIR") or REPO / "build")
+    exe = build / "tests" / "c" / "s3_vfs_check"
+    assert exe.exists(), f"{exe} is missing: build the project (cmake --build build) first"
+    return str(exe)
+
+
+def run(endpoint, bucket, scenario, prefix="t", timeout=600, **env):
+    e = dict(os.environ, RADI_S3_ACCESS_KEY="testing")
+    e.update({k: str(v) for k, v in env.items()})
+    p = subprocess.run([driver(), endpoint, bucket, scenario, prefix], capture_output=True, text=True,
+                       timeout=timeout, env=e)
+    out = p.stdout + p.stderr
+    assert SECRET not in out
+    return p.returncode, out
+
+
+def stats(out):
+    line = [l for l in out.splitlines() if l.startswith("stats ")][-1]
+    return {k: int(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
+
+
+@pytest.mark.parametrize("scenario", ["basic", "multipart", "readmany", "list", "names", "kind", "remove",
+                                      "move", "errors", "threads"])
+def test_scenario(moto, s3_bucket, scenario):
+    rc, out = run(moto.endpoint, s3_bucket, scenario)
+    assert rc == 0 and "PASSED" in out, out
+
+
+def test_readmany_counts_match_the_wire(moto, s3_bucket, fault_proxy):
+    """The driver's request counts (1 GET for 64 near ranges, 9 for scattered ones, 2
+    for a 20 MiB read) are what the server saw."""
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "readmany")
+    assert rc == 0 and "PASSED" in out, out
+    assert "readmany near requests=1" in out
+    assert "readmany far requests=9" in out
+    assert "readmany split requests=2" in out
+    assert stats(out)["requests"] == fault_proxy.count
+    gets = [r for r in fault_proxy.requests if r[0] == "GET" and "obj.bin" in r[1]]
+    assert len(gets) == 1 + 8 + 2
+
+
+def test_multipart_parts_go_in_parallel(moto, s3_bucket, fault_proxy):
+    """With 0.5 s added to every request, parts sent one after another would arrive at
+    least 0.5 s apart; in parallel they all arrive at once."""
+    fault_proxy.configure(delay_s=0.5)
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "multipart")
+    assert rc == 0 and "PASSED" in out, out
+    parts = [t for r, t in zip(fault_proxy.requests, fault_proxy.arrivals)
+             if r[0] == "PUT" and "partNumber=" in r[1]]
+    assert len(parts) == 3
+    assert max(parts) - min(parts) < 0.4, parts
+
+
+FAULTS = [
+    ("500", dict(rate=0.3, kinds=("500",))),
+    ("slowdown", dict(rate=0.3, kinds=("slowdown",))),
+    ("cut", dict(rate=0.3, kinds=("cut",))),
+    ("stall", dict(rate=0.1, kinds=("stall",), stall_s=6)),
+    ("stall_body", dict(rate=0.1, kinds=("stall_body",), stall_s=6)),
+    ("mixed", dict(rate=0.3, kinds=("500", "503", "cut", "stall"), stall_s=6)),
+    # CompleteMultipartUpload and CopyObject can fail inside a 200 answer
+    ("complete_error200", dict(rate=0.5, kinds=("error200",), match="POST /", max_faults=3)),
+]
+
+
+@pytest.mark.parametrize("name,plan", FAULTS, ids=[f[0] for f in FAULTS])
+def test_faults_give_identical_data(moto, s3_bucket, fault_proxy, name, plan):
+    fault_proxy.configure(seed=1234, **plan)
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "fault", RADI_S3_MAX_RETRIES=10, RADI_S3_TIMEOUT_MS=2500,
+                  timeout=900)
+    assert rc == 0 and "PASSED" in out, out
+    st = stats(out)
+    assert fault_proxy.faults > 0
+    assert st["retries"] > 0
+    # curl itself resends a request once when a reused connection is closed before any
+    # answer (a "cut" of an answer with no body): the proxy then sees more than we sent.
+    assert st["requests"] <= fault_proxy.count
+    assert st["retries"] + (fault_proxy.count - st["requests"]) >= fault_proxy.faults - 1, (st, fault_proxy.faults)
+
+
+def one_error_line(out):
+    msg = [l for l in out.splitlines() if l.startswith("message: ")]
+    assert len(msg) == 1, out
+    return msg[0][len("message: "):]
+
+
+def test_server_gone_connection_refused(s3_bucket):
+    endpoint = f"127.0.0.1:{free_port()}"
+    t0 = time.monotonic()
+    rc, out = run(endpoint, s3_bucket, "gone", RADI_S3_MAX_RETRIES=3)
+    assert rc == 0, out
+    line = one_error_line(out)
+    assert "s3://" in line and "GET failed" in line and endpoint in line and "after 4 attempts" in line, line
+    assert time.monotonic() - t0 < 30
+
+
+def test_server_gone_closes_connections(moto, s3_bucket, fault_proxy):
+    fault_proxy.configure(gone=True)
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "gone", RADI_S3_MAX_RETRIES=2)
+    assert rc == 0, out
+    line = one_error_line(out)
+    assert "GET failed" in line and fault_proxy.endpoint in line, line
+
+
+def test_persistent_slowdown_gives_up_with_the_s3_code(moto, s3_bucket, fault_proxy):
+    fault_proxy.configure(rate=1.0, kinds=("slowdown",))
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "gone", RADI_S3_MAX_RETRIES=2)
+    line = one_error_line(out)
+    assert "HTTP 503 SlowDown" in line and "after 3 attempts" in line, line
+    assert fault_proxy.count == 3
+
+
+def test_virtual_hosted_addressing():
+    """bucket.host/key requests (the AWS default) against a moto that serves them."""
+    with MotoServer(virtual_hosts=True) as server:
+        bucket = server.create_bucket("radi-virtual")
+        for scenario in ("basic", "multipart", "list", "kind", "move"):
+            rc, out = run(server.virtual_endpoint, bucket, scenario, prefix=scenario, RADI_S3_VIRTUAL=1)
+            assert rc == 0 and "PASSED" in out, out
+        log = server.log()
+    # The bucket travels in the Host header, not the path.
+    assert " /move/mv/" in log and "/radi-virtual/" not in log, log
+
+
+def test_failed_multipart_write_is_aborted(moto, s3_bucket, fault_proxy):
+    fault_proxy.configure(rate=1.0, kinds=("500",), match="partNumber=2&")
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "mpfail", RADI_S3_MAX_RETRIES=1)
+    assert rc == 0 and "PASSED" in out, out
+    line = one_error_line(out)
+    assert "UploadPart failed: HTTP 500 InternalError" in line and "mpfail/big" in line, line
+    aborts = [r for r in fault_proxy.requests if r[0] == "DELETE" and "uploadId=" in r[1]]
+    assert len(aborts) == 1
+    assert moto.client().list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
