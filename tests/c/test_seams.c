@@ -284,8 +284,9 @@ static void test_files(void **state)
     radi_free(data);
     char *q = at("files/none");
     assert_int_equal(radi_read_file(ctx, q, 0, &data, &n), RADI_E_NOT_FOUND);
-    assert_int_equal(radi_write_file(ctx, "s3://bucket/x.png", "x", 1), RADI_E_UNSUPPORTED);
-    assert_non_null(strstr(radi_errmsg(), "s3://bucket/x.png"));
+    /* s3:// goes to the S3 backend, which names the URI it refuses. */
+    assert_int_equal(radi_write_file(ctx, "s3://Bad_Bucket!/x.png", "x", 1), RADI_E_INVALID);
+    assert_non_null(strstr(radi_errmsg(), "s3://Bad_Bucket!/x.png"));
     free(q);
     free(p);
     free(d);
