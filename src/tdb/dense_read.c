@@ -28,8 +28,12 @@
 #endif
 
 #include "tdb/tdb.h"
+#include "tdb/prefetch.h"
 
 #define GAP_MAX ((uint64_t)128 * 1024)       /* coalesce ranges separated by at most this */
+/* On a remote backend a request costs a 10-50 ms round trip, in which ~1 MiB more would
+ * have arrived: reading a gap that size is cheaper than another request. */
+#define GAP_MAX_REMOTE ((uint64_t)1024 * 1024)
 #define READ_MAX ((uint64_t)64 * 1024 * 1024) /* longest coalesced range */
 #define PART_MAX ((uint64_t)4 * 1024 * 1024)  /* longer reads are split across the pool */
 #define PF_AHEAD 8                            /* output rows prefetched ahead in a group copy */
@@ -557,6 +561,7 @@ typedef struct pass {
     size_t cs;
     const uint8_t *fill;
     int validity;
+    int remote;                 /* the backend is RDI_VFS_REMOTE: one vectored read per batch */
     const char *attr;
     /* per fragment */
     int32_t *fai;               /* attribute index in the fragment's schema, -1 = absent */
@@ -631,6 +636,26 @@ static radi_status io_task(void *arg, size_t i, unsigned w)
     /* The footer lists this file: its absence is a damaged fragment, not a bad argument. */
     if (s == RADI_E_NOT_FOUND)
         s = rdi_error(RADI_E_CORRUPT, "%s: missing from its fragment", ps->furi[rg->frag]);
+    return s;
+}
+
+/* On a remote backend the batch's coalesced ranges go out as one vectored read, which the
+ * backend runs in parallel (splitting or merging as it sees fit): a batch costs one round
+ * trip, not one per pool task. Locally the pool's parallel reads of PART_MAX pieces stay
+ * (the emulated vectored read is serial). */
+static radi_status read_remote(pass *ps)
+{
+    rdi_vfs_range *r = rdi_malloc((size_t)(ps->nranges ? ps->nranges : 1) * sizeof *r);
+    if (!r) return RADI_E_NOMEM;
+    for (uint64_t i = 0; i < ps->nranges; i++) {
+        const range *rg = &ps->ranges[i];
+        r[i] = (rdi_vfs_range){ps->furi[rg->frag], rg->off, rg->len, ps->arena.data + rg->pos, RADI_OK};
+    }
+    radi_status s = rdi_vfs_read_many(ps->ctx->vfs, r, (size_t)ps->nranges);
+    for (uint64_t i = 0; s == RADI_E_NOT_FOUND && i < ps->nranges; i++)
+        if (r[i].status == RADI_E_NOT_FOUND)
+            s = rdi_error(RADI_E_CORRUPT, "%s: missing from its fragment", r[i].uri);
+    free(r);
     return s;
 }
 
@@ -804,7 +829,7 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
             if (last && last->frag == u[i].frag && u[i].off >= last->off + last->len) {
                 uint64_t gap = u[i].off - (last->off + last->len);
                 uint64_t merged = u[i].off + u[i].len - last->off;
-                if (gap <= GAP_MAX && gap <= slack && merged <= READ_MAX) {
+                if (gap <= (ps->remote ? GAP_MAX_REMOTE : GAP_MAX) && gap <= slack && merged <= READ_MAX) {
                     slack -= gap;
                     last->len = merged;
                     continue;
@@ -838,8 +863,8 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
             if (r == ps->nranges) s = rdi_error(RADI_E_INTERNAL, "dense read: tile outside every read range");
             else ps->cdata[u[i].ci] = ps->arena.data + ps->ranges[r].pos + (u[i].off - ps->ranges[r].off);
         }
-        if (s == RADI_OK) s = rdi_pool_for(ps->ctx->pool, (size_t)np, io_task, ps);
-        ps->stats.io_requests += np;
+        if (s == RADI_OK) s = ps->remote ? read_remote(ps) : rdi_pool_for(ps->ctx->pool, (size_t)np, io_task, ps);
+        ps->stats.io_requests += ps->remote ? ps->nranges : np;
         ps->stats.bytes_read += pos;
         ps->stats.tiles_read += nu;
     }
@@ -858,21 +883,6 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
         for (unsigned i = 0; i < ps->nworkers; i++) bigbuf_free(&ps->workers[i].buf);
     }
     return s;
-}
-
-typedef struct load_job {
-    radi_ctx *ctx;
-    rdi_fragmeta **frags;
-    uint32_t *which;
-    int32_t *field;
-} load_job;
-
-static radi_status load_task(void *arg, size_t i, unsigned w)
-{
-    RDI_UNUSED(w);
-    load_job *j = arg;
-    /* Nested loops share worker slots, so each fragment brings its own scratch (NULL). */
-    return rdi_fragmeta_load_field(j->ctx, j->frags[j->which[i]], (uint32_t)j->field[j->which[i]], NULL);
 }
 
 static radi_status run_pass(pass *ps)
@@ -908,10 +918,7 @@ static radi_status run_pass(pass *ps)
         if (!ps->furi[f]) s = rdi_nomem();
         used[nused++] = f;
     }
-    if (s == RADI_OK && nused) {
-        load_job j = {ps->ctx, a->frags, used, ps->fai};
-        s = rdi_pool_for(ps->ctx->pool, nused, load_task, &j);
-    }
+    if (s == RADI_OK && nused) s = rdi_array_load_tile_index(a, used, nused);
     /* Where each contributing tile lies in its file. Offsets were checked ascending and
      * inside the file when loaded; the last tile ends at the file size. */
     for (uint64_t ci = 0; ci < p->nc && s == RADI_OK; ci++) {
@@ -1055,6 +1062,8 @@ radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, ra
             }
             ps.workers = workers;
             ps.nworkers = nw;
+            ps.remote = array->snap ? array->snap->remote
+                                    : (rdi_vfs_flags(ctx->vfs, array->uri) & RDI_VFS_REMOTE) != 0;
             s = run_pass(&ps);
             total.tiles_read += ps.stats.tiles_read;
             total.bytes_read += ps.stats.bytes_read;

@@ -280,13 +280,24 @@ static radi_status check_fragment(const rdi_fragmeta *fm)
     return RADI_OK;
 }
 
-static radi_status load_rtree(radi_ctx *ctx, const rdi_gorder *g, const rdi_fragmeta *fm,
+/* Every fragment's tile index, in one wave (tile_index.c). */
+static radi_status load_all_index(radi_array *a)
+{
+    uint32_t *all = rdi_malloc((a->nfrags ? a->nfrags : 1) * sizeof *all);
+    if (!all) return RADI_E_NOMEM;
+    for (uint32_t f = 0; f < a->nfrags; f++) all[f] = f;
+    radi_status st = rdi_array_load_tile_index(a, all, a->nfrags);
+    free(all);
+    return st;
+}
+
+static radi_status load_rtree(radi_ctx *ctx, const rdi_snap *snap, const rdi_gorder *g, const rdi_fragmeta *fm,
                               rdi_scratch *sc, rdi_rtree *t)
 {
     char *md = rdi_path_join(fm->uri, "__fragment_metadata.tdb");
     if (!md) return RADI_E_NOMEM;
     rdi_buf p = RDI_BUF_INIT;
-    radi_status st = rdi_generic_tile_read(ctx->vfs, md, fm->rtree_off, sc, &p);
+    radi_status st = rdi_generic_tile_read_snap(ctx->vfs, snap, md, fm->rtree_off, sc, &p);
     if (st == RADI_OK) st = rdi_rtree_parse(g, p.data, p.len, md, fm->tile_num, t);
     rdi_buf_free(&p);
     free(md);
@@ -636,7 +647,7 @@ static radi_status plan_tiles(radi_sparse_query *q, rdi_scratch *sc, rtile **til
         if ((st = check_fragment(fm)) != RADI_OK) break;
         if (fm->tile_num == 0) continue;
         rdi_rtree t;
-        if ((st = load_rtree(a->ctx, &q->g, fm, sc, &t)) != RADI_OK) break;
+        if ((st = load_rtree(a->ctx, a->snap, &q->g, fm, sc, &t)) != RADI_OK) break;
         uint64_t *ids = NULL, nt = 0;
         uint8_t *full = NULL;
         st = rdi_rtree_query(&q->g, &t, qd, &ids, &full, &nt);
@@ -779,8 +790,7 @@ radi_status radi_sparse_query_submit(radi_sparse_query *q, radi_read_stats *stat
     if (st == RADI_OK && !(j.scratch = rdi_calloc(nw, sizeof *j.scratch))) st = RADI_E_NOMEM;
     if (st == RADI_OK && !(j.inbuf = rdi_calloc(nw, sizeof *j.inbuf))) st = RADI_E_NOMEM;
     for (unsigned i = 0; i < nw && st == RADI_OK; i++) st = rdi_scratch_create(&j.scratch[i]);
-    for (uint32_t f = 0; f < a->nfrags && st == RADI_OK; f++)
-        st = rdi_fragmeta_load_field(a->ctx, a->frags[f], 0, j.scratch[0]);
+    if (st == RADI_OK) st = load_all_index(a);
     if (st == RADI_OK) st = plan_tiles(q, j.scratch[0], &j.tiles, &j.ntiles);
     if (st == RADI_OK && j.ntiles) {
         j.out = rdi_calloc(j.ntiles * j.nneed, sizeof *j.out);
@@ -1045,6 +1055,7 @@ radi_status radi_sparse_query_est_size(radi_sparse_query *q, const char *column,
     rtile *tiles = NULL;
     uint64_t nt = 0, r = 0, bytes = 0;
     radi_status st = plan_tiles(q, sc, &tiles, &nt);
+    if (st == RADI_OK && !fi.cell_size) st = load_all_index(q->a);
     for (uint64_t i = 0; i < nt && st == RADI_OK; i++) {
         rdi_fragmeta *fm = q->a->frags[tiles[i].frag];
         uint64_t n = tile_cells(fm, tiles[i].tile);
@@ -1055,7 +1066,6 @@ radi_status radi_sparse_query_est_size(radi_sparse_query *q, const char *column,
         }
         uint32_t slot;
         if ((st = frag_slot(q, fm, k, &slot)) != RADI_OK) break;
-        if ((st = rdi_fragmeta_load_field(q->a->ctx, fm, slot, sc)) != RADI_OK) break;
         if (fm->tile_var_sizes[slot]) bytes += fm->tile_var_sizes[slot][tiles[i].tile];
     }
     free(tiles);
