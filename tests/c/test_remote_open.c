@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "radi/sparse.h"
 #include "radi/volume.h"
 #include "tdb/tdb.h"
 
@@ -428,6 +429,102 @@ static void test_golden_arrays(void **state)
     }
 }
 
+/* Every attribute of the non-empty domain, local and remote, byte for byte. */
+static void compare_dense(radi_array *la, radi_array *ra)
+{
+    const radi_schema *s = la->schema;
+    int64_t ned[8];
+    int empty = 0;
+    assert_int_equal(radi_array_nonempty_domain(la, ned, &empty), RADI_OK);
+    if (empty) return;
+    uint64_t n = 1;
+    for (uint32_t d = 0; d < s->ndim; d++) n *= (uint64_t)(ned[2 * d + 1] - ned[2 * d] + 1);
+    for (uint32_t i = 0; i < s->nattr; i++) {
+        const rdi_attr *at = &s->attrs[i];
+        if (at->cell_val_num == RADI_VAR_NUM) continue;
+        uint64_t bytes = n * rdi_attr_cell_size(at);
+        radi_field_buffer lb = {at->name, malloc(bytes), bytes, at->nullable ? malloc(n) : NULL};
+        radi_field_buffer rb = {at->name, malloc(bytes), bytes, at->nullable ? malloc(n) : NULL};
+        assert_int_equal(radi_array_read_dense(la, ned, RADI_ROW_MAJOR, 1, &lb, NULL), RADI_OK);
+        assert_int_equal(radi_array_read_dense(ra, ned, RADI_ROW_MAJOR, 1, &rb, NULL), RADI_OK);
+        assert_memory_equal(lb.data, rb.data, bytes);
+        if (at->nullable) assert_memory_equal(lb.validity, rb.validity, n);
+        free(lb.data);
+        free(rb.data);
+        free(lb.validity);
+        free(rb.validity);
+    }
+}
+
+/* Every row and column, local and remote. */
+static void compare_sparse(radi_array *la, radi_array *ra)
+{
+    radi_sparse_query *lq = NULL, *rq = NULL;
+    assert_int_equal(radi_sparse_query_create(la, &lq), RADI_OK);
+    assert_int_equal(radi_sparse_query_create(ra, &rq), RADI_OK);
+    assert_int_equal(radi_sparse_query_submit(lq, NULL), RADI_OK);
+    assert_int_equal(radi_sparse_query_submit(rq, NULL), RADI_OK);
+    uint64_t rows = radi_sparse_query_rows(lq);
+    assert_int_equal(radi_sparse_query_rows(rq), rows);
+    assert_int_equal(radi_sparse_query_ncolumns(rq), radi_sparse_query_ncolumns(lq));
+    for (uint32_t c = 0; c < radi_sparse_query_ncolumns(lq); c++) {
+        radi_sparse_column x, y;
+        assert_int_equal(radi_sparse_query_column(lq, c, &x), RADI_OK);
+        assert_int_equal(radi_sparse_query_column(rq, c, &y), RADI_OK);
+        assert_int_equal(x.data_size, y.data_size);
+        if (x.data_size) assert_memory_equal(x.data, y.data, x.data_size);
+        assert_int_equal(!x.offsets, !y.offsets);
+        if (x.offsets && rows) assert_memory_equal(x.offsets, y.offsets, rows * 8);
+        assert_int_equal(!x.validity, !y.validity);
+        if (x.validity && rows) assert_memory_equal(x.validity, y.validity, rows);
+    }
+    uint64_t lc = 0, rc = 0;
+    assert_int_equal(radi_array_sparse_count(la, &lc), RADI_OK);
+    assert_int_equal(radi_array_sparse_count(ra, &rc), RADI_OK);
+    assert_int_equal(lc, rc);
+    radi_sparse_query_free(lq);
+    radi_sparse_query_free(rq);
+}
+
+/* Every golden array (TileDB-Py's, with consolidations, evolved schemas, time travel)
+ * reads the same through the snapshot as through the local path. */
+static void test_golden_equal(void **state)
+{
+    (void)state;
+    const char *names[] = {"dense/axial_f32", "dense/d2_evolved", "dense/d2_i16", "dense/d2_i16_cons",
+                           "dense/d3_f32_col", "dense/d3_frag_cons", "dense/d3_types", "dense/d4_u8",
+                           "dense/empty", "tdb/arrays/dense", "tdb/arrays/dense_con", "tdb/arrays/sparse",
+                           "sparse/cons", "sparse/nullable", "sparse/obs", "sparse/pdint", "sparse/pdstr"};
+    const uint64_t ends[] = {0, 1500, 2500};
+    int opened = 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        for (size_t e = 0; e < 3; e++) {
+            char uri[512];
+            snprintf(uri, sizeof uri, GOLDEN "%s", names[i]);
+            radi_array *la = NULL, *ra = NULL;
+            radi_status ls = radi_array_open(g_local, uri, 0, ends[e], &la);
+            radi_status rs = radi_array_open(g_remote, uri, 0, ends[e], &ra);
+            assert_int_equal(ls, rs);
+            if (ls != RADI_OK) continue;
+            opened++;
+            assert_int_equal(radi_array_fragment_count(ra), radi_array_fragment_count(la));
+            assert_int_equal(radi_meta_count(radi_array_meta(ra)), radi_meta_count(radi_array_meta(la)));
+            for (uint32_t f = 0; f < radi_array_fragment_count(la); f++) {
+                radi_fragment_info x, y;
+                assert_int_equal(radi_array_fragment(la, f, &x), RADI_OK);
+                assert_int_equal(radi_array_fragment(ra, f, &y), RADI_OK);
+                assert_string_equal(x.name, y.name);
+                assert_int_equal(x.size_bytes, y.size_bytes);
+            }
+            if (la->schema->type == RADI_DENSE) compare_dense(la, ra);
+            else compare_sparse(la, ra);
+            radi_array_close(la);
+            radi_array_close(ra);
+        }
+    printf("%d of %zu opens compared\n", opened, 3 * sizeof names / sizeof *names);
+    assert_true(opened >= 40);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_nothing_fetched_twice),
         cmocka_unit_test(test_consolidated),
         cmocka_unit_test(test_golden_arrays),
+        cmocka_unit_test(test_golden_equal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
