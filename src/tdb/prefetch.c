@@ -226,6 +226,78 @@ radi_status rdi_read_ranges(radi_ctx *ctx, int remote, rdi_vfs_range *r, size_t 
     return rdi_pool_for(ctx->pool, n, range_task, &j);
 }
 
+/* ------------------------------------------------------------ range cache -- */
+
+radi_status rdi_rcache_add(rdi_rcache *c, const char *uri, uint64_t off, uint64_t len)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        rdi_rcache_ent *e = realloc(c->e, cap * sizeof *e);
+        if (!e) return rdi_nomem();
+        c->e = e;
+        c->cap = cap;
+    }
+    char *u = rdi_strdup(uri);
+    if (!u) return RADI_E_NOMEM;
+    c->e[c->n++] = (rdi_rcache_ent){u, off, len, NULL};
+    c->bytes += len;
+    return RADI_OK;
+}
+
+static int cmp_ent(const void *x, const void *y)
+{
+    const rdi_rcache_ent *a = x, *b = y;
+    int k = strcmp(a->uri, b->uri);
+    if (k) return k;
+    if (a->off != b->off) return a->off < b->off ? -1 : 1;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+radi_status rdi_rcache_fetch(radi_ctx *ctx, rdi_rcache *c)
+{
+    if (c->n == 0) return RADI_OK;
+    qsort(c->e, c->n, sizeof *c->e, cmp_ent);
+    size_t k = 1;
+    c->bytes = c->e[0].len;
+    for (size_t i = 1; i < c->n; i++) {
+        if (cmp_ent(&c->e[i], &c->e[k - 1]) == 0) {
+            free(c->e[i].uri);
+            continue;
+        }
+        c->bytes += c->e[i].len;
+        c->e[k++] = c->e[i];
+    }
+    c->n = k;
+    rdi_vfs_range *r = rdi_malloc(c->n * sizeof *r);
+    c->arena = rdi_malloc((size_t)(c->bytes ? c->bytes : 1));
+    radi_status st = r && c->arena ? RADI_OK : RADI_E_NOMEM;
+    uint64_t pos = 0;
+    for (size_t i = 0; i < c->n && st == RADI_OK; i++) {
+        r[i] = (rdi_vfs_range){c->e[i].uri, c->e[i].off, c->e[i].len, c->arena + pos, RADI_OK};
+        pos += c->e[i].len;
+    }
+    if (st == RADI_OK) st = rdi_vfs_read_many(ctx->vfs, r, c->n);
+    for (size_t i = 0; i < c->n && st == RADI_OK; i++) c->e[i].data = r[i].buf;
+    free(r);
+    return st;
+}
+
+const uint8_t *rdi_rcache_get(const rdi_rcache *c, const char *uri, uint64_t off, uint64_t len)
+{
+    if (!c || !c->arena) return NULL;
+    rdi_rcache_ent key = {(char *)uri, off, len, NULL};
+    const rdi_rcache_ent *e = bsearch(&key, c->e, c->n, sizeof *c->e, cmp_ent);
+    return e ? e->data : NULL;
+}
+
+void rdi_rcache_free(rdi_rcache *c)
+{
+    for (size_t i = 0; i < c->n; i++) free(c->e[i].uri);
+    free(c->e);
+    free(c->arena);
+    memset(c, 0, sizeof *c);
+}
+
 /* ---------------------------------------------------------------- selection -- */
 
 /* Whether a fragment has a .wrt marker in the (sorted) listing. */

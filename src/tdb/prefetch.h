@@ -61,4 +61,28 @@ uint64_t rdi_snap_dir_bytes(const rdi_snap *s, const char *dir);
  * else on the context's pool (local reads gain nothing from the serial emulation). */
 radi_status rdi_read_ranges(radi_ctx *ctx, int remote, rdi_vfs_range *r, size_t n);
 
+/* A set of byte ranges fetched in one wave and looked up by (uri, offset): a reader
+ * that decodes tile by tile on the pool collects its ranges first, so a remote backend
+ * sees one vectored read instead of one blocking read per task. */
+typedef struct rdi_rcache_ent {
+    char *uri;
+    uint64_t off, len;
+    const uint8_t *data;   /* into the arena, once fetched */
+} rdi_rcache_ent;
+
+typedef struct rdi_rcache {
+    rdi_rcache_ent *e;     /* sorted by (uri, off) once fetched */
+    size_t n, cap;
+    uint64_t bytes;        /* sum of the ranges' lengths */
+    uint8_t *arena;
+} rdi_rcache;
+
+/* Adds uri[off, off + len) (uri is copied; repeats are merged when fetching). */
+radi_status rdi_rcache_add(rdi_rcache *c, const char *uri, uint64_t off, uint64_t len);
+/* Fetches every range with one rdi_vfs_read_many call. */
+radi_status rdi_rcache_fetch(radi_ctx *ctx, rdi_rcache *c);
+/* The fetched bytes of exactly that range, or NULL. */
+const uint8_t *rdi_rcache_get(const rdi_rcache *c, const char *uri, uint64_t off, uint64_t len);
+void rdi_rcache_free(rdi_rcache *c);
+
 #endif
