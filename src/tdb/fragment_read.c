@@ -319,6 +319,7 @@ void rdi_fragmeta_free(rdi_fragmeta *fm)
         free(lists[k]);
     }
     free(fm->field_loaded);
+    rdi_buf_free(&fm->rtree);
     free(fm);
 }
 

@@ -309,7 +309,8 @@ static int committed(const rdi_snap *s, const char *frag, size_t len)
     return yes;
 }
 
-/* 1 = fetch whole, 2 = fetch the tail (fragment metadata over the caps), 0 = leave. */
+/* 0 = leave, 1 = fetch whole within the caps, 2 = fragment metadata: whole within the caps,
+ * else its tail (the footer is needed either way). */
 static int wanted(const rdi_snap *s, const rdi_snap_file *f, int any_con)
 {
     const char *n = f->name, *slash = strchr(n, '/');

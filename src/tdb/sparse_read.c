@@ -298,8 +298,10 @@ static radi_status load_rtree(radi_ctx *ctx, const rdi_snap *snap, const rdi_gor
     char *md = rdi_path_join(fm->uri, "__fragment_metadata.tdb");
     if (!md) return RADI_E_NOMEM;
     rdi_buf p = RDI_BUF_INIT;
-    radi_status st = rdi_generic_tile_read_snap(ctx->vfs, snap, md, fm->rtree_off, sc, &p);
-    if (st == RADI_OK) st = rdi_rtree_parse(g, p.data, p.len, md, fm->tile_num, t);
+    /* Loaded with the tile index (tile_index.c) where the caller loaded that first. */
+    const rdi_buf *src = fm->rtree.data ? &fm->rtree : &p;
+    radi_status st = src == &p ? rdi_generic_tile_read_snap(ctx->vfs, snap, md, fm->rtree_off, sc, &p) : RADI_OK;
+    if (st == RADI_OK) st = rdi_rtree_parse(g, src->data, src->len, md, fm->tile_num, t);
     rdi_buf_free(&p);
     free(md);
     return st;
@@ -1120,8 +1122,8 @@ radi_status radi_sparse_query_est_size(radi_sparse_query *q, const char *column,
     RDI_TRY(rdi_scratch_create(&sc));
     rtile *tiles = NULL;
     uint64_t nt = 0, r = 0, bytes = 0;
-    radi_status st = plan_tiles(q, sc, &tiles, &nt);
-    if (st == RADI_OK && !fi.cell_size) st = load_all_index(q->a);
+    radi_status st = load_all_index(q->a);
+    if (st == RADI_OK) st = plan_tiles(q, sc, &tiles, &nt);
     for (uint64_t i = 0; i < nt && st == RADI_OK; i++) {
         rdi_fragmeta *fm = q->a->frags[tiles[i].frag];
         uint64_t n = tile_cells(fm, tiles[i].tile);

@@ -157,6 +157,8 @@ typedef struct rdi_fragmeta {
     /* Per-field tile index sections, loaded on first use by rdi_array_load_tile_index. */
     uint64_t **tile_offsets, **tile_var_offsets, **tile_var_sizes, **tile_validity_offsets;
     uint8_t *field_loaded;      /* [nfields] */
+    rdi_buf rtree;              /* sparse: the R-tree's payload, loaded with the tile index */
+    uint8_t rtree_tried;        /* that load ran (rtree empty: read it from storage) */
     /* Where the footer came from: the fragment's own file, or a consolidated .meta. */
     uint64_t total_size;        /* bytes of the fragment's files, for info */
     uint64_t meta_size;         /* bytes of __fragment_metadata.tdb; 0 until known (consolidated) */

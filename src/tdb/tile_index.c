@@ -114,6 +114,7 @@ typedef struct ix_item {
 
 static int index_loaded(const rdi_fragmeta *fm)
 {
+    if (!fm->dense && !fm->rtree_tried) return 0;
     for (uint32_t f = 0; f < fm->nfields; f++)
         if (!fm->field_loaded[f]) return 0;
     return 1;
@@ -142,6 +143,9 @@ static radi_status plan_item(radi_array *a, ix_item *it)
             lo = RDI_MIN(lo, fm->gt_off[k][i]);
             hi = RDI_MAX(hi, fm->gt_off[k][i]);
         }
+    /* A sparse fragment's R-tree is the section just before (§8.1, §8.2): the same range
+     * brings it, and queries then parse it from memory. */
+    if (!fm->dense && fm->rtree_off < lo) lo = fm->rtree_off;
     it->lo = lo;
     it->len = section_end(fm, hi) - lo;
     it->span = rdi_snap_view(a->snap, it->md, it->lo, it->len);
@@ -159,6 +163,14 @@ static radi_status decode_task(void *arg, size_t i, unsigned w)
     rdi_scratch *scratch = NULL;
     /* Nested loops share worker slots, so each fragment brings its own scratch. */
     radi_status s = rdi_scratch_create(&scratch);
+    uint64_t rt = fm->rtree_off - it->lo;
+    if (s == RADI_OK && !fm->dense && !fm->rtree_tried && fm->rtree_off >= it->lo && rt < it->len) {
+        rdi_rd r;
+        rdi_rd_init(&r, span + rt, (size_t)(it->len - rt), it->md);
+        s = rdi_generic_tile_decode(&r, scratch, &fm->rtree);
+        if (s != RADI_OK) rdi_buf_free(&fm->rtree);
+    }
+    if (s == RADI_OK) fm->rtree_tried = 1;
     for (uint32_t f = 0; f < fm->nfields && s == RADI_OK; f++) {
         if (fm->field_loaded[f]) continue;
         /* What an earlier, failed attempt left behind. */
