@@ -1,8 +1,9 @@
 /*
  * Reading fragment metadata (research/tiledb-format.md §1.7–§1.9): footers from each
- * fragment's __fragment_metadata.tdb or from consolidated `.meta` files, and the
- * per-field tile index sections, loaded once per open array on first use. Also the
- * array-level queries built on them (non-empty domain, fragment info).
+ * fragment's __fragment_metadata.tdb or from consolidated `.meta` files (through the
+ * open's snapshot where it took one, tdb/prefetch.h). The per-field tile index sections
+ * are loaded by tile_index.c. Also the array-level queries built on the footers
+ * (non-empty domain, fragment info).
  */
 #include <stdlib.h>
 

@@ -38,6 +38,7 @@ typedef struct call {
 typedef struct counter {
     pthread_mutex_t mu;
     unsigned waves;
+    int fail;              /* 1: read_many fails its last range; 2: ls_recursive fails */
     size_t n;
     call calls[MAX_CALLS];
 } counter;
@@ -128,6 +129,7 @@ static radi_status c_read_many(void *self, rdi_vfs_range *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         record(c, OP_MANY, r[i].uri, r[i].off, r[i].len, 0);
         r[i].status = P->read(NULL, r[i].uri, r[i].off, r[i].buf, r[i].len);
+        if (c->fail == 1 && i == n - 1) r[i].status = rdi_error(RADI_E_IO, "%s: injected", r[i].uri);
         if (r[i].status != RADI_OK && first == RADI_OK) first = r[i].status;
     }
     return first;
@@ -165,6 +167,7 @@ static int cmp_name(const void *a, const void *b)
 static radi_status c_ls_recursive(void *self, const char *uri, rdi_dirlist *out)
 {
     record(self, OP_LSR, uri, 0, 0, 1);
+    if (((counter *)self)->fail == 2) return rdi_error(RADI_E_IO, "%s: injected", uri);
     rdi_dirlist acc = {NULL, 0};
     size_t cap = 0;
     radi_status s = walk(uri, "", &acc, &cap);
@@ -576,6 +579,41 @@ static void test_large_fragment_metadata(void **state)
     free(uri);
 }
 
+/* A failing listing or a failing range of the open's wave fails the open cleanly, with
+ * the backend's message; nothing is served from a half-filled snapshot. */
+static void test_failures(void **state)
+{
+    (void)state;
+    char *uri = rdi_path_join(g_dir, "vol4");
+    make_volume(uri);
+    for (int f = 1; f <= 2; f++) {
+        radi_volume *vol = NULL;
+        g_cnt.fail = f;
+        assert_int_equal(radi_volume_open(g_remote, uri, &vol), RADI_E_IO);
+        assert_non_null(strstr(radi_errmsg(), "injected"));
+        assert_null(vol);
+    }
+    g_cnt.fail = 0;
+    radi_volume *vol = NULL;
+    assert_int_equal(radi_volume_open(g_remote, uri, &vol), RADI_OK);
+    radi_volume_close(vol);
+    /* Not an array, and a file: the errors of the local path. */
+    radi_array *a = NULL;
+    char *none = rdi_path_join(g_dir, "nothing"), *file = rdi_path_join(uri, "__schema");
+    assert_int_equal(radi_array_open(g_remote, none, 0, 0, &a), RADI_E_NOT_FOUND);
+    assert_int_equal(radi_array_open(g_local, none, 0, 0, &a), RADI_E_NOT_FOUND);
+    rdi_dirlist l = {NULL, 0};
+    assert_int_equal(rdi_vfs_ls(g_local->vfs, file, &l), RADI_OK);
+    char *sf = rdi_path_join(file, l.items[0].name);
+    assert_int_equal(radi_array_open(g_remote, sf, 0, 0, &a), RADI_E_NOT_FOUND);
+    assert_int_equal(radi_array_open(g_local, sf, 0, 0, &a), RADI_E_NOT_FOUND);
+    rdi_dirlist_free(&l);
+    free(sf);
+    free(none);
+    free(file);
+    free(uri);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_golden_arrays),
         cmocka_unit_test(test_golden_equal),
         cmocka_unit_test(test_large_fragment_metadata),
+        cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
