@@ -648,7 +648,7 @@ radi_status radi_dataset_rename_collection(radi_dataset *ds, const char *from, c
     radi_status s = src && dst && cl ? RADI_OK : RADI_E_NOMEM;
     /* The directory first, then the membership in one change; a failure of the latter
      * moves the directory back, so the dataset is as before. */
-    if (s == RADI_OK) s = rdi_vfs_move(ds->ctx->vfs, src, dst);
+    if (s == RADI_OK) s = rdi_object_move(ds->ctx, src, dst);
     if (s == RADI_OK) {
         s = radi_group_open(ds->ctx, cl, &g);
         if (s == RADI_OK) s = radi_group_replace_member(g, from, to, 1, to);
@@ -656,7 +656,7 @@ radi_status radi_dataset_rename_collection(radi_dataset *ds, const char *from, c
         g = NULL;
         if (s != RADI_OK) {
             char *why = rdi_strdup(radi_errmsg());
-            rdi_vfs_move(ds->ctx->vfs, dst, src);
+            rdi_object_move(ds->ctx, dst, src);
             rdi_error(s, "%s", why ? why : "rename failed");
             free(why);
         }
@@ -1176,7 +1176,7 @@ static char *slot_uri(const char *vol_dir, const char *spare, uint64_t slot)
 static radi_status move_slot(radi_ctx *ctx, const char *vol_dir, const char *spare, uint64_t from, uint64_t to)
 {
     char *f = slot_uri(vol_dir, spare, from), *t = slot_uri(vol_dir, spare, to);
-    radi_status s = f && t ? rdi_vfs_move(ctx->vfs, f, t) : RADI_E_NOMEM;
+    radi_status s = f && t ? rdi_object_move(ctx, f, t) : RADI_E_NOMEM;
     free(f);
     free(t);
     return s;
@@ -1502,7 +1502,7 @@ static radi_status place_volumes(radi_dataset *ds, coll_job *c)
                         &c->ndone);
     for (size_t i = 0; c->staging && s == RADI_OK && i < c->j.n; i++) {
         char *from = slot_uri(c->staging, NULL, c->j.order[i]->k), *to = slot_uri(c->vol_dir, NULL, c->j.order[i]->k);
-        s = from && to ? rdi_vfs_move(ds->ctx->vfs, from, to) : RADI_E_NOMEM;
+        s = from && to ? rdi_object_move(ds->ctx, from, to) : RADI_E_NOMEM;
         if (s == RADI_OK) c->placed++;
         free(from);
         free(to);
