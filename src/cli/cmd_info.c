@@ -512,7 +512,7 @@ static int info_group(radi_group *g, const char *uri, uint64_t bytes, int json)
 int cli_cmd_info(const cli_args *args)
 {
     radi_ctx *ctx = NULL;
-    if (radi_ctx_create(NULL, &ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     int rc;
     radi_object_type type = RADI_OBJECT_INVALID;
     uint64_t bytes = 0;

@@ -53,7 +53,7 @@ int cli_cmd_ls(const cli_args *args)
 {
     radi_ctx *ctx = NULL;
     radi_dataset *ds = NULL;
-    if (radi_ctx_create(NULL, &ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     if (radi_dataset_open(ctx, args->uri, &ds) != RADI_OK) {
         int rc = cli_fail_radi();
         radi_ctx_free(ctx);
@@ -149,11 +149,11 @@ done:
     return rc;
 }
 
-int cli_open_volume(const char *uri, const char *collection, const char *obs_id,
+int cli_open_volume(const cli_args *args, const char *uri, const char *collection, const char *obs_id,
                     cli_volume_handle *h)
 {
     memset(h, 0, sizeof *h);
-    if (radi_ctx_create(NULL, &h->ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &h->ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     if (radi_dataset_open(h->ctx, uri, &h->ds) != RADI_OK ||
         radi_dataset_open_volume(h->ds, collection, obs_id, &h->vol) != RADI_OK) {
         int rc = cli_fail_radi();

@@ -100,14 +100,35 @@ const cli_command cli_commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: radi [--version] [--help] <command> [options] URI\n\ncommands:\n");
+    fprintf(f, "usage: radi [--version] [--help] [global options] <command> [options] URI\n\ncommands:\n");
     for (const cli_command *c = cli_commands; c->name; c++)
         fprintf(f, "  %-12s %s\n", c->name, c->summary);
-    fprintf(f, "\n`radi <command> --help` describes a command. Exit codes: 0 ok, 1 runtime error,\n"
-               "2 usage error. URIs: local paths or file:// URIs.\n");
+    fprintf(f, "\nglobal options (before the command):\n"
+               "  -o, --option KEY=VALUE  a library option (docs/cli.md), e.g. -o vfs.s3.max_retries=8\n"
+               "  --s3-endpoint URL       S3 endpoint, e.g. http://127.0.0.1:9000 (default:\n"
+               "                          AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)\n"
+               "  --s3-region REGION      (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)\n"
+               "  --s3-profile NAME       profile of ~/.aws/credentials and ~/.aws/config\n"
+               "  --s3-ca-file PEM        CA bundle for https endpoints\n"
+               "  --s3-no-sign            anonymous requests (public buckets)\n"
+               "  --concurrency N         worker threads (default 4)\n"
+               "\n`radi <command> --help` describes a command. Exit codes: 0 ok, 1 runtime error,\n"
+               "2 usage error. URIs: local paths, file:// or s3://bucket/key URIs.\n");
 }
 
+static int run(int argc, char **argv, const radi_options *options);
+
 int main(int argc, char **argv)
+{
+    radi_options *options = NULL;
+    int rc = cli_global_options(&argc, &argv, &options);
+    if (rc != CLI_OK) return rc;
+    rc = run(argc, argv, options);
+    radi_options_free(options);
+    return rc;
+}
+
+static int run(int argc, char **argv, const radi_options *options)
 {
     if (argc < 2) {
         usage(stderr);
@@ -139,11 +160,13 @@ int main(int argc, char **argv)
             memset(&args, 0, sizeof args);
             args.argc = argc - 2;
             args.argv = argv + 2;
+            args.options = options;
             return c->run(&args);
         }
         int rc = cli_parse(c, argc - 2, argv + 2, &args);
         if (rc == -1) return CLI_OK;
         if (rc != CLI_OK) return rc;
+        args.options = options;
         return c->run(&args);
     }
     return cli_fail(CLI_ERR_USAGE, "unknown command '%s' (see 'radi --help')", first);
