@@ -768,19 +768,27 @@ static radi_status vacuum_fragments(radi_ctx *ctx, const char *uri)
     }
     if (s == RADI_OK) sort_unique(&targets);
 
-    /* .ign for the targets a .con still names. */
+    /* .ign for every .con line that still names a target. The reader takes a line's
+     * fragment from its last path part (list_commits in array.c), so match the same way,
+     * not only the "__commits/<name>.wrt" form: a line it counts but the .ign missed
+     * would make the deleted fragment visible again once the .vac is gone. */
     uint64_t t1 = UINT64_MAX, t2 = 0;
     rdi_buf text = RDI_BUF_INIT;
-    for (size_t i = 0; s == RADI_OK && i < targets.n; i++) {
-        char *rel = rdi_asprintf(COMMITS_DIR "/%s.wrt", targets.items[i]);
+    for (size_t i = 0; s == RADI_OK && i < c.covered.n; i++) {
+        const char *line = c.covered.items[i];
+        size_t bl;
+        const char *base = rdi_path_basename(line, &bl);
         rdi_tsname tn;
-        if (!rel) { s = RADI_E_NOMEM; break; }
-        if (sorted_has(&c.covered, rel) && rdi_tsname_parse(targets.items[i], &tn) == RADI_OK) {
+        if (!ends_with(line, ".wrt") || bl <= 4 || !rdi_strlist_has_sorted(&targets, base, bl - 4))
+            continue;
+        char *name = rdi_strndup(base, bl - 4);
+        if (!name) { s = RADI_E_NOMEM; break; }
+        if (rdi_tsname_parse(name, &tn) == RADI_OK) {
             t1 = RDI_MIN(t1, tn.t1);
             t2 = RDI_MAX(t2, tn.t2);
-            s = append_line(&text, "", rel, "");
+            s = append_line(&text, "", line, "");
         }
-        free(rel);
+        free(name);
     }
     if (s == RADI_OK && text.len) {
         char *name = NULL, *file = NULL;
