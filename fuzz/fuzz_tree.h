@@ -9,6 +9,9 @@
  *   @=<path>\n<payload>       a file holding <payload> wrapped in a generic tile, so
  *                             mutations reach record parsers without going through GZIP
  *   @<path>/\n                an (empty) directory
+ *   @#<n>:<path>\n<n bytes>   a file of exactly n bytes (decimal), which may contain
+ *                             "\n@" (binary tiles do); the next section is searched
+ *                             for from its end
  * Every section is the header line, the content, then one '\n' that is not part of the
  * content: sections are separated by "\n@" (so a file ending in '\n' is written as
  * "...\n\n@next"), and one '\n' ending the input is dropped. Bytes before the first
@@ -310,13 +313,23 @@ static inline void ft_load_tree(ft_vfs *v, const char *root, const uint8_t *data
     while (p < end) { /* p at '@' */
         const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
         const uint8_t *hend = nl ? nl : end;
-        const uint8_t *body = nl ? nl + 1 : end, *next = end;
-        for (const uint8_t *q = body; q + 1 < end; q++)
-            if (q[0] == '\n' && q[1] == '@') { next = q; break; }
-        const uint8_t *stop = next == end && body < end && end[-1] == '\n' ? end - 1 : next;
+        const uint8_t *body = nl ? nl + 1 : end, *next = end, *stop;
         const uint8_t *name = p + 1;
         int wrap = name < hend && *name == '=';
         if (wrap) name++;
+        if (!wrap && name < hend && *name == '#') { /* @#<n>:<path>: exactly n bytes */
+            uint64_t n = 0;
+            const uint8_t *q = name + 1;
+            for (; q < hend && *q >= '0' && *q <= '9' && n < FT_MAX_FILE; q++) n = n * 10 + (uint64_t)(*q - '0');
+            name = q < hend && *q == ':' ? q + 1 : hend; /* malformed: no file */
+            stop = body + RDI_MIN(n, (uint64_t)(end - body));
+            next = stop;
+            while (next < end && !(next[0] == '\n' && next + 1 < end && next[1] == '@')) next++;
+        } else {
+            for (const uint8_t *q = body; q + 1 < end; q++)
+                if (q[0] == '\n' && q[1] == '@') { next = q; break; }
+            stop = next == end && body < end && end[-1] == '\n' ? end - 1 : next;
+        }
         size_t nlen = (size_t)(hend - name);
         if (nlen && !memchr(name, 0, nlen)) {
             int is_dir = name[nlen - 1] == '/';

@@ -17,6 +17,8 @@ meta/    array directories (fuzz/fuzz_tree.h's tree format) with __meta files, b
          after TileDB-Py's metadata consolidation, plus "@=" record payloads
 commits/ array directories (tree format) after writes, commit consolidation, fragment
          consolidation and vacuums, as TileDB-Py leaves them
+sparse/  sparse array directories (tree format): int64, string and int16 dimensions,
+         nullable and var-size attributes, duplicates, consolidated fragment metadata
 Every seed is a few hundred bytes to a few KB. Seeds named regress_* are crash
 regressions found by fuzzing: they are kept, never regenerated.
 """
@@ -168,7 +170,7 @@ def tile_seeds(tmp):
         save("tile", f"{dt}_{'_'.join(f for f, _ in spec) or 'none'}", seed)
 
 
-KINDS = ("schema", "footer", "tile", "expr", "rtree", "group", "meta", "commits")
+KINDS = ("schema", "footer", "tile", "expr", "rtree", "group", "meta", "commits", "sparse")
 
 
 def clear_generated():
@@ -210,12 +212,10 @@ def tree(root, skip=()):
             if any(r.startswith(x) for x in skip):
                 continue
             data = open(os.path.join(d, f), "rb").read()
-            head = b"@"
-            if b"\n@" in data:  # compressed bytes that look like a separator: store the
-                data = gt_payload(data)  # payload instead, re-wrapped by the target
-                head = b"@="
-            assert b"\n@" not in data, f"{r}: contains a section separator"
-            out += head + r.encode() + b"\n" + data + b"\n"
+            if b"\n@" in data:  # compressed bytes that look like a separator: sized form
+                out += b"@#%d:" % len(data) + r.encode() + b"\n" + data + b"\n"
+            else:
+                out += b"@" + r.encode() + b"\n" + data + b"\n"
     return out
 
 
@@ -388,6 +388,32 @@ def commits_seeds(tmp):
     save("commits", "sparse_vac_con", tree(s))
 
 
+def sparse_seeds(tmp, arrays):
+    save("sparse", "sparse2", tree(arrays["sparse2"]))
+    save("sparse", "sparse1", tree(arrays["sparse1"]))
+    u = os.path.join(tmp, "sp_str")
+    tiledb.Array.create(u, tiledb.ArraySchema(domain=tiledb.Domain(
+        tiledb.Dim("obs_id", dtype="ascii"), tiledb.Dim("t", (0, 9), 5, dtype=np.int32)), sparse=True,
+        capacity=3, attrs=[tiledb.Attr("age", dtype=np.int32, nullable=True),
+                           tiledb.Attr("site", dtype=str, var=True)]))
+    for ts, ids in ((3, ["sub-01", "sub-02", "a"]), (4, ["sub-02", "zz", "", "b"])):
+        with tiledb.open(u, "w", timestamp=ts) as A:
+            n = len(ids)
+            A[np.array(ids, dtype=object), np.arange(n, dtype=np.int32)] = {
+                "age": np.ma.masked_array(np.arange(n, dtype=np.int32) + 30, mask=[i == 1 for i in range(n)]),
+                "site": np.array(["A", "", "BB", "C"][:n], dtype=object)}
+    save("sparse", "string_dim_2frags", tree(u))
+    tiledb.consolidate(u, config=tiledb.Config({"sm.consolidation.mode": "fragment_meta"}))
+    save("sparse", "string_dim_fragment_meta", tree(u))
+    d = os.path.join(tmp, "sp_dups")
+    tiledb.Array.create(d, tiledb.ArraySchema(domain=tiledb.Domain(
+        tiledb.Dim("x", (-50, 50), 10, dtype=np.int16)), sparse=True, allows_duplicates=True,
+        capacity=2, cell_order="col-major", attrs=[tiledb.Attr("v", dtype=np.uint16)]))
+    with tiledb.open(d, "w", timestamp=2) as A:
+        A[np.array([-50, 3, 3, 50, 7], dtype=np.int16)] = np.arange(5, dtype=np.uint16)
+    save("sparse", "int16_dups_colmajor", tree(d))
+
+
 def main():
     clear_generated()
     tmp = tempfile.mkdtemp()
@@ -408,6 +434,7 @@ def main():
         group_seeds(tmp)
         meta_seeds(tmp)
         commits_seeds(tmp)
+        sparse_seeds(tmp, arrays)
     finally:
         shutil.rmtree(tmp)
 
