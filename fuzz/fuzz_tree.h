@@ -283,6 +283,7 @@ static inline radi_ctx *ft_ctx(ft_vfs **vfs_out)
     radi_config_init(&cfg);
     cfg.concurrency = 1;
     cfg.format_version = 22;
+    cfg.memory_budget = (uint64_t)64 << 20; /* hostile sizes hit the budget, not the RSS limit */
     radi_ctx *ctx = NULL;
     if (radi_ctx_create(&cfg, &ctx) != RADI_OK) return NULL;
     ft_vfs *v = calloc(1, sizeof *v);

@@ -354,6 +354,11 @@ static radi_status decode_part(rjob *j, uint64_t ti, rdi_scratch *sc, rdi_buf *i
             st = rdi_error(RADI_E_CORRUPT, "%s: tile bytes [%llu, %llu) outside the file's %llu",
                            what, (unsigned long long)off, (unsigned long long)end,
                            (unsigned long long)file_size);
+        /* file_size is the footer's claim, not the object's: bound the buffer before
+         * the read that would find the file shorter. */
+        else if (end - off > j->ctx->config.memory_budget)
+            st = rdi_error(RADI_E_BUDGET, "%s: %llu stored bytes exceed the memory budget", what,
+                           (unsigned long long)(end - off));
     }
     uint8_t *in = NULL;
     inb->len = 0;
