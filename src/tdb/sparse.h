@@ -46,10 +46,12 @@ typedef struct rdi_ocol {
 } rdi_ocol;
 
 /* Grows b by n bytes left uninitialized (the caller fills them) and returns where they
- * start: rdi_buf_resize would zero memory that is overwritten at once. */
+ * start: rdi_buf_resize would zero memory that is overwritten at once. At least one byte
+ * is reserved so *at is never NULL: n is 0 for a column of empty strings, and NULL + 0
+ * (or memcpy to NULL) is undefined behaviour. */
 static inline radi_status rdi_buf_extend(rdi_buf *b, size_t n, uint8_t **at)
 {
-    RDI_TRY(rdi_buf_reserve(b, n));
+    RDI_TRY(rdi_buf_reserve(b, n ? n : 1));
     *at = b->data + b->len;
     b->len += n;
     return RADI_OK;

@@ -253,8 +253,15 @@ radi_status rdi_vfs_read_all(rdi_vfs *v, const char *uri, rdi_buf *out)
     uint64_t size;
     RDI_TRY(rdi_vfs_size(v, uri, &size));
     rdi_buf b = RDI_BUF_INIT;
-    RDI_TRY(rdi_buf_resize(&b, (size_t)size));
-    radi_status s = rdi_vfs_read(v, uri, 0, b.data, size);
+    /* Allocated even for an empty object: the text-file parsers walk [data, data + len),
+     * and NULL + 0 is undefined behaviour (an empty .vac/.ign/.con file). */
+    RDI_TRY(rdi_buf_reserve(&b, 1));
+    radi_status s = rdi_buf_resize(&b, (size_t)size);
+    if (s != RADI_OK) {
+        rdi_buf_free(&b);
+        return s;
+    }
+    s = rdi_vfs_read(v, uri, 0, b.data, size);
     if (s != RADI_OK) {
         rdi_buf_free(&b);
         return s;

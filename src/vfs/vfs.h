@@ -111,7 +111,8 @@ radi_status rdi_vfs_read_many(rdi_vfs *vfs, rdi_vfs_range *r, size_t n);
 /* One object (not a tree); emulated by read + write where the backend has no copy. */
 radi_status rdi_vfs_copy(rdi_vfs *vfs, const char *from, const char *to);
 radi_status rdi_vfs_ls_recursive(rdi_vfs *vfs, const char *uri, rdi_dirlist *out);
-/* Reads a whole object into a fresh buffer. */
+/* Reads a whole object into a fresh buffer; out->data is never NULL on success, even
+ * for an empty object. */
 radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);
 
 /* Name prefix of the POSIX backend's temporary files (skipped by its listings). */
