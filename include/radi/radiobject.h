@@ -92,9 +92,14 @@ RADI_API radi_status radi_dataset_rename_collection(radi_dataset *ds, const char
                                                     const char *to);
 
 /* One collection's volumes, as obs lists them (byte order of (obs_subject_id, obs_id)).
- * Resolves each obs row to its volume by the volume's obs_id metadata. *count rows;
- * the strings are borrowed until the dataset is closed or written. volume_uri is NULL
- * for an obs row that no volume claims. */
+ * Resolves each obs row to its volume by the volume's obs_id metadata. On remote storage
+ * (s3://) a collection whose `volumes` members are exactly 0..n-1 is instead placed by
+ * position (volumes/<k> = the k-th row, the invariant radi keeps), so opening a dataset
+ * does not cost a request per volume; radi_dataset_open_volume checks the obs_id of the
+ * volume it opens and resolves every volume when it differs. Open volumes through it.
+ * *count rows; the strings are borrowed until the dataset is closed or written, or
+ * radi_dataset_open_volume re-resolves the collection. volume_uri is NULL for an obs row
+ * that no volume claims. */
 typedef struct radi_volume_entry {
     const char *obs_subject_id;
     const char *obs_id;
@@ -104,7 +109,10 @@ typedef struct radi_volume_entry {
 RADI_API radi_status radi_dataset_volumes(radi_dataset *ds, const char *collection,
                                           const radi_volume_entry **entries, uint64_t *count);
 
-/* Opens the volume whose obs_id is `obs_id` in `collection` (RADI_E_NOT_FOUND if none). */
+/* Opens the volume whose obs_id is `obs_id` in `collection` (RADI_E_NOT_FOUND if none);
+ * the volume opened always holds that obs_id in its metadata, or was matched by position
+ * in a dataset whose volumes carry no obs_id (written by neither radi nor 0.1.1).
+ * The strings may point into radi_dataset_volumes' entries. */
 RADI_API radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection,
                                               const char *obs_id, radi_volume **out);
 
