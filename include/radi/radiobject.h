@@ -1,6 +1,6 @@
 /*
  * radi datasets: RadiObject's on-disk model (subjects x collections of volumes), written
- * so that radiobject 0.1.1 opens, reads and validates it (research/radiobject-0.1.1.md §3),
+ * so that radiobject 0.1.1 opens, reads and validates it (docs/dataset.md),
  * and reading any 0.1.1 dataset. Conventions as in radi.h.
  *
  * Layout written (all member URIs relative, so a dataset can be moved or copied as is):

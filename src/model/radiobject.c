@@ -1,5 +1,5 @@
 /*
- * Datasets in RadiObject 0.1.1's layout (research/radiobject-0.1.1.md §3): groups, obs and
+ * Datasets in RadiObject 0.1.1's layout (docs/dataset.md): groups, obs and
  * obs_meta dataframes, volumes resolved by their obs_id metadata, NIfTI ingest, validation.
  */
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
- * Consolidation and vacuum (research/tiledb-format.md §1.9, §1.10, §1.12), in the four
+ * Consolidation and vacuum (docs/format.md §9–§11), in the four
  * modes TileDB has. Consolidation only adds objects; vacuum deletes what they made
  * obsolete. Every step is ordered so that a crash at any point leaves an array that
  * reads the same values: the superseding object is committed before anything it
@@ -471,7 +471,7 @@ static radi_status consolidate_commits(radi_array *a)
 /* ---------------------------------------------- fragment metadata consolidation -- */
 
 /* Appends the footer of fragment fm (the plain bytes before the trailing u64 length of
- * its __fragment_metadata.tdb, §1.8) to out. */
+ * its __fragment_metadata.tdb, format.md §8.1) to out. */
 static radi_status append_footer(radi_ctx *ctx, const rdi_fragmeta *fm, rdi_buf *out)
 {
     if (fm->version < 10)
@@ -556,7 +556,7 @@ static radi_status consolidate_fragment_meta(radi_array *a)
     radi_ctx *ctx = a->ctx;
     uint32_t version = write_version(ctx, a->schema);
     /* Payload: u32 nfrag | nfrag × (u64 len | name | u64 offset) | footers, offsets
-     * relative to the payload (§1.9). Names (not URIs) since format 9. */
+     * relative to the payload (format.md §9). Names (not URIs) since format 9. */
     uint64_t off = 4, t2 = 0;
     for (uint32_t i = 0; i < a->nfrags; i++) {
         off += 16 + strlen(a->frags[i]->name);

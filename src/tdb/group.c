@@ -1,5 +1,5 @@
 /*
- * Groups (research/tiledb-format.md §1.11): an empty __tiledb_group.tdb marker, group
+ * Groups (docs/format.md §13): an empty __tiledb_group.tdb marker, group
  * details in __group/__t_t_uuid_2 (generic tiles, format 2) and metadata in __meta. Every
  * change writes a new details file holding the full membership plus the change, as
  * TileDB does, and all files are applied oldest first.
@@ -85,7 +85,7 @@ static radi_status put_member(radi_group *g, char *name, char *uri, int relative
     return RADI_OK;
 }
 
-/* Applies one details payload: `u32 2 | u64 n | members` (§1.11). */
+/* Applies one details payload: `u32 2 | u64 n | members` (format.md §13). */
 static radi_status apply_details(radi_group *g, const uint8_t *p, size_t len, const char *what)
 {
     rdi_rd r;

@@ -1,5 +1,5 @@
 /*
- * The R-tree of a sparse fragment (research/tiledb-format.md §1.8): one MBR per data
+ * The R-tree of a sparse fragment (docs/format.md §8.1): one MBR per data
  * tile at the leaves; each parent covers `fanout` consecutive children, up to a single
  * root. TileDB starts every overlap query at the root alone, so a tree with more than
  * one MBR at its top level silently loses tiles (§3); the parser refuses it.

@@ -1,6 +1,6 @@
 /*
  * The sparse engine's internal contracts: TileDB's global cell order, in-memory cell
- * columns, MBRs, the R-tree (research/tiledb-format.md §1.7-§1.8, §2, §3) and the
+ * columns, MBRs, the R-tree (docs/format.md §8, §9) and the
  * sparse writer/reader entry points used by the public API (include/radi/sparse.h) and
  * by consolidation.
  */
@@ -143,7 +143,7 @@ int rdi_cell_in_query(const rdi_gorder *g, const rdi_scol *cols, uint64_t i, con
 /* -------------------------------------------------------------------- R-tree -- */
 
 /* Levels root first; level l holds nmbr[l] MBRs of ndim ranges each. A well-formed tree
- * has exactly one root and each level groups `fanout` consecutive children (§1.8). */
+ * has exactly one root and each level groups `fanout` consecutive children (format.md §8.1). */
 typedef struct rdi_rtree {
     uint32_t ndim, fanout, nlevels;
     uint64_t *nmbr;             /* [nlevels] */

@@ -1,5 +1,5 @@
 /*
- * Sparse reads (research/tiledb-format.md §1.7-§1.8, §2, §3). Per visible fragment the
+ * Sparse reads (docs/format.md §8, §9). Per visible fragment the
  * R-tree picks the tiles whose MBR meets the query ranges; those tiles are fetched and
  * decoded on the pool (dimensions first, so a tile none of whose cells match costs no
  * attribute I/O), cells outside the ranges dropped. The candidates of all fragments,
