@@ -356,6 +356,17 @@ static void move(void)
     char *gone = u("mv/none"), *gone2 = u("mv/none2");
     s = rdi_vfs_move(vfs, gone, gone2);
     CHECK(s == RADI_E_NOT_FOUND, "move of nothing (%s)", radi_status_name(s));
+    /* copy: one object, server-side, replacing the target; the source stays. */
+    char *c1 = u("mv/copy of file2");
+    s = rdi_vfs_copy(vfs, f2, c1);
+    CHECK(s == RADI_OK && same_as(c1, (const uint8_t *)f[1], strlen(f[1])) && same_as(f2, (const uint8_t *)f[1], strlen(f[1])),
+          "copy an object");
+    CHECK(rdi_vfs_copy(vfs, other, c1) == RADI_OK && same_as(c1, (const uint8_t *)"o", 1), "copy replaces the target");
+    s = rdi_vfs_copy(vfs, gone, c1);
+    CHECK(s == RADI_E_NOT_FOUND && strstr(radi_errmsg(), "CopyObject from s3://") && strstr(radi_errmsg(), "mv/none failed"),
+          "copy of nothing (%s): %s",
+          radi_status_name(s), radi_errmsg());
+    free(c1);
     for (int i = 0; i < 3; i++) free(f[i]);
     free(src); free(dst); free(other); free(g); free(f2); free(gone); free(gone2);
 }
@@ -523,7 +534,7 @@ int main(int argc, char **argv)
     c.use_virtual_addressing = (int)env_u64("RADI_S3_VIRTUAL", 0);
     if (getenv("RADI_S3_ACCESS_KEY")) {
         c.access_key_id = rdi_strdup(getenv("RADI_S3_ACCESS_KEY"));
-        c.secret_access_key = rdi_strdup("testing-secret");
+        c.secret_access_key = rdi_strdup(getenv("RADI_S3_SECRET_KEY") ? getenv("RADI_S3_SECRET_KEY") : "testing-secret");
     }
     if (rdi_vfs_create(&vfs) != RADI_OK || rdi_s3_create(&c, &s3) != RADI_OK) {
         fprintf(stderr, "setup failed: %s\n", radi_errmsg());

@@ -365,16 +365,19 @@ static radi_status s3_remove_dir(void *self, const char *uri)
 
 /* ---- move ---- */
 
+/* srcs[2i] is the copy-source header value, srcs[2i+1] the operation as messages name
+ * it (the request's URI is the target, so the source must be named there). */
 static radi_status copy_requests(const char *from_bucket, char *const *src_keys, char *const *dst_keys, size_t n,
                                  const char *to_bucket, rdi_http_req *rq, rdi_http_header *hs, char **srcs)
 {
     for (size_t i = 0; i < n; i++) {
         char *enc = rdi_s3_encode(src_keys[i], 1);
-        srcs[i] = enc ? rdi_asprintf("/%s/%s", from_bucket, enc) : NULL;
+        srcs[2 * i] = enc ? rdi_asprintf("/%s/%s", from_bucket, enc) : NULL;
+        srcs[2 * i + 1] = rdi_asprintf("CopyObject from s3://%s/%s", from_bucket, src_keys[i]);
         free(enc);
-        if (!srcs[i]) return rdi_nomem();
-        hs[i] = (rdi_http_header){"x-amz-copy-source", srcs[i]};
-        rq[i] = (rdi_http_req){.op = "CopyObject", .method = "PUT", .bucket = to_bucket, .key = dst_keys[i],
+        if (!srcs[2 * i] || !srcs[2 * i + 1]) return rdi_nomem();
+        hs[i] = (rdi_http_header){"x-amz-copy-source", srcs[2 * i]};
+        rq[i] = (rdi_http_req){.op = srcs[2 * i + 1], .method = "PUT", .bucket = to_bucket, .key = dst_keys[i],
                                .headers = &hs[i], .n_headers = 1, .error_in_200 = 1};
     }
     return RADI_OK;
@@ -385,7 +388,7 @@ static radi_status copy_all(rdi_s3 *s, const char *fb, char *const *src, const c
 {
     rdi_http_req *rq = rdi_calloc(n ? n : 1, sizeof *rq);
     rdi_http_header *hs = rdi_calloc(n ? n : 1, sizeof *hs);
-    char **srcs = rdi_calloc(n ? n : 1, sizeof *srcs);
+    char **srcs = rdi_calloc(n ? 2 * n : 1, sizeof *srcs);
     radi_status st = rq && hs && srcs ? copy_requests(fb, src, dst, n, tb, rq, hs, srcs) : RADI_E_NOMEM;
     if (st == RADI_OK) st = rdi_http_run_many(s->http, rq, n);
     if (st != RADI_OK && rq) {
@@ -399,7 +402,7 @@ static radi_status copy_all(rdi_s3 *s, const char *fb, char *const *src, const c
         rdi_strlist_free(&made);
     }
     for (size_t i = 0; rq && i < n; i++) rdi_http_req_clear(&rq[i]);
-    for (size_t i = 0; srcs && i < n; i++) free(srcs[i]);
+    for (size_t i = 0; srcs && i < 2 * n; i++) free(srcs[i]);
     free(rq);
     free(hs);
     free(srcs);
@@ -438,6 +441,23 @@ static radi_status s3_move(void *self, const char *from, const char *to)
         rdi_strlist_free(&dst);
         if (prefix) listing_free(&l);
         free(prefix);
+    }
+    free(tb);
+    free(tk);
+    CLOSE();
+    return st;
+}
+
+/* One object, server-side; the target is replaced if it exists. */
+static radi_status s3_copy(void *self, const char *from, const char *to)
+{
+    OPEN(from);
+    char *tb = NULL, *tk = NULL;
+    radi_status st = rdi_s3_split(to, &tb, &tk);
+    if (st == RADI_OK && (!*key || !*tk)) st = rdi_error(RADI_E_INVALID, "%s: cannot copy %s: not an object", to, from);
+    if (st == RADI_OK) {
+        char *sk[1] = {key}, *dk[1] = {tk};
+        st = copy_all(s, bucket, sk, tb, dk, 1);
     }
     free(tb);
     free(tk);
@@ -498,4 +518,5 @@ const rdi_vfs_ops rdi_vfs_s3_ops = {
     .flags = RDI_VFS_REMOTE | RDI_VFS_NO_RENAME,
     .read_many = rdi_s3_read_many,
     .ls_recursive = s3_ls_recursive,
+    .copy = s3_copy,
 };
