@@ -306,30 +306,39 @@ static void content_md5(const void *data, size_t len, char out[32])
     EVP_EncodeBlock((unsigned char *)out, d, (int)dn);
 }
 
-/* Deletes keys in DeleteObjects batches, the batches in parallel. `what` names the
- * directory in messages. */
+/* Deletes keys in DeleteObjects batches, the batches in parallel. A batch whose keys
+ * XML 1.0 cannot carry (control characters, invalid UTF-8) is deleted key by key with
+ * plain DELETEs instead. `what` names the directory in messages. */
 static radi_status delete_keys(rdi_s3 *s, const char *bucket, char *const *keys, size_t n, const char *what)
 {
     if (n == 0) return RADI_OK;
-    size_t nb = (n + DELETE_BATCH - 1) / DELETE_BATCH;
-    rdi_http_req *rq = rdi_calloc(nb, sizeof *rq);
+    size_t nb = (n + DELETE_BATCH - 1) / DELETE_BATCH, nq = 0, ns = 0;
+    rdi_http_req *rq = rdi_calloc(nb, sizeof *rq), *single = NULL;
     rdi_buf *bodies = rdi_calloc(nb, sizeof *bodies);
     char (*md5)[32] = rdi_calloc(nb, sizeof *md5);
     rdi_http_header *hs = rdi_calloc(nb * 2, sizeof *hs);
-    radi_status st = rq && bodies && md5 && hs ? RADI_OK : RADI_E_NOMEM;
+    size_t *lone = rdi_calloc(nb, sizeof *lone); /* batches sent key by key */
+    size_t nlone = 0;
+    radi_status st = rq && bodies && md5 && hs && lone ? RADI_OK : RADI_E_NOMEM;
     for (size_t b = 0; b < nb && st == RADI_OK; b++) {
         size_t lo = b * DELETE_BATCH, cnt = RDI_MIN(n - lo, (size_t)DELETE_BATCH);
-        st = rdi_s3_xml_delete_objects((const char *const *)keys + lo, cnt, &bodies[b]);
+        st = rdi_s3_xml_delete_objects((const char *const *)keys + lo, cnt, &bodies[nq]);
+        if (st == RADI_E_INVALID) {
+            lone[nlone++] = b;
+            st = RADI_OK;
+            continue;
+        }
         if (st != RADI_OK) break;
-        content_md5(bodies[b].data, bodies[b].len, md5[b]);
-        hs[2 * b] = (rdi_http_header){"Content-MD5", md5[b]};
-        hs[2 * b + 1] = (rdi_http_header){"Content-Type", "application/xml"};
-        rq[b] = (rdi_http_req){.op = "DeleteObjects", .method = "POST", .bucket = bucket, .key = "",
-                               .query = "delete=", .headers = &hs[2 * b], .n_headers = 2,
-                               .body = bodies[b].data, .body_len = bodies[b].len};
+        content_md5(bodies[nq].data, bodies[nq].len, md5[nq]);
+        hs[2 * nq] = (rdi_http_header){"Content-MD5", md5[nq]};
+        hs[2 * nq + 1] = (rdi_http_header){"Content-Type", "application/xml"};
+        rq[nq] = (rdi_http_req){.op = "DeleteObjects", .method = "POST", .bucket = bucket, .key = "",
+                                .query = "delete=", .headers = &hs[2 * nq], .n_headers = 2,
+                                .body = bodies[nq].data, .body_len = bodies[nq].len};
+        nq++;
     }
-    if (st == RADI_OK) st = rdi_http_run_many(s->http, rq, nb);
-    for (size_t b = 0; b < nb && st == RADI_OK; b++) {
+    if (st == RADI_OK) st = rdi_http_run_many(s->http, rq, nq);
+    for (size_t b = 0; b < nq && st == RADI_OK; b++) {
         rdi_strlist failed = RDI_STRLIST_INIT;
         st = rdi_s3_parse_delete_result(rq[b].resp.data, rq[b].resp.len, &failed);
         if (st == RADI_OK && failed.n)
@@ -339,12 +348,26 @@ static radi_status delete_keys(rdi_s3 *s, const char *bucket, char *const *keys,
             rdi_error_wrap(st, "s3://%s/%s: DeleteObjects", bucket, what);
         rdi_strlist_free(&failed);
     }
-    for (size_t b = 0; rq && b < nb; b++) rdi_http_req_clear(&rq[b]);
+    if (st == RADI_OK && nlone) {
+        single = rdi_calloc(nlone * DELETE_BATCH, sizeof *single);
+        if (!single) st = RADI_E_NOMEM;
+        for (size_t i = 0; i < nlone && st == RADI_OK; i++) {
+            size_t lo = lone[i] * DELETE_BATCH, cnt = RDI_MIN(n - lo, (size_t)DELETE_BATCH);
+            for (size_t k = 0; k < cnt; k++)
+                single[ns++] = (rdi_http_req){.method = "DELETE", .bucket = bucket, .key = keys[lo + k],
+                                              .missing_ok = 1};
+        }
+        if (st == RADI_OK) st = rdi_http_run_many(s->http, single, ns);
+    }
+    for (size_t b = 0; rq && b < nq; b++) rdi_http_req_clear(&rq[b]);
+    for (size_t b = 0; single && b < ns; b++) rdi_http_req_clear(&single[b]);
     for (size_t b = 0; bodies && b < nb; b++) rdi_buf_free(&bodies[b]);
     free(rq);
+    free(single);
     free(bodies);
     free(md5);
     free(hs);
+    free(lone);
     return st;
 }
 
