@@ -13,6 +13,7 @@ Use as context managers::
             ... run radi against proxy.endpoint ...
             proxy.requests                         # [(method, path, fault or None), ...]
             proxy.arrivals                         # arrival time of each, time.monotonic()
+            proxy.connections                      # TCP connections accepted
 
 or through the pytest fixtures at the bottom (import them into a test module or a
 conftest: ``from s3_server import moto, s3_bucket, fault_proxy``):
@@ -191,6 +192,7 @@ class FaultProxy:
         self._stop = threading.Event()
         self.requests = []          # (method, path, fault kind or None)
         self.arrivals = []          # time.monotonic() of each request, as in `requests`
+        self.connections = 0        # TCP connections accepted (connection reuse shows here)
         self.configure()
         proxy = self
 
@@ -201,6 +203,8 @@ class FaultProxy:
                 pass
 
             def handle(self):
+                with proxy._lock:
+                    proxy.connections += 1
                 if proxy.gone:
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(socket.SHUT_RDWR)
@@ -236,6 +240,7 @@ class FaultProxy:
         with self._lock:
             self.requests = []
             self.arrivals = []
+            self.connections = 0
             self.faults = 0
 
     @property

@@ -57,6 +57,14 @@ def test_readmany_counts_match_the_wire(moto, s3_bucket, fault_proxy):
     assert len(gets) == 1 + 8 + 2
 
 
+def test_connections_are_reused(moto, s3_bucket, fault_proxy):
+    """Sequential calls share pooled connections instead of one TCP connect each."""
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "kind")
+    assert rc == 0 and "PASSED" in out, out
+    assert fault_proxy.count >= 20
+    assert fault_proxy.connections <= 3, (fault_proxy.connections, fault_proxy.count)
+
+
 def test_multipart_parts_go_in_parallel(moto, s3_bucket, fault_proxy):
     """With 0.5 s added to every request, parts sent one after another would arrive at
     least 0.5 s apart; in parallel they all arrive at once."""
@@ -164,3 +172,13 @@ def test_signatures_verified_by_moto():
         keys["RADI_S3_SECRET_KEY"] = "not-the-secret"
         rc, out = run(server.endpoint, bucket, "basic", prefix="wrong", **keys)
         assert rc != 0 and "PUT failed: HTTP 403 SignatureDoesNotMatch" in out, out
+
+
+def test_persistent_stall_times_out_with_one_clear_error(moto, s3_bucket, fault_proxy):
+    fault_proxy.configure(rate=1.0, kinds=("stall",), stall_s=30)
+    t0 = time.monotonic()
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "gone", RADI_S3_MAX_RETRIES=1, RADI_S3_TIMEOUT_MS=1000)
+    elapsed = time.monotonic() - t0
+    line = one_error_line(out)
+    assert "GET failed" in line and "timed out" in line and "after 2 attempts" in line, line
+    assert elapsed < 10, elapsed
