@@ -4,7 +4,7 @@
  * needs a server. Usage:
  *   s3_vfs_check ENDPOINT BUCKET SCENARIO [PREFIX]
  * ENDPOINT is host:port (http). Scenarios: basic multipart readmany list names kind
- * remove move errors threads fault gone mpfail all. Settings from the environment: RADI_S3_PART_SIZE,
+ * remove move errors threads deferred fault gone mpfail all. Settings from the environment: RADI_S3_PART_SIZE,
  * RADI_S3_MAX_RETRIES, RADI_S3_TIMEOUT_MS, RADI_S3_PARALLEL, RADI_S3_VIRTUAL (1: bucket.host), RADI_S3_ACCESS_KEY (signs
  * requests when set). Prints "ok <check>" / "FAIL <check>: ..." lines, then
  * "stats requests=N retries=N bytes_in=N bytes_out=N" and, per read_many case,
@@ -509,6 +509,41 @@ static void mpfail(void)
     free(d);
 }
 
+/* A config problem left for the first call (a bad credentials file, say) is what every
+ * operation returns, before any request. */
+static void deferred(void)
+{
+    rdi_s3_config c;
+    rdi_s3_config_init(&c);
+    c.endpoint = rdi_strdup("127.0.0.1:1");
+    c.scheme = rdi_strdup("http");
+    c.deferred_error = rdi_strdup("the credentials file has a bad line 3");
+    void *b = NULL;
+    rdi_vfs *v = NULL;
+    CHECK(rdi_vfs_create(&v) == RADI_OK && rdi_s3_create(&c, &b) == RADI_OK, "deferred setup");
+    rdi_s3_config_free(&c);
+    rdi_vfs_set_s3(v, &rdi_vfs_s3_ops, b);
+    const char *x = "s3://radi-any/k", *y = "s3://radi-any/k2";
+    uint8_t buf[4];
+    uint64_t size;
+    int k;
+    rdi_dirlist l = {NULL, 0};
+    rdi_vfs_range r = {.uri = x, .off = 0, .len = 4, .buf = buf};
+    radi_status st[] = {
+        rdi_vfs_read(v, x, 0, buf, 4), rdi_vfs_size(v, x, &size), rdi_vfs_write(v, x, "a", 1),
+        rdi_vfs_ls(v, x, &l), rdi_vfs_ls_recursive(v, x, &l), rdi_vfs_kind(v, x, &k), rdi_vfs_mkdir(v, x),
+        rdi_vfs_remove_file(v, x), rdi_vfs_remove_dir(v, x), rdi_vfs_move(v, x, y), rdi_vfs_copy(v, x, y),
+        rdi_vfs_read_many(v, &r, 1),
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof st / sizeof *st; i++) ok &= st[i] == RADI_E_INVALID;
+    rdi_s3_stats ss;
+    rdi_s3_get_stats(b, &ss);
+    CHECK(ok && r.status == RADI_E_INVALID && ss.requests == 0 && strstr(radi_errmsg(), "bad line 3"),
+          "a deferred config error from every operation, no request sent");
+    rdi_vfs_free(v);
+}
+
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
     const char *v = getenv(name);
@@ -561,6 +596,7 @@ int main(int argc, char **argv)
     if (!strcmp(sc, "fault")) fault();
     if (!strcmp(sc, "gone")) gone();
     if (!strcmp(sc, "mpfail")) mpfail();
+    if (all || !strcmp(sc, "deferred")) deferred();
     rdi_s3_stats st;
     rdi_s3_get_stats(s3, &st);
     printf("stats requests=%llu retries=%llu bytes_in=%llu bytes_out=%llu\n", (unsigned long long)st.requests,
