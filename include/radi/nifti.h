@@ -72,9 +72,16 @@ typedef struct radi_nifti_header {
 
 typedef struct radi_nifti radi_nifti;
 
-/* Opens a NIfTI file and parses its header only (for .nii.gz, inflates just the start).
- * `path` ends in .nii or .nii.gz, or names either half of a .hdr/.img pair (.gz
- * allowed); other names are read as single files. gzip is detected by its magic. */
+/* Opens a NIfTI file through ctx's storage backends (any URI the context serves: plain
+ * paths, file://, s3://) and parses its header only (for .nii.gz, inflates just the
+ * start). `uri` ends in .nii or .nii.gz, or names either half of a .hdr/.img pair (.gz
+ * allowed); other names are read as single files. gzip is detected by its magic.
+ * Storage is read in few large requests: the first 64 KiB at open (the header), then
+ * the voxels in one read (a .nii.gz: the rest of the object). ctx is borrowed and must
+ * outlive the handle. */
+RADI_API radi_status radi_nifti_open_ctx(radi_ctx *ctx, const char *uri, radi_nifti **out);
+/* radi_nifti_open_ctx without a context: local files only (plain paths and file://),
+ * through a private POSIX backend. */
 RADI_API radi_status radi_nifti_open(const char *path, radi_nifti **out);
 /* The same over a whole file held in memory (gzip is detected by its magic). `data` is
  * borrowed and must outlive the handle; `name` is used in messages. */
@@ -99,14 +106,20 @@ RADI_API radi_status radi_nifti_read(radi_nifti *img, int scaled, radi_datatype 
  * affine with qform_code = sform_code = 1, xyzt_units 10 (mm, s). */
 RADI_API void radi_nifti_header_init(radi_nifti_header *hdr);
 
-/* Writes a NIfTI-1 single file: gzip-compressed when path ends in ".gz". Uses from hdr:
+/* Writes a NIfTI-1 single file through ctx's storage backends: gzip-compressed when uri
+ * ends in ".gz" (any case). The file is built in memory and stored with one whole-object
+ * write (atomic: a temporary file and a rename on POSIX, one upload on S3). Uses from hdr:
  * datatype, ndim, shape, pixdim (pixdim[1..3] become the affine's column norms when the
  * qform is written or when all three are 0, as nibabel; pixdim[0] becomes qfac),
  * scl_slope/inter, cal_min/max, slice_duration, toffset, xyzt_units, intent_*, descrip,
  * aux_file, dim_info, slice_code/start/end, qform_code, sform_code and affine: the sform
  * is the affine (if sform_code != 0) and the qform its nearest rigid transform with
- * qfac (if qform_code != 0). data is the C-order (x, y, z[, t]) array of datatype.
- * The file is replaced atomically. */
+ * qfac (if qform_code != 0). data is the C-order (x, y, z[, t]) array of datatype
+ * (borrowed for the call). */
+RADI_API radi_status radi_nifti_write_ctx(radi_ctx *ctx, const char *uri, const radi_nifti_header *hdr,
+                                          const void *data);
+/* radi_nifti_write_ctx without a context: local files only, through a private POSIX
+ * backend. */
 RADI_API radi_status radi_nifti_write(const char *path, const radi_nifti_header *hdr,
                                       const void *data);
 

@@ -10,7 +10,9 @@
  *  - Handles are opaque. Every *_free / *_close accepts NULL.
  *  - Strings passed in are copied; the caller keeps ownership of what it passes.
  *    Pointers returned as "borrowed" stay valid until the handle they came from is
- *    freed or closed; never free them.
+ *    freed or closed, unless their declaration names an earlier end (a write through
+ *    the same handle); never free them. Memory returned as "owned" is freed with
+ *    radi_free.
  *  - Thread model: a radi_ctx may be shared by threads. A radi_array, radi_group or
  *    radi_volume is used by one thread at a time.
  *  - URIs: plain paths, file:// URIs (and s3:// once that backend exists).
@@ -173,9 +175,13 @@ RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
  *   vfs.s3.ca_file                   PEM bundle
  *   vfs.s3.aws_access_key_id, vfs.s3.aws_secret_access_key, vfs.s3.aws_session_token
  *                                    default from AWS_* and the shared credentials file;
- *                                    no credentials at all = anonymous (unsigned) requests.
- *                                    Secrets are never shown in messages or radi_options_get.
- *   vfs.s3.profile                   default AWS_PROFILE, else "default"
+ *                                    no credentials at all = anonymous (unsigned) requests,
+ *                                    and so is an explicitly empty key id and secret ("").
+ *                                    The key id and secret are taken as a pair from one
+ *                                    source, never mixed. Secrets (all three) are never
+ *                                    shown in messages or radi_options_get.
+ *   vfs.s3.profile                   default AWS_PROFILE, else "default"; set here, it also
+ *                                    keeps AWS_ACCESS_KEY_ID & co out (as botocore)
  *   vfs.s3.use_environment           default true: unset S3 settings come from AWS_* and ~/.aws
  */
 typedef struct radi_options radi_options;
@@ -292,6 +298,31 @@ RADI_API radi_status radi_object_type_of(radi_ctx *ctx, const char *uri, radi_ob
 /* Removes an array or group and everything below it. */
 RADI_API radi_status radi_object_remove(radi_ctx *ctx, const char *uri);
 
+/* ----------------------------------------------------------------- storage -- */
+/*
+ * Plain files through the context's storage backends, for what is not an array: the
+ * CLI's outputs (PNG, .npy) and inputs (CSV), so that every URI the context serves
+ * (s3:// included) works there too. No caller needs a filesystem call of its own.
+ */
+typedef enum radi_uri_kind {
+    RADI_URI_NONE = 0,   /* nothing there */
+    RADI_URI_FILE = 1,   /* a file (object) */
+    RADI_URI_DIR = 2     /* a directory (an S3 prefix holding objects) */
+} radi_uri_kind;
+
+RADI_API radi_status radi_uri_kind_of(radi_ctx *ctx, const char *uri, radi_uri_kind *out);
+/* Reads the whole file: *data (owned: free with radi_free) holds *size bytes followed by
+ * one NUL byte (not counted), so text can be parsed in place. A file larger than
+ * max_size bytes (0 = no limit) is RADI_E_INVALID, read no further. */
+RADI_API radi_status radi_read_file(radi_ctx *ctx, const char *uri, uint64_t max_size,
+                                    void **data, uint64_t *size);
+/* Creates or replaces the file with size bytes of data, atomically (a temporary file and
+ * a rename on POSIX, one upload on S3), parent directories created as needed. */
+RADI_API radi_status radi_write_file(radi_ctx *ctx, const char *uri, const void *data,
+                                     uint64_t size);
+/* Frees memory radi returned as owned (NULL is fine). */
+RADI_API void radi_free(void *p);
+
 /* ------------------------------------------------------------------- arrays -- */
 
 typedef struct radi_array radi_array;
@@ -315,7 +346,8 @@ RADI_API radi_status radi_array_nonempty_domain(const radi_array *array, int64_t
                                                 int *is_empty);
 
 typedef struct radi_fragment_info {
-    const char *name;         /* borrowed: "__t1_t2_uuid_v" */
+    const char *name;         /* "__t1_t2_uuid_v"; borrowed until the array is closed or
+                                 written through (a write reloads the fragment list) */
     uint64_t t1, t2;
     uint32_t version;
     int dense;
@@ -382,11 +414,13 @@ typedef struct radi_meta_item {
  * keys). Keys must be distinct; nothing is written if any item is invalid. */
 RADI_API radi_status radi_meta_put_many(radi_meta *meta, uint32_t n, const radi_meta_item *items);
 RADI_API radi_status radi_meta_delete(radi_meta *meta, const char *key);
-/* RADI_E_NOT_FOUND if the key is absent. *value is borrowed. */
+/* RADI_E_NOT_FOUND if the key is absent. *value is borrowed until the key is put or
+ * deleted again through this radi_meta, or its array/group is closed. */
 RADI_API radi_status radi_meta_get(const radi_meta *meta, const char *key, radi_datatype *type,
                                    uint32_t *count, const void **value);
 RADI_API uint64_t radi_meta_count(const radi_meta *meta);
-/* i-th key in byte order of the keys; all out-parameters borrowed. */
+/* i-th key in byte order of the keys; all out-parameters borrowed until the next put
+ * or delete through this radi_meta (which may reorder the keys), or close. */
 RADI_API radi_status radi_meta_at(const radi_meta *meta, uint64_t i, const char **key,
                                   radi_datatype *type, uint32_t *count, const void **value);
 
@@ -417,6 +451,8 @@ RADI_API radi_status radi_group_replace_member(radi_group *group, const char *ke
 /* Removes the member whose name (or, unnamed, URI) is key, and writes the change. */
 RADI_API radi_status radi_group_remove_member(radi_group *group, const char *key);
 
+/* The strings are borrowed until the group is closed or its members change through it
+ * (add, replace, remove: a replaced or removed member's strings are freed). */
 typedef struct radi_group_member {
     const char *name;         /* borrowed; NULL if unnamed */
     const char *uri;          /* borrowed; as stored */

@@ -1,6 +1,6 @@
 /*
  * radi datasets: RadiObject's on-disk model (subjects x collections of volumes), written
- * so that radiobject 0.1.1 opens, reads and validates it (research/radiobject-0.1.1.md §3),
+ * so that radiobject 0.1.1 opens, reads and validates it (docs/dataset.md),
  * and reading any 0.1.1 dataset. Conventions as in radi.h.
  *
  * Layout written (all member URIs relative, so a dataset can be moved or copied as is):
@@ -67,13 +67,16 @@ RADI_API void radi_dataset_close(radi_dataset *ds);
 RADI_API radi_status radi_collection_open(radi_ctx *ctx, const char *uri, radi_dataset **out);
 /* 1 for a handle from radi_collection_open. */
 RADI_API int radi_dataset_is_collection(const radi_dataset *ds);
-RADI_API const char *radi_dataset_uri(const radi_dataset *ds); /* borrowed */
+RADI_API const char *radi_dataset_uri(const radi_dataset *ds); /* borrowed until close */
 
-/* Collections in the order the `collections` group lists them (names are borrowed). */
+/* Collections in the order the `collections` group lists them. A name is borrowed until
+ * the next write through ds (ingest, add or rename collection, which reload the list)
+ * or radi_dataset_close; copy it to keep it longer. */
 RADI_API uint64_t radi_dataset_collection_count(const radi_dataset *ds);
 RADI_API const char *radi_dataset_collection_name(const radi_dataset *ds, uint64_t i);
 
-/* Distinct obs_subject_id values of obs_meta, in byte order (borrowed). */
+/* Distinct obs_subject_id values of obs_meta, in byte order. Borrowed as collection
+ * names are: until the next write through ds or radi_dataset_close. */
 RADI_API uint64_t radi_dataset_subject_count(const radi_dataset *ds);
 RADI_API const char *radi_dataset_subject_id(const radi_dataset *ds, uint64_t i);
 
@@ -89,9 +92,14 @@ RADI_API radi_status radi_dataset_rename_collection(radi_dataset *ds, const char
                                                     const char *to);
 
 /* One collection's volumes, as obs lists them (byte order of (obs_subject_id, obs_id)).
- * Resolves each obs row to its volume by the volume's obs_id metadata. *count rows;
- * the strings are borrowed until the dataset is closed or written. volume_uri is NULL
- * for an obs row that no volume claims. */
+ * Resolves each obs row to its volume by the volume's obs_id metadata. On remote storage
+ * (s3://) a collection whose `volumes` members are exactly 0..n-1 is instead placed by
+ * position (volumes/<k> = the k-th row, the invariant radi keeps), so opening a dataset
+ * does not cost a request per volume; radi_dataset_open_volume checks the obs_id of the
+ * volume it opens and resolves every volume when it differs. Open volumes through it.
+ * *count rows; the strings are borrowed until the dataset is closed or written, or
+ * radi_dataset_open_volume re-resolves the collection. volume_uri is NULL for an obs row
+ * that no volume claims. */
 typedef struct radi_volume_entry {
     const char *obs_subject_id;
     const char *obs_id;
@@ -101,16 +109,44 @@ typedef struct radi_volume_entry {
 RADI_API radi_status radi_dataset_volumes(radi_dataset *ds, const char *collection,
                                           const radi_volume_entry **entries, uint64_t *count);
 
-/* Opens the volume whose obs_id is `obs_id` in `collection` (RADI_E_NOT_FOUND if none). */
+/* Opens the volume whose obs_id is `obs_id` in `collection` (RADI_E_NOT_FOUND if none);
+ * the volume opened always holds that obs_id in its metadata, or was matched by position
+ * in a dataset whose volumes carry no obs_id (written by neither radi nor 0.1.1).
+ * The strings may point into radi_dataset_volumes' entries. */
 RADI_API radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection,
                                               const char *obs_id, radi_volume **out);
 
-/* One NIfTI file to ingest. obs_id NULL = "{subject_id}_{collection}". */
+/* One NIfTI file to ingest (a path or any URI the context serves). obs_id NULL =
+ * "{subject_id}_{collection}". The strings are the caller's, read during the call. */
 typedef struct radi_nifti_source {
     const char *path;
     const char *subject_id;
     const char *obs_id;
 } radi_nifti_source;
+
+/* Source discovery: one collection's files from `pattern`, listed through ctx's storage
+ * backends (local paths, file://, s3:// prefixes alike):
+ *  - a directory (or an s3:// prefix ending in '/'): its entries named *.nii or *.nii.gz,
+ *    extensions in any case, hidden names (leading '.') skipped;
+ *  - a glob: '*', '?' and '[...]' ('[!...]' negates) in any path segment, matched as
+ *    glob(3) does (a leading '.' must be spelled out); of the matches, those with a
+ *    NIfTI name are kept;
+ *  - otherwise, or when a pattern matches nothing but names a file ("scan[1].nii"),
+ *    the one file named (any name).
+ * Matched directories with a NIfTI name are kept, so the ingest that reads them names
+ * them. subject_id = the file name without .nii/.nii.gz and without a trailing
+ * "_<collection>" (sub-01_FLAIR.nii.gz in FLAIR gives sub-01); obs_id NULL (the
+ * default). Sorted by subject_id. RADI_E_NOT_FOUND when nothing matches;
+ * RADI_E_INVALID naming both files when two give one subject. *out is freed with
+ * radi_source_list_free. */
+typedef struct radi_source_list radi_source_list;
+RADI_API radi_status radi_sources_from_pattern(radi_ctx *ctx, const char *pattern,
+                                               const char *collection, radi_source_list **out);
+RADI_API size_t radi_source_list_count(const radi_source_list *list);
+/* count entries, borrowed until radi_source_list_free: usable as is as
+ * radi_ingest_collection.sources. */
+RADI_API const radi_nifti_source *radi_source_list_items(const radi_source_list *list);
+RADI_API void radi_source_list_free(radi_source_list *list);
 
 /* Progress of an ingest: called after each file is written (from the ingesting threads,
  * one call at a time) with the files done so far, the total and the file's path

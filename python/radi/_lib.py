@@ -11,115 +11,20 @@ import os
 import _thread  # not threading: a lock is all radi needs, and import time counts
 from pathlib import Path
 
-from .errors import (RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError)
+from . import _capi
+from ._capi import (  # noqa: F401  (re-exported: the package imports them from _lib)
+    ANY, BLOB, BOOL, CHAR, CONSOLIDATION_MODES, FILTER_GZIP, FILTER_LZ4, FILTER_NONE, FILTER_RLE,
+    FILTER_ZSTD, FLOAT32, FLOAT64, INT8, INT16, INT32, INT64, OBJECT_ARRAY, OK, PROGRESS_FN,
+    ROW_MAJOR, SPARSE, STRING_ASCII, STRING_UTF8, UINT8, UINT16, UINT32, UINT64, VAR_NUM,
+    AttrInfo, Compression, Config, DimInfo, Filter, FilterList, IngestCollection, IngestOptions,
+    NiftiSource, ReadStats, SchemaInfo, Selection, SparseBuffer, SparseColumn, TileConfig,
+    VolumeEntry)
+from .errors import RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError  # noqa: F401
 
 _PKG = Path(__file__).resolve().parent
 
-# radi_status codes (include/radi/radi.h).
-OK = 0
-_STATUS_NAMES = {
-    1: "RADI_E_INVALID", 2: "RADI_E_NOMEM", 3: "RADI_E_IO", 4: "RADI_E_NOT_FOUND",
-    5: "RADI_E_EXISTS", 6: "RADI_E_CORRUPT", 7: "RADI_E_UNSUPPORTED", 8: "RADI_E_CODEC",
-    9: "RADI_E_BUDGET", 10: "RADI_E_INTERNAL",
-}
-_STATUS_ERRORS = {1: RadiInvalidError, 4: RadiNotFoundError, 5: RadiExistsError}
-
-# radi_datatype codes.
-INT32, INT64, FLOAT32, FLOAT64, CHAR = 0, 1, 2, 3, 4
-INT8, UINT8, INT16, UINT16, UINT32, UINT64 = 5, 6, 7, 8, 9, 10
-STRING_ASCII, STRING_UTF8, BOOL = 11, 12, 41
-
-# radi_filter_type codes of the volume compressors.
-FILTER_NONE, FILTER_GZIP, FILTER_ZSTD, FILTER_LZ4 = 0, 1, 2, 3
-
-CONSOLIDATION_MODES = {"fragments": 0, "commits": 1, "fragment_meta": 2, "array_meta": 3}
-
-
-class Config(C.Structure):
-    _fields_ = [("memory_budget", C.c_uint64), ("concurrency", C.c_uint32),
-                ("format_version", C.c_uint32)]
-
-
-class TileConfig(C.Structure):
-    _fields_ = [("orientation", C.c_int), ("x", C.c_uint32), ("y", C.c_uint32),
-                ("z", C.c_uint32), ("t", C.c_uint32)]
-
-
-class Compression(C.Structure):
-    _fields_ = [("algorithm", C.c_int), ("level", C.c_int32), ("shuffle", C.c_int)]
-
-
-class ReadStats(C.Structure):
-    _fields_ = [("tiles_read", C.c_uint64), ("bytes_read", C.c_uint64),
-                ("io_requests", C.c_uint64), ("batches", C.c_uint64)]
-
-
-class Filter(C.Structure):
-    _fields_ = [("type", C.c_int), ("level", C.c_int32), ("reinterpret", C.c_int),
-                ("max_window", C.c_uint32)]
-
-
-class FilterList(C.Structure):
-    _fields_ = [("max_chunk_size", C.c_uint32), ("count", C.c_uint32), ("filters", Filter * 8)]
-
-
-class SchemaInfo(C.Structure):
-    _fields_ = [("version", C.c_uint32), ("type", C.c_int), ("tile_order", C.c_int),
-                ("cell_order", C.c_int), ("capacity", C.c_uint64), ("allows_dups", C.c_int),
-                ("ndim", C.c_uint32), ("nattr", C.c_uint32), ("coords_filters", FilterList),
-                ("offsets_filters", FilterList), ("validity_filters", FilterList)]
-
-
-class DimInfo(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
-                ("has_domain", C.c_int), ("lo", C.c_uint8 * 8), ("hi", C.c_uint8 * 8),
-                ("has_extent", C.c_int), ("extent", C.c_uint8 * 8), ("filters", FilterList)]
-
-
-class AttrInfo(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
-                ("nullable", C.c_int), ("fill", C.c_void_p), ("fill_size", C.c_uint64),
-                ("filters", FilterList)]
-
-
-class SparseBuffer(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("data", C.c_void_p), ("data_size", C.c_uint64),
-                ("offsets", C.c_void_p), ("validity", C.c_void_p)]
-
-
-class SparseColumn(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
-                ("is_dim", C.c_int), ("data", C.c_void_p), ("data_size", C.c_uint64),
-                ("offsets", C.c_void_p), ("validity", C.c_void_p)]
-
-
-class NiftiSource(C.Structure):
-    _fields_ = [("path", C.c_char_p), ("subject_id", C.c_char_p), ("obs_id", C.c_char_p)]
-
-
-class VolumeEntry(C.Structure):
-    _fields_ = [("obs_subject_id", C.c_char_p), ("obs_id", C.c_char_p),
-                ("volume_uri", C.c_char_p)]
-
-
-PROGRESS_FN = C.CFUNCTYPE(None, C.c_void_p, C.c_uint64, C.c_uint64, C.c_char_p)
-
-
-class IngestOptions(C.Structure):
-    _fields_ = [("tile", TileConfig), ("compression", Compression),
-                ("validate_alignment", C.c_int), ("obs_meta_nbuffers", C.c_uint32),
-                ("obs_meta_buffers", C.POINTER(SparseBuffer)), ("obs_meta_rows", C.c_uint64),
-                ("progress", PROGRESS_FN), ("progress_user", C.c_void_p)]
-
-
-class IngestCollection(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("n", C.c_size_t), ("sources", C.POINTER(NiftiSource))]
-
-
-class Selection(C.Structure):
-    _fields_ = [("n_collections", C.c_size_t), ("collections", C.POINTER(C.c_char_p)),
-                ("n_subjects", C.c_size_t), ("subjects", C.POINTER(C.c_char_p)),
-                ("n_obs_ids", C.c_size_t), ("obs_ids", C.POINTER(C.c_char_p))]
+_STATUS_NAMES = _capi.STATUS_NAMES
+_STATUS_ERRORS = _capi.STATUS_ERRORS
 
 
 def selection(collections=None, subjects=None, obs_ids=None) -> tuple:
@@ -135,13 +40,6 @@ def selection(collections=None, subjects=None, obs_ids=None) -> tuple:
     return Selection(*fields), keep
 
 
-# Sparse arrays (include/radi/sparse.h) and the generic schema/array calls they need.
-SPARSE, ROW_MAJOR = 1, 0
-VAR_NUM = 0xFFFFFFFF
-FILTER_RLE = 4
-BLOB = 40
-OBJECT_ARRAY = 2
-
 _p = C.c_void_p
 _u64p = C.POINTER(C.c_uint64)
 _i64p = C.POINTER(C.c_int64)
@@ -153,6 +51,12 @@ _PROTOTYPES = {
     "radi_config_init": (None, [C.POINTER(Config)]),
     "radi_ctx_create": (C.c_int, [C.POINTER(Config), C.POINTER(_p)]),
     "radi_ctx_free": (None, [_p]),
+    "radi_options_create": (C.c_int, [C.POINTER(_p)]),
+    "radi_options_free": (None, [_p]),
+    "radi_options_set": (C.c_int, [_p, C.c_char_p, C.c_char_p]),
+    "radi_options_get": (C.c_int, [_p, C.c_char_p, C.POINTER(C.c_char_p)]),
+    "radi_ctx_create_with_options": (C.c_int, [C.POINTER(Config), _p, C.POINTER(_p)]),
+    "radi_abi_sizeof": (C.c_size_t, [C.c_char_p]),
     "radi_tile_extents_for_shape": (C.c_int, [C.POINTER(TileConfig), C.c_uint32, _u64p, _u64p]),
     "radi_volume_from_buffer": (C.c_int, [_p, C.c_char_p, C.c_uint32, _u64p, C.c_int, _p,
                                           C.POINTER(TileConfig), C.POINTER(Compression),
@@ -163,6 +67,7 @@ _PROTOTYPES = {
     "radi_volume_shape": (_u64p, [_p]),
     "radi_volume_dtype": (C.c_int, [_p]),
     "radi_volume_array": (_p, [_p]),
+    "radi_array_uri": (C.c_char_p, [_p]),
     "radi_volume_read": (C.c_int, [_p, _i64p, _p, C.c_uint64, C.POINTER(ReadStats)]),
     "radi_volume_read_scaled": (C.c_int, [_p, _i64p, C.c_int, _p, C.c_uint64, C.POINTER(ReadStats)]),
     "radi_volume_scaling": (C.c_int, [_p, C.POINTER(C.c_double), C.POINTER(C.c_double),
@@ -189,6 +94,7 @@ _PROTOTYPES = {
     "radi_dataset_subject_count": (C.c_uint64, [_p]),
     "radi_dataset_subject_id": (C.c_char_p, [_p, C.c_uint64]),
     "radi_dataset_volumes": (C.c_int, [_p, C.c_char_p, C.POINTER(C.POINTER(VolumeEntry)), _u64p]),
+    "radi_dataset_open_volume": (C.c_int, [_p, C.c_char_p, C.c_char_p, C.POINTER(_p)]),
     "radi_ingest_options_init": (None, [C.POINTER(IngestOptions)]),
     "radi_dataset_ingest_niftis": (C.c_int, [_p, C.c_char_p, C.c_size_t, C.POINTER(NiftiSource),
                                              C.POINTER(IngestOptions)]),
@@ -273,6 +179,8 @@ def lib() -> C.CDLL:
                 dll = C.CDLL(str(path))
             except OSError as e:
                 raise RadiError(f"cannot load {path}: {e}") from None
+            # Before any call passes a struct: a stale mirror would corrupt memory.
+            _capi.check_abi(dll, str(path))
             for name, (res, args) in _PROTOTYPES.items():
                 fn = getattr(dll, name)
                 fn.restype = res
@@ -300,18 +208,23 @@ def encode_uri(uri) -> bytes:
 
 
 class Context:
-    """One C context (thread pool, storage backends) for one IO configuration. Volumes
-    keep a reference to the context they were opened with, so it outlives them."""
+    """One C context (thread pool, storage backends) for one configuration, given as
+    radi_options key/value pairs. Volumes keep a reference to the context they were
+    opened with, so it outlives them."""
 
-    def __init__(self, memory_budget_mb: int, concurrency: int):
-        cfg = Config()
-        lib().radi_config_init(C.byref(cfg))
-        cfg.memory_budget = int(memory_budget_mb) << 20
-        cfg.concurrency = int(concurrency)
-        h = _p()
-        check(lib().radi_ctx_create(C.byref(cfg), C.byref(h)))
+    def __init__(self, options: tuple):
+        L = lib()
+        opts = _p()
+        check(L.radi_options_create(C.byref(opts)))
+        try:
+            for k, v in options:
+                check(L.radi_options_set(opts, k.encode(), v.encode()))
+            h = _p()
+            check(L.radi_ctx_create_with_options(None, opts, C.byref(h)))
+        finally:
+            L.radi_options_free(opts)
         self.handle = h
-        self.key = (int(memory_budget_mb), int(concurrency))
+        self.key = options
 
     def __del__(self):
         h = getattr(self, "handle", None)
@@ -326,15 +239,25 @@ class Context:
 _ctx: Context | None = None
 
 
-def context() -> Context:
-    """The context of the current IO configuration, rebuilt when configure(io=...) or
-    configure(read=...) changes memory_budget_mb or concurrency."""
-    global _ctx
-    from .ctx import get_config
+def context_options(cfg=None) -> tuple:
+    """The radi_options pairs of a configuration (default: the current one): the read
+    settings and every S3 setting (see S3Config)."""
+    if cfg is None:
+        from .ctx import get_config
 
-    io = get_config().read
-    key = (int(io.memory_budget_mb), int(io.concurrency))
+        cfg = get_config()
+    read = cfg.read
+    return (("memory_budget", str(int(read.memory_budget_mb) << 20)),
+            ("concurrency", str(int(read.concurrency)))) + cfg.s3._options()
+
+
+def context() -> Context:
+    """The context of the current configuration, rebuilt when configure() changes any of
+    what it is built from (read.memory_budget_mb, read.concurrency, the S3 settings).
+    S3 settings left unset are resolved from AWS_* and ~/.aws when it is built."""
+    global _ctx
+    key = context_options()
     with _lock:
         if _ctx is None or _ctx.key != key:
-            _ctx = Context(*key)
+            _ctx = Context(key)
         return _ctx

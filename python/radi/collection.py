@@ -76,6 +76,16 @@ class _Dataset:
             self._volumes[name] = got
         return got
 
+    def open_volume(self, name: str, obs_id: str) -> Volume:
+        """The volume holding obs_id, opened through the dataset (on S3, volumes are placed
+        by position and checked by their obs_id as they open: radi_dataset_volumes)."""
+        h = C.c_void_p()
+        L = _lib.lib()
+        with self.lock:
+            _lib.check(L.radi_dataset_open_volume(self.h, name.encode(), obs_id.encode(), C.byref(h)))
+        uri = L.radi_array_uri(L.radi_volume_array(h)).decode()
+        return Volume._from_handle(h, uri, self.ctx)
+
     def collection_dims(self, name: str):
         """(x_dim, y_dim, z_dim) from the collection group's metadata, or None (mixed shapes)."""
         if name in self._dims:
@@ -256,7 +266,7 @@ class VolumeCollection:
         if e[2] is None:
             raise _lib.RadiNotFoundError(f"{self._ds.uri}: collection '{self._name}': no volume "
                                          f"holds obs_id '{obs_id}'")
-        return Volume(e[2], ctx=self._ds.ctx)
+        return self._ds.open_volume(self._name, obs_id)
 
     @property
     def iloc(self) -> _ILoc:

@@ -8,6 +8,7 @@ built, with the constraints of 0.1.1's models; a violation is a ValueError.
 from __future__ import annotations
 
 import operator
+import os
 from enum import Enum
 
 __all__ = [
@@ -81,6 +82,7 @@ class _Record:
             values[k] = v
         for n, default in self._fields:
             setattr(self, n, values[n] if n in values else default() if isinstance(default, type) else default)
+        self._given = frozenset(values)  # what the caller chose, as against the defaults
         self._check()
 
     def _check(self) -> None:
@@ -186,22 +188,145 @@ class WriteConfig(_Record):
             raise ValueError(f"WriteConfig.compression must be a CompressionConfig, got {self.compression!r}")
 
 
-class S3Config(_Record):
-    """S3 settings (stored; the S3 backend comes later)."""
+_SECRETS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 
-    _fields = (("region", "us-east-1"), ("endpoint", None), ("use_virtual_addressing", True),
-               ("max_parallel_ops", 8), ("multipart_part_size_mb", 50), ("include_credentials", True))
+
+def _str_field(name: str, value, optional=True, secret=False):
+    """A string (or None when optional); a secret's value is never put in the message."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or (not secret and not value):
+        shown = "" if secret else f", got {value!r}"
+        raise ValueError(f"S3Config.{name} must be a {'non-empty ' if not secret else ''}string"
+                         f"{' or None' if optional else ''}{shown}")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError(f"S3Config.{name} holds a control character")
+    return value
+
+
+def _endpoint_scheme(endpoint: str):
+    """'http' / 'https' for an endpoint URL, None for a bare host[:port]."""
+    low = endpoint.lower()
+    scheme = next((s for s in ("https", "http") if low.startswith(s + "://")), None)
+    rest = endpoint[len(scheme) + 3:] if scheme else endpoint
+    if rest.endswith("/"):
+        rest = rest[:-1]
+    # The C library checks the host and port; the shape is checked here, at once.
+    if "://" in rest or not rest or any(ch in rest for ch in "/?#@ "):
+        raise ValueError("S3Config.endpoint must be host[:port] or an http(s)://host[:port] URL "
+                         "(no path, query or user)")
+    return scheme
+
+
+class S3Config(_Record):
+    """S3 settings of the context (radi's own S3 backend; keys vfs.s3.* of radi.h).
+
+    RadiObject 0.1.1's six fields keep its defaults and checks: region "us-east-1",
+    endpoint None, use_virtual_addressing True, max_parallel_ops 8 (>= 1),
+    multipart_part_size_mb 50 (>= 5), include_credentials True. As with the AWS tools,
+    region and use_virtual_addressing left at their defaults yield to AWS_REGION /
+    ~/.aws/config and to the endpoint (path-style requests for a custom endpoint such
+    as "http://127.0.0.1:9000", whose URL also sets the scheme). Credentials: the keys
+    given here, else (include_credentials=True) AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+    / AWS_SESSION_TOKEN or the shared files' profile (`profile`, else AWS_PROFILE, else
+    "default"), read when the context is built; include_credentials=False means
+    anonymous requests unless keys are given here. Secrets never appear in repr or in
+    error messages.
+    """
+
+    _fields = (("region", "us-east-1"), ("endpoint", None), ("scheme", None),
+               ("use_virtual_addressing", True), ("max_parallel_ops", 8),
+               ("multipart_part_size_mb", 50), ("connect_timeout_ms", 3000),
+               ("request_timeout_ms", 30000), ("max_retries", 5), ("verify_ssl", True),
+               ("ca_file", None), ("include_credentials", True), ("aws_access_key_id", None),
+               ("aws_secret_access_key", None), ("aws_session_token", None), ("profile", None))
 
     def _check(self):
         if not isinstance(self.region, str) or not self.region:
             raise ValueError(f"S3Config.region must be a non-empty string, got {self.region!r}")
-        if self.endpoint is not None and not isinstance(self.endpoint, str):
-            raise ValueError(f"S3Config.endpoint must be a string or None, got {self.endpoint!r}")
+        self.endpoint = _str_field("endpoint", self.endpoint)
+        if self.scheme is not None and self.scheme not in ("http", "https"):
+            raise ValueError(f"S3Config.scheme must be None, 'http' or 'https', got {self.scheme!r}")
+        if self.endpoint is not None:
+            url_scheme = _endpoint_scheme(self.endpoint)
+            if url_scheme and self.scheme and url_scheme != self.scheme:
+                raise ValueError(f"S3Config.scheme {self.scheme!r} contradicts the endpoint's "
+                                 f"{url_scheme}://")
         self.use_virtual_addressing = bool(self.use_virtual_addressing)
         self.include_credentials = bool(self.include_credentials)
-        self.max_parallel_ops = _int_field("S3Config", "max_parallel_ops", self.max_parallel_ops, lo=1)
+        self.verify_ssl = bool(self.verify_ssl)
+        # The bounds beyond 0.1.1's minimums are the C library's (and S3's part size limit).
+        self.max_parallel_ops = _int_field("S3Config", "max_parallel_ops", self.max_parallel_ops,
+                                           lo=1, hi=1024)
         self.multipart_part_size_mb = _int_field("S3Config", "multipart_part_size_mb",
-                                                 self.multipart_part_size_mb, lo=5)
+                                                 self.multipart_part_size_mb, lo=5, hi=5120)
+        self.connect_timeout_ms = _int_field("S3Config", "connect_timeout_ms",
+                                             self.connect_timeout_ms, lo=1, hi=600000)
+        self.request_timeout_ms = _int_field("S3Config", "request_timeout_ms",
+                                             self.request_timeout_ms, lo=1, hi=86400000)
+        self.max_retries = _int_field("S3Config", "max_retries", self.max_retries, lo=0, hi=100)
+        if self.ca_file is not None and not isinstance(self.ca_file, str):
+            try:
+                self.ca_file = os.fspath(self.ca_file)
+            except TypeError:
+                raise ValueError(f"S3Config.ca_file must be a path or None, got {self.ca_file!r}") from None
+        self.ca_file = _str_field("ca_file", self.ca_file)
+        self.profile = _str_field("profile", self.profile)
+        for name in _SECRETS:
+            setattr(self, name, _str_field(name, getattr(self, name), secret=True))
+        if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
+            raise ValueError("S3Config.aws_access_key_id and S3Config.aws_secret_access_key must be "
+                             "given together")
+        if self.aws_session_token is not None and self.aws_access_key_id is None:
+            raise ValueError("S3Config.aws_session_token needs aws_access_key_id and "
+                             "aws_secret_access_key")
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in _SECRETS and v is not None else v) for k, v in self._as_dict().items()}
+        return "S3Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    __str__ = __repr__
+
+    def _options(self) -> tuple:
+        """The vfs.s3.* radi_options pairs. Settings the C library resolves from the
+        environment are passed only when chosen (given, or changed from the default)."""
+        given = getattr(self, "_given", frozenset())
+        defaults = dict(self._fields)
+
+        def chosen(name):
+            return name in given or getattr(self, name) != defaults[name]
+
+        def flag(v):
+            return "true" if v else "false"
+
+        o = []
+        if chosen("region"):
+            o.append(("vfs.s3.region", self.region))
+        if self.endpoint is not None:
+            o.append(("vfs.s3.endpoint", self.endpoint))
+        if self.scheme is not None:
+            o.append(("vfs.s3.scheme", self.scheme))
+        if chosen("use_virtual_addressing"):
+            o.append(("vfs.s3.use_virtual_addressing", flag(self.use_virtual_addressing)))
+        o += [("vfs.s3.max_parallel_ops", str(self.max_parallel_ops)),
+              ("vfs.s3.multipart_part_size_mb", str(self.multipart_part_size_mb)),
+              ("vfs.s3.connect_timeout_ms", str(self.connect_timeout_ms)),
+              ("vfs.s3.request_timeout_ms", str(self.request_timeout_ms)),
+              ("vfs.s3.max_retries", str(self.max_retries)),
+              ("vfs.s3.verify_ssl", flag(self.verify_ssl))]
+        if self.ca_file is not None:
+            o.append(("vfs.s3.ca_file", self.ca_file))
+        if self.profile is not None:
+            o.append(("vfs.s3.profile", self.profile))
+        if self.aws_access_key_id is not None:
+            o += [("vfs.s3.aws_access_key_id", self.aws_access_key_id),
+                  ("vfs.s3.aws_secret_access_key", self.aws_secret_access_key)]
+            if self.aws_session_token is not None:
+                o.append(("vfs.s3.aws_session_token", self.aws_session_token))
+        elif not self.include_credentials:
+            # An explicitly empty pair: anonymous, whatever AWS_* or ~/.aws hold.
+            o += [("vfs.s3.aws_access_key_id", ""), ("vfs.s3.aws_secret_access_key", "")]
+        return tuple(o)
 
 
 class RadiObjectConfig(_Record):

@@ -6,10 +6,12 @@ immutable: the shared open dataset plus the tuples of subjects and collections k
 subject-filtered view filters its collections too (0.1.1 does not, its defect D4).
 
 Subject ids in from_niftis. With a (path, subject_id) list the ids are as given. With a
-glob or a directory, a file's subject id is its name without `.nii.gz` / `.nii`, less a
-trailing `_<collection>` when it has one: `sub-01_FLAIR.nii.gz` in collection FLAIR gives
-`sub-01` (0.1.1 keeps the suffix, giving `sub-01_FLAIR` and obs_id `sub-01_FLAIR_FLAIR`).
-obs_ids are `{obs_subject_id}_{collection}`.
+glob or a directory (found by the library, as `radi ingest` finds them:
+radi_sources_from_pattern in include/radi/radiobject.h, local or s3://), a file's subject
+id is its name without `.nii.gz` / `.nii` (any case), less a trailing `_<collection>`
+when it has one: `sub-01_FLAIR.nii.gz` in collection FLAIR gives `sub-01` (0.1.1 keeps
+the suffix, giving `sub-01_FLAIR` and obs_id `sub-01_FLAIR_FLAIR`); two files giving one
+subject are an error naming both. obs_ids are `{obs_subject_id}_{collection}`.
 """
 from __future__ import annotations
 
@@ -36,30 +38,49 @@ def _stem(path: str) -> str:
     return name
 
 
-def _subject_from_path(path: str, collection: str) -> str:
-    name = _stem(path)
-    suffix = "_" + collection
-    if name.endswith(suffix) and len(name) > len(suffix):
-        name = name[:-len(suffix)]
-    return name
+_SOURCES_PROTOTYPES = {
+    "radi_sources_from_pattern": (C.c_int, [C.c_void_p, C.c_char_p, C.c_char_p, C.POINTER(C.c_void_p)]),
+    "radi_source_list_count": (C.c_size_t, [C.c_void_p]),
+    "radi_source_list_items": (C.POINTER(_lib.NiftiSource), [C.c_void_p]),
+    "radi_source_list_free": (None, [C.c_void_p]),
+}
 
 
-def _sources(collection: str, spec) -> list:
-    """[(path, subject_id)] of one `images` entry: a glob, a directory or a list of pairs."""
+def _sources_lib():
+    """The library with the source-discovery prototypes set (setting them again is
+    harmless; _lib's table is not extended from here)."""
+    L = _lib.lib()
+    for name, (res, args) in _SOURCES_PROTOTYPES.items():
+        fn = getattr(L, name)
+        if fn.argtypes != args:
+            fn.restype = res
+            fn.argtypes = args
+    return L
+
+
+def _discover(ctx, collection: str, pattern: str) -> list:
+    """[(path, subject_id, None)] of a directory, glob or file, found by the library
+    (radi_sources_from_pattern, the same discovery as `radi ingest`): through the
+    context's storage, so s3:// prefixes work; NIfTI extensions in any case; subject id =
+    file name less .nii/.nii.gz and a trailing _<collection>; two files giving one
+    subject are an error naming both."""
+    L = _sources_lib()
+    h = C.c_void_p()
+    _lib.check(L.radi_sources_from_pattern(ctx.handle, _lib.encode_uri(pattern), collection.encode(),
+                                           C.byref(h)))
+    try:
+        n = L.radi_source_list_count(h)
+        items = L.radi_source_list_items(h)
+        return [(items[i].path.decode(), items[i].subject_id.decode(), None) for i in range(n)]
+    finally:
+        L.radi_source_list_free(h)
+
+
+def _sources(ctx, collection: str, spec) -> list:
+    """[(path, subject_id, obs_id)] of one `images` entry: a glob, a directory or a list
+    of pairs/triples."""
     if isinstance(spec, (str, os.PathLike)):
-        s = os.fspath(spec)
-        if os.path.isdir(s):
-            paths = sorted(os.path.join(s, f) for f in os.listdir(s)
-                           if f.lower().endswith(_NIFTI_EXT) and os.path.isfile(os.path.join(s, f)))
-            where = f"directory {s}"
-        else:
-            import glob
-
-            paths = sorted(p for p in glob.glob(s) if os.path.isfile(p))
-            where = f"glob {s!r}"
-        if not paths:
-            raise FileNotFoundError(f"images['{collection}']: no NIfTI files in {where}")
-        return [(p, _subject_from_path(p, collection), None) for p in paths]
+        return _discover(ctx, collection, os.fspath(spec))
     return _pairs(collection, spec)
 
 
@@ -387,7 +408,7 @@ class RadiObject:
         existing subjects update theirs, columns left out keep their values.
         Volumes stay in sorted order (renumbered when new keys sort between old ones)."""
         self._attached("append")
-        plan = [(str(n), _sources(str(n), spec)) for n, spec in (images or {}).items()]
+        plan = [(str(n), _sources(self._ds.ctx, str(n), spec)) for n, spec in (images or {}).items()]
         if niftis:
             plan += _route(niftis, self.collection_names)
         if not plan:
@@ -428,8 +449,8 @@ class RadiObject:
         if not images:
             raise ValueError("from_niftis needs images={collection: glob | directory | "
                              "[(path, subject_id), ...]}")
-        plan = [(str(name), _sources(str(name), spec)) for name, spec in images.items()]
         ctx = ctx if ctx is not None else _lib.context()
+        plan = [(str(name), _sources(ctx, str(name), spec)) for name, spec in images.items()]
         uri_s = os.fspath(uri)
         L = _lib.lib()
         if obs_meta is not None:

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 int cli_fail(int code, const char *fmt, ...)
 {

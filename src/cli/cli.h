@@ -23,6 +23,7 @@ typedef struct cli_args {
     const char *uri;
     int argc;           /* CLI_OPT_RAW: the arguments after the command name */
     char **argv;
+    const radi_options *options; /* the global options (borrowed; never NULL in main) */
 } cli_args;
 
 typedef struct cli_command {
@@ -60,7 +61,7 @@ typedef struct cli_volume_handle {
     struct radi_volume *vol;
 } cli_volume_handle;
 /* Returns CLI_OK, or CLI_ERR_RUNTIME with the error reported (nothing left open). */
-int cli_open_volume(const char *uri, const char *collection, const char *obs_id,
+int cli_open_volume(const cli_args *args, const char *uri, const char *collection, const char *obs_id,
                     cli_volume_handle *h);
 void cli_close_volume(cli_volume_handle *h);
 /* Copies a string metadata value of the volume into buf (NUL-terminated); -1 if the
@@ -71,8 +72,16 @@ const cli_command *cli_find_command(const char *name);
 /* Prints usage when argv holds -h/--help; returns 1 then. */
 int cli_wants_help(const cli_command *cmd, int argc, char **argv);
 
-/* ---- a minimal PNG writer (png.c): 8-bit grayscale, rows top to bottom ---- */
-int cli_png_write(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height);
+/* ---- a minimal PNG writer (png.c): 8-bit grayscale, rows top to bottom, written
+ * through ctx's storage (any URI it serves) ---- */
+int cli_png_write(radi_ctx *ctx, const char *path, const uint8_t *pixels, uint32_t width, uint32_t height);
+
+/* ---- global options (options.c) ---- */
+/* Consumes the global options at the front of argv (after argv[0]) into a new *out
+ * (freed with radi_options_free), shifting them out of argc/argv. */
+int cli_global_options(int *argc, char ***argv, radi_options **out);
+/* A context with the global options; CLI_OK or CLI_ERR_RUNTIME (reported). */
+int cli_ctx(const cli_args *args, radi_ctx **out);
 
 /* Parses argv (after the command name). Returns CLI_OK, CLI_ERR_USAGE (message printed),
  * or -1 when --help was given and printed. */

@@ -1,12 +1,12 @@
 /* `radi consolidate` and `radi vacuum`. */
-#include "cli/cli.h"
+#include "cli.h"
 
 static int run(const cli_args *args, int vacuum)
 {
     radi_consolidation_mode mode = RADI_CONSOLIDATE_FRAGMENTS;
     if (args->mode) cli_parse_mode(args->mode, &mode); /* validated by cli_parse */
     radi_ctx *ctx = NULL;
-    if (radi_ctx_create(NULL, &ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     radi_object_type type = RADI_OBJECT_INVALID;
     radi_status st = radi_object_type_of(ctx, args->uri, &type);
     int rc = CLI_OK;

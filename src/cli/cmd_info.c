@@ -4,36 +4,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/cli.h"
-#include "tdb/tdb.h"
-
-#define CLI_MAX_DEPTH 32
+#include "cli.h"
+#include "radi/experimental.h"
 
 /* ------------------------------------------------------------------ helpers -- */
-
-/* Bytes of every file under uri (an array or group directory, members included). */
-static radi_status disk_bytes(rdi_vfs *vfs, const char *uri, int depth, uint64_t *total)
-{
-    if (depth > CLI_MAX_DEPTH) return RADI_OK; /* a deeper tree is not a TileDB object */
-    rdi_dirlist l = {NULL, 0};
-    RDI_TRY(rdi_vfs_ls(vfs, uri, &l));
-    radi_status st = RADI_OK;
-    for (size_t i = 0; i < l.n && st == RADI_OK; i++) {
-        if (!l.items[i].is_dir) {
-            *total += l.items[i].size;
-            continue;
-        }
-        char *child = rdi_path_join(uri, l.items[i].name);
-        if (!child) {
-            st = rdi_nomem();
-            break;
-        }
-        st = disk_bytes(vfs, child, depth + 1, total);
-        free(child);
-    }
-    rdi_dirlist_free(&l);
-    return st;
-}
 
 static const char *layout_name(radi_layout l)
 {
@@ -84,92 +58,54 @@ static int is_string_type(radi_datatype t)
 }
 
 /* ------------------------------------------------------- non-empty domains -- */
-/* The public API gives integer non-empty domains only; info reads the fragment metadata
- * itself so that string (sparse) and float dimensions show their ranges too. */
+/* Ranges of every dimension type (strings, floats), from the experimental API. */
 
-static int is_var_dim(const rdi_dim *d) { return d->cell_val_num == RADI_VAR_NUM; }
+#define CLI_MAX_DIMS 16
 
-static int cmp_fixed(radi_datatype t, const uint8_t *a, const uint8_t *b)
-{
-#define RDI_CMP(T)            \
-    do {                      \
-        T x, y;               \
-        memcpy(&x, a, sizeof x); \
-        memcpy(&y, b, sizeof y); \
-        return (x > y) - (x < y); \
-    } while (0)
-    switch (t) {
-    case RADI_INT8: RDI_CMP(int8_t);
-    case RADI_UINT8: case RADI_BOOL: RDI_CMP(uint8_t);
-    case RADI_INT16: RDI_CMP(int16_t);
-    case RADI_UINT16: RDI_CMP(uint16_t);
-    case RADI_INT32: RDI_CMP(int32_t);
-    case RADI_UINT32: RDI_CMP(uint32_t);
-    case RADI_FLOAT32: RDI_CMP(float);
-    case RADI_FLOAT64: RDI_CMP(double);
-    case RADI_UINT64: RDI_CMP(uint64_t);
-    default: RDI_CMP(int64_t); /* INT64 and the datetime types */
-    }
-#undef RDI_CMP
-}
-
-static int cmp_str(const char *a, uint64_t al, const char *b, uint64_t bl)
-{
-    int c = memcmp(a, b, (size_t)RDI_MIN(al, bl));
-    return c ? c : (al > bl) - (al < bl);
-}
-
-/* A non-empty domain as per-dimension pointers to the ranges holding lo and hi. */
+/* A non-empty domain: one range per dimension, with the dimension's type. */
 typedef struct ned_view {
-    const rdi_range *lo[16], *hi[16];
+    uint32_t ndim;
+    radi_dim_info dims[CLI_MAX_DIMS];
+    radi_domain_range r[CLI_MAX_DIMS];
 } ned_view;
 
-/* The union of the visible fragments' domains; 0 when empty or not comparable. */
-static int array_ned(const radi_array *a, ned_view *v)
+static int is_var_dim(const radi_dim_info *d) { return d->cell_val_num == RADI_VAR_NUM; }
+
+/* frag UINT32_MAX = the array's union; 0 when empty or not comparable. */
+static int get_ned(const radi_array *a, uint32_t frag, ned_view *v)
 {
-    const radi_schema *s = a->schema;
-    if (a->nfrags == 0 || s->ndim > 16) return 0;
-    for (uint32_t f = 0; f < a->nfrags; f++) {
-        const rdi_fragmeta *fm = a->frags[f];
-        if (fm->schema->ndim != s->ndim || !fm->ned) return 0;
-        for (uint32_t d = 0; d < s->ndim; d++) {
-            const rdi_dim *dim = &s->dims[d];
-            const rdi_range *r = &fm->ned[d];
-            if (f == 0) {
-                v->lo[d] = v->hi[d] = r;
-            } else if (is_var_dim(dim)) {
-                if (cmp_str(r->slo, r->slo_len, v->lo[d]->slo, v->lo[d]->slo_len) < 0) v->lo[d] = r;
-                if (cmp_str(r->shi, r->shi_len, v->hi[d]->shi, v->hi[d]->shi_len) > 0) v->hi[d] = r;
-            } else {
-                if (cmp_fixed(dim->type, r->lo, v->lo[d]->lo) < 0) v->lo[d] = r;
-                if (cmp_fixed(dim->type, r->hi, v->hi[d]->hi) > 0) v->hi[d] = r;
-            }
-        }
+    const radi_schema *s = radi_array_schema(a);
+    radi_schema_info si;
+    if (radi_schema_get_info(s, &si) != RADI_OK || si.ndim > CLI_MAX_DIMS) return 0;
+    v->ndim = si.ndim;
+    for (uint32_t d = 0; d < si.ndim; d++) {
+        int empty = 1;
+        if (radi_schema_get_dim(s, d, &v->dims[d]) != RADI_OK) return 0;
+        radi_status st = frag == UINT32_MAX ? radi_array_nonempty_domain_dim(a, d, &v->r[d], &empty)
+                                            : radi_fragment_nonempty_domain_dim(a, frag, d, &v->r[d], &empty);
+        if (st != RADI_OK || empty) return 0;
     }
     return 1;
 }
 
-static int fragment_ned(const radi_array *a, uint32_t f, ned_view *v)
-{
-    const rdi_fragmeta *fm = a->frags[f];
-    if (fm->schema->ndim != a->schema->ndim || !fm->ned || a->schema->ndim > 16) return 0;
-    for (uint32_t d = 0; d < a->schema->ndim; d++) v->lo[d] = v->hi[d] = &fm->ned[d];
-    return 1;
-}
+static int array_ned(const radi_array *a, ned_view *v) { return get_ned(a, UINT32_MAX, v); }
 
-static void text_ned(const radi_schema *s, const ned_view *v)
+static int fragment_ned(const radi_array *a, uint32_t f, ned_view *v) { return get_ned(a, f, v); }
+
+static void text_ned(const ned_view *v)
 {
-    for (uint32_t d = 0; d < s->ndim; d++) {
-        const rdi_dim *dim = &s->dims[d];
+    for (uint32_t d = 0; d < v->ndim; d++) {
+        const radi_dim_info *dim = &v->dims[d];
+        const radi_domain_range *r = &v->r[d];
         printf("%s%s ", d ? ", " : "", dim->name);
         if (is_var_dim(dim)) {
-            printf("[\"%.*s\", \"%.*s\"]", (int)v->lo[d]->slo_len, v->lo[d]->slo ? v->lo[d]->slo : "",
-                   (int)v->hi[d]->shi_len, v->hi[d]->shi ? v->hi[d]->shi : "");
+            printf("[\"%.*s\", \"%.*s\"]", (int)r->lo_size, r->lo ? (const char *)r->lo : "", (int)r->hi_size,
+                   r->hi ? (const char *)r->hi : "");
         } else {
             char lo[64], hi[64];
             int num;
-            cli_fmt_value(dim->type, v->lo[d]->lo, lo, sizeof lo, &num);
-            cli_fmt_value(dim->type, v->hi[d]->hi, hi, sizeof hi, &num);
+            cli_fmt_value(dim->type, r->lo, lo, sizeof lo, &num);
+            cli_fmt_value(dim->type, r->hi, hi, sizeof hi, &num);
             printf("[%s, %s]", lo, hi);
         }
     }
@@ -308,7 +244,7 @@ static int info_array_text(radi_array *a, const char *uri, uint64_t bytes)
 
     ned_view nv;
     printf("non-empty domain  ");
-    if (array_ned(a, &nv)) text_ned(s, &nv);
+    if (array_ned(a, &nv)) text_ned(&nv);
     else printf("(empty)");
     printf("\n");
     uint32_t nf = radi_array_fragment_count(a);
@@ -326,7 +262,7 @@ static int info_array_text(radi_array *a, const char *uri, uint64_t bytes)
                (unsigned long long)fi.cell_count, (unsigned long long)fi.size_bytes);
         if (fragment_ned(a, i, &nv)) {
             printf("  non-empty domain ");
-            text_ned(s, &nv);
+            text_ned(&nv);
         }
         printf("\n");
     }
@@ -376,7 +312,7 @@ static void json_values(cli_json *j, const char *key, radi_datatype type, uint32
             jw_null(j, key);
             return;
         }
-        for (uint64_t i = 0; i < nbytes; i++) sprintf(hex + 2 * i, "%02x", ((const uint8_t *)p)[i]);
+        for (uint64_t i = 0; i < nbytes; i++) snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)p)[i]);
         hex[nbytes * 2] = '\0';
         jw_str(j, key, hex);
         free(hex);
@@ -409,18 +345,19 @@ static void json_meta(cli_json *j, const radi_meta *m)
     jw_obj_close(j);
 }
 
-static void json_ned(cli_json *j, const char *key, const radi_schema *s, const ned_view *v)
+static void json_ned(cli_json *j, const char *key, const ned_view *v)
 {
     jw_arr_open_inline(j, key);
-    for (uint32_t d = 0; d < s->ndim; d++) {
-        const rdi_dim *dim = &s->dims[d];
+    for (uint32_t d = 0; d < v->ndim; d++) {
+        const radi_dim_info *dim = &v->dims[d];
+        const radi_domain_range *r = &v->r[d];
         jw_arr_open(j, NULL);
         if (is_var_dim(dim)) {
-            jw_strn(j, NULL, v->lo[d]->slo ? v->lo[d]->slo : "", (size_t)v->lo[d]->slo_len);
-            jw_strn(j, NULL, v->hi[d]->shi ? v->hi[d]->shi : "", (size_t)v->hi[d]->shi_len);
+            jw_strn(j, NULL, r->lo ? (const char *)r->lo : "", (size_t)r->lo_size);
+            jw_strn(j, NULL, r->hi ? (const char *)r->hi : "", (size_t)r->hi_size);
         } else {
-            json_value(j, NULL, dim->type, v->lo[d]->lo);
-            json_value(j, NULL, dim->type, v->hi[d]->hi);
+            json_value(j, NULL, dim->type, r->lo);
+            json_value(j, NULL, dim->type, r->hi);
         }
         jw_arr_close(j);
     }
@@ -499,7 +436,7 @@ static int info_array_json(radi_array *a, const char *uri, uint64_t bytes)
     jw_arr_close(&j);
     jw_obj_close(&j);
     ned_view nv;
-    if (array_ned(a, &nv)) json_ned(&j, "non_empty_domain", s, &nv);
+    if (array_ned(a, &nv)) json_ned(&j, "non_empty_domain", &nv);
     else jw_null(&j, "non_empty_domain");
     jw_arr_open(&j, "fragments");
     for (uint32_t i = 0; i < nf; i++) {
@@ -515,7 +452,7 @@ static int info_array_json(radi_array *a, const char *uri, uint64_t bytes)
         jw_uint(&j, "tile_count", fi->tile_count);
         jw_uint(&j, "cell_count", fi->cell_count);
         jw_uint(&j, "size_bytes", fi->size_bytes);
-        if (fragment_ned(a, i, &nv)) json_ned(&j, "non_empty_domain", s, &nv);
+        if (fragment_ned(a, i, &nv)) json_ned(&j, "non_empty_domain", &nv);
         else jw_null(&j, "non_empty_domain");
         jw_obj_close(&j);
     }
@@ -575,7 +512,7 @@ static int info_group(radi_group *g, const char *uri, uint64_t bytes, int json)
 int cli_cmd_info(const cli_args *args)
 {
     radi_ctx *ctx = NULL;
-    if (radi_ctx_create(NULL, &ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     int rc;
     radi_object_type type = RADI_OBJECT_INVALID;
     uint64_t bytes = 0;
@@ -583,7 +520,7 @@ int cli_cmd_info(const cli_args *args)
         rc = cli_fail_radi();
     } else if (type == RADI_OBJECT_INVALID) {
         rc = cli_fail(CLI_ERR_RUNTIME, "%s: no TileDB array or group here", args->uri);
-    } else if (disk_bytes(ctx->vfs, args->uri, 0, &bytes) != RADI_OK) {
+    } else if (radi_object_size(ctx, args->uri, &bytes) != RADI_OK) {
         rc = cli_fail_radi();
     } else if (type == RADI_OBJECT_ARRAY) {
         radi_array *a = NULL;

@@ -1,141 +1,52 @@
 /* `radi ingest`: NIfTI files into a dataset, one collection per NAME=GLOB. */
-#include <errno.h>
-#include <glob.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "cli/csv.h"
+#include "cli.h"
+#include "csv.h"
 #include "radi/radiobject.h"
 #include "radi/sparse.h"
 
 typedef struct spec {
     const char *name;
     const char *pattern;
-    glob_t g;
-    radi_nifti_source *src;
-    char **subjects;
+    radi_source_list *list;   /* the library's discovery (radi_sources_from_pattern) */
     size_t n;
 } spec;
 
-/* Subject id: the base name without .nii/.nii.gz and without a trailing "_<name>". */
-static char *subject_of(const char *path, const char *name)
+/* Finds the spec's files: a directory, a glob or one file, listed by the library
+ * through the context's storage (so s3:// prefixes work), subject ids from the names,
+ * duplicates refused. */
+static int expand(radi_ctx *ctx, spec *sp)
 {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    char *s = strdup(base);
-    if (!s) return NULL;
-    size_t n = strlen(s);
-    if (n > 7 && strcmp(s + n - 7, ".nii.gz") == 0) n -= 7;
-    else if (n > 4 && strcmp(s + n - 4, ".nii") == 0) n -= 4;
-    s[n] = '\0';
-    size_t m = strlen(name);
-    if (n > m + 1 && s[n - m - 1] == '_' && strcmp(s + n - m, name) == 0) s[n - m - 1] = '\0';
-    return s;
-}
-
-static int is_nifti_name(const char *p)
-{
-    size_t n = strlen(p);
-    return (n > 4 && strcmp(p + n - 4, ".nii") == 0) || (n > 7 && strcmp(p + n - 7, ".nii.gz") == 0);
-}
-
-static int by_subject(const void *a, const void *b)
-{
-    return strcmp(((const radi_nifti_source *)a)->subject_id, ((const radi_nifti_source *)b)->subject_id);
-}
-
-/* Expands the glob (a directory means its *.nii and *.nii.gz files). */
-static int expand(spec *sp)
-{
-    struct stat st;
-    int rc;
-    if (stat(sp->pattern, &st) == 0 && S_ISDIR(st.st_mode)) {
-        size_t n = strlen(sp->pattern);
-        char *p1 = malloc(n + 16), *p2 = malloc(n + 16);
-        if (!p1 || !p2) {
-            free(p1);
-            free(p2);
-            return cli_fail(CLI_ERR_RUNTIME, "out of memory");
-        }
-        snprintf(p1, n + 16, "%s/*.nii", sp->pattern);
-        snprintf(p2, n + 16, "%s/*.nii.gz", sp->pattern);
-        rc = glob(p1, 0, NULL, &sp->g);
-        if (rc == 0 || rc == GLOB_NOMATCH) rc = glob(p2, rc == 0 ? GLOB_APPEND : 0, NULL, &sp->g);
-        if (rc == GLOB_NOMATCH && sp->g.gl_pathc) rc = 0;
-        free(p1);
-        free(p2);
-    } else {
-        rc = glob(sp->pattern, 0, NULL, &sp->g);
-    }
-    if (rc == GLOB_NOMATCH || (rc == 0 && sp->g.gl_pathc == 0))
-        return cli_fail(CLI_ERR_RUNTIME, "%s=%s: no files match", sp->name, sp->pattern);
-    if (rc != 0) return cli_fail(CLI_ERR_RUNTIME, "%s=%s: cannot expand the pattern", sp->name, sp->pattern);
-    sp->src = calloc(sp->g.gl_pathc, sizeof *sp->src);
-    sp->subjects = calloc(sp->g.gl_pathc, sizeof *sp->subjects);
-    if (!sp->src || !sp->subjects) return cli_fail(CLI_ERR_RUNTIME, "out of memory");
-    for (size_t i = 0; i < sp->g.gl_pathc; i++) {
-        const char *p = sp->g.gl_pathv[i];
-        if (!is_nifti_name(p)) continue;
-        if (!(sp->subjects[sp->n] = subject_of(p, sp->name))) return cli_fail(CLI_ERR_RUNTIME, "out of memory");
-        sp->src[sp->n].path = p;
-        sp->src[sp->n].subject_id = sp->subjects[sp->n];
-        sp->n++;
-    }
-    if (sp->n == 0)
-        return cli_fail(CLI_ERR_RUNTIME, "%s=%s: no .nii or .nii.gz files match", sp->name, sp->pattern);
-    /* Sorted by subject: the library writes volumes in that order anyway, and a duplicate
-     * subject is easy to name here. */
-    qsort(sp->src, sp->n, sizeof *sp->src, by_subject);
-    for (size_t i = 1; i < sp->n; i++)
-        if (strcmp(sp->src[i].subject_id, sp->src[i - 1].subject_id) == 0)
-            return cli_fail(CLI_ERR_RUNTIME, "%s: %s and %s both give subject %s", sp->name,
-                            sp->src[i - 1].path, sp->src[i].path, sp->src[i].subject_id);
+    if (radi_sources_from_pattern(ctx, sp->pattern, sp->name, &sp->list) != RADI_OK) return cli_fail_radi();
+    sp->n = radi_source_list_count(sp->list);
     return CLI_OK;
 }
 
-static void free_spec(spec *sp)
-{
-    for (size_t i = 0; i < sp->n; i++) free(sp->subjects[i]);
-    free(sp->subjects);
-    free(sp->src);
-    if (sp->pattern) globfree(&sp->g);
-}
+static void free_spec(spec *sp) { radi_source_list_free(sp->list); }
 
 /* ---- --obs-meta FILE.csv: obs_meta's user columns ----
  * The header row names the columns; obs_subject_id is required, obs_id optional
  * (default: the subject id, as 0.1.1). Every other column becomes an attribute, in file
  * order: int64 if every value is an integer, else float64 if every value is a number
  * (empty = NaN), else a UTF-8 string. Quoted fields ("a,b", "say ""hi""") are allowed. */
-/* The file read whole and split (csv.h). Returns CLI_OK or a reported error. */
-static int csv_parse(const char *path, csv *c)
+/* The file read whole (through the context's storage) and split (csv.h). Returns
+ * CLI_OK or a reported error. */
+static int csv_parse(radi_ctx *ctx, const char *path, csv *c)
 {
     memset(c, 0, sizeof *c);
-    FILE *f = fopen(path, "rb");
-    if (!f) return cli_fail(CLI_ERR_RUNTIME, "%s: %s", path, strerror(errno));
-    size_t cap = 0, len = 0;
-    char *text = NULL;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            if (cap > ((size_t)1 << 30))
-                return fclose(f), free(text), cli_fail(CLI_ERR_RUNTIME, "%s: larger than 1 GiB", path);
-            cap = cap ? 2 * cap : 65536;
-            char *t = realloc(text, cap);
-            if (!t) return fclose(f), free(text), cli_fail(CLI_ERR_RUNTIME, "out of memory");
-            text = t;
-        }
-        size_t r = fread(text + len, 1, cap - len - 1, f);
-        len += r;
-        if (r == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) return free(text), cli_fail(CLI_ERR_RUNTIME, "%s: read failed", path);
-    text[len] = '\0';
+    void *data = NULL;
+    uint64_t len = 0;
+    if (radi_read_file(ctx, path, (uint64_t)1 << 30, &data, &len) != RADI_OK) return cli_fail_radi();
+    /* csv_split keeps pointers into its text and frees it with free(): a copy of ours. */
+    char *text = malloc((size_t)len + 1);
+    if (text) memcpy(text, data, (size_t)len + 1);
+    radi_free(data);
+    if (!text) return cli_fail(CLI_ERR_RUNTIME, "out of memory");
     char why[160];
     if (csv_split(text, c, why, sizeof why) != 0) return cli_fail(CLI_ERR_RUNTIME, "%s: %s", path, why);
     return CLI_OK;
@@ -183,7 +94,7 @@ static int fill_col(const csv *c, int j, int type, const char *const *alt, colbu
 static int create_with_csv(radi_ctx *ctx, const char *uri, const char *path, int *created)
 {
     csv c;
-    int rc = csv_parse(path, &c);
+    int rc = csv_parse(ctx, path, &c);
     if (rc != CLI_OK) return rc;
     int js = csv_col(&c, "obs_subject_id"), jo = csv_col(&c, "obs_id");
     if (js < 0) {
@@ -370,13 +281,12 @@ int cli_cmd_ingest(const cli_args *args)
         rc = cli_fail(CLI_ERR_USAGE, "ingest: no NAME=GLOB given (usage: %s)", cmd->usage);
     if (rc == CLI_OK && obs_meta && append)
         rc = cli_fail(CLI_ERR_USAGE, "ingest: --obs-meta only when creating a dataset, not with --append");
-    /* Every pattern is expanded and checked before the dataset is touched. */
-    for (size_t k = 0; k < ns && rc == CLI_OK; k++) rc = expand(&specs[k]);
-
     radi_ctx *ctx = NULL;
     radi_dataset *ds = NULL;
     int created = 0;
-    if (rc == CLI_OK && radi_ctx_create(NULL, &ctx) != RADI_OK) rc = cli_fail_radi();
+    if (rc == CLI_OK && cli_ctx(args, &ctx) != CLI_OK) rc = CLI_ERR_RUNTIME;
+    /* Every pattern is expanded and checked before the dataset is touched. */
+    for (size_t k = 0; k < ns && rc == CLI_OK; k++) rc = expand(ctx, &specs[k]);
     if (rc == CLI_OK) {
         radi_object_type type = RADI_OBJECT_INVALID;
         if (radi_object_type_of(ctx, uri, &type) != RADI_OK) {
@@ -387,8 +297,10 @@ int cli_cmd_ingest(const cli_args *args)
         } else if (type != RADI_OBJECT_INVALID && !append) {
             rc = cli_fail(CLI_ERR_RUNTIME, "%s: already exists (use --append to add to it)", uri);
         } else if (type == RADI_OBJECT_INVALID) {
-            struct stat st;
-            if (stat(uri, &st) == 0)
+            radi_uri_kind kind = RADI_URI_NONE;
+            if (radi_uri_kind_of(ctx, uri, &kind) != RADI_OK)
+                rc = cli_fail_radi();
+            else if (kind != RADI_URI_NONE)
                 rc = cli_fail(CLI_ERR_RUNTIME, "%s: exists and is not a dataset", uri);
             else if (obs_meta)
                 rc = create_with_csv(ctx, uri, obs_meta, &created);
@@ -405,7 +317,8 @@ int cli_cmd_ingest(const cli_args *args)
     for (size_t k = 0; k < ns; k++) total += specs[k].n;
     radi_ingest_collection *colls = calloc(ns ? ns : 1, sizeof *colls);
     if (rc == CLI_OK && !colls) rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
-    for (size_t k = 0; k < ns && colls; k++) colls[k] = (radi_ingest_collection){specs[k].name, specs[k].n, specs[k].src};
+    for (size_t k = 0; k < ns && colls; k++)
+        colls[k] = (radi_ingest_collection){specs[k].name, specs[k].n, radi_source_list_items(specs[k].list)};
     if (tty) {
         opt.progress = show_progress;
         opt.progress_user = &pr;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 #include "radi/radiobject.h"
 
 static int ends_with(const char *s, const char *suffix)
@@ -33,8 +33,10 @@ static const char *npy_descr(radi_datatype t)
 }
 
 /* The .npy format v1.0: magic, version, a little-endian u16 header length, a Python
- * dict literal padded with spaces to a 64-byte boundary and ending in '\n', the data. */
-static int write_npy(const char *path, radi_datatype t, uint64_t rows, uint64_t cols,
+ * dict literal padded with spaces to a 64-byte boundary and ending in '\n', the data.
+ * Built in memory and stored with one write through the context (so -o s3://... works,
+ * and a failed write leaves no partial file). */
+static int write_npy(radi_ctx *ctx, const char *path, radi_datatype t, uint64_t rows, uint64_t cols,
                      const void *data, size_t bytes)
 {
     const char *descr = npy_descr(t);
@@ -47,18 +49,17 @@ static int write_npy(const char *path, radi_datatype t, uint64_t rows, uint64_t 
     size_t pad = (64 - total % 64) % 64;
     uint16_t hlen = (uint16_t)(n + pad + 1);
     uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hlen & 0xff), (uint8_t)(hlen >> 8)};
-    FILE *f = fopen(path, "wb");
-    if (!f) return cli_fail(CLI_ERR_RUNTIME, "%s: %s", path, strerror(errno));
-    int bad = fwrite(pre, 1, 10, f) != 10 || fwrite(dict, 1, (size_t)n, f) != (size_t)n;
-    for (size_t i = 0; i < pad && !bad; i++) bad = fputc(' ', f) == EOF;
-    bad |= fputc('\n', f) == EOF;
-    bad |= bytes && fwrite(data, 1, bytes, f) != bytes;
-    bad |= fclose(f) != 0;
-    if (bad) {
-        remove(path);
-        return cli_fail(CLI_ERR_RUNTIME, "%s: write failed", path);
-    }
-    return CLI_OK;
+    size_t head = total + pad;
+    uint8_t *file = malloc(head + bytes);
+    if (!file) return cli_fail(CLI_ERR_RUNTIME, "%s: out of memory", path);
+    memcpy(file, pre, 10);
+    memcpy(file + 10, dict, (size_t)n);
+    memset(file + 10 + n, ' ', pad);
+    file[head - 1] = '\n';
+    if (bytes) memcpy(file + head, data, bytes);
+    int rc = radi_write_file(ctx, path, file, head + bytes) == RADI_OK ? CLI_OK : cli_fail_radi();
+    free(file);
+    return rc;
 }
 
 static double value_at(radi_datatype t, const void *p, size_t i)
@@ -82,7 +83,7 @@ static double value_at(radi_datatype t, const void *p, size_t i)
  * [lo, hi] (default: the slice's finite min..max) to 0..255. The slice array is
  * (rows = first slice axis, cols = second); the image shows the first axis left to
  * right and the second bottom to top, as matplotlib's imshow(s.T, origin="lower"). */
-static int write_png(const char *path, radi_volume *vol, const void *data, uint64_t rows,
+static int write_png(radi_ctx *ctx, const char *path, radi_volume *vol, const void *data, uint64_t rows,
                      uint64_t cols, int windowed, double window, double level)
 {
     radi_datatype t = radi_volume_dtype(vol);
@@ -116,7 +117,7 @@ static int write_png(const char *path, radi_volume *vol, const void *data, uint6
             g = g < 0 ? 0 : g > 255 ? 255 : g;
             px[(size_t)((cols - 1 - c) * rows + r)] = (uint8_t)floor(g + 0.5);
         }
-    int rc = cli_png_write(path, px, (uint32_t)rows, (uint32_t)cols);
+    int rc = cli_png_write(ctx, path, px, (uint32_t)rows, (uint32_t)cols);
     free(px);
     return rc;
 }
@@ -187,7 +188,7 @@ int cli_cmd_slice(const cli_args *args)
         return cli_fail(CLI_ERR_USAGE, "slice: %s %s: not a voxel index", axes[axis], axis_val);
 
     cli_volume_handle h;
-    if ((rc = cli_open_volume(uri, coll, oid, &h)) != CLI_OK) return rc;
+    if ((rc = cli_open_volume(args, uri, coll, oid, &h)) != CLI_OK) return rc;
     uint32_t nd = radi_volume_ndim(h.vol);
     const uint64_t *sh = radi_volume_shape(h.vol);
     if ((uint64_t)idx_d >= sh[axis] || idx_d >= 9e18) {
@@ -212,9 +213,9 @@ int cli_cmd_slice(const cli_args *args)
     } else if (radi_volume_read(h.vol, lohi, buf, bytes, NULL) != RADI_OK) {
         rc = cli_fail_radi();
     } else if (npy) {
-        rc = write_npy(out, radi_volume_dtype(h.vol), rows, cols, buf, bytes);
+        rc = write_npy(h.ctx, out, radi_volume_dtype(h.vol), rows, cols, buf, bytes);
     } else {
-        rc = write_png(out, h.vol, buf, rows, cols, win != NULL, window, level);
+        rc = write_png(h.ctx, out, h.vol, buf, rows, cols, win != NULL, window, level);
     }
     free(buf);
     cli_close_volume(&h);

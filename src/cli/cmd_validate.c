@@ -1,5 +1,5 @@
 /* `radi validate`: the dataset's consistency check (radi_dataset_validate). */
-#include "cli/cli.h"
+#include "cli.h"
 #include "radi/radiobject.h"
 
 int cli_cmd_validate(const cli_args *args)
@@ -8,7 +8,7 @@ int cli_cmd_validate(const cli_args *args)
     radi_dataset *ds = NULL;
     char **msgs = NULL;
     size_t n = 0;
-    if (radi_ctx_create(NULL, &ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     int rc = CLI_OK;
     if (radi_dataset_open(ctx, args->uri, &ds) != RADI_OK || radi_dataset_validate(ds, &msgs, &n) != RADI_OK) {
         rc = cli_fail_radi();

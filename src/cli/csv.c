@@ -1,5 +1,5 @@
 /* The --obs-meta CSV splitter (csv.h). */
-#include "cli/csv.h"
+#include "csv.h"
 
 #include <errno.h>
 #include <stdarg.h>

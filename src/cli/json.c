@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /* Length of a valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t n)

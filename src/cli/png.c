@@ -1,11 +1,11 @@
 /* A minimal PNG writer for `radi slice`: 8-bit grayscale, no interlace, filter 0
- * ("none") on every row, one IDAT chunk compressed with the system zlib. */
-#include <errno.h>
+ * ("none") on every row, one IDAT chunk compressed with the system zlib. The file is
+ * built in memory and stored with one write through the context's storage. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static void be32(uint8_t *p, uint32_t v)
 {
@@ -15,22 +15,20 @@ static void be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* length, type, data, CRC over type + data */
-static int chunk(FILE *f, const char *type, const uint8_t *data, uint32_t len)
+/* Appends one chunk at *at: length, type, data, CRC over type + data. */
+static void chunk(uint8_t *out, size_t *at, const char *type, const uint8_t *data, uint32_t len)
 {
-    uint8_t head[8], tail[4];
-    be32(head, len);
-    memcpy(head + 4, type, 4);
+    uint8_t *p = out + *at;
+    be32(p, len);
+    memcpy(p + 4, type, 4);
+    if (len) memcpy(p + 8, data, len);
     uLong crc = crc32(0L, (const Bytef *)type, 4);
     if (len) crc = crc32(crc, data, len);
-    be32(tail, (uint32_t)crc);
-    return fwrite(head, 1, 8, f) == 8 && (len == 0 || fwrite(data, 1, len, f) == len) &&
-                   fwrite(tail, 1, 4, f) == 4
-               ? 0
-               : -1;
+    be32(p + 8 + len, (uint32_t)crc);
+    *at += 12 + (size_t)len;
 }
 
-int cli_png_write(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height)
+int cli_png_write(radi_ctx *ctx, const char *path, const uint8_t *pixels, uint32_t width, uint32_t height)
 {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (width == 0 || height == 0 || width > 0x7fffffffu || height > 0x7fffffffu)
@@ -60,18 +58,18 @@ int cli_png_write(const char *path, const uint8_t *pixels, uint32_t width, uint3
     ihdr[8] = 8;  /* bit depth */
     ihdr[9] = 0;  /* grayscale */
     ihdr[10] = ihdr[11] = ihdr[12] = 0;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
+    size_t cap = 8 + (12 + 13) + (12 + (size_t)zlen) + 12, at = 8;
+    uint8_t *file = malloc(cap);
+    if (!file) {
         free(z);
-        return cli_fail(CLI_ERR_RUNTIME, "%s: %s", path, strerror(errno));
+        return cli_fail(CLI_ERR_RUNTIME, "%s: out of memory", path);
     }
-    int bad = fwrite(sig, 1, 8, f) != 8 || chunk(f, "IHDR", ihdr, 13) != 0 ||
-              chunk(f, "IDAT", z, (uint32_t)zlen) != 0 || chunk(f, "IEND", NULL, 0) != 0;
-    bad |= fclose(f) != 0;
+    memcpy(file, sig, 8);
+    chunk(file, &at, "IHDR", ihdr, 13);
+    chunk(file, &at, "IDAT", z, (uint32_t)zlen);
+    chunk(file, &at, "IEND", NULL, 0);
     free(z);
-    if (bad) {
-        remove(path);
-        return cli_fail(CLI_ERR_RUNTIME, "%s: write failed", path);
-    }
-    return CLI_OK;
+    int rc = radi_write_file(ctx, path, file, at) == RADI_OK ? CLI_OK : cli_fail_radi();
+    free(file);
+    return rc;
 }

@@ -1,7 +1,7 @@
 /* `radi` entry point: global options and dispatch to the commands. */
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 const cli_command cli_commands[] = {
     {"info", "describe an array or group (schema, fragments, metadata, size)",
@@ -32,9 +32,11 @@ const cli_command cli_commands[] = {
      "radi vacuum [--mode MODE] URI", CLI_OPT_MODE, cli_cmd_vacuum},
     {"ingest", "create a dataset from NIfTI files (or append to one)",
      "Ingests NIfTI files (.nii, .nii.gz) into a radi dataset at URI, one collection per\n"
-     "NAME=GLOB (a glob pattern or a directory). The subject id is the file name without\n"
-     ".nii/.nii.gz and without a trailing \"_<NAME>\" (sub-01_FLAIR.nii.gz in FLAIR ->\n"
-     "sub-01); the obs_id is \"<subject>_<NAME>\". Refuses an existing URI unless --append.\n"
+     "NAME=GLOB: a directory (its .nii/.nii.gz files, any case), a glob pattern (*, ?,\n"
+     "[...] in any segment) or one file; local, file:// or s3://. The subject id is the\n"
+     "file name without .nii/.nii.gz and without a trailing \"_<NAME>\"\n"
+     "(sub-01_FLAIR.nii.gz in FLAIR -> sub-01); the obs_id is \"<subject>_<NAME>\".\n"
+     "Refuses an existing URI unless --append.\n"
      "All-or-nothing: if any file fails, nothing is left on a new URI and an existing\n"
      "dataset is as it was. Appended subjects that sort between existing ones renumber\n"
      "volumes so that radiobject 0.1.1's positional lookup stays right.\n"
@@ -98,14 +100,35 @@ const cli_command cli_commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: radi [--version] [--help] <command> [options] URI\n\ncommands:\n");
+    fprintf(f, "usage: radi [--version] [--help] [global options] <command> [options] URI\n\ncommands:\n");
     for (const cli_command *c = cli_commands; c->name; c++)
         fprintf(f, "  %-12s %s\n", c->name, c->summary);
-    fprintf(f, "\n`radi <command> --help` describes a command. Exit codes: 0 ok, 1 runtime error,\n"
-               "2 usage error. URIs: local paths or file:// URIs.\n");
+    fprintf(f, "\nglobal options (before the command):\n"
+               "  -o, --option KEY=VALUE  a library option (docs/cli.md), e.g. -o vfs.s3.max_retries=8\n"
+               "  --s3-endpoint URL       S3 endpoint, e.g. http://127.0.0.1:9000 (default:\n"
+               "                          AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)\n"
+               "  --s3-region REGION      (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)\n"
+               "  --s3-profile NAME       profile of ~/.aws/credentials and ~/.aws/config\n"
+               "  --s3-ca-file PEM        CA bundle for https endpoints\n"
+               "  --s3-no-sign            anonymous requests (public buckets)\n"
+               "  --concurrency N         worker threads (default 4)\n"
+               "\n`radi <command> --help` describes a command. Exit codes: 0 ok, 1 runtime error,\n"
+               "2 usage error. URIs: local paths, file:// or s3://bucket/key URIs.\n");
 }
 
+static int run(int argc, char **argv, const radi_options *options);
+
 int main(int argc, char **argv)
+{
+    radi_options *options = NULL;
+    int rc = cli_global_options(&argc, &argv, &options);
+    if (rc != CLI_OK) return rc;
+    rc = run(argc, argv, options);
+    radi_options_free(options);
+    return rc;
+}
+
+static int run(int argc, char **argv, const radi_options *options)
 {
     if (argc < 2) {
         usage(stderr);
@@ -137,11 +160,13 @@ int main(int argc, char **argv)
             memset(&args, 0, sizeof args);
             args.argc = argc - 2;
             args.argv = argv + 2;
+            args.options = options;
             return c->run(&args);
         }
         int rc = cli_parse(c, argc - 2, argv + 2, &args);
         if (rc == -1) return CLI_OK;
         if (rc != CLI_OK) return rc;
+        args.options = options;
         return c->run(&args);
     }
     return cli_fail(CLI_ERR_USAGE, "unknown command '%s' (see 'radi --help')", first);

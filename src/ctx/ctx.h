@@ -6,10 +6,14 @@
 #include "core/pool.h"
 #include "vfs/vfs.h"
 
+/* Immutable once radi_ctx_create_with_options returns, so threads share it freely. */
 struct radi_ctx {
     radi_config config;
-    rdi_vfs *vfs;
+    rdi_vfs *vfs;     /* local backend, plus the S3 backend built from the options */
     rdi_pool *pool;   /* config.concurrency threads; used for I/O and (de)compression */
 };
+
+/* RADI_E_INVALID, naming the field, unless every field of c is in range. */
+radi_status rdi_config_check(const radi_config *c);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * NIfTI-1/2 reader and NIfTI-1 writer. Headers are decoded field by field at their
+ * NIfTI-1/2 reader (the writer is nifti_write.c). Headers are decoded field by field at their
  * documented offsets (either byte order), validated before anything is sized from them,
  * and mapped to radi_nifti_header. Geometry follows nibabel (the field's reference
  * reader), including the header fixes nibabel applies on load, so that radi and nibabel
@@ -20,6 +20,10 @@ struct radi_nifti {
     char *data_path;       /* where the voxels are (== name for single files) */
     rdi_vfs *vfs;
     int own_vfs;
+    /* The first bytes of the header file, read once at open: the header (and, for a
+     * small file or a gzipped one, the start of the data) without a round trip per
+     * field on a remote backend. */
+    rdi_buf head;
     const uint8_t *mem;    /* open_memory: the whole (possibly gzipped) file */
     size_t mem_len;
     int data_gz;
@@ -55,7 +59,7 @@ static const char *unsupported_name(int32_t code)
     }
 }
 
-static int nifti_code_of(radi_datatype t)
+int rdi_nifti_code_of(radi_datatype t)
 {
     for (size_t i = 0; i < sizeof k_types / sizeof k_types[0]; i++)
         if (k_types[i].type == t) return k_types[i].code;
@@ -110,7 +114,7 @@ static void cstr(char *dst, const uint8_t *src, size_t n)
 
 /* ------------------------------------------------------------- geometry -- */
 
-static double det3(const double m[3][3])
+double rdi_det3(const double m[3][3])
 {
     return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
            m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
@@ -119,12 +123,12 @@ static double det3(const double m[3][3])
 
 /* The nearest orthogonal matrix (polar factor) by Newton's iteration X <- (X + X^-T) / 2,
  * which is what nibabel obtains from an SVD. 0 if m is (numerically) singular. */
-static int polar3(const double m[3][3], double q[3][3])
+int rdi_polar3(const double m[3][3], double q[3][3])
 {
     double x[3][3];
     memcpy(x, m, sizeof x);
     for (int it = 0; it < 100; it++) {
-        double d = det3(x);
+        double d = rdi_det3(x);
         if (!(fabs(d) > 1e-12)) return 0;
         /* inverse transpose = cofactor matrix / det */
         double c[3][3];
@@ -157,7 +161,7 @@ static void axcodes_of(const double *a, char out[4])
         if (z == 0) z = 1;
         for (int i = 0; i < 3; i++) rs[i][j] = a[i * 4 + j] / z;
     }
-    if (!polar3(rs, r)) memcpy(r, rs, sizeof r);
+    if (!rdi_polar3(rs, r)) memcpy(r, rs, sizeof r);
     for (int j = 0; j < 3; j++) {
         int zero = 1;
         for (int i = 0; i < 3; i++)
@@ -427,7 +431,7 @@ void rdi_reverse_axes(const void *in, void *out, uint32_t n, const uint64_t *dim
 
 /* --------------------------------------------------------------- open -- */
 
-static int ends_with_ci(const char *s, const char *suffix)
+int rdi_ends_with_ci(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     if (n < m) return 0;
@@ -439,21 +443,27 @@ static int ends_with_ci(const char *s, const char *suffix)
     return 1;
 }
 
+/* Bytes read at open: one request holds a NIfTI-2 header and, for most .nii.gz files,
+ * enough compressed bytes to inflate it. */
+#define HEAD_READ 65536
+
 /* The decompressed prefix of a gzipped header: up to N2_SIZE bytes (fewer if the whole
- * file is shorter). Reads the compressed file in growing pieces. */
+ * file is shorter). Inflates from img->head, reading a larger head (x4) only when the
+ * compressed header does not fit in it. */
 static radi_status gz_prefix(radi_nifti *img, const uint8_t *whole, uint64_t size, uint8_t *hdr,
                              size_t *got)
 {
-    uint64_t want = RDI_MIN(size, (uint64_t)65536);
-    rdi_buf b = RDI_BUF_INIT;
+    uint64_t want = whole ? RDI_MIN(size, (uint64_t)HEAD_READ) : img->head.len;
     radi_status s;
     for (;;) {
         const uint8_t *src = whole;
         if (!src) {
-            s = rdi_buf_resize(&b, (size_t)want);
-            if (s == RADI_OK) s = rdi_vfs_read(img->vfs, img->name, 0, b.data, want);
-            if (s != RADI_OK) break;
-            src = b.data;
+            if (img->head.len < want) {
+                s = rdi_buf_resize(&img->head, (size_t)want);
+                if (s == RADI_OK) s = rdi_vfs_read(img->vfs, img->name, 0, img->head.data, want);
+                if (s != RADI_OK) break;
+            }
+            src = img->head.data;
         }
         size_t n = 0;
         s = rdi_gz_inflate_stream(src, (size_t)want, hdr, N2_SIZE, img->name, &n);
@@ -467,7 +477,6 @@ static radi_status gz_prefix(radi_nifti *img, const uint8_t *whole, uint64_t siz
         }
         want = RDI_MIN(size, want * 4);
     }
-    rdi_buf_free(&b);
     return s;
 }
 
@@ -484,16 +493,16 @@ static radi_status finish_open(radi_nifti *img)
     } else {
         s = rdi_vfs_size(img->vfs, img->name, &hsize);
         if (s != RADI_OK) return rdi_error_wrap(s, "cannot open NIfTI file");
-        uint8_t mg[2] = {0, 0};
-        if (hsize >= 2) RDI_TRY(rdi_vfs_read(img->vfs, img->name, 0, mg, 2));
-        hdr_gz = rdi_gz_is_gzip(mg, hsize >= 2 ? 2 : 0);
+        uint64_t first = RDI_MIN(hsize, (uint64_t)HEAD_READ);
+        RDI_TRY(rdi_buf_resize(&img->head, (size_t)first));
+        if (first) RDI_TRY(rdi_vfs_read(img->vfs, img->name, 0, img->head.data, first));
+        hdr_gz = rdi_gz_is_gzip(img->head.data, img->head.len);
     }
     if (hdr_gz) {
         RDI_TRY(gz_prefix(img, img->mem, hsize, hdr, &got));
     } else {
         got = (size_t)RDI_MIN(hsize, (uint64_t)N2_SIZE);
-        if (img->mem) memcpy(hdr, img->mem, got);
-        else if (got) RDI_TRY(rdi_vfs_read(img->vfs, img->name, 0, hdr, got));
+        if (got) memcpy(hdr, img->mem ? img->mem : img->head.data, got);
     }
     int single = img->data_path == img->name;
     RDI_TRY(rdi_nifti_parse_header(hdr, got, single, img->name, &img->hdr));
@@ -563,10 +572,10 @@ radi_status rdi_nifti_open_vfs(rdi_vfs *vfs, const char *path, radi_nifti **out)
     RDI_TRY(new_image(path, &img));
     img->vfs = vfs;
     /* A pair may be named by either half: the header comes from .hdr, voxels from .img. */
-    int gz = ends_with_ci(path, ".gz");
+    int gz = rdi_ends_with_ci(path, ".gz");
     size_t n = strlen(path), at = n - (gz ? 7 : 4);
-    int hdr_named = ends_with_ci(path, gz ? ".hdr.gz" : ".hdr");
-    int img_named = ends_with_ci(path, gz ? ".img.gz" : ".img");
+    int hdr_named = rdi_ends_with_ci(path, gz ? ".hdr.gz" : ".hdr");
+    int img_named = rdi_ends_with_ci(path, gz ? ".img.gz" : ".img");
     if (hdr_named || img_named) {
         char *other = rdi_strdup(path);
         if (!other) {
@@ -617,6 +626,7 @@ void radi_nifti_close(radi_nifti *img)
     if (!img) return;
     if (img->data_path != img->name) free(img->data_path);
     free(img->name);
+    rdi_buf_free(&img->head);
     if (img->own_vfs) rdi_vfs_free(img->vfs);
     free(img);
 }
@@ -677,8 +687,14 @@ radi_status rdi_nifti_read_raw(radi_nifti *img, rdi_buf *own, const uint8_t **ra
         if (img->mem) {
             src = img->mem;
         } else {
+            /* The whole object in one read, less what open already holds. */
+            int single = img->data_path == img->name;
+            uint64_t have = single ? RDI_MIN((uint64_t)img->head.len, img->data_size) : 0;
             RDI_TRY(set_len(&comp, (size_t)img->data_size));
-            radi_status s = rdi_vfs_read(img->vfs, img->data_path, 0, comp.data, img->data_size);
+            if (have) memcpy(comp.data, img->head.data, (size_t)have);
+            radi_status s = have == img->data_size ? RADI_OK
+                            : rdi_vfs_read(img->vfs, img->data_path, have, comp.data + have,
+                                           img->data_size - have);
             if (s != RADI_OK) {
                 rdi_buf_free(&comp);
                 return s;
@@ -696,6 +712,8 @@ radi_status rdi_nifti_read_raw(radi_nifti *img, rdi_buf *own, const uint8_t **ra
     } else {
         RDI_TRY(set_len(own, (size_t)img->nbytes));
         if (img->mem) memcpy(own->data, img->mem + h->vox_offset, (size_t)img->nbytes);
+        else if (img->data_path == img->name && h->vox_offset + img->nbytes <= img->head.len)
+            memcpy(own->data, img->head.data + h->vox_offset, (size_t)img->nbytes); /* read at open */
         else RDI_TRY(rdi_vfs_read(img->vfs, img->data_path, h->vox_offset, own->data, img->nbytes));
         *raw = own->data;
     }
@@ -747,185 +765,5 @@ radi_status radi_nifti_read(radi_nifti *img, int scaled, radi_datatype out_type,
     }
     rdi_buf_free(&conv);
     rdi_buf_free(&own);
-    return s;
-}
-
-/* -------------------------------------------------------------- write -- */
-
-void radi_nifti_header_init(radi_nifti_header *h)
-{
-    memset(h, 0, sizeof *h);
-    h->version = 1;
-    h->nifti_datatype = 2;
-    h->datatype = RADI_UINT8;
-    h->file_ndim = 3;
-    h->ndim = 3;
-    for (int i = 0; i < 7; i++) h->shape[i] = 1;
-    for (int i = 0; i < 8; i++) h->pixdim[i] = 1.0;
-    h->vox_offset = 352;
-    h->xyzt_units = 10;
-    h->qform_code = 1;
-    h->sform_code = 1;
-    for (int i = 0; i < 4; i++) h->affine[i * 5] = 1.0;
-    h->affine_source = RADI_NIFTI_AFFINE_SFORM;
-    memcpy(h->axcodes, "RAS", 4);
-}
-
-/* The rigid part of the affine as NIfTI's quaternion, qfac and voxel sizes. */
-static void affine_to_quatern(const double *a, double quat[3], double *qfac, double zoom[3])
-{
-    double r[3][3], q[3][3];
-    for (int j = 0; j < 3; j++) {
-        double z = sqrt(a[j] * a[j] + a[4 + j] * a[4 + j] + a[8 + j] * a[8 + j]);
-        zoom[j] = z;
-        if (z == 0) z = 1;
-        for (int i = 0; i < 3; i++) r[i][j] = a[i * 4 + j] / z;
-    }
-    *qfac = 1.0;
-    if (det3(r) < 0) {
-        *qfac = -1.0;
-        for (int i = 0; i < 3; i++) r[i][2] = -r[i][2];
-    }
-    if (!polar3(r, q)) {
-        quat[0] = quat[1] = quat[2] = 0;
-        return;
-    }
-    double w, x, y, z;
-    double tr = q[0][0] + q[1][1] + q[2][2] + 1.0;
-    if (tr > 0.5) {
-        w = 0.5 * sqrt(tr);
-        x = 0.25 * (q[2][1] - q[1][2]) / w;
-        y = 0.25 * (q[0][2] - q[2][0]) / w;
-        z = 0.25 * (q[1][0] - q[0][1]) / w;
-    } else {
-        double xd = 1.0 + q[0][0] - (q[1][1] + q[2][2]);
-        double yd = 1.0 + q[1][1] - (q[0][0] + q[2][2]);
-        double zd = 1.0 + q[2][2] - (q[0][0] + q[1][1]);
-        if (xd > 1.0) {
-            x = 0.5 * sqrt(xd);
-            y = 0.25 * (q[0][1] + q[1][0]) / x;
-            z = 0.25 * (q[0][2] + q[2][0]) / x;
-            w = 0.25 * (q[2][1] - q[1][2]) / x;
-        } else if (yd > 1.0) {
-            y = 0.5 * sqrt(yd);
-            x = 0.25 * (q[0][1] + q[1][0]) / y;
-            z = 0.25 * (q[1][2] + q[2][1]) / y;
-            w = 0.25 * (q[0][2] - q[2][0]) / y;
-        } else {
-            z = 0.5 * sqrt(zd);
-            x = 0.25 * (q[0][2] + q[2][0]) / z;
-            y = 0.25 * (q[1][2] + q[2][1]) / z;
-            w = 0.25 * (q[1][0] - q[0][1]) / z;
-        }
-        if (w < 0) x = -x, y = -y, z = -z;
-    }
-    quat[0] = x;
-    quat[1] = y;
-    quat[2] = z;
-}
-
-static void st16(uint8_t *p, int32_t v)
-{
-    int16_t s = (int16_t)v;
-    memcpy(p, &s, 2);
-}
-static void stf(uint8_t *p, double v)
-{
-    float f = (float)v;
-    memcpy(p, &f, 4);
-}
-
-radi_status rdi_nifti_encode_header(const radi_nifti_header *h, uint8_t out[352])
-{
-    int code = nifti_code_of(h->datatype);
-    if (!code)
-        return rdi_error(RADI_E_UNSUPPORTED, "NIfTI write: datatype %s has no NIfTI code",
-                         radi_datatype_name(h->datatype));
-    if (h->ndim < 1 || h->ndim > 7) return rdi_error(RADI_E_INVALID, "NIfTI write: ndim %u (must be 1..7)", h->ndim);
-    for (uint32_t i = 0; i < h->ndim; i++)
-        if (h->shape[i] < 1 || h->shape[i] > 32767)
-            return rdi_error(RADI_E_INVALID, "NIfTI write: shape[%u] = %llu (NIfTI-1 allows 1..32767)", i,
-                             (unsigned long long)h->shape[i]);
-    for (int i = 0; i < 16; i++)
-        if (!isfinite(h->affine[i])) return rdi_error(RADI_E_INVALID, "NIfTI write: the affine is not finite");
-    memset(out, 0, 352);
-    rdi_st32(out, N1_SIZE);
-    out[38] = 'r'; /* "regular", as nibabel and nifti_clib write */
-    out[39] = (uint8_t)h->dim_info;
-    st16(out + 40, (int32_t)h->ndim);
-    for (uint32_t i = 0; i < 7; i++) st16(out + 42 + 2 * i, i < h->ndim ? (int32_t)h->shape[i] : 1);
-    for (int i = 0; i < 3; i++) stf(out + 56 + 4 * i, h->intent_p[i]);
-    st16(out + 68, h->intent_code);
-    st16(out + 70, code);
-    st16(out + 72, (int32_t)(8 * radi_datatype_size(h->datatype)));
-    st16(out + 74, (int32_t)h->slice_start);
-
-    double quat[3], qfac, zoom[3];
-    affine_to_quatern(h->affine, quat, &qfac, zoom);
-    double pix[8];
-    memcpy(pix, h->pixdim, sizeof pix);
-    pix[0] = qfac;
-    int have_pix = pix[1] != 0 || pix[2] != 0 || pix[3] != 0;
-    /* A qform is rotation x voxel size: its pixdim must be the affine's zooms. */
-    if (h->qform_code != 0 || !have_pix)
-        for (int i = 0; i < 3; i++) pix[i + 1] = zoom[i];
-    for (int i = 0; i < 8; i++) stf(out + 76 + 4 * i, pix[i]);
-    stf(out + 108, 352.0);
-    stf(out + 112, h->scl_slope);
-    stf(out + 116, h->scl_inter);
-    st16(out + 120, (int32_t)h->slice_end);
-    out[122] = (uint8_t)h->slice_code;
-    out[123] = (uint8_t)h->xyzt_units;
-    stf(out + 124, h->cal_max);
-    stf(out + 128, h->cal_min);
-    stf(out + 132, h->slice_duration);
-    stf(out + 136, h->toffset);
-    memcpy(out + 148, h->descrip, strnlen(h->descrip, 80));
-    memcpy(out + 228, h->aux_file, strnlen(h->aux_file, 24));
-    st16(out + 252, h->qform_code);
-    st16(out + 254, h->sform_code);
-    for (int i = 0; i < 3; i++) stf(out + 256 + 4 * i, quat[i]);
-    for (int i = 0; i < 3; i++) stf(out + 268 + 4 * i, h->affine[i * 4 + 3]);
-    for (int i = 0; i < 12; i++) stf(out + 280 + 4 * i, h->affine[i]);
-    memcpy(out + 328, h->intent_name, strnlen(h->intent_name, 16));
-    memcpy(out + 344, "n+1", 4);
-    return RADI_OK;
-}
-
-static radi_status write_vfs(rdi_vfs *vfs, const char *path, const radi_nifti_header *h, const void *data)
-{
-    uint8_t head[352];
-    radi_status s = rdi_nifti_encode_header(h, head);
-    if (s != RADI_OK) return rdi_error_wrap(s, "%s", path);
-    size_t elem = radi_datatype_size(h->datatype);
-    uint64_t nvox = 1;
-    for (uint32_t i = 0; i < h->ndim; i++) {
-        if (nvox > (SIZE_MAX / 16) / h->shape[i])
-            return rdi_error(RADI_E_INVALID, "%s: NIfTI write: the shape is too large", path);
-        nvox *= h->shape[i];
-    }
-    rdi_buf file = RDI_BUF_INIT, gz = RDI_BUF_INIT;
-    s = set_len(&file, (size_t)(352 + nvox * elem));
-    if (s != RADI_OK) return s;
-    memcpy(file.data, head, 352);
-    rdi_reverse_axes(data, file.data + 352, h->ndim, h->shape, elem);
-    const rdi_buf *body = &file;
-    if (ends_with_ci(path, ".gz")) {
-        s = rdi_gz_compress(file.data, file.len, 6, &gz, path);
-        body = &gz;
-    }
-    if (s == RADI_OK) s = rdi_vfs_write(vfs, path, body->data, body->len);
-    rdi_buf_free(&gz);
-    rdi_buf_free(&file);
-    return s;
-}
-
-radi_status radi_nifti_write(const char *path, const radi_nifti_header *hdr, const void *data)
-{
-    if (!path || !hdr || !data) return rdi_error(RADI_E_INVALID, "radi_nifti_write: NULL argument");
-    rdi_vfs *vfs;
-    RDI_TRY(rdi_vfs_create(&vfs));
-    radi_status s = write_vfs(vfs, path, hdr, data);
-    rdi_vfs_free(vfs);
     return s;
 }

@@ -1,8 +1,9 @@
 /*
  * io layer: NIfTI-1/2 reader and NIfTI-1 writer over the VFS, and the gzip helpers they
  * share (libdeflate for whole buffers, zlib streaming as the fallback). The public
- * surface is include/radi/nifti.h; these entry points let the model layer read through
- * a context's VFS (S3 included) and let tests and the fuzzer reach the pieces.
+ * surface is include/radi/nifti.h (radi_nifti_open_ctx / radi_nifti_write_ctx go through
+ * a context's VFS, S3 included); these entry points let the model layer read raw voxels
+ * and let tests and the fuzzer reach the pieces.
  */
 #ifndef RDI_IO_NIFTI_H
 #define RDI_IO_NIFTI_H
@@ -13,6 +14,9 @@
 
 /* Opens `path` through `vfs` (borrowed; must outlive the handle). */
 radi_status rdi_nifti_open_vfs(rdi_vfs *vfs, const char *path, radi_nifti **out);
+/* radi_nifti_write_ctx's body: builds the file in memory, one rdi_vfs_write. */
+radi_status rdi_nifti_write_vfs(rdi_vfs *vfs, const char *path, const radi_nifti_header *hdr,
+                                const void *data);
 
 /* Parses a NIfTI-1/2 header from the first len bytes of a (decompressed) file into *hdr
  * (derived fields included). `single` = the voxels follow in the same file. */
@@ -32,6 +36,17 @@ radi_status rdi_nifti_encode_header(const radi_nifti_header *hdr, uint8_t out[35
  * out[i_{n-1}]...[i_0] = in[i_0]...[i_{n-1}], as one rdi_transpose per index of the
  * middle axes. elem is 1, 2, 4 or 8. */
 void rdi_reverse_axes(const void *in, void *out, uint32_t n, const uint64_t *dims, size_t elem);
+
+/* ---- shared by the reader (nifti.c) and the writer (nifti_write.c) ---- */
+
+/* The NIfTI datatype code of a radi type; 0 for types NIfTI has no code for. */
+int rdi_nifti_code_of(radi_datatype t);
+/* Whether s ends with suffix (lower case), ignoring ASCII case. */
+int rdi_ends_with_ci(const char *s, const char *suffix);
+/* Determinant of a 3x3 matrix, and its nearest orthogonal matrix (polar decomposition,
+ * as nibabel); rdi_polar3 returns 0 for a singular input. */
+double rdi_det3(const double m[3][3]);
+int rdi_polar3(const double m[3][3], double q[3][3]);
 
 /* ---- gzip ---- */
 

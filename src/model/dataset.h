@@ -16,6 +16,12 @@
 
 typedef struct coll_cache {
     int loaded;
+    /* Entries placed by position (volumes/<k> = the k-th obs row, radi's invariant)
+     * without reading every volume's obs_id: a remote open would otherwise cost a round
+     * trip per volume. radi_dataset_open_volume checks the obs_id of what it opens and
+     * falls back to the full resolution; everything that needs verified locations
+     * (copies, validate, appends) loads with rdi_ds_load_collection. */
+    int positional;
     radi_volume_entry *entries;
     uint64_t n;
     rdi_strlist strs;          /* owns every string the entries point to */
@@ -61,6 +67,8 @@ char *rdi_ds_coll_uri(const radi_dataset *ds, const char *name, const char *chil
 /* (Re)reads collection names and subject ids (drops the collection caches). */
 radi_status rdi_ds_load(radi_dataset *ds);
 int64_t rdi_ds_coll_index(const radi_dataset *ds, const char *name);
+/* Entries for reading: verified, or placed by position on remote storage (see coll_cache). */
+radi_status rdi_ds_load_collection_hint(radi_dataset *ds, size_t ci);
 radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci);
 /* Members of a collection's volumes group with their obs_id metadata. */
 radi_status rdi_ds_list_volumes(radi_dataset *ds, const char *coll, vol_member **out, size_t *nout);

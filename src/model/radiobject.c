@@ -1,5 +1,5 @@
 /*
- * Datasets in RadiObject 0.1.1's layout (research/radiobject-0.1.1.md §3): groups, obs and
+ * Datasets in RadiObject 0.1.1's layout (docs/dataset.md): groups, obs and
  * obs_meta dataframes, volumes resolved by their obs_id metadata, NIfTI ingest, validation.
  */
 #include <math.h>
@@ -470,27 +470,92 @@ int64_t rdi_ds_member_pos(const char *s)
     return v;
 }
 
-radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci)
+/* The obs rows of collection `name` as entries without volumes (strings owned by nc). */
+static radi_status load_entries(radi_dataset *ds, const char *name, coll_cache *nc)
+{
+    char *obs = rdi_ds_coll_uri(ds, name, "obs");
+    rdi_strlist sids = RDI_STRLIST_INIT, oids = RDI_STRLIST_INIT;
+    radi_status s = obs ? read_keys(ds->ctx, obs, &sids, &oids) : RADI_E_NOMEM;
+    nc->n = sids.n;
+    if (s == RADI_OK && nc->n && !(nc->entries = rdi_calloc((size_t)nc->n, sizeof *nc->entries))) s = RADI_E_NOMEM;
+    /* The strings move into nc->strs; entries point at them. */
+    for (size_t i = 0; s == RADI_OK && i < sids.n; i++) {
+        s = rdi_strlist_push_owned(&nc->strs, sids.items[i]);
+        if (s == RADI_OK) { nc->entries[i].obs_subject_id = sids.items[i]; sids.items[i] = NULL; }
+        if (s == RADI_OK) s = rdi_strlist_push_owned(&nc->strs, oids.items[i]);
+        if (s == RADI_OK) { nc->entries[i].obs_id = oids.items[i]; oids.items[i] = NULL; }
+    }
+    for (size_t i = 0; i < sids.n; i++) free(sids.items[i]);
+    for (size_t i = 0; i < oids.n; i++) free(oids.items[i]);
+    free(sids.items);
+    free(oids.items);
+    free(obs);
+    return s;
+}
+
+/* Sets entry `row`'s volume to <collection>/volumes/<member>. */
+static radi_status place_entry(radi_dataset *ds, const char *name, coll_cache *nc, uint64_t row, const char *member)
+{
+    char *u = rdi_ds_coll_uri(ds, name, "volumes");
+    char *vu = u ? rdi_path_join(u, member) : NULL;
+    free(u);
+    radi_status s = vu ? rdi_strlist_push_owned(&nc->strs, vu) : RADI_E_NOMEM;
+    if (s == RADI_OK) nc->entries[row].volume_uri = vu;
+    return s;
+}
+
+radi_status rdi_ds_load_collection_hint(radi_dataset *ds, size_t ci)
 {
     coll_cache *c = &ds->cache[ci];
     if (c->loaded) return RADI_OK;
+    if (!(rdi_vfs_flags(ds->ctx->vfs, ds->uri) & RDI_VFS_REMOTE)) return rdi_ds_load_collection(ds, ci);
     const char *name = ds->collections.items[ci];
-    char *obs = rdi_ds_coll_uri(ds, name, "obs");
-    rdi_strlist sids = RDI_STRLIST_INIT, oids = RDI_STRLIST_INIT;
+    coll_cache nc = {0};
+    radi_status s = load_entries(ds, name, &nc);
+    char *vu = s == RADI_OK ? rdi_ds_coll_uri(ds, name, "volumes") : NULL;
+    radi_group *g = NULL;
+    if (s == RADI_OK) s = vu ? radi_group_open(ds->ctx, vu, &g) : RADI_E_NOMEM;
+    /* Positions apply only when the members are exactly "0".."n-1" for n obs rows. */
+    int exact = s == RADI_OK && radi_group_member_count(g) == nc.n;
+    uint8_t *seen = exact && nc.n ? rdi_calloc((size_t)nc.n, 1) : NULL;
+    if (exact && nc.n && !seen) s = RADI_E_NOMEM;
+    for (uint64_t i = 0; s == RADI_OK && exact && i < nc.n; i++) {
+        radi_group_member m;
+        s = radi_group_member_at(g, i, &m);
+        int64_t p = s == RADI_OK && m.name ? rdi_ds_member_pos(m.name) : -1;
+        if (p < 0 || (uint64_t)p >= nc.n || seen[p]) exact = 0;
+        else seen[p] = 1;
+    }
+    free(seen);
+    radi_group_close(g);
+    free(vu);
+    for (uint64_t r = 0; s == RADI_OK && exact && r < nc.n; r++) {
+        char num[24];
+        snprintf(num, sizeof num, "%llu", (unsigned long long)r);
+        s = place_entry(ds, name, &nc, r, num);
+    }
+    if (s != RADI_OK || !exact) {
+        cache_clear(&nc);
+        if (s != RADI_OK) return rdi_error_wrap(s, "%s: collection '%s'", ds->uri, name);
+        return rdi_ds_load_collection(ds, ci);
+    }
+    nc.loaded = 1;
+    nc.positional = 1;
+    *c = nc;
+    return RADI_OK;
+}
+
+radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci)
+{
+    coll_cache *c = &ds->cache[ci];
+    if (c->loaded && !c->positional) return RADI_OK;
+    if (c->loaded) cache_clear(c);
+    const char *name = ds->collections.items[ci];
     vol_member *v = NULL;
     size_t nv = 0;
-    radi_status s = obs ? read_keys(ds->ctx, obs, &sids, &oids) : RADI_E_NOMEM;
-    if (s == RADI_OK) s = rdi_ds_list_volumes(ds, name, &v, &nv);
     coll_cache nc = {0};
-    nc.n = sids.n;
-    if (s == RADI_OK && nc.n && !(nc.entries = rdi_calloc((size_t)nc.n, sizeof *nc.entries))) s = RADI_E_NOMEM;
-    /* The strings move into nc.strs; entries point at them. */
-    for (size_t i = 0; s == RADI_OK && i < sids.n; i++) {
-        s = rdi_strlist_push_owned(&nc.strs, sids.items[i]);
-        if (s == RADI_OK) { nc.entries[i].obs_subject_id = sids.items[i]; sids.items[i] = NULL; }
-        if (s == RADI_OK) s = rdi_strlist_push_owned(&nc.strs, oids.items[i]);
-        if (s == RADI_OK) { nc.entries[i].obs_id = oids.items[i]; oids.items[i] = NULL; }
-    }
+    radi_status s = load_entries(ds, name, &nc);
+    if (s == RADI_OK) s = rdi_ds_list_volumes(ds, name, &v, &nv);
     /* First by the volume's own obs_id; then volumes without one, by 0.1.1's position. */
     for (int pass = 0; pass < 2 && s == RADI_OK; pass++) {
         for (size_t k = 0; k < nv && s == RADI_OK; k++) {
@@ -506,19 +571,10 @@ radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci)
                 if (p >= 0 && (uint64_t)p < nc.n && !nc.entries[p].volume_uri) row = p;
             }
             if (row < 0) continue;
-            char *u = rdi_ds_coll_uri(ds, name, "volumes");
-            char *vu = u ? rdi_path_join(u, v[k].name) : NULL;
-            free(u);
-            s = vu ? rdi_strlist_push_owned(&nc.strs, vu) : RADI_E_NOMEM;
-            if (s == RADI_OK) nc.entries[row].volume_uri = vu;
+            s = place_entry(ds, name, &nc, (uint64_t)row, v[k].name);
         }
     }
     rdi_ds_free_members(v, nv);
-    for (size_t i = 0; i < sids.n; i++) free(sids.items[i]);
-    for (size_t i = 0; i < oids.n; i++) free(oids.items[i]);
-    free(sids.items);
-    free(oids.items);
-    free(obs);
     if (s != RADI_OK) {
         cache_clear(&nc);
         return rdi_error_wrap(s, "%s: collection '%s'", ds->uri, name);
@@ -535,10 +591,19 @@ radi_status radi_dataset_volumes(radi_dataset *ds, const char *collection,
         return rdi_error(RADI_E_INVALID, "radi_dataset_volumes: NULL argument");
     int64_t ci = rdi_ds_coll_index(ds, collection);
     if (ci < 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s'", ds->uri, collection);
-    RDI_TRY(rdi_ds_load_collection(ds, (size_t)ci));
+    RDI_TRY(rdi_ds_load_collection_hint(ds, (size_t)ci));
     *entries = ds->cache[ci].entries;
     *count = ds->cache[ci].n;
     return RADI_OK;
+}
+
+/* Whether the open volume holds obs_id (its metadata says so). */
+static int holds_obs_id(radi_volume *v, const char *obs_id)
+{
+    char *got = rdi_meta_get_str(radi_array_meta(radi_volume_array(v)), K_OID);
+    int same = got && strcmp(got, obs_id) == 0;
+    free(got);
+    return same;
 }
 
 radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection, const char *obs_id,
@@ -553,7 +618,24 @@ radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection, c
         if (!e[i].volume_uri)
             return rdi_error(RADI_E_NOT_FOUND, "%s: collection '%s': no volume holds obs_id '%s'", ds->uri,
                              collection, obs_id);
-        return radi_volume_open(ds->ctx, e[i].volume_uri, out);
+        int64_t ci = rdi_ds_coll_index(ds, collection);
+        if (!ds->cache[ci].positional) return radi_volume_open(ds->ctx, e[i].volume_uri, out);
+        /* Placed by position: what opens must hold this obs_id, else resolve fully. */
+        radi_volume *v = NULL;
+        radi_status s = radi_volume_open(ds->ctx, e[i].volume_uri, &v);
+        if (s == RADI_OK && holds_obs_id(v, obs_id)) {
+            *out = v;
+            return RADI_OK;
+        }
+        radi_volume_close(v);
+        if (s != RADI_OK && s != RADI_E_NOT_FOUND) return s;
+        /* The caller's strings may be the cache's own, which the reload frees. */
+        char *oid = rdi_strdup(obs_id), *coll = rdi_strdup(collection);
+        s = oid && coll ? rdi_ds_load_collection(ds, (size_t)ci) : RADI_E_NOMEM;
+        if (s == RADI_OK) s = radi_dataset_open_volume(ds, coll, oid, out);
+        free(oid);
+        free(coll);
+        return s;
     }
     return rdi_error(RADI_E_NOT_FOUND, "%s: collection '%s' has no obs_id '%s'", ds->uri, collection, obs_id);
 }
@@ -648,7 +730,7 @@ radi_status radi_dataset_rename_collection(radi_dataset *ds, const char *from, c
     radi_status s = src && dst && cl ? RADI_OK : RADI_E_NOMEM;
     /* The directory first, then the membership in one change; a failure of the latter
      * moves the directory back, so the dataset is as before. */
-    if (s == RADI_OK) s = rdi_vfs_move(ds->ctx->vfs, src, dst);
+    if (s == RADI_OK) s = rdi_object_move(ds->ctx, src, dst);
     if (s == RADI_OK) {
         s = radi_group_open(ds->ctx, cl, &g);
         if (s == RADI_OK) s = radi_group_replace_member(g, from, to, 1, to);
@@ -656,7 +738,7 @@ radi_status radi_dataset_rename_collection(radi_dataset *ds, const char *from, c
         g = NULL;
         if (s != RADI_OK) {
             char *why = rdi_strdup(radi_errmsg());
-            rdi_vfs_move(ds->ctx->vfs, dst, src);
+            rdi_object_move(ds->ctx, dst, src);
             rdi_error(s, "%s", why ? why : "rename failed");
             free(why);
         }
@@ -737,7 +819,7 @@ static radi_status header_task(void *arg, size_t i, unsigned worker)
     ingest_job *j = arg;
     item *it = &j->items[i];
     radi_nifti *img = NULL;
-    RDI_TRY(radi_nifti_open(it->path, &img));
+    RDI_TRY(rdi_nifti_open_vfs(j->ds->ctx->vfs, it->path, &img));
     it->hdr = *radi_nifti_get_header(img);
     radi_nifti_close(img);
     if (!volume_dtype_ok(it->hdr.datatype))
@@ -850,7 +932,7 @@ static radi_status volume_task(void *arg, size_t i, unsigned worker)
     rdi_buf own = RDI_BUF_INIT;
     const uint8_t *raw = NULL;
     radi_array *a = NULL;
-    radi_status s = radi_nifti_open(it->path, &img);
+    radi_status s = rdi_nifti_open_vfs(j->ds->ctx->vfs, it->path, &img);
     if (s == RADI_OK) {
         const radi_nifti_header *h = radi_nifti_get_header(img);
         /* The header was checked; a file changed since then is refused, not misread. */
@@ -1176,7 +1258,7 @@ static char *slot_uri(const char *vol_dir, const char *spare, uint64_t slot)
 static radi_status move_slot(radi_ctx *ctx, const char *vol_dir, const char *spare, uint64_t from, uint64_t to)
 {
     char *f = slot_uri(vol_dir, spare, from), *t = slot_uri(vol_dir, spare, to);
-    radi_status s = f && t ? rdi_vfs_move(ctx->vfs, f, t) : RADI_E_NOMEM;
+    radi_status s = f && t ? rdi_object_move(ctx, f, t) : RADI_E_NOMEM;
     free(f);
     free(t);
     return s;
@@ -1502,7 +1584,7 @@ static radi_status place_volumes(radi_dataset *ds, coll_job *c)
                         &c->ndone);
     for (size_t i = 0; c->staging && s == RADI_OK && i < c->j.n; i++) {
         char *from = slot_uri(c->staging, NULL, c->j.order[i]->k), *to = slot_uri(c->vol_dir, NULL, c->j.order[i]->k);
-        s = from && to ? rdi_vfs_move(ds->ctx->vfs, from, to) : RADI_E_NOMEM;
+        s = from && to ? rdi_object_move(ds->ctx, from, to) : RADI_E_NOMEM;
         if (s == RADI_OK) c->placed++;
         free(from);
         free(to);
@@ -1562,8 +1644,7 @@ static radi_status make_items(radi_dataset *ds, coll_job *c, const radi_ingest_c
                              src->name);
         it->oid = src->sources[i].obs_id ? rdi_strdup(src->sources[i].obs_id)
                                          : rdi_asprintf("%s_%s", it->sid, src->name);
-        char *rp = realpath(it->path, NULL);
-        it->abspath = rp ? rp : rdi_strdup(it->path);
+        it->abspath = rdi_vfs_canonical(ds->ctx->vfs, it->path);
         if (!it->oid || !it->abspath) return RADI_E_NOMEM;
     }
     return RADI_OK;

@@ -1,11 +1,11 @@
 /*
- * Array create/open/close and fragment visibility (research/tiledb-format.md §1.2, §1.3,
- * §1.9, §2). Opening lists __schema and __commits, decides which fragments the time range
+ * Array create/open/close and fragment visibility (docs/format.md §1, §2, §9). Opening lists __schema and __commits, decides which fragments the time range
  * shows exactly as TileDB 2.30 does, then loads their footers once.
  */
 #include <stdlib.h>
 
 #include "tdb/tdb.h"
+#include "tdb/prefetch.h"
 
 
 /* TileDB applies "any overlap" visibility to sparse fragments only from this version. */
@@ -85,14 +85,14 @@ static int cmp_schema(const void *x, const void *y)
 }
 
 /* Loads every schema in __schema/ (skipping the __enumerations directory) and picks the
- * one in force at t_end: the newest whose t2 <= t_end, else the oldest (§1.3). */
+ * one in force at t_end: the newest whose t2 <= t_end, else the oldest (format.md §2). */
 static radi_status load_schemas(radi_array *a, rdi_scratch *scratch)
 {
     char *dir = rdi_path_join(a->uri, SCHEMA_DIR);
     if (!dir) return RADI_E_NOMEM;
     rdi_dirlist ls = {NULL, 0};
     rdi_buf payload = RDI_BUF_INIT;
-    radi_status s = rdi_vfs_ls(a->ctx->vfs, dir, &ls);
+    radi_status s = rdi_snap_ls(a->snap, a->ctx->vfs, dir, &ls);
     if (s == RADI_OK && !(a->schemas = rdi_calloc(ls.n ? ls.n : 1, sizeof *a->schemas))) s = RADI_E_NOMEM;
     for (size_t i = 0; i < ls.n && s == RADI_OK; i++) {
         if (ls.items[i].is_dir || strncmp(ls.items[i].name, "__", 2) != 0) continue;
@@ -102,7 +102,7 @@ static radi_status load_schemas(radi_array *a, rdi_scratch *scratch)
         radi_schema *sc = NULL;
         s = rdi_tsname_parse(ls.items[i].name, &tn);
         if (s) rdi_error_wrap(s, "%s", file);
-        if (s == RADI_OK) s = rdi_generic_tile_read(a->ctx->vfs, file, 0, scratch, &payload);
+        if (s == RADI_OK) s = rdi_generic_tile_read_snap(a->ctx->vfs, a->snap, file, 0, scratch, &payload);
         if (s == RADI_OK) s = rdi_schema_deserialize(payload.data, payload.len, file, &sc);
         if (s == RADI_OK && !(sc->name = rdi_strdup(ls.items[i].name))) s = RADI_E_NOMEM;
         if (sc) a->schemas[a->nschemas++] = sc;
@@ -242,7 +242,7 @@ static radi_status list_commits(radi_array *a, const char *commits, listing *L)
     rdi_strlist ignored = RDI_STRLIST_INIT;
     rdi_buf text = RDI_BUF_INIT;
     char *file = NULL;
-    radi_status s = rdi_vfs_ls(a->ctx->vfs, commits, &ls);
+    radi_status s = rdi_snap_ls(a->snap, a->ctx->vfs, commits, &ls);
     /* Pass 1: refusals and the ignore set, which the .con files need. */
     for (size_t i = 0; i < ls.n && s == RADI_OK; i++) {
         const char *n = ls.items[i].name;
@@ -252,7 +252,7 @@ static radi_status list_commits(radi_array *a, const char *commits, listing *L)
                           commits, n);
         } else if (has_suffix(n, ".ign")) {
             if (!(file = rdi_path_join(commits, n))) { s = RADI_E_NOMEM; break; }
-            s = rdi_vfs_read_all(a->ctx->vfs, file, &text);
+            s = rdi_snap_read_all(a->snap, a->ctx->vfs, file, &text);
             const char *p = (const char *)text.data, *end = p + text.len, *line;
             size_t len;
             while (s == RADI_OK && next_line(&p, end, &line, &len)) {
@@ -270,7 +270,7 @@ static radi_status list_commits(radi_array *a, const char *commits, listing *L)
         const char *n = ls.items[i].name;
         if (ls.items[i].is_dir || !has_suffix(n, ".con")) continue;
         if (!(file = rdi_path_join(commits, n))) { s = RADI_E_NOMEM; break; }
-        s = rdi_vfs_read_all(a->ctx->vfs, file, &text);
+        s = rdi_snap_read_all(a->snap, a->ctx->vfs, file, &text);
         const char *p = (const char *)text.data, *end = p + text.len, *line;
         size_t len;
         while (s == RADI_OK && next_line(&p, end, &line, &len)) {
@@ -323,7 +323,7 @@ static radi_status apply_vac(radi_array *a, const char *commits, listing *L, int
         else if ((s = rdi_tsname_parse(stem, &tn))) rdi_error_wrap(s, "%s", file);
         int any = sparse && tn.version >= SPARSE_OVERLAP_MIN_VERSION;
         if (s == RADI_OK && range_visible(a, tn.t1, tn.t2, any)) {
-            s = rdi_vfs_read_all(a->ctx->vfs, file, &text);
+            s = rdi_snap_read_all(a->snap, a->ctx->vfs, file, &text);
             const char *p = (const char *)text.data, *end = p + text.len, *line, *target;
             size_t len, tl;
             while (s == RADI_OK && next_line(&p, end, &line, &len)) {
@@ -343,7 +343,7 @@ static radi_status apply_vac(radi_array *a, const char *commits, listing *L, int
 static radi_status refuse_legacy_root(radi_array *a)
 {
     rdi_dirlist ls = {NULL, 0};
-    RDI_TRY(rdi_vfs_ls(a->ctx->vfs, a->uri, &ls));
+    RDI_TRY(rdi_snap_ls(a->snap, a->ctx->vfs, a->uri, &ls));
     radi_status s = RADI_OK;
     for (size_t i = 0; i < ls.n; i++) {
         if (!ls.items[i].is_dir && has_suffix(ls.items[i].name, ".ok")) {
@@ -398,17 +398,20 @@ static radi_status load_fragments(radi_array *a)
             s = rdi_strlist_push(&names, f->name);
         }
     }
-    if (s == RADI_OK) s = rdi_vfs_ls(a->ctx->vfs, fmdir, &fm);
+    if (s == RADI_OK) s = rdi_snap_ls(a->snap, a->ctx->vfs, fmdir, &fm);
     for (size_t i = 0; i < fm.n && s == RADI_OK; i++)
         if (!fm.items[i].is_dir && has_suffix(fm.items[i].name, ".meta"))
             s = rdi_strlist_push(&metas, fm.items[i].name);
     if (s == RADI_OK && names.n > UINT32_MAX) s = rdi_error(RADI_E_UNSUPPORTED, "%s: too many fragments", a->uri);
     if (s == RADI_OK && names.n > 0)
-        s = rdi_fragmeta_load_all(a->ctx, a->uri, &names, &metas, a->schemas, a->nschemas, &frags);
+        s = rdi_fragmeta_load_all(a->ctx, a->snap, a->uri, &names, &metas, a->schemas, a->nschemas, &frags);
     if (s == RADI_OK) {
         free_frags(a);
         a->frags = frags;
         a->nfrags = (uint32_t)names.n;
+        /* Fragment sizes for info, from the listing (no per-fragment listing later). */
+        for (uint32_t i = 0; a->snap && i < a->nfrags; i++)
+            a->frags[i]->total_size = rdi_snap_dir_bytes(a->snap, a->frags[i]->uri);
     }
     rdi_dirlist_free(&fm);
     rdi_strlist_free(&metas);
@@ -421,9 +424,36 @@ static radi_status load_fragments(radi_array *a)
     return s;
 }
 
-radi_status rdi_array_reload_fragments(radi_array *a) { return load_fragments(a); }
+/* Takes a fresh snapshot of the prefix (its listing is stale after a write), then
+ * reloads the fragments through it. */
+radi_status rdi_array_reload_fragments(radi_array *a)
+{
+    if (a->snap) {
+        rdi_snap *fresh = NULL;
+        RDI_TRY(rdi_snap_open(a->ctx, a->uri, &fresh));
+        rdi_snap_free(a->snap);
+        a->snap = fresh;
+    }
+    return load_fragments(a);
+}
 
 /* ----------------------------------------------------------------- open/close -- */
+
+/* What is at uri (0 nothing, 1 file, 2 directory): from the snapshot when the open took
+ * one (a directory there is a prefix with files below it, as on an object store). */
+static radi_status snap_kind(radi_array *a, const char *uri, int *kind)
+{
+    if (!a->snap) return rdi_vfs_kind(a->ctx->vfs, uri, kind);
+    if (rdi_snap_find(a->snap, uri)) {
+        *kind = 1;
+        return RADI_OK;
+    }
+    rdi_dirlist l = {NULL, 0};
+    RDI_TRY(rdi_snap_ls(a->snap, a->ctx->vfs, uri, &l));
+    *kind = l.n ? 2 : 0;
+    rdi_dirlist_free(&l);
+    return RADI_OK;
+}
 
 void radi_array_close(radi_array *a)
 {
@@ -432,6 +462,8 @@ void radi_array_close(radi_array *a)
     for (uint32_t i = 0; i < a->nschemas; i++) radi_schema_free(a->schemas[i]);
     free(a->schemas);
     rdi_meta_clear(&a->meta);
+    rdi_snap_free(a->snap);
+    pthread_mutex_destroy(&a->lock);
     free(a->uri);
     free(a);
 }
@@ -446,6 +478,10 @@ radi_status radi_array_open(radi_ctx *ctx, const char *uri, uint64_t timestamp_s
                          (unsigned long long)timestamp_start, (unsigned long long)t_end);
     radi_array *a = rdi_calloc(1, sizeof *a);
     if (!a) return RADI_E_NOMEM;
+    if (pthread_mutex_init(&a->lock, NULL) != 0) {
+        free(a);
+        return rdi_error(RADI_E_INTERNAL, "%s: cannot create a mutex", uri);
+    }
     a->ctx = ctx;
     a->t_start = timestamp_start;
     a->t_end = t_end;
@@ -454,13 +490,25 @@ radi_status radi_array_open(radi_ctx *ctx, const char *uri, uint64_t timestamp_s
     char *probe = NULL;
     int kind = 0;
     rdi_scratch *scratch = NULL;
+    /* One listing and one wave of reads bring everything below (prefetch.h). A listing
+     * that fails because the URI names a file leaves the probes below to say so. */
+    if (s == RADI_OK && rdi_snap_wanted(ctx, a->uri)) {
+        s = rdi_snap_open(ctx, a->uri, &a->snap);
+        int k = 0;
+        if (s != RADI_OK && s != RADI_E_NOMEM && rdi_vfs_kind(ctx->vfs, a->uri, &k) == RADI_OK && k == 1) {
+            rdi_error_clear();
+            s = RADI_OK;
+        }
+    }
     if (s == RADI_OK && !(probe = rdi_path_join(a->uri, SCHEMA_DIR))) s = RADI_E_NOMEM;
-    if (s == RADI_OK) s = rdi_vfs_kind(ctx->vfs, probe, &kind);
+    if (s == RADI_OK) s = snap_kind(a, probe, &kind);
+    /* Only a POSIX directory can be there and empty: ask storage before refusing. */
+    if (s == RADI_OK && kind != 2 && a->snap) s = rdi_vfs_kind(ctx->vfs, probe, &kind);
     if (s == RADI_OK && kind != 2) {
         free(probe);
         probe = rdi_path_join(a->uri, "__array_schema.tdb");
         if (!probe) s = RADI_E_NOMEM;
-        else if ((s = rdi_vfs_kind(ctx->vfs, probe, &kind)) == RADI_OK)
+        else if ((s = snap_kind(a, probe, &kind)) == RADI_OK)
             s = kind ? rdi_error(RADI_E_UNSUPPORTED, "%s: array format before version 10 is not supported", a->uri)
                      : rdi_error(RADI_E_NOT_FOUND, "%s: not an array (no %s directory)", a->uri, SCHEMA_DIR);
     }
@@ -473,8 +521,8 @@ radi_status radi_array_open(radi_ctx *ctx, const char *uri, uint64_t timestamp_s
     uint32_t meta_version = a->schema && a->schema->version >= 20 ? a->schema->version
                                                                   : ctx->config.format_version;
     if (s == RADI_OK)
-        s = rdi_meta_load(ctx, a->uri, a->t_start, a->t_end_is_now ? UINT64_MAX : a->t_end, meta_version,
-                          &a->meta);
+        s = rdi_meta_load_snap(ctx, a->snap, a->uri, a->t_start, a->t_end_is_now ? UINT64_MAX : a->t_end,
+                               meta_version, &a->meta);
     if (s != RADI_OK) {
         radi_array_close(a);
         return s;

@@ -1,481 +1,31 @@
 /*
- * The dense reader (research/tiledb-format.md §2, §4, §7).
+ * The dense reader's execution (docs/format.md §9, §7, §6; the plan is in
+ * dense_plan.c, the copies in dense_copy.c).
  *
- * Plan: the query box covers a range of space tiles. For each space tile, the fragments
- * that supply cells are found newest first; one whose part of the tile is covered by a
- * newer fragment's part is skipped (TileDB's rule). Cells are then painted oldest to
- * newest, so per cell the newest fragment wins; cells nobody wrote get the fill value.
- *
- * Execution, one attribute (or validity plane) at a time: space tiles are grouped into
- * tasks, tasks into batches whose filtered plus unfiltered tile bytes fit the memory
- * budget. Per batch, the tiles' byte ranges are sorted and coalesced into few reads run
- * on the pool; then each task, on its worker, decodes its tiles into that worker's
- * buffer (still in cache) and copies them out at once. A tile that lands contiguously in
- * the output in the same order is decoded straight into the caller's buffer, and of a
- * tile only partly needed only the chunks holding the needed cells are decoded.
- *
- * The scatter is where TileDB loses most of its time (peers-benchmark.md): an axial
- * 240×240×1 tile goes into an x,y,z row-major result at a stride of 155 cells. Here
- * consecutive tiles along the output's fastest dimension form one task and are copied
- * together, output row by output row, so the output is written in address order in
- * runs of at least a cache line instead of one cell per line.
+ * One attribute (or validity plane) at a time: space tiles are grouped into tasks, tasks
+ * into batches whose filtered plus unfiltered tile bytes fit the memory budget. Per
+ * batch, the tiles' byte ranges are sorted and coalesced into few reads (run on the pool
+ * locally, one vectored read on a remote backend); then each task, on its worker, decodes
+ * its tiles into that worker's buffer (still in cache) and copies them out at once. A
+ * tile that lands contiguously in the output in the same order is decoded straight into
+ * the caller's buffer, and of a tile only partly needed only the chunks holding the
+ * needed cells are decoded.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#if defined(__SSE2__)
-#include <xmmintrin.h>
-#endif
 
-#include "tdb/tdb.h"
+#include "tdb/dense.h"
+#include "tdb/prefetch.h"
 
 #define GAP_MAX ((uint64_t)128 * 1024)       /* coalesce ranges separated by at most this */
+/* On a remote backend a request costs a 10-50 ms round trip, in which ~1 MiB more would
+ * have arrived: reading a gap that size is cheaper than another request. */
+#define GAP_MAX_REMOTE ((uint64_t)1024 * 1024)
 #define READ_MAX ((uint64_t)64 * 1024 * 1024) /* longest coalesced range */
 #define PART_MAX ((uint64_t)4 * 1024 * 1024)  /* longer reads are split across the pool */
-#define PF_AHEAD 8                            /* output rows prefetched ahead in a group copy */
 #define GROUP_MAX 64                          /* tiles copied together in a transposition */
 #define LINE 64                               /* bytes of an output row a group writes */
-#define BLOCK 32                              /* cells per side of a transposition block */
-
-/* ------------------------------------------------------------------- plan -- */
-
-typedef struct contrib {
-    uint32_t frag;
-    uint8_t direct;        /* the whole tile, contiguous and in order in the output */
-    uint64_t ftile;        /* the tile's position inside the fragment */
-    int64_t part[8];       /* cells supplied: fragment NED ∩ tile ∩ query */
-} contrib;
-
-typedef struct stile {
-    int64_t tbox[8];       /* the whole space tile */
-    int64_t box[8];        /* tile ∩ query */
-    int64_t tcg;           /* tile coordinate along the output's fastest dimension */
-    uint64_t c0;           /* contribs[c0, c0 + nc), oldest first */
-    uint32_t nc;
-    uint8_t fill;          /* some cells of box get the fill value */
-} stile;
-
-typedef struct plan {
-    radi_array *a;
-    uint32_t ndim;
-    int64_t q[8];
-    uint64_t ostride[4];   /* output strides in cells */
-    uint32_t g;            /* output's fastest dimension */
-    int64_t ext[4];
-    uint64_t tstride[4];   /* tile cell strides in cells */
-    uint64_t tcells;
-    uint32_t src_fast;     /* fastest tile cell dimension with extent > 1; ndim if none */
-    stile *st;
-    uint64_t nst;
-    contrib *c;
-    uint64_t nc, ccap;
-} plan;
-
-/* One sub-box copy between a decoded tile and the output, strides in cells. */
-typedef struct piece {
-    const uint8_t *src;
-    uint8_t *dst;
-    int64_t n[4], ss[4], ds[4];
-} piece;
-
-typedef struct nd { int64_t n, ss, ds; } nd;
-
-/* Drops unit dimensions, orders the rest by output stride and merges dimensions that are
- * contiguous in both, so copies run over the longest possible rows. */
-static uint32_t normalize(const int64_t *n, const int64_t *ss, const int64_t *ds, uint32_t ndim, nd *out)
-{
-    uint32_t k = 0;
-    for (uint32_t d = 0; d < ndim; d++)
-        if (n[d] > 1) out[k++] = (nd){n[d], ss[d], ds[d]};
-    for (uint32_t i = 1; i < k; i++)
-        for (uint32_t j = i; j > 0 && out[j].ds < out[j - 1].ds; j--) {
-            nd t = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = t;
-        }
-    if (k == 0) return 0;
-    uint32_t m = 0;
-    for (uint32_t j = 1; j < k; j++) {
-        if (out[j].ss == out[m].ss * out[m].n && out[j].ds == out[m].ds * out[m].n) out[m].n *= out[j].n;
-        else out[++m] = out[j];
-    }
-    return m + 1;
-}
-
-static void box_intersect(uint32_t ndim, const int64_t *a, const int64_t *b, int64_t *out, int *empty)
-{
-    *empty = 0;
-    for (uint32_t d = 0; d < ndim; d++) {
-        out[2 * d] = RDI_MAX(a[2 * d], b[2 * d]);
-        out[2 * d + 1] = RDI_MIN(a[2 * d + 1], b[2 * d + 1]);
-        if (out[2 * d] > out[2 * d + 1]) *empty = 1;
-    }
-}
-
-static int box_contains(uint32_t ndim, const int64_t *outer, const int64_t *inner)
-{
-    for (uint32_t d = 0; d < ndim; d++)
-        if (inner[2 * d] < outer[2 * d] || inner[2 * d + 1] > outer[2 * d + 1]) return 0;
-    return 1;
-}
-
-static radi_status push_contrib(plan *p, const contrib *c)
-{
-    if (p->nc == p->ccap) {
-        uint64_t cap = p->ccap ? p->ccap * 2 : 64;
-        contrib *nc = realloc(p->c, (size_t)cap * sizeof *nc);
-        if (!nc) return rdi_nomem();
-        p->c = nc;
-        p->ccap = cap;
-    }
-    p->c[p->nc++] = *c;
-    return RADI_OK;
-}
-
-/* Whether a whole tile lands as one run in the output, in the tile's cell order. */
-static int tile_is_contiguous(const plan *p, const int64_t *tbox)
-{
-    int64_t n[4], ss[4], ds[4];
-    for (uint32_t d = 0; d < p->ndim; d++) {
-        n[d] = tbox[2 * d + 1] - tbox[2 * d] + 1;
-        ss[d] = (int64_t)p->tstride[d];
-        ds[d] = (int64_t)p->ostride[d];
-    }
-    nd dims[4];
-    uint32_t k = normalize(n, ss, ds, p->ndim, dims);
-    return k == 0 || (k == 1 && dims[0].ss == 1 && dims[0].ds == 1);
-}
-
-static radi_status build_plan(plan *p, radi_array *a, const int64_t *q, radi_layout layout)
-{
-    const radi_schema *s = a->schema;
-    uint32_t nd_ = s->ndim;
-    p->a = a;
-    p->ndim = nd_;
-    memcpy(p->q, q, 2 * nd_ * sizeof(int64_t));
-    /* Output strides in the requested layout. */
-    uint64_t acc = 1;
-    for (uint32_t i = 0; i < nd_; i++) {
-        uint32_t d = layout == RADI_ROW_MAJOR ? nd_ - 1 - i : i;
-        p->ostride[d] = acc;
-        acc *= (uint64_t)(q[2 * d + 1] - q[2 * d] + 1);
-    }
-    p->g = layout == RADI_ROW_MAJOR ? nd_ - 1 : 0;
-    rdi_grid grid;
-    RDI_TRY(rdi_grid_init(s, q, &grid));
-    if (s->cell_order != RADI_ROW_MAJOR && s->cell_order != RADI_COL_MAJOR)
-        return rdi_error(RADI_E_UNSUPPORTED, "%s: dense cell order %d is not supported", a->uri, (int)s->cell_order);
-    p->tcells = 1;
-    for (uint32_t d = 0; d < nd_; d++) {
-        p->ext[d] = grid.ext[d];
-        if (__builtin_mul_overflow(p->tcells, (uint64_t)grid.ext[d], &p->tcells) || p->tcells > ((uint64_t)1 << 40))
-            return rdi_error(RADI_E_UNSUPPORTED, "%s: tiles of more than 2^40 cells", a->uri);
-    }
-    acc = 1;
-    p->src_fast = nd_;
-    for (uint32_t i = 0; i < nd_; i++) {
-        uint32_t d = s->cell_order == RADI_ROW_MAJOR ? nd_ - 1 - i : i;
-        p->tstride[d] = acc;
-        acc *= (uint64_t)p->ext[d];
-        if (p->src_fast == nd_ && p->ext[d] > 1) p->src_fast = d;
-    }
-
-    /* Fragment boxes and their tile grids (same origin and extents as the array's). */
-    uint32_t nf = a->nfrags;
-    int64_t (*fbox)[8] = rdi_calloc(nf ? nf : 1, sizeof *fbox);
-    rdi_grid *fgrid = rdi_calloc(nf ? nf : 1, sizeof *fgrid);
-    p->nst = grid.ntiles;
-    p->st = rdi_calloc((size_t)(p->nst ? p->nst : 1), sizeof *p->st);
-    radi_status st = (fbox && fgrid && p->st) ? RADI_OK : RADI_E_NOMEM;
-    for (uint32_t f = 0; f < nf && st == RADI_OK; f++) {
-        const rdi_fragmeta *fm = a->frags[f];
-        if (!fm->dense) {
-            st = rdi_error(RADI_E_UNSUPPORTED, "%s: sparse fragment in a dense array", fm->uri);
-            break;
-        }
-        st = rdi_fragmeta_ned_box(fm, fbox[f]);
-        if (st == RADI_OK) st = rdi_grid_init(s, fbox[f], &fgrid[f]);
-    }
-
-    /* Space tiles in output order (fastest dimension g innermost), so tiles next to each
-     * other along g are neighbours in the list and can be grouped. */
-    int64_t span[4];
-    for (uint32_t d = 0; d < nd_; d++) span[d] = grid.thi[d] - grid.tlo[d] + 1;
-    for (uint64_t k = 0; k < p->nst && st == RADI_OK; k++) {
-        stile *t = &p->st[k];
-        int64_t tc[4];
-        uint64_t r = k;
-        for (uint32_t i = 0; i < nd_; i++) {
-            uint32_t d = layout == RADI_ROW_MAJOR ? nd_ - 1 - i : i;
-            tc[d] = grid.tlo[d] + (int64_t)(r % (uint64_t)span[d]);
-            r /= (uint64_t)span[d];
-        }
-        t->tcg = tc[p->g];
-        rdi_grid_tile_box(&grid, tc, t->tbox);
-        int empty;
-        box_intersect(nd_, t->tbox, q, t->box, &empty);
-        t->c0 = p->nc;
-        uint32_t nadded = 0;
-        int covered = 0;
-        for (uint32_t f = nf; f-- > 0 && !covered && st == RADI_OK;) {
-            contrib c;
-            memset(&c, 0, sizeof c);
-            box_intersect(nd_, fbox[f], t->box, c.part, &empty);
-            if (empty) continue;
-            int skip = 0;
-            for (uint32_t i = 0; i < nadded && !skip; i++)
-                skip = box_contains(nd_, p->c[t->c0 + i].part, c.part);
-            if (skip) continue;
-            c.frag = f;
-            c.ftile = rdi_grid_index(&fgrid[f], tc);
-            if (c.ftile >= a->frags[f]->tile_num) {
-                st = rdi_error(RADI_E_CORRUPT, "%s: tile %llu outside the fragment's %llu tiles", a->frags[f]->uri,
-                               (unsigned long long)c.ftile, (unsigned long long)a->frags[f]->tile_num);
-                break;
-            }
-            covered = box_contains(nd_, c.part, t->box);
-            c.direct = covered && nadded == 0 && box_contains(nd_, q, t->tbox) &&
-                       tile_is_contiguous(p, t->tbox);
-            st = push_contrib(p, &c);
-            nadded++;
-        }
-        if (st != RADI_OK) break;
-        /* Newest first was convenient for the skip rule; paint oldest first. */
-        for (uint32_t i = 0, j = nadded ? nadded - 1 : 0; i < j; i++, j--) {
-            contrib tmp = p->c[t->c0 + i];
-            p->c[t->c0 + i] = p->c[t->c0 + j];
-            p->c[t->c0 + j] = tmp;
-        }
-        t->nc = nadded;
-        t->fill = !covered;
-    }
-    free(fbox);
-    free(fgrid);
-    return st;
-}
-
-/* ---------------------------------------------------------------- copying -- */
-
-/* Strided element copies, specialised by cell size so the element move is one load and
- * one store (memcpy of a constant size), also for unaligned caller buffers. */
-#define DEF_STRIDED(NAME, CS)                                                                    \
-    static void NAME(uint8_t *d, int64_t ds, const uint8_t *s, int64_t ss, int64_t n, size_t cs) \
-    {                                                                                            \
-        RDI_UNUSED(cs);                                                                          \
-        for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * (CS), s + i * ss * (CS), (CS));      \
-    }
-DEF_STRIDED(strided1, 1)
-DEF_STRIDED(strided2, 2)
-DEF_STRIDED(strided4, 4)
-DEF_STRIDED(strided8, 8)
-static void strided_any(uint8_t *d, int64_t ds, const uint8_t *s, int64_t ss, int64_t n, size_t cs)
-{
-    for (int64_t i = 0; i < n; i++) memcpy(d + (size_t)(i * ds) * cs, s + (size_t)(i * ss) * cs, cs);
-}
-
-typedef void (*strided_fn)(uint8_t *, int64_t, const uint8_t *, int64_t, int64_t, size_t);
-
-static strided_fn strided_for(size_t cs)
-{
-    switch (cs) {
-    case 1: return strided1;
-    case 2: return strided2;
-    case 4: return strided4;
-    case 8: return strided8;
-    default: return strided_any;
-    }
-}
-
-/* Copies one piece. Rows contiguous on both sides are memcpy'd; otherwise the two fastest
- * dimensions (output's and tile's) are walked in BLOCK×BLOCK blocks so both sides stay in
- * cache (a transposition). */
-static void copy_piece(const piece *pc, uint32_t ndim, size_t cs)
-{
-    nd dims[4];
-    uint32_t k = normalize(pc->n, pc->ss, pc->ds, ndim, dims);
-    if (k == 0) {
-        memcpy(pc->dst, pc->src, cs);
-        return;
-    }
-    uint32_t S = 0;
-    for (uint32_t i = 1; i < k; i++)
-        if (dims[i].ss < dims[S].ss) S = i;
-    strided_fn fn = strided_for(cs);
-    nd o[3] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-    uint32_t no = 0;
-    for (uint32_t i = 1; i < k; i++)
-        if (i != S) o[no++] = dims[i];
-    const nd D = dims[0], SS = dims[S];
-    for (int64_t i2 = 0; i2 < o[2].n; i2++)
-        for (int64_t i1 = 0; i1 < o[1].n; i1++)
-            for (int64_t i0 = 0; i0 < o[0].n; i0++) {
-                const uint8_t *s = pc->src + (size_t)(i2 * o[2].ss + i1 * o[1].ss + i0 * o[0].ss) * cs;
-                uint8_t *d = pc->dst + (size_t)(i2 * o[2].ds + i1 * o[1].ds + i0 * o[0].ds) * cs;
-                if (S == 0) {
-                    if (D.ss == 1 && D.ds == 1) memcpy(d, s, (size_t)D.n * cs);
-                    else fn(d, D.ds, s, D.ss, D.n, cs);
-                    continue;
-                }
-                for (int64_t a0 = 0; a0 < SS.n; a0 += BLOCK) {
-                    int64_t na = RDI_MIN(BLOCK, SS.n - a0);
-                    for (int64_t b0 = 0; b0 < D.n; b0 += BLOCK) {
-                        int64_t nb = RDI_MIN(BLOCK, D.n - b0);
-                        for (int64_t a = a0; a < a0 + na; a++)
-                            fn(d + (size_t)(a * SS.ds + b0 * D.ds) * cs, D.ds,
-                               s + (size_t)(a * SS.ss + b0 * D.ss) * cs, D.ss, nb, cs);
-                    }
-                }
-            }
-}
-
-/* Copies a group of whole-box pieces that follow each other along the output's fastest
- * dimension g (stride 1) and share every other extent. For each output row along g,
- * every piece supplies its cells in turn: the output is written in address order, and
- * each tile is read as a sequential stream whose cache lines serve the following rows. */
-#define DEF_GROUP(NAME, CS)                                                                        \
-    static void NAME(const uint8_t *const *src, const int64_t *ng, const int64_t *ssg, uint32_t np, \
-                     uint8_t *dst, const nd *o, int64_t ns, int64_t sss, int64_t sds)               \
-    {                                                                                             \
-        int unit = 1;                                                                             \
-        for (uint32_t k = 0; k < np; k++) unit &= ng[k] == 1;                                     \
-        for (int64_t i2 = 0; i2 < o[2].n; i2++)                                                   \
-            for (int64_t i1 = 0; i1 < o[1].n; i1++)                                               \
-                for (int64_t i0 = 0; i0 < o[0].n; i0++)                                           \
-                    for (int64_t a = 0; a < ns; a++) {                                            \
-                        int64_t so = i2 * o[2].ss + i1 * o[1].ss + i0 * o[0].ss + a * sss;        \
-                        uint8_t *d = dst + (size_t)(i2 * o[2].ds + i1 * o[1].ds + i0 * o[0].ds + a * sds) * (CS); \
-                        /* Rows may be far apart: fetch a few ahead for writing (an address   \
-                         * past the buffer is harmless to a prefetch). */                     \
-                        uintptr_t ahead = (uintptr_t)d + (uintptr_t)(PF_AHEAD * sds) * (CS);      \
-                        __builtin_prefetch((const void *)ahead, 1);                               \
-                        __builtin_prefetch((const void *)(ahead + 63), 1);                        \
-                        if (unit) /* one cell per tile per row (axial tiles): a gather */         \
-                            for (uint32_t k = 0; k < np; k++, d += (CS))                          \
-                                memcpy(d, src[k] + (size_t)so * (CS), (CS));                      \
-                        else                                                                      \
-                            for (uint32_t k = 0; k < np; k++) {                                   \
-                                const uint8_t *sp = src[k] + (size_t)so * (CS);                   \
-                                for (int64_t j = 0; j < ng[k]; j++, d += (CS))                    \
-                                    memcpy(d, sp + (size_t)(j * ssg[k]) * (CS), (CS));            \
-                            }                                                                     \
-                    }                                                                             \
-    }
-DEF_GROUP(group1, 1)
-DEF_GROUP(group2, 2)
-DEF_GROUP(group4, 4)
-DEF_GROUP(group8, 8)
-
-#if defined(__SSE2__)
-/* The commonest transposition (4-byte cells, one cell per tile per output row, tiles
- * contiguous along their fastest dimension: axial tiles of float32 into x,y,z order) with
- * 4×4 register transposes: four output rows at a time, four tiles at a time. */
-static int group4_sse(const uint8_t *const *src, const int64_t *ng, uint32_t np, uint8_t *dst, const nd *o,
-                      int64_t ns, int64_t sss, int64_t sds)
-{
-    for (uint32_t k = 0; k < np; k++)
-        if (ng[k] != 1) return 0;
-    if (sss != 1 || np < 4) return 0;
-    for (int64_t i2 = 0; i2 < o[2].n; i2++)
-        for (int64_t i1 = 0; i1 < o[1].n; i1++)
-            for (int64_t i0 = 0; i0 < o[0].n; i0++) {
-                int64_t so = i2 * o[2].ss + i1 * o[1].ss + i0 * o[0].ss;
-                uint8_t *base = dst + (size_t)(i2 * o[2].ds + i1 * o[1].ds + i0 * o[0].ds) * 4;
-                int64_t a = 0;
-                for (; a + 4 <= ns; a += 4) {
-                    uint8_t *d0 = base + (size_t)(a * sds) * 4, *d1 = d0 + (size_t)sds * 4;
-                    uint8_t *d2 = d1 + (size_t)sds * 4, *d3 = d2 + (size_t)sds * 4;
-                    uintptr_t ahead = (uintptr_t)d0 + (uintptr_t)(PF_AHEAD * sds) * 4;
-                    __builtin_prefetch((const void *)ahead, 1);
-                    __builtin_prefetch((const void *)(ahead + (uintptr_t)sds * 4), 1);
-                    __builtin_prefetch((const void *)(ahead + (uintptr_t)sds * 8), 1);
-                    __builtin_prefetch((const void *)(ahead + (uintptr_t)sds * 12), 1);
-                    uint32_t k = 0;
-                    for (; k + 4 <= np; k += 4) {
-                        __m128 r0 = _mm_loadu_ps((const float *)(const void *)(src[k] + (size_t)(so + a) * 4));
-                        __m128 r1 = _mm_loadu_ps((const float *)(const void *)(src[k + 1] + (size_t)(so + a) * 4));
-                        __m128 r2 = _mm_loadu_ps((const float *)(const void *)(src[k + 2] + (size_t)(so + a) * 4));
-                        __m128 r3 = _mm_loadu_ps((const float *)(const void *)(src[k + 3] + (size_t)(so + a) * 4));
-                        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-                        _mm_storeu_ps((float *)(void *)(d0 + k * 4), r0);
-                        _mm_storeu_ps((float *)(void *)(d1 + k * 4), r1);
-                        _mm_storeu_ps((float *)(void *)(d2 + k * 4), r2);
-                        _mm_storeu_ps((float *)(void *)(d3 + k * 4), r3);
-                    }
-                    for (; k < np; k++)
-                        for (int j = 0; j < 4; j++)
-                            memcpy(d0 + (size_t)(j * sds + k) * 4, src[k] + (size_t)(so + a + j) * 4, 4);
-                }
-                for (; a < ns; a++)
-                    for (uint32_t k = 0; k < np; k++)
-                        memcpy(base + (size_t)(a * sds + k) * 4, src[k] + (size_t)(so + a) * 4, 4);
-            }
-    return 1;
-}
-#endif
-
-/* Copies a group of pieces (see DEF_GROUP); src, ng and ssg are scratch of np entries. */
-static void copy_group(const piece *pcs, uint32_t np, uint32_t ndim, uint32_t g, uint32_t sf, size_t cs,
-                       const uint8_t **src, int64_t *ng, int64_t *ssg)
-{
-    const piece *p0 = &pcs[0];
-    nd o[3] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-    uint32_t no = 0;
-    for (uint32_t d = 0; d < ndim; d++)
-        if (d != g && d != sf && p0->n[d] > 1) o[no++] = (nd){p0->n[d], p0->ss[d], p0->ds[d]};
-    const int64_t ns = sf < ndim ? p0->n[sf] : 1;
-    const int64_t sss = sf < ndim ? p0->ss[sf] : 0, sds = sf < ndim ? p0->ds[sf] : 0;
-    for (uint32_t k = 0; k < np; k++) {
-        src[k] = pcs[k].src;
-        ng[k] = pcs[k].n[g];
-        ssg[k] = pcs[k].ss[g];
-    }
-    switch (cs) {
-    case 1: group1(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
-    case 2: group2(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
-    case 4:
-#if defined(__SSE2__)
-        if (group4_sse(src, ng, np, p0->dst, o, ns, sss, sds)) return;
-#endif
-        group4(src, ng, ssg, np, p0->dst, o, ns, sss, sds);
-        return;
-    case 8: group8(src, ng, ssg, np, p0->dst, o, ns, sss, sds); return;
-    default:
-        /* Multi-value cells: one piece at a time. */
-        for (uint32_t k = 0; k < np; k++) copy_piece(&pcs[k], ndim, cs);
-    }
-}
-
-/* Writes the fill value into the output cells of box. */
-static void fill_box(const plan *p, uint8_t *out, const int64_t *box, const uint8_t *fill, size_t cs)
-{
-    int64_t n[4] = {1, 1, 1, 1};
-    nd o[3] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-    uint32_t no = 0;
-    for (uint32_t d = 0; d < p->ndim; d++) {
-        n[d] = box[2 * d + 1] - box[2 * d] + 1;
-        if (d != p->g) o[no++] = (nd){n[d], 0, (int64_t)p->ostride[d]};
-    }
-    int uniform = 1;
-    for (size_t b = 1; b < cs; b++) uniform &= fill[b] == fill[0];
-    size_t run = (size_t)n[p->g] * cs;
-    uint64_t base = 0;
-    for (uint32_t d = 0; d < p->ndim; d++) base += (uint64_t)(box[2 * d] - p->q[2 * d]) * p->ostride[d];
-    for (int64_t i2 = 0; i2 < o[2].n; i2++)
-        for (int64_t i1 = 0; i1 < o[1].n; i1++)
-            for (int64_t i0 = 0; i0 < o[0].n; i0++) {
-                uint8_t *d = out + (size_t)(base + (uint64_t)(i2 * o[2].ds + i1 * o[1].ds + i0 * o[0].ds)) * cs;
-                if (uniform) {
-                    memset(d, fill[0], run);
-                    continue;
-                }
-                memcpy(d, fill, cs);
-                for (size_t done = cs; done < run;) {
-                    size_t m = RDI_MIN(done, run - done);
-                    memcpy(d + done, d, m);
-                    done += m;
-                }
-            }
-}
 
 /* ---------------------------------------------------------------- buffers -- */
 
@@ -557,6 +107,7 @@ typedef struct pass {
     size_t cs;
     const uint8_t *fill;
     int validity;
+    int remote;                 /* the backend is RDI_VFS_REMOTE: one vectored read per batch */
     const char *attr;
     /* per fragment */
     int32_t *fai;               /* attribute index in the fragment's schema, -1 = absent */
@@ -634,8 +185,28 @@ static radi_status io_task(void *arg, size_t i, unsigned w)
     return s;
 }
 
+/* On a remote backend the batch's coalesced ranges go out as one vectored read, which the
+ * backend runs in parallel (splitting or merging as it sees fit): a batch costs one round
+ * trip, not one per pool task. Locally the pool's parallel reads of PART_MAX pieces stay
+ * (the emulated vectored read is serial). */
+static radi_status read_remote(pass *ps)
+{
+    rdi_vfs_range *r = rdi_malloc((size_t)(ps->nranges ? ps->nranges : 1) * sizeof *r);
+    if (!r) return RADI_E_NOMEM;
+    for (uint64_t i = 0; i < ps->nranges; i++) {
+        const range *rg = &ps->ranges[i];
+        r[i] = (rdi_vfs_range){ps->furi[rg->frag], rg->off, rg->len, ps->arena.data + rg->pos, RADI_OK};
+    }
+    radi_status s = rdi_vfs_read_many(ps->ctx->vfs, r, (size_t)ps->nranges);
+    for (uint64_t i = 0; s == RADI_E_NOT_FOUND && i < ps->nranges; i++)
+        if (r[i].status == RADI_E_NOT_FOUND)
+            s = rdi_error(RADI_E_CORRUPT, "%s: missing from its fragment", r[i].uri);
+    free(r);
+    return s;
+}
+
 /* Unfilters only the chunks of a tile that hold bytes [b0, b1) of it. Chunks are
- * filtered independently (§1.5), so each one decodes on its own: a sagittal slice of
+ * filtered independently (format.md §4), so each one decodes on its own: a sagittal slice of
  * axial tiles needs one chunk in four. Other bytes of out are left unwritten. */
 static radi_status unfilter_range(const radi_filter_list *fl, radi_datatype type, uint32_t cs, const uint8_t *in,
                                   uint64_t in_len, uint8_t *out, uint64_t out_len, uint64_t b0, uint64_t b1,
@@ -734,19 +305,19 @@ static radi_status decode_task(void *arg, size_t ti, unsigned wi)
             s = decode(ps, w, t->c0, t, t->box, tile);
             make_piece(ps, t, t->box, tile, &pcs[k]);
         }
-        if (s == RADI_OK) copy_group(pcs, tk->ns, p->ndim, p->g, p->src_fast, ps->cs, src, ng, ssg);
+        if (s == RADI_OK) rdi_dense_copy_group(pcs, tk->ns, p->ndim, p->g, p->src_fast, ps->cs, src, ng, ssg);
         free(pcs);
         return s;
     }
     for (uint32_t k = 0; k < tk->ns; k++) {
         const stile *t = &p->st[tk->s0 + k];
-        if (t->fill) fill_box(p, ps->out, t->box, ps->fill, ps->cs);
+        if (t->fill) rdi_dense_fill_box(p, ps->out, t->box, ps->fill, ps->cs);
         for (uint32_t j = 0; j < t->nc; j++) {
             uint64_t ci = t->c0 + j;
             const contrib *c = &p->c[ci];
             piece pc;
             if (ps->fai[c->frag] < 0) { /* the fragment predates the attribute */
-                fill_box(p, ps->out, c->part, ps->fill, ps->cs);
+                rdi_dense_fill_box(p, ps->out, c->part, ps->fill, ps->cs);
                 continue;
             }
             if (c->direct) { /* a whole tile: its first cell is the part's */
@@ -757,7 +328,7 @@ static radi_status decode_task(void *arg, size_t ti, unsigned wi)
             RDI_TRY(bigbuf_reserve(&w->buf, (size_t)tb));
             RDI_TRY(decode(ps, w, ci, t, c->part, w->buf.data));
             make_piece(ps, t, c->part, w->buf.data, &pc);
-            copy_piece(&pc, p->ndim, ps->cs);
+            rdi_dense_copy_piece(&pc, p->ndim, ps->cs);
         }
     }
     return RADI_OK;
@@ -804,7 +375,7 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
             if (last && last->frag == u[i].frag && u[i].off >= last->off + last->len) {
                 uint64_t gap = u[i].off - (last->off + last->len);
                 uint64_t merged = u[i].off + u[i].len - last->off;
-                if (gap <= GAP_MAX && gap <= slack && merged <= READ_MAX) {
+                if (gap <= (ps->remote ? GAP_MAX_REMOTE : GAP_MAX) && gap <= slack && merged <= READ_MAX) {
                     slack -= gap;
                     last->len = merged;
                     continue;
@@ -838,8 +409,8 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
             if (r == ps->nranges) s = rdi_error(RADI_E_INTERNAL, "dense read: tile outside every read range");
             else ps->cdata[u[i].ci] = ps->arena.data + ps->ranges[r].pos + (u[i].off - ps->ranges[r].off);
         }
-        if (s == RADI_OK) s = rdi_pool_for(ps->ctx->pool, (size_t)np, io_task, ps);
-        ps->stats.io_requests += np;
+        if (s == RADI_OK) s = ps->remote ? read_remote(ps) : rdi_pool_for(ps->ctx->pool, (size_t)np, io_task, ps);
+        ps->stats.io_requests += ps->remote ? ps->nranges : np;
         ps->stats.bytes_read += pos;
         ps->stats.tiles_read += nu;
     }
@@ -858,21 +429,6 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
         for (unsigned i = 0; i < ps->nworkers; i++) bigbuf_free(&ps->workers[i].buf);
     }
     return s;
-}
-
-typedef struct load_job {
-    radi_ctx *ctx;
-    rdi_fragmeta **frags;
-    uint32_t *which;
-    int32_t *field;
-} load_job;
-
-static radi_status load_task(void *arg, size_t i, unsigned w)
-{
-    RDI_UNUSED(w);
-    load_job *j = arg;
-    /* Nested loops share worker slots, so each fragment brings its own scratch (NULL). */
-    return rdi_fragmeta_load_field(j->ctx, j->frags[j->which[i]], (uint32_t)j->field[j->which[i]], NULL);
 }
 
 static radi_status run_pass(pass *ps)
@@ -908,10 +464,7 @@ static radi_status run_pass(pass *ps)
         if (!ps->furi[f]) s = rdi_nomem();
         used[nused++] = f;
     }
-    if (s == RADI_OK && nused) {
-        load_job j = {ps->ctx, a->frags, used, ps->fai};
-        s = rdi_pool_for(ps->ctx->pool, nused, load_task, &j);
-    }
+    if (s == RADI_OK && nused) s = rdi_array_load_tile_index(a, used, nused);
     /* Where each contributing tile lies in its file. Offsets were checked ascending and
      * inside the file when loaded; the last tile ends at the file size. */
     for (uint64_t ci = 0; ci < p->nc && s == RADI_OK; ci++) {
@@ -1022,7 +575,7 @@ radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, ra
     radi_ctx *ctx = array->ctx;
     plan p;
     memset(&p, 0, sizeof p);
-    radi_status s = build_plan(&p, array, subarray, layout);
+    radi_status s = rdi_dense_build_plan(&p, array, subarray, layout);
     unsigned nw = rdi_pool_size(ctx->pool);
     worker *workers = rdi_calloc(nw, sizeof *workers);
     if (s == RADI_OK && !workers) s = RADI_E_NOMEM;
@@ -1055,6 +608,8 @@ radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, ra
             }
             ps.workers = workers;
             ps.nworkers = nw;
+            ps.remote = array->snap ? array->snap->remote
+                                    : (rdi_vfs_flags(ctx->vfs, array->uri) & RDI_VFS_REMOTE) != 0;
             s = run_pass(&ps);
             total.tiles_read += ps.stats.tiles_read;
             total.bytes_read += ps.stats.bytes_read;

@@ -1,12 +1,14 @@
 /*
- * Reading fragment metadata (research/tiledb-format.md §1.7–§1.9): footers from each
- * fragment's __fragment_metadata.tdb or from consolidated `.meta` files, and the
- * per-field tile index sections, loaded once per open array on first use. Also the
- * array-level queries built on them (non-empty domain, fragment info).
+ * Reading fragment metadata (docs/format.md §8–§9): footers from each
+ * fragment's __fragment_metadata.tdb or from consolidated `.meta` files (through the
+ * open's snapshot where it took one, tdb/prefetch.h). The per-field tile index sections
+ * are loaded by tile_index.c. Also the array-level queries built on the footers
+ * (non-empty domain, fragment info).
  */
 #include <stdlib.h>
 
 #include "tdb/tdb.h"
+#include "tdb/prefetch.h"
 
 /* One ranged read at the end of the file usually holds the whole footer (574 bytes for
  * a small 2-D array; ~100 bytes per field), saving the second round trip on S3. */
@@ -125,7 +127,7 @@ static radi_status parse_footer(const void *footer, size_t len, const char *what
         RDI_TRY(rdi_rd_u8(&r, &flag, "has_delete_meta"));
         fm->has_delete_meta = flag != 0;
     }
-    /* The index space: attributes, the hidden __coords slot, dimensions, extras (§1.8). */
+    /* The index space: attributes, the hidden __coords slot, dimensions, extras (format.md §8.1). */
     uint32_t n = s->nattr + 1 + s->ndim + (fm->has_timestamps ? 1 : 0) + (fm->has_delete_meta ? 2 : 0);
     fm->nfields = n;
     uint64_t **lists[3 + RDI_GT_COUNT];
@@ -198,9 +200,7 @@ radi_status rdi_fragmeta_parse_footer(const void *footer, size_t len, const char
     return parse_footer(footer, len, what, schemas, nschemas, fm, &consumed);
 }
 
-/* Every generic-tile offset of the footer must lie before `limit` (the footer's start, or
- * the file size), so no later read is sized from a garbage offset. */
-static radi_status check_gt_offsets(const rdi_fragmeta *fm, uint64_t limit, const char *what)
+radi_status rdi_fragmeta_check_offsets(const rdi_fragmeta *fm, uint64_t limit, const char *what)
 {
     int bad = fm->rtree_off >= limit || fm->frag_mmsn_off >= limit ||
               (fm->version >= 16 && fm->proc_cond_off >= limit);
@@ -238,8 +238,9 @@ static radi_status set_timestamps(rdi_fragmeta *fm)
     return RADI_OK;
 }
 
-radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *frag_name,
-                              radi_schema *const *schemas, uint32_t nschemas, rdi_fragmeta **out)
+radi_status rdi_fragmeta_load(radi_ctx *ctx, const rdi_snap *snap, const char *array_uri,
+                              const char *frag_name, radi_schema *const *schemas, uint32_t nschemas,
+                              rdi_fragmeta **out)
 {
     rdi_fragmeta *fm = fragmeta_new(array_uri, frag_name);
     if (!fm) return RADI_E_NOMEM;
@@ -248,7 +249,7 @@ radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *
     radi_status s = md ? set_timestamps(fm) : rdi_nomem();
     uint64_t size = 0;
     if (s == RADI_OK) {
-        s = rdi_vfs_size(ctx->vfs, md, &size);
+        s = rdi_snap_size(snap, ctx->vfs, md, &size);
         if (s == RADI_E_NOT_FOUND) s = rdi_error(RADI_E_CORRUPT, "%s: missing (fragment without metadata)", md);
     }
     if (s == RADI_OK && size < 8) s = rdi_error(RADI_E_CORRUPT, "%s: truncated footer (%llu bytes)", md,
@@ -256,7 +257,7 @@ radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *
     uint64_t tail = RDI_MIN(size, FOOTER_TAIL), footer_len = 0;
     if (s == RADI_OK) {
         buf = rdi_malloc((size_t)tail);
-        s = buf ? rdi_vfs_read(ctx->vfs, md, size - tail, buf, tail) : RADI_E_NOMEM;
+        s = buf ? rdi_snap_read(snap, ctx->vfs, md, size - tail, buf, tail) : RADI_E_NOMEM;
     }
     const uint8_t *footer = NULL;
     if (s == RADI_OK) {
@@ -269,7 +270,7 @@ radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *
         else {
             /* A footer longer than the tail (thousands of fields): one more read. */
             uint8_t *big = rdi_malloc((size_t)footer_len);
-            s = big ? rdi_vfs_read(ctx->vfs, md, size - 8 - footer_len, big, footer_len) : RADI_E_NOMEM;
+            s = big ? rdi_snap_read(snap, ctx->vfs, md, size - 8 - footer_len, big, footer_len) : RADI_E_NOMEM;
             free(buf);
             buf = big;
             footer = big;
@@ -283,7 +284,7 @@ radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *
             s = rdi_error(RADI_E_CORRUPT, "%s: footer length %llu does not match its content (%zu bytes)", md,
                           (unsigned long long)footer_len, consumed);
     }
-    if (s == RADI_OK) s = check_gt_offsets(fm, size - 8 - footer_len, md);
+    if (s == RADI_OK) s = rdi_fragmeta_check_offsets(fm, size - 8 - footer_len, md);
     if (s == RADI_OK) fm->meta_size = size;
     free(buf);
     free(md);
@@ -293,166 +294,6 @@ radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *
     }
     *out = fm;
     return RADI_OK;
-}
-
-/* ------------------------------------------------------- per-field sections -- */
-
-/* The smallest generic-tile offset of the file greater than off (or the file size): the
- * end of the section starting at off, since TileDB writes sections back to back. */
-static uint64_t section_end(const rdi_fragmeta *fm, uint64_t off)
-{
-    uint64_t end = fm->meta_size;
-#define CONSIDER(v) do { if ((v) > off && (v) < end) end = (v); } while (0)
-    CONSIDER(fm->rtree_off);
-    CONSIDER(fm->frag_mmsn_off);
-    if (fm->version >= 16) CONSIDER(fm->proc_cond_off);
-    for (int k = 0; k < RDI_GT_COUNT; k++)
-        for (uint32_t i = 0; i < fm->nfields; i++) CONSIDER(fm->gt_off[k][i]);
-#undef CONSIDER
-    return end;
-}
-
-/* Decodes one `u64 count | count × u64` section from the span read at span_off, and checks
- * it against the fragment's tile count and the data file's size. */
-static radi_status load_section(rdi_fragmeta *fm, const uint8_t *span, uint64_t span_off,
-                                uint64_t span_len, int kind, uint32_t field, uint64_t file_size,
-                                const char *what, rdi_scratch *scratch, uint64_t **out)
-{
-    static const char *const kinds[] = {"tile offsets", "tile var offsets", "tile var sizes",
-                                        "tile validity offsets"};
-    uint64_t off = fm->gt_off[kind][field] - span_off;
-    char *where = rdi_asprintf("%s (%s of field %u)", what, kinds[kind], field);
-    if (!where) return RADI_E_NOMEM;
-    rdi_rd r;
-    rdi_rd_init(&r, span + off, (size_t)(span_len - off), where);
-    rdi_buf payload = RDI_BUF_INIT;
-    radi_status s = rdi_generic_tile_decode(&r, scratch, &payload);
-    free(where);
-    if (s != RADI_OK) {
-        rdi_buf_free(&payload);
-        return s;
-    }
-    uint64_t count = 0;
-    if (payload.len >= 8) count = rdi_ld64(payload.data);
-    if (payload.len < 8 || (payload.len - 8) / 8 < count) {
-        rdi_buf_free(&payload);
-        return rdi_error(RADI_E_CORRUPT, "%s: %s of field %u: truncated section", what, kinds[kind], field);
-    }
-    if (count == 0 && file_size == 0) { /* an unused slot (TileDB may write count 0) */
-        rdi_buf_free(&payload);
-        return RADI_OK;
-    }
-    if (count != fm->tile_num) {
-        rdi_buf_free(&payload);
-        return rdi_error(RADI_E_CORRUPT, "%s: %s of field %u: %llu entries for %llu tiles", what, kinds[kind],
-                         field, (unsigned long long)count, (unsigned long long)fm->tile_num);
-    }
-    uint64_t *v = rdi_malloc((size_t)(count ? count : 1) * sizeof(uint64_t));
-    if (!v) {
-        rdi_buf_free(&payload);
-        return RADI_E_NOMEM;
-    }
-    memcpy(v, payload.data + 8, (size_t)count * sizeof(uint64_t));
-    rdi_buf_free(&payload);
-    /* Offsets index a data file: ascending and inside it (the last tile ends at its size). */
-    if (kind != RDI_GT_VAR_SIZES && file_size > 0) {
-        for (uint64_t t = 0; t < count; t++)
-            if (v[t] >= file_size || (t > 0 && v[t] < v[t - 1])) {
-                uint64_t bad = v[t];
-                free(v);
-                return rdi_error(RADI_E_CORRUPT,
-                                 "%s: %s of field %u: tile %llu at byte %llu is out of order or past the "
-                                 "file's %llu bytes",
-                                 what, kinds[kind], field, (unsigned long long)t, (unsigned long long)bad,
-                                 (unsigned long long)file_size);
-            }
-    }
-    *out = v;
-    return RADI_OK;
-}
-
-/* Field kinds in the index space: what sections a field has. */
-static void field_kind(const rdi_fragmeta *fm, uint32_t field, int *var, int *nullable, int *none)
-{
-    const radi_schema *s = fm->schema;
-    *var = *nullable = *none = 0;
-    if (field < s->nattr) {
-        *var = s->attrs[field].cell_val_num == RADI_VAR_NUM;
-        *nullable = s->attrs[field].nullable;
-    } else if (field == s->nattr) {
-        *none = 1; /* the legacy __coords slot: always empty */
-    } else if (field < s->nattr + 1 + s->ndim) {
-        *var = s->dims[field - s->nattr - 1].cell_val_num == RADI_VAR_NUM;
-        *none = fm->dense; /* dense fragments store no coordinates */
-    }
-}
-
-radi_status rdi_fragmeta_load_field(radi_ctx *ctx, rdi_fragmeta *fm, uint32_t field, rdi_scratch *scratch)
-{
-    if (field >= fm->nfields)
-        return rdi_error(RADI_E_INVALID, "%s: field %u out of range (%u fields)", fm->uri, field, fm->nfields);
-    if (fm->field_loaded[field]) return RADI_OK;
-    char *md = rdi_path_join(fm->uri, "__fragment_metadata.tdb");
-    if (!md) return RADI_E_NOMEM;
-    radi_status s = RADI_OK;
-    if (fm->meta_size == 0) {
-        /* Footer came from a consolidated .meta: learn the file size once to bound reads. */
-        s = rdi_vfs_size(ctx->vfs, md, &fm->meta_size);
-        if (s == RADI_E_NOT_FOUND) s = rdi_error(RADI_E_CORRUPT, "%s: missing", md);
-        if (s == RADI_OK) s = check_gt_offsets(fm, fm->meta_size, md);
-        if (s != RADI_OK) fm->meta_size = 0;
-    }
-    /* Every field's tile index sections (offsets, var offsets, var sizes, validity
-     * offsets) sit back to back in the file: one ranged read brings all of them, so
-     * later fields cost no I/O. */
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (int k = RDI_GT_TILE_OFFSETS; k <= RDI_GT_VALIDITY_OFFSETS; k++)
-        for (uint32_t i = 0; i < fm->nfields; i++) {
-            lo = RDI_MIN(lo, fm->gt_off[k][i]);
-            hi = RDI_MAX(hi, fm->gt_off[k][i]);
-        }
-    uint8_t *span = NULL;
-    uint64_t span_len = 0;
-    if (s == RADI_OK) {
-        span_len = section_end(fm, hi) - lo;
-        span = rdi_malloc((size_t)(span_len ? span_len : 1));
-        s = span ? rdi_vfs_read(ctx->vfs, md, lo, span, span_len) : RADI_E_NOMEM;
-    }
-    rdi_scratch *own = NULL;
-    if (s == RADI_OK && !scratch) {
-        s = rdi_scratch_create(&own);
-        scratch = own;
-    }
-    for (uint32_t f = 0; f < fm->nfields && s == RADI_OK; f++) {
-        if (fm->field_loaded[f]) continue;
-        /* What an earlier, failed attempt left behind. */
-        uint64_t **slots[4] = {&fm->tile_offsets[f], &fm->tile_var_offsets[f], &fm->tile_var_sizes[f],
-                               &fm->tile_validity_offsets[f]};
-        for (int k = 0; k < 4; k++) {
-            free(*slots[k]);
-            *slots[k] = NULL;
-        }
-        int var, nullable, none;
-        field_kind(fm, f, &var, &nullable, &none);
-        if (!none)
-            s = load_section(fm, span, lo, span_len, RDI_GT_TILE_OFFSETS, f, fm->file_sizes[f], md, scratch,
-                             &fm->tile_offsets[f]);
-        if (s == RADI_OK && var && !none) {
-            s = load_section(fm, span, lo, span_len, RDI_GT_VAR_OFFSETS, f, fm->file_var_sizes[f], md, scratch,
-                             &fm->tile_var_offsets[f]);
-            if (s == RADI_OK)
-                s = load_section(fm, span, lo, span_len, RDI_GT_VAR_SIZES, f, fm->file_var_sizes[f], md,
-                                 scratch, &fm->tile_var_sizes[f]);
-        }
-        if (s == RADI_OK && nullable)
-            s = load_section(fm, span, lo, span_len, RDI_GT_VALIDITY_OFFSETS, f, fm->file_validity_sizes[f], md,
-                             scratch, &fm->tile_validity_offsets[f]);
-        if (s == RADI_OK) fm->field_loaded[f] = 1;
-    }
-    rdi_scratch_free(own);
-    free(span);
-    free(md);
-    return s;
 }
 
 void rdi_fragmeta_free(rdi_fragmeta *fm)
@@ -479,10 +320,11 @@ void rdi_fragmeta_free(rdi_fragmeta *fm)
         free(lists[k]);
     }
     free(fm->field_loaded);
+    rdi_buf_free(&fm->rtree);
     free(fm);
 }
 
-/* ------------------------------------------------------------- load all (§1.9) -- */
+/* ------------------------------------------------------------- load all (format.md §9) -- */
 
 typedef struct cons_file {
     rdi_buf payload;
@@ -493,6 +335,7 @@ typedef struct cons_file {
 
 typedef struct load_all_job {
     radi_ctx *ctx;
+    const rdi_snap *snap;
     const char *array_uri;
     const rdi_strlist *frag_names, *meta_files;
     radi_schema *const *schemas;
@@ -514,7 +357,7 @@ static radi_status load_cons_task(void *arg, size_t i, unsigned worker)
     if (!uri) return rdi_nomem();
     rdi_scratch *scratch = NULL;
     radi_status s = rdi_scratch_create(&scratch);
-    if (s == RADI_OK) s = rdi_generic_tile_read(j->ctx->vfs, uri, 0, scratch, &c->payload);
+    if (s == RADI_OK) s = rdi_generic_tile_read_snap(j->ctx->vfs, j->snap, uri, 0, scratch, &c->payload);
     rdi_scratch_free(scratch);
     rdi_rd r;
     rdi_rd_init(&r, c->payload.data, c->payload.len, uri);
@@ -554,7 +397,7 @@ static radi_status load_frag_task(void *arg, size_t i, unsigned worker)
     load_all_job *j = arg;
     const char *name = j->frag_names->items[i];
     if (j->src_file[i] < 0)
-        return rdi_fragmeta_load(j->ctx, j->array_uri, name, j->schemas, j->nschemas, &j->out[i]);
+        return rdi_fragmeta_load(j->ctx, j->snap, j->array_uri, name, j->schemas, j->nschemas, &j->out[i]);
     cons_file *c = &j->cons[j->src_file[i]];
     rdi_fragmeta *fm = fragmeta_new(j->array_uri, name);
     if (!fm) return RADI_E_NOMEM;
@@ -575,13 +418,13 @@ static radi_status load_frag_task(void *arg, size_t i, unsigned worker)
     return RADI_OK;
 }
 
-radi_status rdi_fragmeta_load_all(radi_ctx *ctx, const char *array_uri,
+radi_status rdi_fragmeta_load_all(radi_ctx *ctx, const rdi_snap *snap, const char *array_uri,
                                   const rdi_strlist *frag_names, const rdi_strlist *meta_files,
                                   radi_schema *const *schemas, uint32_t nschemas,
                                   rdi_fragmeta ***out)
 {
     size_t nf = frag_names->n, nm = meta_files ? meta_files->n : 0;
-    load_all_job j = {ctx, array_uri, frag_names, meta_files, schemas, nschemas, NULL, NULL, NULL, NULL};
+    load_all_job j = {ctx, snap, array_uri, frag_names, meta_files, schemas, nschemas, NULL, NULL, NULL, NULL};
     j.out = rdi_calloc(nf ? nf : 1, sizeof *j.out);
     j.cons = rdi_calloc(nm ? nm : 1, sizeof *j.cons);
     j.src_file = rdi_calloc(nf ? nf : 1, sizeof *j.src_file);

@@ -1,11 +1,12 @@
 /*
- * Generic tiles (research/tiledb-format.md §1.4): a 34-byte header, the serialized
+ * Generic tiles (docs/format.md §3): a 34-byte header, the serialized
  * pipeline, then one chunked tile. Used for schemas, metadata, group details and every
  * section of the fragment metadata.
  */
 #include <stdlib.h>
 
 #include "tdb/tdb.h"
+#include "tdb/prefetch.h"
 
 #define GT_HEADER 34u
 
@@ -99,13 +100,19 @@ radi_status rdi_generic_tile_decode(rdi_rd *r, rdi_scratch *scratch, rdi_buf *pa
 radi_status rdi_generic_tile_read(rdi_vfs *vfs, const char *uri, uint64_t off,
                                   rdi_scratch *scratch, rdi_buf *payload)
 {
+    return rdi_generic_tile_read_snap(vfs, NULL, uri, off, scratch, payload);
+}
+
+radi_status rdi_generic_tile_read_snap(rdi_vfs *vfs, const rdi_snap *snap, const char *uri, uint64_t off,
+                                       rdi_scratch *scratch, rdi_buf *payload)
+{
     uint64_t fsize;
-    RDI_TRY(rdi_vfs_size(vfs, uri, &fsize));
+    RDI_TRY(rdi_snap_size(snap, vfs, uri, &fsize));
     if (off > fsize || fsize - off < GT_HEADER)
         return rdi_error(RADI_E_CORRUPT, "%s: truncated generic tile header at byte %llu (file has %llu bytes)",
                          uri, (unsigned long long)off, (unsigned long long)fsize);
     uint8_t hb[GT_HEADER];
-    RDI_TRY(rdi_vfs_read(vfs, uri, off, hb, GT_HEADER));
+    RDI_TRY(rdi_snap_read(snap, vfs, uri, off, hb, GT_HEADER));
     rdi_rd r;
     rdi_rd_init(&r, hb, GT_HEADER, uri);
     gt_header h;
@@ -119,7 +126,7 @@ radi_status rdi_generic_tile_read(rdi_vfs *vfs, const char *uri, uint64_t off,
     uint64_t total = GT_HEADER + (uint64_t)h.fp_size + h.persisted;
     rdi_buf raw = RDI_BUF_INIT;
     RDI_TRY(rdi_buf_resize(&raw, (size_t)total));
-    radi_status s = rdi_vfs_read(vfs, uri, off, raw.data, total);
+    radi_status s = rdi_snap_read(snap, vfs, uri, off, raw.data, total);
     if (s == RADI_OK) {
         rdi_rd_init(&r, raw.data, raw.len, uri);
         s = rdi_generic_tile_decode(&r, scratch, payload);

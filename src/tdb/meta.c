@@ -1,5 +1,5 @@
 /*
- * Array and group metadata (research/tiledb-format.md §1.10): generic tiles in
+ * Array and group metadata (docs/format.md §11): generic tiles in
  * <uri>/__meta holding `u32 keylen | key | u8 del | [u8 type | u32 n | values]` records.
  * Files fully inside the open range are applied in t1 order; a consolidated file's .vac
  * hides its inputs.
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "tdb/tdb.h"
+#include "tdb/prefetch.h"
 
 
 /* Types radi_datatype does not name are kept as raw bytes of their TileDB size. */
@@ -148,7 +149,8 @@ static int cmp_meta_file(const void *x, const void *y)
 static int inside(uint64_t t1, uint64_t t2, uint64_t lo, uint64_t hi) { return t1 >= lo && t2 <= hi; }
 
 /* Names listed by the visible .vac files (files consolidated into a newer one). */
-static radi_status vacuumed(radi_ctx *ctx, const char *dir, const rdi_dirlist *ls, uint64_t t_start,
+static radi_status vacuumed(radi_ctx *ctx, const rdi_snap *snap, const char *dir, const rdi_dirlist *ls,
+                            uint64_t t_start,
                             uint64_t t_end, rdi_strlist *out)
 {
     radi_status s = RADI_OK;
@@ -162,7 +164,7 @@ static radi_status vacuumed(radi_ctx *ctx, const char *dir, const rdi_dirlist *l
         if (!stem || !file) s = RADI_E_NOMEM;
         else if ((s = rdi_tsname_parse(stem, &tn))) rdi_error_wrap(s, "%s", file);
         else if (inside(tn.t1, tn.t2, t_start, t_end) &&
-                 (s = rdi_vfs_read_all(ctx->vfs, file, &text)) == RADI_OK) {
+                 (s = rdi_snap_read_all(snap, ctx->vfs, file, &text)) == RADI_OK) {
             const char *p = (const char *)text.data, *end = p + text.len;
             while (p < end && s == RADI_OK) {
                 const char *nlp = memchr(p, '\n', (size_t)(end - p));
@@ -195,6 +197,12 @@ static int listed(const rdi_strlist *l, const char *name)
 radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint64_t t_end,
                           uint32_t version, radi_meta *m)
 {
+    return rdi_meta_load_snap(ctx, NULL, uri, t_start, t_end, version, m);
+}
+
+radi_status rdi_meta_load_snap(radi_ctx *ctx, const rdi_snap *snap, const char *uri, uint64_t t_start,
+                               uint64_t t_end, uint32_t version, radi_meta *m)
+{
     memset(m, 0, sizeof *m);
     m->ctx = ctx;
     m->version = version;
@@ -207,8 +215,8 @@ radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint
     rdi_scratch *scratch = NULL;
     meta_file *files = NULL;
     size_t nfiles = 0;
-    radi_status s = rdi_vfs_ls(ctx->vfs, dir, &ls);
-    if (s == RADI_OK) s = vacuumed(ctx, dir, &ls, t_start, t_end, &gone);
+    radi_status s = rdi_snap_ls(snap, ctx->vfs, dir, &ls);
+    if (s == RADI_OK) s = vacuumed(ctx, snap, dir, &ls, t_start, t_end, &gone);
     if (s == RADI_OK && ls.n && !(files = rdi_calloc(ls.n, sizeof *files))) s = RADI_E_NOMEM;
     for (size_t i = 0; i < ls.n && s == RADI_OK; i++) {
         const char *n = ls.items[i].name;
@@ -229,7 +237,7 @@ radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint
     for (size_t i = 0; i < nfiles && s == RADI_OK; i++) {
         char *file = rdi_path_join(dir, files[i].name);
         if (!file) { s = RADI_E_NOMEM; break; }
-        s = rdi_generic_tile_read(ctx->vfs, file, 0, scratch, &payload);
+        s = rdi_generic_tile_read_snap(ctx->vfs, snap, file, 0, scratch, &payload);
         if (s == RADI_OK) s = apply_file(m, payload.data, payload.len, file);
         free(file);
     }

@@ -1,5 +1,5 @@
 /*
- * Sparse reads (research/tiledb-format.md §1.7-§1.8, §2, §3). Per visible fragment the
+ * Sparse reads (docs/format.md §8, §9). Per visible fragment the
  * R-tree picks the tiles whose MBR meets the query ranges; those tiles are fetched and
  * decoded on the pool (dimensions first, so a tile none of whose cells match costs no
  * attribute I/O), cells outside the ranges dropped. The candidates of all fragments,
@@ -15,6 +15,7 @@
 #include "core/pool.h"
 #include "query/expr.h"
 #include "tdb/sparse.h"
+#include "tdb/prefetch.h"
 
 struct radi_sparse_query {
     radi_array *a;
@@ -280,14 +281,27 @@ static radi_status check_fragment(const rdi_fragmeta *fm)
     return RADI_OK;
 }
 
-static radi_status load_rtree(radi_ctx *ctx, const rdi_gorder *g, const rdi_fragmeta *fm,
+/* Every fragment's tile index, in one wave (tile_index.c). */
+static radi_status load_all_index(radi_array *a)
+{
+    uint32_t *all = rdi_malloc((a->nfrags ? a->nfrags : 1) * sizeof *all);
+    if (!all) return RADI_E_NOMEM;
+    for (uint32_t f = 0; f < a->nfrags; f++) all[f] = f;
+    radi_status st = rdi_array_load_tile_index(a, all, a->nfrags);
+    free(all);
+    return st;
+}
+
+static radi_status load_rtree(radi_ctx *ctx, const rdi_snap *snap, const rdi_gorder *g, const rdi_fragmeta *fm,
                               rdi_scratch *sc, rdi_rtree *t)
 {
     char *md = rdi_path_join(fm->uri, "__fragment_metadata.tdb");
     if (!md) return RADI_E_NOMEM;
     rdi_buf p = RDI_BUF_INIT;
-    radi_status st = rdi_generic_tile_read(ctx->vfs, md, fm->rtree_off, sc, &p);
-    if (st == RADI_OK) st = rdi_rtree_parse(g, p.data, p.len, md, fm->tile_num, t);
+    /* Loaded with the tile index (tile_index.c) where the caller loaded that first. */
+    const rdi_buf *src = fm->rtree.data ? &fm->rtree : &p;
+    radi_status st = src == &p ? rdi_generic_tile_read_snap(ctx->vfs, snap, md, fm->rtree_off, sc, &p) : RADI_OK;
+    if (st == RADI_OK) st = rdi_rtree_parse(g, src->data, src->len, md, fm->tile_num, t);
     rdi_buf_free(&p);
     free(md);
     return st;
@@ -318,6 +332,7 @@ typedef struct rjob {
     uint64_t *cell_base;        /* direct: [ntiles] first candidate row of each tile */
     rdi_scratch **scratch;
     rdi_buf *inbuf;             /* per worker: the filtered bytes of the tile being decoded */
+    rdi_rcache *pre;            /* remote: every tile part's bytes, fetched in one wave */
     uint64_t *bytes;            /* [ntiles] bytes fetched */
     uint64_t *reqs;             /* [ntiles] read calls */
     rdi_qdim qd[RDI_SPARSE_MAX_DIMS];
@@ -354,14 +369,23 @@ static radi_status decode_part(rjob *j, uint64_t ti, rdi_scratch *sc, rdi_buf *i
             st = rdi_error(RADI_E_CORRUPT, "%s: tile bytes [%llu, %llu) outside the file's %llu",
                            what, (unsigned long long)off, (unsigned long long)end,
                            (unsigned long long)file_size);
+        /* file_size is the footer's claim, not the object's: bound the buffer before
+         * the read that would find the file shorter. */
+        else if (end - off > j->ctx->config.memory_budget)
+            st = rdi_error(RADI_E_BUDGET, "%s: %llu stored bytes exceed the memory budget", what,
+                           (unsigned long long)(end - off));
     }
-    uint8_t *in = NULL;
-    inb->len = 0;
-    if (st == RADI_OK) st = rdi_buf_extend(inb, (size_t)(end - off ? end - off : 1), &in);
-    if (st == RADI_OK) st = rdi_vfs_read(j->ctx->vfs, uri, off, in, end - off);
-    if (st == RADI_OK) {
-        j->bytes[ti] += end - off;
-        j->reqs[ti]++;
+    const uint8_t *in = st == RADI_OK ? rdi_rcache_get(j->pre, uri, off, end - off) : NULL;
+    if (st == RADI_OK && !in) {
+        uint8_t *b = NULL;
+        inb->len = 0;
+        st = rdi_buf_extend(inb, (size_t)(end - off ? end - off : 1), &b);
+        if (st == RADI_OK) st = rdi_vfs_read(j->ctx->vfs, uri, off, b, end - off);
+        if (st == RADI_OK) {
+            j->bytes[ti] += end - off;
+            j->reqs[ti]++;
+        }
+        in = b;
     }
     uint64_t usize = 0;
     if (st == RADI_OK) st = rdi_tile_unfiltered_size(in, end - off, what, &usize);
@@ -493,6 +517,57 @@ static radi_status decode_timestamps(rjob *j, uint64_t ti, rdi_scratch *sc, rdi_
     RDI_TRY(rdi_buf_extend(&col->data, (size_t)n * 8, &dst));
     return decode_part(j, ti, sc, inb, fm, slot, "", fm->tile_offsets[slot], fm->file_sizes[slot],
                        &fs->coords_filters, RADI_UINT64, 8, n * 8, dst);
+}
+
+/* Adds the bytes of tile t of one part file (as decode_part will read them). */
+static radi_status want_part(rjob *j, const rdi_fragmeta *fm, uint32_t slot, const char *suffix,
+                             const uint64_t *offsets, uint64_t file_size, uint64_t t)
+{
+    if (!offsets) return RADI_OK;  /* decode_part reports it */
+    uint64_t off = offsets[t], end = t + 1 < fm->tile_num ? offsets[t + 1] : file_size;
+    if (off > end || end > file_size) return RADI_OK;
+    char *uri = data_file(fm, slot, suffix);
+    if (!uri) return RADI_E_NOMEM;
+    radi_status st = rdi_rcache_add(j->pre, uri, off, end - off);
+    free(uri);
+    return st;
+}
+
+/* On a remote backend, every part every tile task will decode (the needed fields'
+ * data, offsets, var data and validity, and per-cell timestamps) is fetched in one wave
+ * first, instead of one blocking read per part on the pool. Skipped when the parts
+ * would not fit the memory budget; the tasks then read as before. */
+static radi_status prefetch_tiles(rjob *j)
+{
+    radi_status st = RADI_OK;
+    for (uint64_t ti = 0; ti < j->ntiles && st == RADI_OK; ti++) {
+        const rdi_fragmeta *fm = j->frags[j->tiles[ti].frag];
+        uint64_t t = j->tiles[ti].tile;
+        for (uint32_t f = 0; f < j->nneed && st == RADI_OK; f++) {
+            uint32_t slot;
+            if (frag_slot(j->q, fm, j->need[f], &slot) != RADI_OK) {
+                rdi_error_clear();
+                continue;
+            }
+            finfo fi;
+            field_info(j->q->s, j->need[f], &fi);
+            st = want_part(j, fm, slot, "", fm->tile_offsets[slot], fm->file_sizes[slot], t);
+            if (st == RADI_OK && !fi.cell_size)
+                st = want_part(j, fm, slot, "_var", fm->tile_var_offsets[slot], fm->file_var_sizes[slot], t);
+            if (st == RADI_OK && fi.nullable)
+                st = want_part(j, fm, slot, "_validity", fm->tile_validity_offsets[slot],
+                               fm->file_validity_sizes[slot], t);
+        }
+        uint32_t ts = fm->schema->nattr + 1 + fm->schema->ndim;
+        if (st == RADI_OK && fm->has_timestamps && ts < fm->nfields)
+            st = want_part(j, fm, ts, "", fm->tile_offsets[ts], fm->file_sizes[ts], t);
+        if (j->pre->bytes > j->ctx->config.memory_budget) {
+            rdi_rcache_free(j->pre);
+            return RADI_OK;
+        }
+    }
+    if (st == RADI_OK) st = rdi_rcache_fetch(j->ctx, j->pre);
+    return st;
 }
 
 static radi_status tile_task(void *arg, size_t ti, unsigned worker)
@@ -636,7 +711,7 @@ static radi_status plan_tiles(radi_sparse_query *q, rdi_scratch *sc, rtile **til
         if ((st = check_fragment(fm)) != RADI_OK) break;
         if (fm->tile_num == 0) continue;
         rdi_rtree t;
-        if ((st = load_rtree(a->ctx, &q->g, fm, sc, &t)) != RADI_OK) break;
+        if ((st = load_rtree(a->ctx, a->snap, &q->g, fm, sc, &t)) != RADI_OK) break;
         uint64_t *ids = NULL, nt = 0;
         uint8_t *full = NULL;
         st = rdi_rtree_query(&q->g, &t, qd, &ids, &full, &nt);
@@ -779,8 +854,7 @@ radi_status radi_sparse_query_submit(radi_sparse_query *q, radi_read_stats *stat
     if (st == RADI_OK && !(j.scratch = rdi_calloc(nw, sizeof *j.scratch))) st = RADI_E_NOMEM;
     if (st == RADI_OK && !(j.inbuf = rdi_calloc(nw, sizeof *j.inbuf))) st = RADI_E_NOMEM;
     for (unsigned i = 0; i < nw && st == RADI_OK; i++) st = rdi_scratch_create(&j.scratch[i]);
-    for (uint32_t f = 0; f < a->nfrags && st == RADI_OK; f++)
-        st = rdi_fragmeta_load_field(a->ctx, a->frags[f], 0, j.scratch[0]);
+    if (st == RADI_OK) st = load_all_index(a);
     if (st == RADI_OK) st = plan_tiles(q, j.scratch[0], &j.tiles, &j.ntiles);
     if (st == RADI_OK && j.ntiles) {
         j.out = rdi_calloc(j.ntiles * j.nneed, sizeof *j.out);
@@ -798,6 +872,12 @@ radi_status radi_sparse_query_submit(radi_sparse_query *q, radi_read_stats *stat
     for (uint64_t t = 0; t < j.ntiles; t++)
         if ((j.any_range && !j.tiles[t].full) || a->frags[j.tiles[t].frag]->has_timestamps) j.direct = 0;
     if (st == RADI_OK && j.direct) st = direct_prepare(&j, cand, &ncand);
+    rdi_rcache pre;
+    memset(&pre, 0, sizeof pre);
+    if (st == RADI_OK && j.ntiles && (rdi_vfs_flags(a->ctx->vfs, a->uri) & RDI_VFS_REMOTE)) {
+        j.pre = &pre;
+        st = prefetch_tiles(&j);
+    }
     if (st == RADI_OK && j.ntiles) st = rdi_pool_for(a->ctx->pool, j.ntiles, tile_task, &j);
 
     /* Candidates of all fragments, oldest first, each fragment in its own order. Per row:
@@ -947,8 +1027,11 @@ radi_status radi_sparse_query_submit(radi_sparse_query *q, radi_read_stats *stat
             stats->io_requests += j.reqs[t];
         }
         stats->batches = 1;
+        stats->bytes_read += pre.bytes;
+        stats->io_requests += pre.n;
     }
     /* Cleanup. */
+    rdi_rcache_free(&pre);
     free(ex);
     free(moved);
     free(mask);
@@ -1044,7 +1127,8 @@ radi_status radi_sparse_query_est_size(radi_sparse_query *q, const char *column,
     RDI_TRY(rdi_scratch_create(&sc));
     rtile *tiles = NULL;
     uint64_t nt = 0, r = 0, bytes = 0;
-    radi_status st = plan_tiles(q, sc, &tiles, &nt);
+    radi_status st = load_all_index(q->a);
+    if (st == RADI_OK) st = plan_tiles(q, sc, &tiles, &nt);
     for (uint64_t i = 0; i < nt && st == RADI_OK; i++) {
         rdi_fragmeta *fm = q->a->frags[tiles[i].frag];
         uint64_t n = tile_cells(fm, tiles[i].tile);
@@ -1055,7 +1139,6 @@ radi_status radi_sparse_query_est_size(radi_sparse_query *q, const char *column,
         }
         uint32_t slot;
         if ((st = frag_slot(q, fm, k, &slot)) != RADI_OK) break;
-        if ((st = rdi_fragmeta_load_field(q->a->ctx, fm, slot, sc)) != RADI_OK) break;
         if (fm->tile_var_sizes[slot]) bytes += fm->tile_var_sizes[slot][tiles[i].tile];
     }
     free(tiles);

@@ -1,18 +1,19 @@
 /*
  * The TileDB-format engine's internal contracts: schema, generic tiles, timestamped
- * names, fragment metadata, the open array and metadata. Every layout follows
- * ../shared/research/tiledb-format.md (section numbers below refer to it); docs/format.md
- * states what radi writes.
+ * names, fragment metadata, the open array and metadata. Every layout is specified in
+ * docs/format.md ("format.md §n" below refers to it).
  */
 #ifndef RDI_TDB_H
 #define RDI_TDB_H
+
+#include <pthread.h>
 
 #include "core/core.h"
 #include "filters/filters.h"
 #include "ctx/ctx.h"
 #include "vfs/vfs.h"
 
-/* The directories of an array (research/tiledb-format.md §1.2). */
+/* The directories of an array (docs/format.md §1). */
 #define SCHEMA_DIR "__schema"
 #define COMMITS_DIR "__commits"
 #define FRAGMENTS_DIR "__fragments"
@@ -23,7 +24,7 @@
 #define RDI_FORMAT_MIN 12      /* oldest array format version read */
 #define RDI_FORMAT_MAX_READ 22 /* newest read (23's footer extras would be ignored; schema refused) */
 
-/* ------------------------------------------------------------------ schema (§1.6) -- */
+/* ------------------------------------------------------------------ schema (format.md §5) -- */
 
 typedef struct rdi_dim {
     char *name;
@@ -81,7 +82,7 @@ int64_t rdi_dim_extent(const rdi_dim *d);
 /* Effective filters of a dimension (its own, or the coords filters when empty). */
 const radi_filter_list *rdi_dim_filters(const radi_schema *s, uint32_t d);
 
-/* ------------------------------------------------------------- generic tile (§1.4) -- */
+/* ------------------------------------------------------------- generic tile (format.md §3) -- */
 
 /* Encodes payload as one generic tile (header + GZIP(1) pipeline + chunked body). */
 radi_status rdi_generic_tile_encode(const void *payload, size_t len, uint32_t version,
@@ -91,8 +92,13 @@ radi_status rdi_generic_tile_decode(rdi_rd *r, rdi_scratch *scratch, rdi_buf *pa
 /* Reads and decodes the generic tile starting at byte `off` of uri. */
 radi_status rdi_generic_tile_read(rdi_vfs *vfs, const char *uri, uint64_t off,
                                   rdi_scratch *scratch, rdi_buf *payload);
+/* The prefix snapshot of an open array (tdb/prefetch.h). */
+typedef struct rdi_snap rdi_snap;
+/* The same, answered from the snapshot where it holds the bytes (snap may be NULL). */
+radi_status rdi_generic_tile_read_snap(rdi_vfs *vfs, const rdi_snap *snap, const char *uri, uint64_t off,
+                                       rdi_scratch *scratch, rdi_buf *payload);
 
-/* ----------------------------------------------------- timestamped names (§1.3) -- */
+/* ----------------------------------------------------- timestamped names (format.md §2) -- */
 
 typedef struct rdi_tsname {
     uint64_t t1, t2;
@@ -105,7 +111,7 @@ radi_status rdi_tsname_parse(const char *name, rdi_tsname *out);
 /* "__t1_t2_<random uuid>" plus "_<version>" when version != 0. malloc'd. */
 radi_status rdi_tsname_make(uint64_t t1, uint64_t t2, uint32_t version, char **out);
 
-/* --------------------------------------------------- fragment metadata (§1.7, §1.8) -- */
+/* --------------------------------------------------- fragment metadata (format.md §8, format.md §8.1) -- */
 
 /* One dimension's range in a non-empty domain or MBR. Fixed dims use lo/hi (8 bytes
  * each, of the dim's type); var (string) dims use the malloc'd slo/shi. */
@@ -147,38 +153,41 @@ typedef struct rdi_fragmeta {
     uint64_t frag_mmsn_off, proc_cond_off;
     uint64_t tile_num;          /* dense: tiles of the NED's tile grid; sparse: sparse_tile_num */
     uint64_t cell_num;
-    /* Per-field tile index sections, loaded on demand by rdi_fragmeta_load_field. */
+    /* Per-field tile index sections, loaded on first use by rdi_array_load_tile_index. */
     uint64_t **tile_offsets, **tile_var_offsets, **tile_var_sizes, **tile_validity_offsets;
     uint8_t *field_loaded;      /* [nfields] */
+    rdi_buf rtree;              /* sparse: the R-tree's payload, loaded with the tile index */
+    uint8_t rtree_tried;        /* that load ran (rtree empty: read it from storage) */
     /* Where the footer came from: the fragment's own file, or a consolidated .meta. */
     uint64_t total_size;        /* bytes of the fragment's files, for info */
     uint64_t meta_size;         /* bytes of __fragment_metadata.tdb; 0 until known (consolidated) */
 } rdi_fragmeta;
 
-/* Field index of attribute i / dimension d (the __coords slot sits between, §1.8). */
+/* Field index of attribute i / dimension d (the __coords slot sits between, format.md §8.1). */
 static inline uint32_t rdi_field_attr(uint32_t i) { return i; }
 static inline uint32_t rdi_field_dim(const radi_schema *s, uint32_t d) { return s->nattr + 1 + d; }
 
-/* Parses a footer (the plain bytes before the trailing u64 length, §1.8). The schema is
+/* Parses a footer (the plain bytes before the trailing u64 length, format.md §8.1). The schema is
  * found among `schemas` by the footer's schema name. */
 radi_status rdi_fragmeta_parse_footer(const void *footer, size_t len, const char *what,
                                       radi_schema *const *schemas, uint32_t nschemas,
                                       rdi_fragmeta *fm);
-/* Loads a fragment's footer from its __fragment_metadata.tdb. */
-radi_status rdi_fragmeta_load(radi_ctx *ctx, const char *array_uri, const char *frag_name,
-                              radi_schema *const *schemas, uint32_t nschemas, rdi_fragmeta **out);
-/* Loads the tile offsets (and var offsets/sizes, validity offsets where present) of one
- * field. Idempotent. */
-radi_status rdi_fragmeta_load_field(radi_ctx *ctx, rdi_fragmeta *fm, uint32_t field,
-                                    rdi_scratch *scratch);
+/* Loads a fragment's footer from its __fragment_metadata.tdb (from snap where it holds
+ * the file's tail; snap may be NULL). */
+radi_status rdi_fragmeta_load(radi_ctx *ctx, const rdi_snap *snap, const char *array_uri,
+                              const char *frag_name, radi_schema *const *schemas, uint32_t nschemas,
+                              rdi_fragmeta **out);
 void rdi_fragmeta_free(rdi_fragmeta *fm);
+/* Every generic-tile offset of the footer must lie before `limit` (the footer's start, or
+ * the file size), so no later read is sized from a garbage offset. */
+radi_status rdi_fragmeta_check_offsets(const rdi_fragmeta *fm, uint64_t limit, const char *what);
 /* The NED over integer dimensions as 2*ndim int64 bounds (RADI_E_UNSUPPORTED otherwise). */
 radi_status rdi_fragmeta_ned_box(const rdi_fragmeta *fm, int64_t *box);
 /* Loads the footers of the named fragments (already filtered for visibility and sorted
  * oldest first), in parallel on the context's pool. Footers found in one of the
- * consolidated `meta_files` (names in <array>/__fragment_meta/, §1.9) are taken from
+ * consolidated `meta_files` (names in <array>/__fragment_meta/, format.md §9) are taken from
  * there; the others from each fragment's own file. out[i] matches frag_names[i]. */
-radi_status rdi_fragmeta_load_all(radi_ctx *ctx, const char *array_uri,
+radi_status rdi_fragmeta_load_all(radi_ctx *ctx, const rdi_snap *snap, const char *array_uri,
                                   const rdi_strlist *frag_names, const rdi_strlist *meta_files,
                                   radi_schema *const *schemas, uint32_t nschemas,
                                   rdi_fragmeta ***out);
@@ -224,8 +233,11 @@ struct radi_meta {
 /* Loads <uri>/__meta files whose [t1, t2] lie in [t_start, t_end], applied in t1 order. */
 radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint64_t t_end,
                           uint32_t version, radi_meta *meta);
+/* The same, listing and reading through an open array's snapshot (may be NULL). */
+radi_status rdi_meta_load_snap(radi_ctx *ctx, const rdi_snap *snap, const char *uri, uint64_t t_start,
+                               uint64_t t_end, uint32_t version, radi_meta *meta);
 void rdi_meta_clear(radi_meta *meta);
-/* Appends one record (§1.10): a value, or a deletion when del. */
+/* Appends one record (format.md §11): a value, or a deletion when del. */
 radi_status rdi_meta_record(rdi_buf *out, const char *key, int del, uint8_t type, uint32_t count,
                             const void *value, size_t nbytes);
 /* Every entry as one record per key, in key order (the payload of a merged file). */
@@ -246,10 +258,18 @@ struct radi_array {
     uint32_t nfrags;
     uint64_t last_t1;           /* newest timestamp (t2) of any committed fragment, visible or not */
     radi_meta meta;
+    rdi_snap *snap;             /* the prefix snapshot of the last (re)load; NULL if none */
+    /* Guards what reads load lazily into the open handle (fragments' tile indexes). */
+    pthread_mutex_t lock;
 };
 
+/* Loads the tile index sections (tile, var and validity offsets, var sizes; every field)
+ * of the fragments a->frags[which[0..n-1]] that lack them: one wave of reads for the
+ * bytes the snapshot does not hold, then decoding. Thread-safe on one handle. */
+radi_status rdi_array_load_tile_index(radi_array *a, const uint32_t *which, uint32_t n);
+
 /* The object name after "<dir>/" in a .vac line (relative, with a leading slash, or an
- * absolute URI before format 19, §1.9). 0 when the line names nothing in dir. */
+ * absolute URI before format 19, format.md §9). 0 when the line names nothing in dir. */
 int rdi_vac_target(const char *line, size_t len, const char *dir, const char **name, size_t *nlen);
 
 /* Re-reads the fragment list (after a write or a consolidation by this process). */

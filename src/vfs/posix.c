@@ -47,6 +47,13 @@ char *rdi_absolute_uri(const char *uri)
     return u;
 }
 
+char *rdi_local_canonical(const char *uri)
+{
+    const char *p = strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
+    char *rp = realpath(p, NULL);
+    return rp ? rp : rdi_strdup(uri);
+}
+
 static radi_status errno_status(int e)
 {
     switch (e) {

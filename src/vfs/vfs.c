@@ -128,13 +128,7 @@ radi_status rdi_vfs_copy_tree(rdi_vfs *v, const char *src, const char *dst)
     if (kind) return rdi_error(RADI_E_EXISTS, "%s: cannot copy %s there: something already exists", dst, src);
     RDI_TRY(rdi_vfs_kind(v, src, &kind));
     if (kind == 0) return rdi_error(RADI_E_NOT_FOUND, "%s: nothing to copy", src);
-    if (kind == 1) {
-        rdi_buf b = RDI_BUF_INIT;
-        RDI_TRY(rdi_vfs_read_all(v, src, &b));
-        radi_status s = rdi_vfs_write(v, dst, b.data, b.len);
-        rdi_buf_free(&b);
-        return s;
-    }
+    if (kind == 1) return rdi_vfs_copy(v, src, dst); /* server-side where the backend can */
     rdi_dirlist ls = {NULL, 0};
     radi_status s = rdi_vfs_mkdir(v, dst);
     if (s == RADI_OK) s = rdi_vfs_ls(v, src, &ls);
@@ -259,12 +253,26 @@ radi_status rdi_vfs_read_all(rdi_vfs *v, const char *uri, rdi_buf *out)
     uint64_t size;
     RDI_TRY(rdi_vfs_size(v, uri, &size));
     rdi_buf b = RDI_BUF_INIT;
-    RDI_TRY(rdi_buf_resize(&b, (size_t)size));
-    radi_status s = rdi_vfs_read(v, uri, 0, b.data, size);
+    /* Allocated even for an empty object: the text-file parsers walk [data, data + len),
+     * and NULL + 0 is undefined behaviour (an empty .vac/.ign/.con file). */
+    RDI_TRY(rdi_buf_reserve(&b, 1));
+    radi_status s = rdi_buf_resize(&b, (size_t)size);
+    if (s != RADI_OK) {
+        rdi_buf_free(&b);
+        return s;
+    }
+    s = rdi_vfs_read(v, uri, 0, b.data, size);
     if (s != RADI_OK) {
         rdi_buf_free(&b);
         return s;
     }
     *out = b;
     return RADI_OK;
+}
+
+char *rdi_vfs_canonical(rdi_vfs *v, const char *uri)
+{
+    RDI_UNUSED(v);
+    if (strstr(uri, "://") && strncmp(uri, "file://", 7) != 0) return rdi_uri_normalize(uri);
+    return rdi_local_canonical(uri);
 }

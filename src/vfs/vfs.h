@@ -111,7 +111,8 @@ radi_status rdi_vfs_read_many(rdi_vfs *vfs, rdi_vfs_range *r, size_t n);
 /* One object (not a tree); emulated by read + write where the backend has no copy. */
 radi_status rdi_vfs_copy(rdi_vfs *vfs, const char *from, const char *to);
 radi_status rdi_vfs_ls_recursive(rdi_vfs *vfs, const char *uri, rdi_dirlist *out);
-/* Reads a whole object into a fresh buffer. */
+/* Reads a whole object into a fresh buffer; out->data is never NULL on success, even
+ * for an empty object. */
 radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);
 
 /* Name prefix of the POSIX backend's temporary files (skipped by its listings). */
@@ -124,5 +125,12 @@ extern const rdi_vfs_ops rdi_vfs_posix_ops;
 char *rdi_local_path(const char *uri);
 /* "file:///abs/path" for a local uri (malloc'd); other schemes are copied. */
 char *rdi_absolute_uri(const char *uri);
+/* The canonical name of uri as recorded in datasets (obs source_path), malloc'd (NULL
+ * only when out of memory): a local path with symbolic links, "." and ".." resolved
+ * (the path as given if it cannot be resolved); other schemes normalized. A name, not
+ * an I/O call: it does not go through a replaced local backend. */
+char *rdi_vfs_canonical(rdi_vfs *vfs, const char *uri);
+/* The local half of it (posix.c): realpath(3) of a plain path or file:// URI. */
+char *rdi_local_canonical(const char *uri);
 
 #endif

@@ -682,7 +682,8 @@ static void test_footer_parse(void **state)
     assert_int_equal(rdi_fragmeta_parse_footer(footer, flen, md, a->schemas, 0, copy), RADI_E_CORRUPT);
     rdi_fragmeta_free(copy);
     /* Each field's tile offsets load once and agree with the file sizes. */
-    for (uint32_t f = 0; f < fm->nfields; f++) assert_int_equal(rdi_fragmeta_load_field(ctx, fm, f, NULL), RADI_OK);
+    uint32_t first = 0;
+    for (int k = 0; k < 2; k++) assert_int_equal(rdi_array_load_tile_index(a, &first, 1), RADI_OK);
     assert_non_null(fm->tile_offsets[0]);
     assert_true(fm->tile_offsets[0][fm->tile_num - 1] < fm->file_sizes[0]);
     assert_non_null(fm->tile_validity_offsets[8]);

@@ -233,7 +233,7 @@ static void check_fragment(radi_layout tile_order, radi_layout cell_order, radi_
     assert_int_equal(rdi_grid_init(s, box, &g), RADI_OK);
     const uint64_t cpt = rdi_grid_cells_per_tile(&g);
     for (uint32_t ai = 0; ai < 3; ai++) {
-        assert_int_equal(rdi_fragmeta_load_field(f.ctx, fm, ai, NULL), RADI_OK);
+        assert_int_equal(rdi_array_load_tile_index(f.a, (const uint32_t[]){0}, 1), RADI_OK);
         assert_int_equal(fm->tile_offsets[ai][0], 0);
     }
     rdi_buf mins = RDI_BUF_INIT, maxs = RDI_BUF_INIT, sums = RDI_BUF_INIT, nulls = RDI_BUF_INIT;
@@ -512,8 +512,7 @@ static void test_fill_padding(void **state)
     OK(rdi_dense_write(f.a, box, RADI_ROW_MAJOR, 3, d.bufs, 0, 0, 1, NULL));
     rdi_fragmeta *fm = f.a->frags[0];
     assert_int_equal(fm->tile_num, 1);
-    assert_int_equal(rdi_fragmeta_load_field(f.ctx, fm, 0, NULL), RADI_OK);
-    assert_int_equal(rdi_fragmeta_load_field(f.ctx, fm, 2, NULL), RADI_OK);
+    assert_int_equal(rdi_array_load_tile_index(f.a, (const uint32_t[]){0}, 1), RADI_OK);
     uint8_t ta[60];
     int64_t tc[60];
     read_tile(&f, fm, 0, 0, 0, ta, sizeof ta);
@@ -676,7 +675,7 @@ static void test_one_dim_multi_value(void **state)
     int64_t ned[2];
     assert_int_equal(rdi_fragmeta_ned_box(fm, ned), RADI_OK);
     assert_true(ned[0] == -3 && ned[1] == 10);
-    assert_int_equal(rdi_fragmeta_load_field(ctx, fm, 0, NULL), RADI_OK);
+    assert_int_equal(rdi_array_load_tile_index(a, (const uint32_t[]){0}, 1), RADI_OK);
     fx f = {.ctx = ctx};
     uint16_t tile[7 * 3];
     uint8_t tv[7];

@@ -37,24 +37,10 @@ MODE = {"fragments": 0, "commits": 1, "fragment_meta": 2, "array_meta": 3}
 
 # ---------------------------------------------------------------- structures --
 
-# The package's mirrors of the C structs serve here too, so one definition tracks the headers.
-from radi._lib import AttrInfo, Config, DimInfo, Filter, FilterList, ReadStats, SchemaInfo  # noqa: E402,F401
-
-class FragmentInfo(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("t1", C.c_uint64), ("t2", C.c_uint64),
-                ("version", C.c_uint32), ("dense", C.c_int), ("tile_count", C.c_uint64),
-                ("cell_count", C.c_uint64), ("size_bytes", C.c_uint64),
-                ("ned", C.c_int64 * 8)]
-
-
-class FieldBuffer(C.Structure):
-    _fields_ = [("attr", C.c_char_p), ("data", C.c_void_p), ("size", C.c_uint64),
-                ("validity", C.c_void_p)]
-
-
-class GroupMember(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("uri", C.c_char_p), ("resolved_uri", C.c_char_p),
-                ("type", C.c_int), ("relative", C.c_int)]
+# The package's mirrors of the C structs (checked against radi_abi_sizeof when libradi
+# loads) serve here too, so one definition tracks the headers.
+from radi._capi import (AttrInfo, Config, DimInfo, FieldBuffer, Filter, FilterList,  # noqa: E402,F401
+                        FragmentInfo, GroupMember, ReadStats, SchemaInfo, check_abi)
 
 
 _p, _pp = C.c_void_p, C.POINTER(C.c_void_p)
@@ -136,6 +122,7 @@ def lib() -> C.CDLL:
     global _LIB
     if _LIB is None:
         dll = C.CDLL(str(library_path()))
+        check_abi(dll, str(library_path()))  # the mirrors must match this library
         for name, (res, args) in _PROTOTYPES.items():
             try:
                 fn = getattr(dll, name)

@@ -9,10 +9,11 @@ import ctypes as C
 import numpy as np
 
 import radi_capi
-from radi._lib import Config as _Config  # the package's mirrors of the C structs
-from radi._lib import IngestOptions as _IngestOptions
-from radi._lib import NiftiSource as _Source
-from radi._lib import VolumeEntry as _Entry
+from radi._capi import Config as _Config  # the package's mirrors of the C structs
+from radi._capi import IngestOptions as _IngestOptions
+from radi._capi import NiftiSource as _Source
+from radi._capi import VolumeEntry as _Entry
+from radi._capi import check_abi
 from radi_capi import NP_OF
 
 
@@ -57,6 +58,7 @@ def lib() -> C.CDLL:
     global _LIB
     if _LIB is None:
         dll = C.CDLL(str(radi_capi.library_path()))
+        check_abi(dll, str(radi_capi.library_path()))
         for name, (res, args) in _PROTOTYPES.items():
             fn = getattr(dll, name)
             fn.restype, fn.argtypes = res, args

@@ -447,3 +447,47 @@ def test_ingest_append_is_all_or_nothing(dataset, tmp_path):
     for k, s in enumerate(("sub-00",) + SUBJECTS):
         src = nii / ("sub-01_FLAIR.nii.gz" if s == "sub-00" else f"{s}_FLAIR.nii.gz")
         np.testing.assert_array_equal(r.FLAIR.iloc[k].to_numpy(), nib_data(src))
+
+
+def test_sources_found_by_the_library(dataset, tmp_path):
+    """`radi ingest` and from_niftis share the library's discovery: NIfTI extensions in any
+    case, wildcards in directory segments too, the same subject ids; outputs of slice
+    and export go through the library's storage (parent directories made)."""
+    import shutil
+
+    import radi
+
+    _uri, nii = dataset
+    src = tmp_path / "src"
+    for i, s in enumerate(SUBJECTS):
+        d = src / f"site{i}"
+        d.mkdir(parents=True)
+        ext = ".NII.GZ" if i == 1 else ".nii.gz"  # upper case: found by both
+        shutil.copy(nii / f"{s}_FLAIR.nii.gz", d / f"{s}_FLAIR{ext}")
+    (src / "site0" / "notes.txt").write_text("not a NIfTI")
+    cli_ds, py_ds = tmp_path / "cli", tmp_path / "py"
+    p = run("ingest", "--json", cli_ds, f"FLAIR={src}/site*/*")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["files"] == 3
+    ro = radi.RadiObject.from_niftis(str(py_ds), images={"FLAIR": f"{src}/site*/*"})
+    assert ro.obs_subject_ids == list(SUBJECTS)
+    assert json.loads(run("ls", "--json", cli_ds).stdout)["subjects"] == list(SUBJECTS)
+    # A directory: the upper-case extension counts; duplicates are named by both front ends.
+    shutil.copy(nii / "sub-02_FLAIR.nii.gz", src / "site1" / "sub-02.nii.gz")
+    line = one_line_error(run("ingest", tmp_path / "dup", f"FLAIR={src / 'site1'}"), 1)
+    assert "both give subject sub-02" in line and "sub-02_FLAIR.NII.GZ" in line
+    with pytest.raises(ValueError, match="both give subject sub-02"):
+        radi.RadiObject.from_niftis(str(tmp_path / "dup"), images={"FLAIR": str(src / "site1")})
+    assert not (tmp_path / "dup").exists()
+    # Outputs into directories that do not exist yet.
+    out = tmp_path / "out" / "a"
+    args = (cli_ds, "--collection", "FLAIR", "--obs-id", "sub-01_FLAIR")
+    assert run("slice", *args, "--axial", 3, "-o", out / "s.npy").returncode == 0
+    assert run("slice", *args, "--axial", 3, "-o", out / "s.png").returncode == 0
+    assert run("export", *args, "-o", out / "v.nii.gz").returncode == 0
+    np.testing.assert_array_equal(np.load(out / "s.npy"), nib_data(nii / "sub-01_FLAIR.nii.gz")[:, :, 3])
+    np.testing.assert_array_equal(nib_data(out / "v.nii.gz"), nib_data(nii / "sub-01_FLAIR.nii.gz"))
+    assert (out / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # No S3 backend in this build's default context: a clear error naming the URI.
+    line = one_line_error(run("slice", *args, "--axial", 3, "-o", "s3://bucket/s.png"), 1)
+    assert "s3://bucket/s.png" in line

@@ -25,24 +25,8 @@ DTYPES = ["uint8", "int8", "int16", "uint16", "int32", "uint32", "int64", "uint6
 RADI_ANY = 17
 
 
-class Header(C.Structure):
-    _fields_ = [
-        ("version", C.c_int32), ("big_endian", C.c_int32), ("gzip", C.c_int32),
-        ("nifti_datatype", C.c_int32), ("datatype", C.c_int32), ("file_ndim", C.c_int32),
-        ("ndim", C.c_uint32), ("shape", C.c_uint64 * 7), ("pixdim", C.c_double * 8),
-        ("vox_offset", C.c_uint64), ("scl_slope", C.c_double), ("scl_inter", C.c_double),
-        ("cal_min", C.c_double), ("cal_max", C.c_double), ("slice_duration", C.c_double),
-        ("toffset", C.c_double), ("xyzt_units", C.c_int32), ("intent_code", C.c_int32),
-        ("intent_p", C.c_double * 3), ("intent_name", C.c_char * 17), ("descrip", C.c_char * 81),
-        ("aux_file", C.c_char * 25), ("dim_info", C.c_int32), ("slice_code", C.c_int32),
-        ("slice_start", C.c_int64), ("slice_end", C.c_int64), ("qform_code", C.c_int32),
-        ("sform_code", C.c_int32), ("quatern", C.c_double * 3), ("qoffset", C.c_double * 3),
-        ("srow", C.c_double * 12), ("affine", C.c_double * 16), ("affine_source", C.c_int32),
-        ("axcodes", C.c_char * 4),
-    ]
-
-
-assert C.sizeof(Header) == 680, "Header must mirror radi_nifti_header"
+# radi_nifti_header, as the package mirrors it (checked against the library's sizeof).
+from radi._capi import NiftiHeader as Header, check_abi  # noqa: E402
 
 
 class RadiError(RuntimeError):
@@ -56,6 +40,7 @@ def lib():
     global _LIB
     if _LIB is None:
         d = C.CDLL(str(radi_capi.library_path()))
+        check_abi(d, str(radi_capi.library_path()))
         P, H = C.c_void_p, C.POINTER(Header)
         for name, res, args in [
             ("radi_nifti_open", C.c_int, [C.c_char_p, C.POINTER(P)]),

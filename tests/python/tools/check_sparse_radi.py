@@ -26,25 +26,20 @@ def _find_lib():
     raise RuntimeError("libradi.so not found; set RADI_LIB")
 
 
-class SparseBuffer(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("data", C.c_void_p), ("data_size", C.c_uint64),
-                ("offsets", C.c_void_p), ("validity", C.c_void_p)]
+# The package's mirrors of the C structs (python/radi/_capi.py), one definition for all.
+try:
+    from radi._capi import ReadStats, SparseBuffer, SparseColumn, check_abi
+except ImportError:  # run from a checkout without PYTHONPATH=python
+    import sys
 
-
-class SparseColumn(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("type", C.c_int), ("cell_val_num", C.c_uint32),
-                ("is_dim", C.c_int), ("data", C.c_void_p), ("data_size", C.c_uint64),
-                ("offsets", C.c_void_p), ("validity", C.c_void_p)]
-
-
-class ReadStats(C.Structure):
-    _fields_ = [("tiles_read", C.c_uint64), ("bytes_read", C.c_uint64), ("io_requests", C.c_uint64),
-                ("batches", C.c_uint64)]
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    from radi._capi import ReadStats, SparseBuffer, SparseColumn, check_abi
 
 
 class Radi:
     def __init__(self, path=None):
         self.lib = L = C.CDLL(path or _find_lib())
+        check_abi(L, path or _find_lib())
         L.radi_errmsg.restype = C.c_char_p
         L.radi_ctx_create.argtypes = [C.c_void_p, C.POINTER(C.c_void_p)]
         L.radi_ctx_free.argtypes = [C.c_void_p]

@@ -1,0 +1,23 @@
+/* String options (radi_options) as the context reads them. */
+#ifndef RDI_CTX_OPTIONS_H
+#define RDI_CTX_OPTIONS_H
+
+#include "core/core.h"
+#include "vfs/s3/s3.h"
+
+/* A sorted key/value store: keys[i] < keys[i+1] in byte order; every key and value
+ * malloc'd and owned. Every stored pair was validated when it was set. */
+struct radi_options {
+    char **keys;
+    char **values;
+    size_t n, cap;
+};
+
+/* Overrides the radi_config fields named by the memory_budget, concurrency and
+ * format_version options (opts may be NULL). Does not check the result: see
+ * rdi_config_check. */
+radi_status rdi_options_apply_config(const radi_options *opts, radi_config *c);
+/* Applies every vfs.s3.* option to *c, in key order (opts may be NULL). */
+radi_status rdi_options_apply_s3(const radi_options *opts, rdi_s3_config *c);
+
+#endif
