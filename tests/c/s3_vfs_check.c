@@ -394,7 +394,8 @@ static void errors(void)
     CHECK(s == RADI_E_NOT_FOUND && strstr(radi_errmsg(), "PUT failed"), "write missing bucket: %s | %s", radi_status_name(s), radi_errmsg());
     rdi_dirlist l = {NULL, 0};
     s = rdi_vfs_ls(vfs, "s3://no-such-bucket-radi/d", &l);
-    CHECK(s == RADI_E_NOT_FOUND, "ls missing bucket: %s | %s", radi_status_name(s), radi_errmsg());
+    CHECK(s == RADI_E_NOT_FOUND && strstr(radi_errmsg(), "s3://no-such-bucket-radi/d/: ListObjectsV2 failed: HTTP 404 NoSuchBucket"),
+          "ls missing bucket: %s | %s", radi_status_name(s), radi_errmsg());
     s = rdi_vfs_read(vfs, "s3:///k", 0, b, 10);
     CHECK(s == RADI_E_INVALID && strstr(radi_errmsg(), "s3:///k"), "empty bucket: %s | %s", radi_status_name(s), radi_errmsg());
     s = rdi_vfs_read(vfs, "s3://Bad_Bucket!/k", 0, b, 10);

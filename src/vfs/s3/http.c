@@ -436,7 +436,7 @@ static radi_status start(xfer *x, CURLM *m)
     rdi_http *h = x->h;
     if (!x->url) {
         RDI_TRY(build_url(x));
-        x->uri = rdi_s3_uri_of(x->r->bucket, x->r->key);
+        x->uri = x->r->msg_uri ? rdi_strdup(x->r->msg_uri) : rdi_s3_uri_of(x->r->bucket, x->r->key);
         if (!x->uri) return rdi_nomem();
         const void *b = x->r->body ? x->r->body : "";
         rdi_sha256_hex(b, x->r->body ? x->r->body_len : 0, x->payload);

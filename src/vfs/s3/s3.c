@@ -98,7 +98,12 @@ static radi_status list_all(rdi_s3 *s, const char *bucket, const char *prefix, i
     memset(out, 0, sizeof *out);
     char *token = NULL;
     char *eprefix = rdi_s3_encode(prefix, 0);
-    if (!eprefix) return rdi_nomem();
+    char *where = rdi_s3_uri_of(bucket, prefix);
+    if (!eprefix || !where) {
+        free(eprefix);
+        free(where);
+        return rdi_nomem();
+    }
     radi_status st = RADI_OK;
     for (;;) {
         char *etok = token ? rdi_s3_encode(token, 0) : NULL;
@@ -110,7 +115,7 @@ static radi_status list_all(rdi_s3 *s, const char *bucket, const char *prefix, i
         free(etok);
         if (!q) { st = rdi_nomem(); break; }
         rdi_http_req r = {.op = "ListObjectsV2", .method = "GET", .bucket = bucket, .key = "", .query = q,
-                          .missing_ok = missing_ok};
+                          .missing_ok = missing_ok, .msg_uri = where};
         st = rdi_http_run(s->http, &r);
         free(q);
         if (st == RADI_OK && r.http_status == 404) { /* missing_ok: no bucket, nothing in it */
@@ -154,6 +159,7 @@ static radi_status list_all(rdi_s3 *s, const char *bucket, const char *prefix, i
     }
     free(token);
     free(eprefix);
+    free(where);
     if (st != RADI_OK) listing_free(out);
     return st;
 }
@@ -312,6 +318,8 @@ static void content_md5(const void *data, size_t len, char out[32])
 static radi_status delete_keys(rdi_s3 *s, const char *bucket, char *const *keys, size_t n, const char *what)
 {
     if (n == 0) return RADI_OK;
+    char *where = rdi_s3_uri_of(bucket, what);
+    if (!where) return rdi_nomem();
     size_t nb = (n + DELETE_BATCH - 1) / DELETE_BATCH, nq = 0, ns = 0;
     rdi_http_req *rq = rdi_calloc(nb, sizeof *rq), *single = NULL;
     rdi_buf *bodies = rdi_calloc(nb, sizeof *bodies);
@@ -333,7 +341,7 @@ static radi_status delete_keys(rdi_s3 *s, const char *bucket, char *const *keys,
         hs[2 * nq] = (rdi_http_header){"Content-MD5", md5[nq]};
         hs[2 * nq + 1] = (rdi_http_header){"Content-Type", "application/xml"};
         rq[nq] = (rdi_http_req){.op = "DeleteObjects", .method = "POST", .bucket = bucket, .key = "",
-                                .query = "delete=", .headers = &hs[2 * nq], .n_headers = 2,
+                                .query = "delete=", .headers = &hs[2 * nq], .n_headers = 2, .msg_uri = where,
                                 .body = bodies[nq].data, .body_len = bodies[nq].len};
         nq++;
     }
@@ -368,6 +376,7 @@ static radi_status delete_keys(rdi_s3 *s, const char *bucket, char *const *keys,
     free(md5);
     free(hs);
     free(lone);
+    free(where);
     return st;
 }
 
