@@ -113,17 +113,24 @@ class MotoServer:
         deadline = time.monotonic() + self._timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.proc.returncode}: {self.log()}")
+                why = f"moto_server exited with {self.proc.returncode}: {self.log()}"
+                self.stop()
+                raise RuntimeError(why)
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 c.request("GET", "/")
                 c.getresponse().read()
                 c.close()
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.1)
+                continue
+            try:
                 if self._verify:
                     self._make_user()
-                return self
-            except OSError:
-                time.sleep(0.1)
+            except BaseException:
+                self.stop()  # __exit__ never runs when __enter__ fails: no orphan server
+                raise
+            return self
         self.stop()
         raise RuntimeError(f"moto_server did not answer within {self._timeout} s")
 
