@@ -66,6 +66,12 @@ int rdi_ds_name_ok(const char *s);
 char *rdi_ds_coll_uri(const radi_dataset *ds, const char *name, const char *child);
 /* (Re)reads collection names and subject ids (drops the collection caches). */
 radi_status rdi_ds_load(radi_dataset *ds);
+/* lock.c: the dataset's writer lock, taken by every dataset write before it reads the
+ * state it changes (the dataset is re-read under the lock). */
+#define RDI_DS_LOCK_NAME "__radi_lock"
+radi_status rdi_ds_lock(radi_dataset *ds, rdi_lock_hold *out);
+/* Releases the lock and returns st (keeping its message) or the release's status. */
+radi_status rdi_ds_unlock(rdi_lock_hold *hold, radi_status st);
 int64_t rdi_ds_coll_index(const radi_dataset *ds, const char *name);
 /* Entries for reading: verified, or placed by position on remote storage (see coll_cache). */
 radi_status rdi_ds_load_collection_hint(radi_dataset *ds, size_t ci);

@@ -716,7 +716,18 @@ static radi_status register_collection(radi_dataset *ds, const char *name)
 }
 
 
+static radi_status rename_locked(radi_dataset *ds, const char *from, const char *to);
+
 radi_status radi_dataset_rename_collection(radi_dataset *ds, const char *from, const char *to)
+{
+    if (!ds || !from || !to) return rdi_error(RADI_E_INVALID, "radi_dataset_rename_collection: NULL argument");
+    RDI_TRY(refuse_standalone(ds, "renaming a collection"));
+    rdi_lock_hold hold;
+    RDI_TRY(rdi_ds_lock(ds, &hold));
+    return rdi_ds_unlock(&hold, rename_locked(ds, from, to));
+}
+
+static radi_status rename_locked(radi_dataset *ds, const char *from, const char *to)
 {
     if (!ds || !from || !to) return rdi_error(RADI_E_INVALID, "radi_dataset_rename_collection: NULL argument");
     RDI_TRY(refuse_standalone(ds, "renaming a collection"));
@@ -1437,7 +1448,18 @@ static void undo_meta(radi_dataset *ds, const char *collection, int new_collecti
     free(why);
 }
 
+static radi_status add_collection_locked(radi_dataset *ds, const char *name);
+
 radi_status radi_dataset_add_collection(radi_dataset *ds, const char *name)
+{
+    if (!ds || !name) return rdi_error(RADI_E_INVALID, "radi_dataset_add_collection: NULL argument");
+    RDI_TRY(refuse_standalone(ds, "adding a collection"));
+    rdi_lock_hold hold;
+    RDI_TRY(rdi_ds_lock(ds, &hold));
+    return rdi_ds_unlock(&hold, add_collection_locked(ds, name));
+}
+
+static radi_status add_collection_locked(radi_dataset *ds, const char *name)
 {
     if (!ds || !name) return rdi_error(RADI_E_INVALID, "radi_dataset_add_collection: NULL argument");
     RDI_TRY(refuse_standalone(ds, "adding a collection"));
@@ -1745,6 +1767,9 @@ static void free_job(coll_job *c)
     free(c->obs_frag);
 }
 
+static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                 const radi_ingest_options *opt);
+
 radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
                                 const radi_ingest_options *opt)
 {
@@ -1756,8 +1781,16 @@ radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const rad
         radi_ingest_options_init(&def);
         opt = &def;
     }
-    /* obs_meta rows or collections written since open (by the caller) count. */
-    RDI_TRY(rdi_ds_load(ds));
+    /* Under the lock the dataset is re-read: obs_meta rows or collections written since
+     * open (by the caller or another writer) count. */
+    rdi_lock_hold hold;
+    RDI_TRY(rdi_ds_lock(ds, &hold));
+    return rdi_ds_unlock(&hold, ingest_locked(ds, ncollections, collections, opt));
+}
+
+static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                 const radi_ingest_options *opt)
+{
     coll_job *jobs = rdi_calloc(ncollections, sizeof *jobs);
     if (!jobs) return RADI_E_NOMEM;
     radi_status s = RADI_OK;

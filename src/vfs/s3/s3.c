@@ -551,4 +551,6 @@ const rdi_vfs_ops rdi_vfs_s3_ops = {
     .read_many = rdi_s3_read_many,
     .ls_recursive = s3_ls_recursive,
     .copy = s3_copy,
+    .lock = rdi_s3_lock,
+    .unlock = rdi_s3_unlock,
 };
