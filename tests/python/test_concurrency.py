@@ -86,3 +86,57 @@ def test_a_writer_that_cannot_get_the_lock_fails_cleanly(tmp_path):
     assert len(lines) == 1 and "another writer" in lines[0] and "__radi_lock" in lines[0], p.stderr
     after = sorted(os.path.relpath(os.path.join(d, f), ds) for d, _, fs in os.walk(ds) for f in fs)
     assert after == before
+
+
+# ------------------------------------------------------------------------ S3 lease --
+from s3_server import moto, s3_bucket  # noqa: E402,F401  (pytest fixtures)
+
+
+def _s3_env(moto):
+    return dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                AWS_ENDPOINT_URL=f"http://{moto.endpoint}", AWS_REGION="us-east-1")
+
+
+def _lease(expires_in_ms):
+    import time
+    return b"radi-lease 1\nowner someone\nexpires_ms %d\n" % (int(time.time() * 1000) + expires_in_ms)
+
+
+def test_s3_appends_at_once_are_serialized_and_leases_respected(tmp_path, moto, s3_bucket):
+    env = _s3_env(moto)
+    dirs = {}
+    for d, sids in (("base", ["M01", "M02"]), ("a", ["Z01"]), ("b", ["B01"]), ("c", ["C01"])):
+        dirs[d] = tmp_path / d
+        dirs[d].mkdir()
+        for sid in sids:
+            _nifti(dirs[d] / f"{sid}_T1w.nii.gz", len(sid) + ord(sid[0]))
+    ds = f"s3://{s3_bucket}/ds"
+
+    def ingest(d, *extra, append=True):
+        return subprocess.Popen([CLI, *extra, "ingest", *(["--append"] if append else []), ds,
+                                 f"T1w={dirs[d]}/*_T1w.nii.gz"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    p = ingest("base", append=False)
+    assert p.wait(timeout=120) == 0, p.stderr.read()
+    procs = [ingest("a"), ingest("b")]
+    for q in procs:
+        assert q.wait(timeout=120) == 0, q.stderr.read()
+    s3 = moto.client()
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3_bucket, Prefix="ds/__radi_lock")
+    # Another writer's live lease: refused after the wait, with one clear line.
+    s3.put_object(Bucket=s3_bucket, Key="ds/__radi_lock", Body=_lease(600000))
+    q = ingest("c", "-o", "dataset.lock_wait_ms=300")
+    assert q.wait(timeout=120) == 1
+    err = q.stderr.read().splitlines()
+    assert len(err) == 1 and "another writer" in err[0], err
+    # An expired lease (its writer died) is taken over.
+    s3.put_object(Bucket=s3_bucket, Key="ds/__radi_lock", Body=_lease(-1000))
+    q = ingest("c", "-o", "dataset.lock_wait_ms=300")
+    assert q.wait(timeout=120) == 0, q.stderr.read()
+    out = subprocess.run([CLI, "ls", "--json", ds], env=env, capture_output=True, text=True, timeout=60)
+    import json
+    ids = sorted(v["obs_id"] for c in json.loads(out.stdout)["collections"] for v in c["volumes"])
+    assert ids == sorted(f"{s}_T1w" for s in ("M01", "M02", "Z01", "B01", "C01"))
+    v = subprocess.run([CLI, "validate", ds], env=env, capture_output=True, text=True, timeout=60)
+    assert v.returncode == 0, v.stdout + v.stderr
