@@ -92,7 +92,8 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Reports the library's last error message. */
 int cli_fail_radi(void);
 
-/* Parses a consolidation mode name (fragments, commits, fragment_meta, array_meta). */
+/* Parses a consolidation mode name (fragments, commits, fragment_meta, array_meta):
+ * 0 and *out set; 1 for "all" (every mode; *out untouched); -1 for anything else. */
 int cli_parse_mode(const char *name, radi_consolidation_mode *out);
 
 /* ---- a small streaming JSON writer (json.c) ---- */
