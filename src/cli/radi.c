@@ -4,11 +4,13 @@
 #include "cli.h"
 
 const cli_command cli_commands[] = {
-    {"info", "describe an array or group (schema, fragments, metadata, size)",
+    {"info", "describe an array, group or dataset (schema, fragments, metadata, size)",
      "Prints what is stored at URI: for an array its schema (dimensions, attributes,\n"
      "datatypes, tile extents, filters, orders, format version), its fragments with\n"
      "timestamps and non-empty domains, the array's non-empty domain, its metadata and\n"
-     "the bytes it occupies; for a group its members and metadata.\n"
+     "the bytes it occupies; for a dataset (or stand-alone collection) its subjects and\n"
+     "collections with volumes, shapes, dtypes, fragments and bytes; for another group\n"
+     "its members and metadata.\n"
      "\n"
      "Options:\n"
      "  --json      print one JSON document instead of text (schema in docs/cli.md)\n"
