@@ -116,5 +116,7 @@ radi_status rdi_ds_confine_collection(radi_dataset *ds, const char *name);
 radi_status rdi_ds_validate_structure(radi_dataset *ds, rdi_strlist *msgs);
 /* 1 (and a note naming uri) when the metadata of the object at uri cannot be read. */
 int rdi_ds_meta_unreadable(radi_dataset *ds, const char *uri, rdi_strlist *msgs);
+/* Drops repeated lines, keeping each at its first place. */
+void rdi_ds_unique_lines(rdi_strlist *l);
 
 #endif

@@ -1999,6 +1999,7 @@ radi_status radi_dataset_validate(radi_dataset *ds, char ***messages, size_t *co
         rdi_strlist_free(&msgs);
         return s;
     }
+    rdi_ds_unique_lines(&msgs);
     *messages = msgs.items;
     *count = msgs.n;
     return RADI_OK;

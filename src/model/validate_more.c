@@ -102,6 +102,42 @@ radi_status rdi_ds_validate_structure(radi_dataset *ds, rdi_strlist *msgs)
     return s;
 }
 
+typedef struct line_ref {
+    const char *s;
+    size_t i;
+} line_ref;
+
+static int cmp_line(const void *a, const void *b)
+{
+    const line_ref *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+void rdi_ds_unique_lines(rdi_strlist *l)
+{
+    if (l->n < 2) return;
+    line_ref *r = rdi_calloc(l->n, sizeof *r);
+    if (!r) {
+        rdi_error_clear();
+        return;   /* duplicates stay: harmless */
+    }
+    for (size_t i = 0; i < l->n; i++) r[i] = (line_ref){l->items[i], i};
+    qsort(r, l->n, sizeof *r, cmp_line);
+    /* The same line found by two checks (a volume's metadata is read twice) once, at
+     * its first place. */
+    for (size_t k = 1; k < l->n; k++)
+        if (strcmp(r[k].s, r[k - 1].s) == 0) {
+            free(l->items[r[k].i]);
+            l->items[r[k].i] = NULL;
+        }
+    free(r);
+    size_t w = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i]) l->items[w++] = l->items[i];
+    l->n = w;
+}
+
 radi_status radi_dataset_validate_uri(radi_ctx *ctx, const char *uri, char ***messages, size_t *count)
 {
     if (!ctx || !uri || !messages || !count)
