@@ -55,7 +55,14 @@ RADI_API radi_status radi_dataset_create(radi_ctx *ctx, const char *uri);
 RADI_API radi_status radi_dataset_create_with_obs_meta(radi_ctx *ctx, const char *uri,
                                                        const radi_schema *obs_meta);
 
-/* Opens a dataset written by radi or by radiobject 0.1.1. Freed with radi_dataset_close. */
+/* Opens a dataset written by radi or by radiobject 0.1.1. Freed with radi_dataset_close.
+ * Confinement (docs/dataset.md §1): a dataset whose root or collections group holds a
+ * member that leaves it (a name that is not a plain path segment, a relative URI
+ * climbing out of the root, an absolute URI outside it or of another scheme) is refused
+ * with RADI_E_CORRUPT naming the member and the dataset. A collection's own groups are
+ * checked the same way when it is first read (radi_dataset_volumes), renamed, copied or
+ * maintained; nothing is ever read or written through a refused member. Absolute
+ * file:// members inside the root (as 0.1.1 writes them) are accepted. */
 RADI_API radi_status radi_dataset_open(radi_ctx *ctx, const char *uri, radi_dataset **out);
 RADI_API void radi_dataset_close(radi_dataset *ds);
 
@@ -229,13 +236,18 @@ RADI_API radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *
                                                   const radi_selection *sel, const char *dst_uri,
                                                   const char *name);
 
-/* Checks the dataset's consistency: counts (subject_count, n_collections, n_volumes),
+/* Checks the dataset's consistency and structure: counts (subject_count, n_collections, n_volumes),
  * orphan volumes (obs_id not in obs), obs rows without a volume, volumes without or with a
  * duplicated obs_id, volumes/<k> not matching the k-th obs row (0.1.1 would read the
  * wrong voxels), obs subjects missing from obs_meta, obs_ids repeated across collections,
- * x/y/z_dim not matching the volumes. *messages (one line each, malloc'd array of
- * malloc'd strings; free with radi_messages_free) is empty for a consistent dataset.
- * The status reports only failures to read. */
+ * x/y/z_dim not matching the volumes; group members that leave the dataset (reported,
+ * not followed), metadata that cannot be read, collections that cannot be read,
+ * directories under collections/ or <collection>/volumes/ that are not members (left by
+ * an interrupted write, __radi_staging_* included). *messages (one line each, naming the
+ * path; malloc'd array of malloc'd strings; free with radi_messages_free) is empty for a
+ * consistent dataset. The status reports only failures to read that are not the
+ * dataset's (memory, the storage failing). Afterwards ds is reloaded as radi_dataset_open
+ * would; if it now refuses, ds lists no collections. */
 RADI_API radi_status radi_dataset_validate(radi_dataset *ds, char ***messages, size_t *count);
 RADI_API void radi_messages_free(char **messages, size_t count);
 
