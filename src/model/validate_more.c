@@ -126,11 +126,15 @@ void rdi_ds_unique_lines(rdi_strlist *l)
     qsort(r, l->n, sizeof *r, cmp_line);
     /* The same line found by two checks (a volume's metadata is read twice) once, at
      * its first place. */
-    for (size_t k = 1; k < l->n; k++)
-        if (strcmp(r[k].s, r[k - 1].s) == 0) {
-            free(l->items[r[k].i]);
-            l->items[r[k].i] = NULL;
+    const char *first = r[0].s;   /* of the current run of equal lines: kept */
+    for (size_t k = 1; k < l->n; k++) {
+        if (strcmp(r[k].s, first) != 0) {
+            first = r[k].s;
+            continue;
         }
+        free(l->items[r[k].i]);
+        l->items[r[k].i] = NULL;
+    }
     free(r);
     size_t w = 0;
     for (size_t i = 0; i < l->n; i++)
