@@ -103,6 +103,8 @@ _PROTOTYPES = {
     "radi_dataset_validate": (C.c_int, [_p, C.POINTER(C.POINTER(C.c_char_p)),
                                         C.POINTER(C.c_size_t)]),
     "radi_messages_free": (None, [C.POINTER(C.c_char_p), C.c_size_t]),
+    "radi_dataset_consolidate": (C.c_int, [_p, C.c_int, PROGRESS_FN, _p]),
+    "radi_dataset_vacuum": (C.c_int, [_p, C.c_int, PROGRESS_FN, _p]),
     "radi_object_remove": (C.c_int, [_p, C.c_char_p]),
     "radi_group_open": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
     "radi_group_close": (None, [_p]),

@@ -45,6 +45,9 @@ int cli_cmd_ls(const cli_args *args);
 int cli_cmd_slice(const cli_args *args);
 int cli_cmd_export(const cli_args *args);
 int cli_cmd_validate(const cli_args *args);
+/* `radi info` of a dataset root (standalone 0) or stand-alone collection
+ * (cmd_info_dataset.c); total = bytes under the URI. */
+int cli_info_dataset(const cli_args *args, radi_ctx *ctx, int standalone, uint64_t total);
 
 /* ---- helpers of the dataset commands (cmd_ls.c) ---- */
 /* Matches argv[*i] against option `name` ("--collection"), as "--name VALUE" or
@@ -92,7 +95,8 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Reports the library's last error message. */
 int cli_fail_radi(void);
 
-/* Parses a consolidation mode name (fragments, commits, fragment_meta, array_meta). */
+/* Parses a consolidation mode name (fragments, commits, fragment_meta, array_meta):
+ * 0 and *out set; 1 for "all" (every mode; *out untouched); -1 for anything else. */
 int cli_parse_mode(const char *name, radi_consolidation_mode *out);
 
 /* ---- a small streaming JSON writer (json.c) ---- */

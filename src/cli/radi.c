@@ -4,30 +4,36 @@
 #include "cli.h"
 
 const cli_command cli_commands[] = {
-    {"info", "describe an array or group (schema, fragments, metadata, size)",
+    {"info", "describe an array, group or dataset (schema, fragments, metadata, size)",
      "Prints what is stored at URI: for an array its schema (dimensions, attributes,\n"
      "datatypes, tile extents, filters, orders, format version), its fragments with\n"
      "timestamps and non-empty domains, the array's non-empty domain, its metadata and\n"
-     "the bytes it occupies; for a group its members and metadata.\n"
+     "the bytes it occupies; for a dataset (or stand-alone collection) its subjects and\n"
+     "collections with volumes, shapes, dtypes, fragments and bytes; for another group\n"
+     "its members and metadata.\n"
      "\n"
      "Options:\n"
      "  --json      print one JSON document instead of text (schema in docs/cli.md)\n"
      "  -h, --help  show this help\n",
      "radi info [--json] URI", CLI_OPT_JSON, cli_cmd_info},
-    {"consolidate", "merge fragments, commits or metadata of an array",
+    {"consolidate", "merge fragments, commits or metadata of an array or a whole dataset",
      "Merges what --mode names into one new object, as TileDB does. Readers see the same\n"
      "values before and after. Nothing is deleted: run `radi vacuum` with the same mode.\n"
+     "URI is an array, or a dataset (a RadiObject root or a stand-alone collection): then\n"
+     "every volume, every obs, obs_meta (and with array_meta the groups' metadata), with a\n"
+     "progress line on a terminal.\n"
      "\n"
      "Options:\n"
-     "  --mode MODE  fragments (default), commits, fragment_meta or array_meta\n"
+     "  --mode MODE  fragments (default), commits, fragment_meta, array_meta or all\n"
      "  -h, --help   show this help\n",
      "radi consolidate [--mode MODE] URI", CLI_OPT_MODE, cli_cmd_consolidate},
     {"vacuum", "delete what an earlier consolidation made obsolete",
      "Deletes the fragments, commit files or metadata files that an earlier\n"
-     "consolidation in the same mode replaced.\n"
+     "consolidation in the same mode replaced. URI is an array or a dataset, as for\n"
+     "`radi consolidate`.\n"
      "\n"
      "Options:\n"
-     "  --mode MODE  fragments (default), commits, fragment_meta or array_meta\n"
+     "  --mode MODE  fragments (default), commits, fragment_meta, array_meta or all\n"
      "  -h, --help   show this help\n",
      "radi vacuum [--mode MODE] URI", CLI_OPT_MODE, cli_cmd_vacuum},
     {"ingest", "create a dataset from NIfTI files (or append to one)",

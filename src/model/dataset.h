@@ -36,12 +36,18 @@ struct radi_dataset {
     rdi_strlist collections;   /* member order */
     rdi_strlist subjects;      /* distinct, byte order */
     coll_cache *cache;         /* one per collection */
+    /* Lenient mode (validate): confinement problems and unreadable parts are pushed
+     * here as lines and the offending members skipped, instead of refused. NULL:
+     * strict (every other call). Borrowed from the caller for its duration. */
+    rdi_strlist *notes;
+    int subjects_unread;       /* lenient mode: obs_meta could not be read (noted) */
 };
 
 /* One member of a collection's volumes group, with its obs_id metadata. */
 typedef struct vol_member {
     char *name;
     char *obs_id;              /* NULL when the volume has none */
+    int meta_bad;              /* lenient mode: its metadata could not be read (noted) */
 } vol_member;
 
 /* radi_volume_from_buffer with the voxels in `layout`: RADI_ROW_MAJOR (C order, as the
@@ -90,5 +96,33 @@ radi_status rdi_ds_read_str_cols(radi_ctx *ctx, const char *uri, uint32_t ncols,
 radi_status rdi_ds_add_member(radi_ctx *ctx, const char *uri, const char *name);
 /* Removes `uri` (what a failed operation created) and returns st with its message kept. */
 radi_status rdi_ds_undo(radi_ctx *ctx, const char *uri, radi_status st);
+
+/* ---- confinement (confine.c) ---- */
+/* A plain path segment: non-empty, not "." or "..", no '/'. */
+int rdi_name_is_segment(const char *s);
+/* Why a member (name may be NULL; uri as stored) of the group at `group` (absolute,
+ * lexically normalized) is not confined to the dataset at `root` (the same form;
+ * root_canon, may be NULL, the canonical form of a local root); NULL when it is. */
+const char *rdi_member_problem(const char *root, const char *root_canon, const char *group,
+                               const char *name, const char *uri, int relative);
+/* Checks every member of the open group g (at group_uri, inside ds). Strict: the first
+ * problem is RADI_E_CORRUPT naming the member, the group and the dataset. Lenient
+ * (ds->notes): each problem is a note and bad[i] (bad may be NULL) is set to 1. */
+radi_status rdi_ds_confine_group(radi_dataset *ds, radi_group *g, const char *group_uri, uint8_t *bad);
+/* The same, opening the group at group_uri. */
+radi_status rdi_ds_confine_uri(radi_dataset *ds, const char *group_uri);
+/* The collection group of `name` (the name itself must be a plain segment). */
+radi_status rdi_ds_confine_collection(radi_dataset *ds, const char *name);
+
+/* ---- validate's structural checks (validate_more.c) ---- */
+/* Lenient-mode lines for what radi_dataset_validate adds to the consistency checks:
+ * unreadable metadata of the dataset's groups and arrays, directories under
+ * collections/ and <collection>/volumes/ that are not members (left by an interrupted
+ * write, __radi_staging_* included). */
+radi_status rdi_ds_validate_structure(radi_dataset *ds, rdi_strlist *msgs);
+/* 1 (and a note naming uri) when the metadata of the object at uri cannot be read. */
+int rdi_ds_meta_unreadable(radi_dataset *ds, const char *uri, rdi_strlist *msgs);
+/* Drops repeated lines, keeping each at its first place. */
+void rdi_ds_unique_lines(rdi_strlist *l);
 
 #endif

@@ -955,3 +955,33 @@ radi_status radi_vacuum(radi_ctx *ctx, const char *uri, radi_consolidation_mode 
     free(u);
     return s;
 }
+
+/* Group metadata (__meta of a group has the array's layout, format.md §11): merged and
+ * vacuumed as array metadata is, as TileDB's group metadata consolidation does. */
+static radi_status check_group(radi_ctx *ctx, const char *uri)
+{
+    radi_object_type t;
+    RDI_TRY(radi_object_type_of(ctx, uri, &t));
+    if (t != RADI_OBJECT_GROUP) return rdi_error(RADI_E_NOT_FOUND, "%s: not a group", uri);
+    return RADI_OK;
+}
+
+radi_status rdi_group_meta_consolidate(radi_ctx *ctx, const char *uri)
+{
+    char *u = rdi_uri_normalize(uri);
+    if (!u) return RADI_E_NOMEM;
+    radi_status s = check_group(ctx, u);
+    if (s == RADI_OK) s = consolidate_array_meta(ctx, u, ctx->config.format_version);
+    free(u);
+    return s;
+}
+
+radi_status rdi_group_meta_vacuum(radi_ctx *ctx, const char *uri)
+{
+    char *u = rdi_uri_normalize(uri);
+    if (!u) return RADI_E_NOMEM;
+    radi_status s = check_group(ctx, u);
+    if (s == RADI_OK) s = vacuum_array_meta(ctx, u);
+    free(u);
+    return s;
+}

@@ -287,6 +287,11 @@ radi_status rdi_dense_write(radi_array *a, const int64_t *box, radi_layout layou
  * 0.1.1's absolute member URIs do not). *changed (may be NULL) gets how many. */
 radi_status rdi_group_relativize(radi_group *g, uint64_t *changed);
 
+/* Merges / vacuums a group's metadata files (__meta), as array_meta mode does for an
+ * array (consolidate.c). RADI_E_NOT_FOUND when uri is not a group. */
+radi_status rdi_group_meta_consolidate(radi_ctx *ctx, const char *uri);
+radi_status rdi_group_meta_vacuum(radi_ctx *ctx, const char *uri);
+
 /* Removes a fragment an operation of this process just wrote, as its undo: the commit
  * file first (the fragment is invisible from then on), then its directory. */
 radi_status rdi_fragment_discard(radi_ctx *ctx, const char *array_uri, const char *name);
