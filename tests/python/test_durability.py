@@ -41,7 +41,9 @@ def _trace(tmp_path):
     assert strace, "strace is missing (scripts/setup.sh installs it)"
     p = subprocess.run([strace, "-f", "-qq", "-s", "4096", "-o", str(out),
                         "-e", "trace=openat,fsync,fdatasync,rename,renameat,renameat2,mkdir,mkdirat,close",
-                        CLI, "ingest", str(ds), f"T1w={src}/*_T1w.nii.gz"],
+                        # One thread: strace may print two threads' calls out of kernel
+                        # order (a close and the open that reuses its descriptor).
+                        CLI, "--concurrency", "1", "ingest", str(ds), f"T1w={src}/*_T1w.nii.gz"],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     return out.read_text().splitlines(), ds
