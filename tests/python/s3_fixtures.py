@@ -67,7 +67,11 @@ def radiobject_ctx_module():
 def radiobject_on(endpoint_url):
     """radiobject 0.1.1 configured for the S3 server at endpoint_url, as a user of 0.1.1
     does it: configure(s3=S3Config(endpoint=..., use_virtual_addressing=False)); its
-    credentials come from boto3's chain (the AWS_* environment). Restored afterwards."""
+    credentials come from boto3's chain (the AWS_* environment). Restored afterwards.
+    endpoint_url None: 0.1.1 as it is (local disk)."""
+    if endpoint_url is None:
+        yield importlib.import_module("radiobject")
+        return
     rc = radiobject_ctx_module()
     saved_env = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     os.environ["AWS_ACCESS_KEY_ID"] = CREDENTIALS["aws_access_key_id"]
