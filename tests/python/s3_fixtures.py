@@ -233,3 +233,12 @@ def radi_through(endpoint_url, **kw):
         yield
     finally:
         radi.configure(s3=saved)
+
+
+def run_cli(env, *args, timeout=300):
+    """The radi CLI ($RADI_CLI or the packaged binary) in a subprocess with env."""
+    import subprocess
+
+    from radi import _lib
+    return subprocess.run([str(_lib.cli_path()), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
