@@ -218,6 +218,12 @@ def root(request, tmp_path_factory, radi_on_moto):
     return make_root(request.param, request, tmp_path_factory)
 
 
+@pytest.fixture
+def s3root(request, tmp_path_factory, radi_on_moto):
+    """A Root on S3 only (the oracles on the server: local disk has its own tests)."""
+    return make_root("s3", request, tmp_path_factory)
+
+
 @pytest.fixture(scope="module", params=KINDS)
 def module_root(request, tmp_path_factory, radi_on_moto):
     return make_root(request.param, request, tmp_path_factory)
