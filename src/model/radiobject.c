@@ -309,7 +309,10 @@ radi_status rdi_ds_load(radi_dataset *ds)
     char *cl = rdi_path_join(ds->uri, "collections"), *om = rdi_path_join(ds->uri, "obs_meta");
     radi_group *g = NULL;
     radi_status s = cl && om ? radi_group_open(ds->ctx, cl, &g) : RADI_E_NOMEM;
-    if (s != RADI_OK) s = rdi_error_wrap(s, "%s: not a RadiObject dataset", ds->uri);
+    /* A storage failure (an S3 server gone, say) says nothing about what is there: only
+     * what was read and found wanting makes the URI "not a dataset". */
+    if (s == RADI_E_IO) s = rdi_error_wrap(s, "%s: cannot read the dataset", ds->uri);
+    else if (s != RADI_OK && s != RADI_E_NOMEM) s = rdi_error_wrap(s, "%s: not a RadiObject dataset", ds->uri);
     for (uint64_t i = 0; s == RADI_OK && i < radi_group_member_count(g); i++) {
         radi_group_member m;
         s = radi_group_member_at(g, i, &m);
