@@ -266,3 +266,18 @@ def test_server_gone_mid_operation(op, share, s3root, fault_proxy, sources, requ
                            "/obs_meta": {"fragments": 0, "rows": 0}}, tdb
     else:
         assert views(s3root, uri) == before
+
+
+def test_open_failing_on_the_server_is_not_called_not_a_dataset(s3root, fault_proxy, sources):
+    """A dataset whose `collections` group cannot be read (every request for it answered
+    500) is reported as unreadable, with the server's answer, not as "not a dataset"."""
+    uri = s3root.uri("ds")
+    ingest(uri, sources)
+    fault_proxy.configure(rate=1.0, kinds=("500",), match="ds%2Fcollections")
+    with radi_through(f"http://{fault_proxy.endpoint}", max_retries=0):
+        with pytest.raises(radi.RadiError) as e:
+            RadiObject(uri)
+    msg = str(e.value)
+    assert fault_proxy.faults > 0
+    assert f"{uri}: cannot read the dataset" in msg and "500 InternalError" in msg, msg
+    assert "not a RadiObject dataset" not in msg
