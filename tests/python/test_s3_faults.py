@@ -281,3 +281,20 @@ def test_open_failing_on_the_server_is_not_called_not_a_dataset(s3root, fault_pr
     assert fault_proxy.faults > 0
     assert f"{uri}: cannot read the dataset" in msg and "500 InternalError" in msg, msg
     assert "not a RadiObject dataset" not in msg
+
+
+def test_interrupted_renumbering_is_named_by_validate(s3root, fault_proxy, sources, request, tmp_path_factory):
+    """Until the journal exists (see NEEDS_JOURNAL), what an append interrupted in its
+    moves leaves is at least never silent: validate names it."""
+    n = requests_of("append", sources, request, tmp_path_factory, fault_proxy)
+    uri = s3root.uri("ds")
+    ingest(uri, sources)
+    fault_proxy.configure()
+    fault_proxy.reset_counts()
+    fault_proxy.configure(gone_after=int(n * 0.6))
+    with radi_through(f"http://{fault_proxy.endpoint}", max_retries=1, connect_timeout_ms=500):
+        with pytest.raises(radi.RadiError):
+            append(uri, sources)
+    fault_proxy.configure()
+    with pytest.raises(ValueError, match="inconsistenc"):
+        RadiObject(uri).validate()
