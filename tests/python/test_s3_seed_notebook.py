@@ -11,14 +11,16 @@ from s3_fixtures import aws_env
 from test_seed_notebook import ingest_with_cli, make_niftis, run_and_check
 
 
-def test_seed_notebook_on_s3(s3_root, fault_proxy, tmp_path, monkeypatch):
-    # Through the (fault-free) proxy, which records the requests the cells make.
-    for k, v in aws_env(f"http://{fault_proxy.endpoint}").items():
-        monkeypatch.setenv(k, v)   # inherited by `radi ingest` and by the cells' process
+def test_seed_notebook_on_s3(moto, s3_root, fault_proxy, tmp_path, monkeypatch):
+    def point_at(url):
+        for k, v in aws_env(url).items():
+            monkeypatch.setenv(k, v)   # inherited by `radi ingest` and by the cells' process
     make_niftis(tmp_path / "nifti")
     uri = f"s3://{s3_root}/seed-{os.getpid()}/brats_demo"
+    point_at(moto.url)
     ingest_with_cli(uri, tmp_path / "nifti")
-    fault_proxy.reset_counts()
+    # The cells go through the (fault-free) proxy, which records their requests.
+    point_at(f"http://{fault_proxy.endpoint}")
     _out, probes = run_and_check(tmp_path, "radi", uri)
     assert probes["package"] == os.path.realpath(radi.__file__)
     # Cell 2 read the dataset from S3: FLAIR.iloc[0]'s voxels came from the server.
