@@ -134,7 +134,7 @@ def clean(request, tmp_path_factory, radi_on_moto, sources):
     ingest(uri, sources)
     append(uri, sources)
     consolidate(uri)
-    return radi_view(uri), tiledb_view(root, uri), ro011_view(root, uri)
+    return views(root, uri)
 
 
 # Each plan answers a share of the requests with its faults. Stalls cost a request
@@ -189,7 +189,7 @@ def test_cli_ingest_and_reads_through_faults(s3root, fault_proxy, sources, tmp_p
 # ----------------------------------------------------------------- server gone --
 
 def test_cli_server_gone_from_the_start(s3root, fault_proxy, sources):
-    d, base, _extra = sources
+    d, _base, _extra = sources
     ingest(s3root.uri("ds"), sources)
     before = views(s3root, s3root.uri("ds"))
     fault_proxy.configure(gone=True)

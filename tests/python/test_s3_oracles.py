@@ -7,6 +7,8 @@
   dataset the radi CLI ingested to S3, and radi reads by obs_id a dataset 0.1.1 wrote to
   S3 with from_niftis.
 """
+import json
+
 import nibabel as nib
 import numpy as np
 import pandas as pd
@@ -101,7 +103,6 @@ def test_radi_reads_what_tiledb_wrote(s3root):
         g.add(s3root.uri("dense"), name="dense")
     p = run_cli(s3root.env(), "info", "--json", s3root.uri("g"))
     assert p.returncode == 0, p.stderr
-    import json
     assert [m["name"] for m in json.loads(p.stdout)["members"]] == ["dense"]
 
 
