@@ -8,7 +8,7 @@ cd "$here"
 
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config
   libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev libcmocka-dev
-  libcurl4-openssl-dev libssl-dev libexpat1-dev
+  libcurl4-openssl-dev libssl-dev libexpat1-dev strace
   python3-venv clang-14 libclang-rt-14-dev)
 
 missing=()

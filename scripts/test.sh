@@ -5,7 +5,8 @@
 #   3. the same C tests under AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
 #   4. `pip install .` into .venv, then the Python suite (API, CLI, TileDB-Py oracle)
 #      against the installed package
-#   5. the oracle tests again against the ASan+UBSan build of libradi
+#   5. the oracle tests again against the ASan+UBSan build of libradi, and the S3
+#      transport tests with the sanitized S3 driver
 # Exits non-zero on the first failure. Options: --no-asan (skip steps 3 and 5, for quick runs).
 # RADI_BUILD_DIR / RADI_ASAN_BUILD_DIR override build/ and build-asan/.
 set -euo pipefail
@@ -93,6 +94,13 @@ if [ $asan -eq 1 ]; then
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" \
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
     .venv/bin/python -m pytest tests/python/test_oracle_*.py -q -p no:cacheprovider --timeout=600
+  # The S3 transport (libcurl multi, retries, multipart) under the sanitizers: its
+  # driver program from the ASan build, against moto and the fault proxy.
+  step "S3 transport tests against the ASan+UBSan build ($adir/tests/c/s3_vfs_check)"
+  RADI_BUILD_DIR="$adir" \
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
+  UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+    .venv/bin/python -m pytest tests/python/test_s3_vfs.py -q -p no:cacheprovider --timeout=600
 fi
 
 printf '\ntest.sh: all tests passed in %ds\n' $((SECONDS - t0))

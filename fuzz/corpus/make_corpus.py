@@ -9,12 +9,24 @@ footer/  fragment metadata footers (the bytes before the trailing u64 length) of
          shaped like fuzz_footer.c's fixed schemas
 tile/    fuzz_tile.c inputs: u8 type index | u8 cell multiplier | u16 pipeline length |
          serialized pipeline | one chunked tile (the data file of a one-tile fragment)
-Every seed is a few hundred bytes to a few KB.
+expr/    filter expression texts over fuzz_expr.c's fixed columns
+rtree/   R-tree payloads (the first generic tile of __fragment_metadata.tdb, decoded) of
+         sparse fragments shaped like fuzz_rtree.c's orders, plus synthetic ones
+group/   group details files (verbatim) and their decoded payloads
+meta/    array directories (fuzz/fuzz_tree.h's tree format) with __meta files, before and
+         after TileDB-Py's metadata consolidation, plus "@=" record payloads
+commits/ array directories (tree format) after writes, commit consolidation, fragment
+         consolidation and vacuums, as TileDB-Py leaves them
+sparse/  sparse array directories (tree format): int64, string and int16 dimensions,
+         nullable and var-size attributes, duplicates, consolidated fragment metadata
+Every seed is a few hundred bytes to a few KB. Seeds named regress_* are crash
+regressions found by fuzzing: they are kept, never regenerated.
 """
 import os
 import shutil
 import struct
 import tempfile
+import zlib
 
 import numpy as np
 import tiledb
@@ -158,9 +170,252 @@ def tile_seeds(tmp):
         save("tile", f"{dt}_{'_'.join(f for f, _ in spec) or 'none'}", seed)
 
 
+KINDS = ("schema", "footer", "tile", "expr", "rtree", "group", "meta", "commits", "sparse")
+
+
+def clear_generated():
+    """Removes the generated seeds, keeping the regress_* regression inputs."""
+    for kind in KINDS:
+        d = os.path.join(HERE, kind)
+        if not os.path.isdir(d):
+            continue
+        for f in os.listdir(d):
+            if not f.startswith("regress_"):
+                os.remove(os.path.join(d, f))
+
+
+def gt_payload(b, off=0):
+    """The payload of the generic tile at off (TileDB writes them through GZIP, a zlib
+    stream per chunk)."""
+    _ver, _pers, _tsz, _dt, _cs, _enc, fps = struct.unpack_from("<IQQBQBI", b, off)
+    off += 34 + fps
+    n, = struct.unpack_from("<Q", b, off)
+    off += 8
+    out = b""
+    for _ in range(n):
+        _o, f, m = struct.unpack_from("<III", b, off)
+        off += 12 + m
+        out += zlib.decompress(b[off:off + f])
+        off += f
+    return out
+
+
+def tree(root, skip=()):
+    """The directory at root in fuzz_tree.h's format (files verbatim, empty dirs kept)."""
+    out = b""
+    for d, dirs, fs in sorted(os.walk(root)):
+        rel = os.path.relpath(d, root)
+        if rel != "." and not dirs and not fs:
+            out += b"@" + rel.encode() + b"/\n\n"
+        for f in sorted(fs):
+            r = os.path.normpath(os.path.join(rel, f))
+            if any(r.startswith(x) for x in skip):
+                continue
+            data = open(os.path.join(d, f), "rb").read()
+            if b"\n@" in data:  # compressed bytes that look like a separator: sized form
+                out += b"@#%d:" % len(data) + r.encode() + b"\n" + data + b"\n"
+            else:
+                out += b"@" + r.encode() + b"\n" + data + b"\n"
+    return out
+
+
+EXPRS = [
+    "age > 40 and site == 'A'",
+    "not (grade in ['A', 'B']) or site != \"B\"",
+    "score >= 1e3 | flag",
+    "`obs.id` not in ['AB', '', 'Z\xc3\xbcrich']",
+    "big > 9223372036854775807 and big <= 18446744073709551615",
+    "i64 < -1 && u8 != 255 || i16 == -32768",
+    "f32 != f32",
+    "(age == 40) & ~flag",
+    "True",
+    "age > 40 and",
+    "40 < age",
+    "site in ('A', \"AB\") and not u32 in [0, 4294967295, 3.5]",
+    "score == inf or score < -1e308 or f32 > 0x10",
+    "((((u16 > 1))))",
+    "site == 'it\\'s'",
+    "grade >= 'B' and grade < 'a'",
+    "age = 4",
+    "flag and not not flag",
+]
+
+
+def rtree_bytes(fanout, levels, ndim_kinds):
+    """Synthetic R-tree: levels root first, each a list of MBRs; an MBR is a list of
+    (lo, hi) per dimension, ints packed by kind ('q', 'b', 'I') or bytes (strings)."""
+    out = struct.pack("<II", fanout, len(levels))
+    for lv in levels:
+        out += struct.pack("<Q", len(lv))
+        for mbr in lv:
+            for kind, (lo, hi) in zip(ndim_kinds, mbr):
+                if kind == "s":
+                    out += struct.pack("<QQ", len(lo) + len(hi), len(lo)) + lo + hi
+                else:
+                    out += struct.pack("<" + kind * 2, lo, hi)
+    return out
+
+
+def rtree_seeds(tmp):
+    rng = np.random.default_rng(3)
+    dom = tiledb.Domain(tiledb.Dim("x", (0, 239), 240, dtype=np.int64),
+                        tiledb.Dim("y", (0, 239), 240, dtype=np.int64))
+    for i, n in enumerate((5, 23, 150)):
+        u = os.path.join(tmp, f"rt{i}")
+        tiledb.Array.create(u, tiledb.ArraySchema(domain=dom, sparse=True, capacity=2,
+                                                  attrs=[tiledb.Attr("v", dtype=np.float64)]))
+        with tiledb.open(u, "w", timestamp=7) as A:
+            A[rng.integers(0, 240, n), rng.integers(0, 240, n)] = np.arange(n, dtype=np.float64)
+        (frag,) = os.listdir(os.path.join(u, "__fragments"))
+        b = open(os.path.join(u, "__fragments", frag, "__fragment_metadata.tdb"), "rb").read()
+        save("rtree", f"int64x2_{n}cells", gt_payload(b))
+    # string dimension (1-D order) and int8/uint32/string (3-D order)
+    u = os.path.join(tmp, "rts")
+    tiledb.Array.create(u, tiledb.ArraySchema(domain=tiledb.Domain(
+        tiledb.Dim("obs_id", dtype="ascii")), sparse=True, capacity=2,
+        attrs=[tiledb.Attr("v", dtype=np.int32)]))
+    with tiledb.open(u, "w", timestamp=7) as A:
+        A[np.array(["a", "bb", "c", "sub-01", "sub-02", "zz", ""], dtype=object)] = np.arange(7, dtype=np.int32)
+    (frag,) = os.listdir(os.path.join(u, "__fragments"))
+    b = open(os.path.join(u, "__fragments", frag, "__fragment_metadata.tdb"), "rb").read()
+    save("rtree", "string_7cells", gt_payload(b))
+    leaves = [[(-5, 3), (10, 2000), (b"a", b"c")], [(4, 9), (0, 5), (b"", b"zz")],
+              [(-100, 100), (7, 7), (b"m", b"m")]]
+    root = [[(-100, 100), (0, 2000), (b"", b"zz")]]
+    save("rtree", "synthetic_3d", rtree_bytes(2, [root, [root[0], root[0]], leaves], "bIs"))
+    save("rtree", "synthetic_empty", rtree_bytes(10, [], ""))
+    save("rtree", "synthetic_1d_two_levels", rtree_bytes(3, [[[(b"a", b"z")]], [[(b"a", b"c")], [(b"d", b"z")]]], "s"))
+
+
+def group_details(members):
+    out = struct.pack("<IQ", 2, len(members))
+    for typ, rel, uri, name, deleted in members:
+        out += struct.pack("<IBBQ", 2, typ, rel, len(uri)) + uri
+        out += struct.pack("<B", name is not None)
+        if name is not None:
+            out += struct.pack("<Q", len(name)) + name
+        out += struct.pack("<B", deleted)
+    return out
+
+
+def group_seeds(tmp):
+    g = os.path.join(tmp, "grp")
+    tiledb.Group.create(g)
+    for n in ("T1w", "FLAIR"):
+        a = os.path.join(g, n)
+        dense(a, [("x", (0, 3), 4, np.int32)], [tiledb.Attr("v", dtype=np.float32)])
+    sub = os.path.join(g, "sub")
+    tiledb.Group.create(sub)
+    with tiledb.Group(g, "w") as G:
+        G.add("T1w", name="T1w", relative=True)
+        G.add(os.path.join(g, "FLAIR"), name="FLAIR")
+        G.add("sub", relative=True)
+    with tiledb.Group(g, "w") as G:
+        G.remove("FLAIR")
+    for i, f in enumerate(files(g, "__group")):
+        b = open(f, "rb").read()
+        save("group", f"tiledb_py_{i}", b)
+        save("group", f"tiledb_py_{i}_payload", gt_payload(b))
+    save("group", "synthetic_payload", group_details([
+        (2, 1, b"vol", b"vol", 0), (1, 0, b"file:///data/g/obs", None, 0),
+        (2, 1, b"vol", b"vol", 1), (2, 1, b"x/y", b"xy", 0)]))
+    save("group", "synthetic_v1_member", struct.pack("<IQ", 2, 1) + struct.pack("<IBBQ", 1, 2, 1, 3) + b"abc" + b"\0")
+
+
+def meta_payload(records):
+    out = b""
+    for key, delete, typ, count, value in records:
+        out += struct.pack("<I", len(key)) + key + struct.pack("<B", delete)
+        if not delete:
+            out += struct.pack("<BI", typ, count) + value
+    return out
+
+
+def meta_seeds(tmp):
+    u = os.path.join(tmp, "m")
+    dense(u, [("x", (0, 3), 4, np.int32)], [tiledb.Attr("v", dtype=np.uint8)])
+    for t, kv in ((10, {"a": 1, "s": "text"}), (11, {"f": np.array([1.5, 2.5])}), (12, {"a": 3})):
+        with tiledb.open(u, "w", timestamp=t) as A:
+            for k, v in kv.items():
+                A.meta[k] = v
+    with tiledb.open(u, "w", timestamp=13) as A:
+        del A.meta["s"]
+    save("meta", "tiledb_py_4files", tree(u))
+    tiledb.consolidate(u, config=tiledb.Config({"sm.consolidation.mode": "array_meta"}))
+    save("meta", "tiledb_py_consolidated", tree(u))
+    tiledb.vacuum(u, config=tiledb.Config({"sm.vacuum.mode": "array_meta"}))
+    save("meta", "tiledb_py_vacuumed", tree(u))
+    schema = tree(u, skip=("__meta",))
+    # TileDB type codes: 0 INT32, 1 INT64, 2 FLOAT32, 4 CHAR, 6 UINT8
+    rec = meta_payload([(b"k", 0, 0, 1, struct.pack("<i", -7)), (b"dims", 0, 1, 3, struct.pack("<3q", 1, 2, 3)),
+                        (b"name", 0, 4, 5, b"hello"), (b"k", 1, 0, 0, b""), (b"empty", 0, 2, 0, b"")])
+    save("meta", "synthetic_records", schema + b"@=__meta/__20_20_0123456789abcdef0123456789abcdef\n" + rec + b"\n"
+         + b"@=__meta/__21_21_00000000000000000000000000000001\n" + meta_payload([(b"dims", 1, 0, 0, b"")]) + b"\n")
+    save("meta", "synthetic_vac", schema
+         + b"@=__meta/__20_20_0123456789abcdef0123456789abcdef\n" + rec + b"\n"
+         + b"@=__meta/__30_30_00000000000000000000000000000002\n" + meta_payload([(b"z", 0, 6, 1, b"\x05")]) + b"\n"
+         + b"@__meta/__20_30_00000000000000000000000000000003.vac\n/__meta/__20_20_0123456789abcdef0123456789abcdef\n\n")
+
+
+def commits_seeds(tmp):
+    cfg = lambda m: tiledb.Config({"sm.consolidation.mode": m, "sm.vacuum.mode": m})
+    u = os.path.join(tmp, "c")
+    dense(u, [("x", (0, 3), 4, np.int32)], [tiledb.Attr("v", dtype=np.uint8)])
+    for t in (10, 20, 30):
+        with tiledb.open(u, "w", timestamp=t) as A:
+            A[t // 10 - 1:t // 10 + 1] = np.array([t, t + 1], dtype=np.uint8)
+    save("commits", "dense_3wrt", tree(u))
+    tiledb.consolidate(u, config=cfg("commits"))
+    save("commits", "dense_con", tree(u))
+    tiledb.consolidate(u, config=cfg("fragments"))
+    save("commits", "dense_con_vac", tree(u))
+    tiledb.vacuum(u, config=cfg("fragments"))
+    save("commits", "dense_vacuumed", tree(u))
+    with tiledb.open(u, "w", timestamp=40) as A:
+        A[0:1] = np.array([9], dtype=np.uint8)
+    tiledb.vacuum(u, config=cfg("commits"))
+    save("commits", "dense_commits_vacuumed", tree(u))
+    s = os.path.join(tmp, "cs")
+    tiledb.Array.create(s, tiledb.ArraySchema(domain=tiledb.Domain(
+        tiledb.Dim("x", (0, 99), 100, dtype=np.int64)), sparse=True, capacity=2,
+        attrs=[tiledb.Attr("v", dtype=np.int16)]))
+    for t in (5, 6):
+        with tiledb.open(s, "w", timestamp=t) as A:
+            A[np.array([t, t + 50])] = np.array([t, -t], dtype=np.int16)
+    tiledb.consolidate(s, config=cfg("fragments"))
+    save("commits", "sparse_vac", tree(s))
+    tiledb.consolidate(s, config=cfg("commits"))
+    save("commits", "sparse_vac_con", tree(s))
+
+
+def sparse_seeds(tmp, arrays):
+    save("sparse", "sparse2", tree(arrays["sparse2"]))
+    save("sparse", "sparse1", tree(arrays["sparse1"]))
+    u = os.path.join(tmp, "sp_str")
+    tiledb.Array.create(u, tiledb.ArraySchema(domain=tiledb.Domain(
+        tiledb.Dim("obs_id", dtype="ascii"), tiledb.Dim("t", (0, 9), 5, dtype=np.int32)), sparse=True,
+        capacity=3, attrs=[tiledb.Attr("age", dtype=np.int32, nullable=True),
+                           tiledb.Attr("site", dtype=str, var=True)]))
+    for ts, ids in ((3, ["sub-01", "sub-02", "a"]), (4, ["sub-02", "zz", "", "b"])):
+        with tiledb.open(u, "w", timestamp=ts) as A:
+            n = len(ids)
+            A[np.array(ids, dtype=object), np.arange(n, dtype=np.int32)] = {
+                "age": np.ma.masked_array(np.arange(n, dtype=np.int32) + 30, mask=[i == 1 for i in range(n)]),
+                "site": np.array(["A", "", "BB", "C"][:n], dtype=object)}
+    save("sparse", "string_dim_2frags", tree(u))
+    tiledb.consolidate(u, config=tiledb.Config({"sm.consolidation.mode": "fragment_meta"}))
+    save("sparse", "string_dim_fragment_meta", tree(u))
+    d = os.path.join(tmp, "sp_dups")
+    tiledb.Array.create(d, tiledb.ArraySchema(domain=tiledb.Domain(
+        tiledb.Dim("x", (-50, 50), 10, dtype=np.int16)), sparse=True, allows_duplicates=True,
+        capacity=2, cell_order="col-major", attrs=[tiledb.Attr("v", dtype=np.uint16)]))
+    with tiledb.open(d, "w", timestamp=2) as A:
+        A[np.array([-50, 3, 3, 50, 7], dtype=np.int16)] = np.arange(5, dtype=np.uint16)
+    save("sparse", "int16_dups_colmajor", tree(d))
+
+
 def main():
-    for kind in ("schema", "footer", "tile"):
-        shutil.rmtree(os.path.join(HERE, kind), ignore_errors=True)
+    clear_generated()
     tmp = tempfile.mkdtemp()
     try:
         arrays = make_arrays(tmp)
@@ -173,6 +428,13 @@ def main():
             for i, d in enumerate(sorted(os.listdir(fr))):
                 save("footer", f"{name}_{i}", footer(os.path.join(fr, d, "__fragment_metadata.tdb")))
         tile_seeds(tmp)
+        for i, e in enumerate(EXPRS):
+            save("expr", f"e{i:02d}", e.encode())
+        rtree_seeds(tmp)
+        group_seeds(tmp)
+        meta_seeds(tmp)
+        commits_seeds(tmp)
+        sparse_seeds(tmp, arrays)
     finally:
         shutil.rmtree(tmp)
 

@@ -52,7 +52,8 @@ typedef enum radi_status {
     RADI_E_UNSUPPORTED = 7, /* valid but unsupported (format version, filter, feature) */
     RADI_E_CODEC = 8,       /* a compressor or filter failed */
     RADI_E_BUDGET = 9,      /* the memory budget cannot fit the smallest unit of work */
-    RADI_E_INTERNAL = 10    /* a bug in radi */
+    RADI_E_INTERNAL = 10,   /* a bug in radi */
+    RADI_E_BUSY = 11        /* another writer holds the dataset (or array) lock */
 } radi_status;
 
 /* Static name of a status, e.g. "RADI_E_CORRUPT". Never NULL. */
@@ -160,6 +161,8 @@ RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
  * TileDB's Config and curl's options). radi_config above is frozen; every new setting
  * is a key here. Keys (values are strings; booleans "true"/"false"/"1"/"0"):
  *   memory_budget, concurrency, format_version     override the radi_config fields
+ *   dataset.lock_wait_ms             how long a dataset write waits for another writer's
+ *                                    lock before failing with RADI_E_BUSY; default 30000
  *   vfs.s3.region                    default AWS_REGION / AWS_DEFAULT_REGION / profile / "us-east-1"
  *   vfs.s3.endpoint                  host[:port] or a URL ("http://127.0.0.1:9000" also sets
  *                                    the scheme); default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL,

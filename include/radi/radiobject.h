@@ -1,6 +1,6 @@
 /*
  * radi datasets: RadiObject's on-disk model (subjects x collections of volumes), written
- * so that radiobject 0.1.1 opens, reads and validates it (research/radiobject-0.1.1.md §3),
+ * so that radiobject 0.1.1 opens, reads and validates it (docs/dataset.md),
  * and reading any 0.1.1 dataset. Conventions as in radi.h.
  *
  * Layout written (all member URIs relative, so a dataset can be moved or copied as is):
@@ -55,7 +55,14 @@ RADI_API radi_status radi_dataset_create(radi_ctx *ctx, const char *uri);
 RADI_API radi_status radi_dataset_create_with_obs_meta(radi_ctx *ctx, const char *uri,
                                                        const radi_schema *obs_meta);
 
-/* Opens a dataset written by radi or by radiobject 0.1.1. Freed with radi_dataset_close. */
+/* Opens a dataset written by radi or by radiobject 0.1.1. Freed with radi_dataset_close.
+ * Confinement (docs/dataset.md §1): a dataset whose root or collections group holds a
+ * member that leaves it (a name that is not a plain path segment, a relative URI
+ * climbing out of the root, an absolute URI outside it or of another scheme) is refused
+ * with RADI_E_CORRUPT naming the member and the dataset. A collection's own groups are
+ * checked the same way when it is first read (radi_dataset_volumes), renamed, copied or
+ * maintained; nothing is ever read or written through a refused member. Absolute
+ * file:// members inside the root (as 0.1.1 writes them) are accepted. */
 RADI_API radi_status radi_dataset_open(radi_ctx *ctx, const char *uri, radi_dataset **out);
 RADI_API void radi_dataset_close(radi_dataset *ds);
 
@@ -92,9 +99,14 @@ RADI_API radi_status radi_dataset_rename_collection(radi_dataset *ds, const char
                                                     const char *to);
 
 /* One collection's volumes, as obs lists them (byte order of (obs_subject_id, obs_id)).
- * Resolves each obs row to its volume by the volume's obs_id metadata. *count rows;
- * the strings are borrowed until the dataset is closed or written. volume_uri is NULL
- * for an obs row that no volume claims. */
+ * Resolves each obs row to its volume by the volume's obs_id metadata. On remote storage
+ * (s3://) a collection whose `volumes` members are exactly 0..n-1 is instead placed by
+ * position (volumes/<k> = the k-th row, the invariant radi keeps), so opening a dataset
+ * does not cost a request per volume; radi_dataset_open_volume checks the obs_id of the
+ * volume it opens and resolves every volume when it differs. Open volumes through it.
+ * *count rows; the strings are borrowed until the dataset is closed or written, or
+ * radi_dataset_open_volume re-resolves the collection. volume_uri is NULL for an obs row
+ * that no volume claims. */
 typedef struct radi_volume_entry {
     const char *obs_subject_id;
     const char *obs_id;
@@ -104,7 +116,10 @@ typedef struct radi_volume_entry {
 RADI_API radi_status radi_dataset_volumes(radi_dataset *ds, const char *collection,
                                           const radi_volume_entry **entries, uint64_t *count);
 
-/* Opens the volume whose obs_id is `obs_id` in `collection` (RADI_E_NOT_FOUND if none). */
+/* Opens the volume whose obs_id is `obs_id` in `collection` (RADI_E_NOT_FOUND if none);
+ * the volume opened always holds that obs_id in its metadata, or was matched by position
+ * in a dataset whose volumes carry no obs_id (written by neither radi nor 0.1.1).
+ * The strings may point into radi_dataset_volumes' entries. */
 RADI_API radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection,
                                               const char *obs_id, radi_volume **out);
 
@@ -221,15 +236,58 @@ RADI_API radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *
                                                   const radi_selection *sel, const char *dst_uri,
                                                   const char *name);
 
-/* Checks the dataset's consistency: counts (subject_count, n_collections, n_volumes),
+/* Checks the dataset's consistency and structure: counts (subject_count, n_collections, n_volumes),
  * orphan volumes (obs_id not in obs), obs rows without a volume, volumes without or with a
  * duplicated obs_id, volumes/<k> not matching the k-th obs row (0.1.1 would read the
  * wrong voxels), obs subjects missing from obs_meta, obs_ids repeated across collections,
- * x/y/z_dim not matching the volumes. *messages (one line each, malloc'd array of
- * malloc'd strings; free with radi_messages_free) is empty for a consistent dataset.
- * The status reports only failures to read. */
+ * x/y/z_dim not matching the volumes; group members that leave the dataset (reported,
+ * not followed), metadata that cannot be read, collections that cannot be read,
+ * directories under collections/ or <collection>/volumes/ that are not members (left by
+ * an interrupted write, __radi_staging_* included). *messages (one line each, naming the
+ * path; malloc'd array of malloc'd strings; free with radi_messages_free) is empty for a
+ * consistent dataset. The status reports only failures to read that are not the
+ * dataset's (memory, the storage failing). Afterwards ds is reloaded as radi_dataset_open
+ * would; if it now refuses, ds lists no collections. */
 RADI_API radi_status radi_dataset_validate(radi_dataset *ds, char ***messages, size_t *count);
 RADI_API void radi_messages_free(char **messages, size_t count);
+
+/* radi_dataset_validate, plus what only a check may look at: it also runs during the
+ * open (as radi_dataset_validate itself does on an open handle), so members that leave
+ * the dataset, which make radi_dataset_open refuse, are lines here (and are not
+ * followed). Lines are also given for metadata that cannot be read, collections that
+ * cannot be read, and directories under collections/ or <collection>/volumes/ that are
+ * not members (left by an interrupted write, __radi_staging_* included). uri is a
+ * dataset root or a stand-alone collection (radi_dataset_kind_of). */
+RADI_API radi_status radi_dataset_validate_uri(radi_ctx *ctx, const char *uri, char ***messages,
+                                               size_t *count);
+
+/* What is at uri, decided from the group's member names: a dataset root (members
+ * obs_meta and collections), a stand-alone collection (members obs and volumes), or
+ * neither (anything else, nothing there, an array). */
+typedef enum radi_dataset_kind {
+    RADI_DATASET_NONE = 0,
+    RADI_DATASET_ROOT = 1,
+    RADI_DATASET_COLLECTION = 2
+} radi_dataset_kind;
+RADI_API radi_status radi_dataset_kind_of(radi_ctx *ctx, const char *uri, radi_dataset_kind *out);
+
+/* Whole-dataset maintenance: radi_consolidate / radi_vacuum (radi.h) in `mode` on every
+ * array of the dataset: each volume, each collection's obs, obs_meta (a stand-alone
+ * collection: its volumes and obs). In RADI_CONSOLIDATE_ARRAY_META mode also every
+ * group's metadata (root, collections, each collection and its volumes group), merged
+ * and vacuumed as array metadata is (TileDB's group metadata consolidation). Readers see
+ * the same values before and after; consolidate deletes nothing, vacuum deletes what a
+ * consolidation in the same mode made obsolete. Objects run in parallel up to the
+ * context's concurrency (each consolidation holds up to half the memory budget). The
+ * dataset's groups are re-read first and every member must stay inside the dataset
+ * (else RADI_E_CORRUPT naming it, before anything is written). progress (NULL: none)
+ * is called after each object, one call at a time, with the objects done, the total
+ * and the object's URI. The first failure stops the call (objects already done stay
+ * done: each one is complete and reads the same) and names the object. */
+RADI_API radi_status radi_dataset_consolidate(radi_dataset *ds, radi_consolidation_mode mode,
+                                              radi_progress_fn progress, void *user);
+RADI_API radi_status radi_dataset_vacuum(radi_dataset *ds, radi_consolidation_mode mode,
+                                         radi_progress_fn progress, void *user);
 
 #ifdef __cplusplus
 }

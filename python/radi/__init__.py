@@ -11,7 +11,7 @@ from __future__ import annotations
 from . import _lib
 from .ctx import (CompressionConfig, Compressor, IOConfig, RadiObjectConfig, ReadConfig,
                   S3Config, SliceOrientation, TileConfig, WriteConfig, configure, get_config)
-from .errors import RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
+from .errors import RadiBusyError, RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
 from .volume import OrientationInfo, Volume
 from .collection import VolumeCollection
 from .radi_object import RadiObject
@@ -22,7 +22,7 @@ __all__ = [
     "RadiObject", "VolumeCollection", "Volume", "OrientationInfo", "Dataframe", "configure", "get_config", "TileConfig", "CompressionConfig", "IOConfig",
     "ReadConfig", "WriteConfig", "S3Config", "RadiObjectConfig", "SliceOrientation",
     "Compressor", "consolidate", "vacuum", "RadiError", "RadiInvalidError",
-    "RadiNotFoundError", "RadiExistsError", "library_version",
+    "RadiNotFoundError", "RadiExistsError", "RadiBusyError", "library_version",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes as C
 
-from .errors import RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
+from .errors import RadiBusyError, RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
 
 # ----------------------------------------------------------------- code tables --
 
@@ -18,9 +18,9 @@ OK = 0
 STATUS_NAMES = {
     1: "RADI_E_INVALID", 2: "RADI_E_NOMEM", 3: "RADI_E_IO", 4: "RADI_E_NOT_FOUND",
     5: "RADI_E_EXISTS", 6: "RADI_E_CORRUPT", 7: "RADI_E_UNSUPPORTED", 8: "RADI_E_CODEC",
-    9: "RADI_E_BUDGET", 10: "RADI_E_INTERNAL",
+    9: "RADI_E_BUDGET", 10: "RADI_E_INTERNAL", 11: "RADI_E_BUSY",
 }
-STATUS_ERRORS = {1: RadiInvalidError, 4: RadiNotFoundError, 5: RadiExistsError}
+STATUS_ERRORS = {1: RadiInvalidError, 4: RadiNotFoundError, 5: RadiExistsError, 11: RadiBusyError}
 
 # radi_datatype codes.
 INT32, INT64, FLOAT32, FLOAT64, CHAR = 0, 1, 2, 3, 4

@@ -76,6 +76,16 @@ class _Dataset:
             self._volumes[name] = got
         return got
 
+    def open_volume(self, name: str, obs_id: str) -> Volume:
+        """The volume holding obs_id, opened through the dataset (on S3, volumes are placed
+        by position and checked by their obs_id as they open: radi_dataset_volumes)."""
+        h = C.c_void_p()
+        L = _lib.lib()
+        with self.lock:
+            _lib.check(L.radi_dataset_open_volume(self.h, name.encode(), obs_id.encode(), C.byref(h)))
+        uri = L.radi_array_uri(L.radi_volume_array(h)).decode()
+        return Volume._from_handle(h, uri, self.ctx)
+
     def collection_dims(self, name: str):
         """(x_dim, y_dim, z_dim) from the collection group's metadata, or None (mixed shapes)."""
         if name in self._dims:
@@ -99,6 +109,22 @@ class _Dataset:
         self._dims[name] = tuple(dims) if dims else None
         return self._dims[name]
 
+    def maintain(self, mode: str, vacuum: bool, progress: bool = False) -> None:
+        """radi_dataset_consolidate / radi_dataset_vacuum over every array (and with
+        array_meta every group) of the dataset, in `mode` or, for "all", in each mode:
+        fragments, commits, fragment_meta, array_meta."""
+        modes = _maintenance_modes(mode)
+        L = _lib.lib()
+        fn = L.radi_dataset_vacuum if vacuum else L.radi_dataset_consolidate
+        try:
+            for m in modes:
+                cb = _lib.PROGRESS_FN() if not progress else _maint_printer(
+                    "vacuum" if vacuum else "consolidate", m)
+                with self.lock:
+                    _lib.check(fn(self.h, _lib.CONSOLIDATION_MODES[m], cb, None))
+        finally:
+            self.refresh()
+
     def __del__(self):
         h = getattr(self, "h", None)
         try:
@@ -107,6 +133,30 @@ class _Dataset:
                 self.h = None
         except Exception:  # interpreter shutdown
             pass
+
+
+_ALL_MODES = ("fragments", "commits", "fragment_meta", "array_meta")
+
+
+def _maintenance_modes(mode: str) -> tuple:
+    """The modes a dataset consolidate/vacuum runs: one, or all four for "all"."""
+    if mode == "all":
+        return _ALL_MODES
+    if mode not in _lib.CONSOLIDATION_MODES:
+        raise ValueError(f"mode must be one of {', '.join(_ALL_MODES)} or all, got {mode!r}")
+    return (mode,)
+
+
+def _maint_printer(verb: str, mode: str):
+    """A C progress callback that keeps one status line on stderr."""
+    import sys
+
+    def report(_user, done, total, uri):
+        name = uri.decode("utf-8", "replace") if uri else ""
+        sys.stderr.write(f"\r{verb} {mode} [{done}/{total}] {name}\033[K" + ("\n" if done == total else ""))
+        sys.stderr.flush()
+
+    return _lib.PROGRESS_FN(report)
 
 
 def _positions(key, n: int, what: str) -> list:
@@ -256,7 +306,7 @@ class VolumeCollection:
         if e[2] is None:
             raise _lib.RadiNotFoundError(f"{self._ds.uri}: collection '{self._name}': no volume "
                                          f"holds obs_id '{obs_id}'")
-        return Volume(e[2], ctx=self._ds.ctx)
+        return self._ds.open_volume(self._name, obs_id)
 
     @property
     def iloc(self) -> _ILoc:
@@ -361,6 +411,21 @@ class VolumeCollection:
         self._obs_ids = tuple(self._entries)
         self._idset = frozenset(self._obs_ids)
         self.__dict__.pop("_shape", None)
+
+    def consolidate(self, mode: str = "fragments", progress: bool = False) -> None:
+        """Consolidates every array of this collection's dataset in `mode` (fragments,
+        commits, fragment_meta, array_meta, or "all"): every volume, obs, obs_meta; a
+        stand-alone collection: its volumes and obs. Readers see the same values; nothing
+        is deleted until vacuum(mode). TypeError on a view."""
+        if self._view:
+            raise TypeError("Cannot consolidate a view. Call materialize(uri) first.")
+        self._ds.maintain(mode, vacuum=False, progress=progress)
+
+    def vacuum(self, mode: str = "fragments", progress: bool = False) -> None:
+        """Deletes what an earlier consolidate(mode) of the dataset made obsolete."""
+        if self._view:
+            raise TypeError("Cannot vacuum a view. Call materialize(uri) first.")
+        self._ds.maintain(mode, vacuum=True, progress=progress)
 
     def validate(self) -> None:
         """Raises ValueError listing every inconsistency of this collection's dataset (a

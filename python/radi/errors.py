@@ -20,3 +20,7 @@ class RadiNotFoundError(RadiError, FileNotFoundError):
 
 class RadiExistsError(RadiError, FileExistsError):
     """Something already exists at the URI (RADI_E_EXISTS)."""
+
+
+class RadiBusyError(RadiError, BlockingIOError):
+    """Another writer holds the dataset's lock (RADI_E_BUSY)."""

@@ -369,6 +369,21 @@ class RadiObject:
         """Raises ValueError listing every inconsistency radi_dataset_validate finds."""
         _validate(self._ds)
 
+    def consolidate(self, mode: str = "fragments", progress: bool = False) -> None:
+        """Consolidates every array of the dataset in `mode`: "fragments" (default),
+        "commits", "fragment_meta", "array_meta" (also every group's metadata) or "all"
+        (the four, in that order): every volume, every obs, obs_meta. Readers see the
+        same values before and after; nothing is deleted until vacuum(mode).
+        progress: a status line on stderr as objects complete."""
+        self._attached("consolidate")
+        self._ds.maintain(mode, vacuum=False, progress=progress)
+
+    def vacuum(self, mode: str = "fragments", progress: bool = False) -> None:
+        """Deletes what an earlier consolidate(mode) made obsolete, in every array (and
+        with array_meta every group) of the dataset."""
+        self._attached("vacuum")
+        self._ds.maintain(mode, vacuum=True, progress=progress)
+
     def get_volume(self, obs_id: str):
         """The Volume with this obs_id, from whichever collection holds it."""
         for name in self.collection_names:

@@ -78,6 +78,15 @@ class Volume:
         _lib.check(_lib.lib().radi_volume_open(self._ctx.handle, _lib.encode_uri(self._uri), C.byref(h)))
         self._attach(h)
 
+    @classmethod
+    def _from_handle(cls, h, uri, ctx) -> "Volume":
+        """Wraps a radi_volume* the caller opened (ownership passes to the Volume)."""
+        vol = cls.__new__(cls)
+        vol._ctx = ctx
+        vol._uri = os.fspath(uri)
+        vol._attach(h)
+        return vol
+
     def _attach(self, h):
         L = _lib.lib()
         self._h = h
@@ -114,11 +123,7 @@ class Volume:
         _lib.check(_lib.lib().radi_volume_from_buffer(
             ctx.handle, _lib.encode_uri(uri), arr.ndim, shape, _DTYPES[dt],
             arr.ctypes.data_as(C.c_void_p), C.byref(tile), C.byref(comp), C.byref(h)))
-        vol = cls.__new__(cls)
-        vol._ctx = ctx
-        vol._uri = os.fspath(uri)
-        vol._attach(h)
-        return vol
+        return cls._from_handle(h, uri, ctx)
 
     # ---------------------------------------------------------------- lifetime --
     def close(self) -> None:

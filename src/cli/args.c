@@ -37,6 +37,7 @@ int cli_parse_mode(const char *name, radi_consolidation_mode *out)
             *out = modes[i].mode;
             return 0;
         }
+    if (strcmp(name, "all") == 0) return 1;
     return -1;
 }
 
@@ -61,9 +62,9 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *out)
                     return cli_fail(CLI_ERR_USAGE, "%s: --mode needs a value (usage: %s)", cmd->name,
                                     cmd->usage);
                 radi_consolidation_mode m;
-                if (cli_parse_mode(v, &m) != 0)
+                if (cli_parse_mode(v, &m) < 0)
                     return cli_fail(CLI_ERR_USAGE,
-                                    "%s: unknown mode '%s' (expected fragments, commits, fragment_meta or array_meta)",
+                                    "%s: unknown mode '%s' (expected fragments, commits, fragment_meta, array_meta or all)",
                                     cmd->name, v);
                 out->mode = v;
             } else {

@@ -23,6 +23,7 @@ typedef struct cli_args {
     const char *uri;
     int argc;           /* CLI_OPT_RAW: the arguments after the command name */
     char **argv;
+    const radi_options *options; /* the global options (borrowed; never NULL in main) */
 } cli_args;
 
 typedef struct cli_command {
@@ -44,6 +45,9 @@ int cli_cmd_ls(const cli_args *args);
 int cli_cmd_slice(const cli_args *args);
 int cli_cmd_export(const cli_args *args);
 int cli_cmd_validate(const cli_args *args);
+/* `radi info` of a dataset root (standalone 0) or stand-alone collection
+ * (cmd_info_dataset.c); total = bytes under the URI. */
+int cli_info_dataset(const cli_args *args, radi_ctx *ctx, int standalone, uint64_t total);
 
 /* ---- helpers of the dataset commands (cmd_ls.c) ---- */
 /* Matches argv[*i] against option `name` ("--collection"), as "--name VALUE" or
@@ -60,7 +64,7 @@ typedef struct cli_volume_handle {
     struct radi_volume *vol;
 } cli_volume_handle;
 /* Returns CLI_OK, or CLI_ERR_RUNTIME with the error reported (nothing left open). */
-int cli_open_volume(const char *uri, const char *collection, const char *obs_id,
+int cli_open_volume(const cli_args *args, const char *uri, const char *collection, const char *obs_id,
                     cli_volume_handle *h);
 void cli_close_volume(cli_volume_handle *h);
 /* Copies a string metadata value of the volume into buf (NUL-terminated); -1 if the
@@ -75,6 +79,13 @@ int cli_wants_help(const cli_command *cmd, int argc, char **argv);
  * through ctx's storage (any URI it serves) ---- */
 int cli_png_write(radi_ctx *ctx, const char *path, const uint8_t *pixels, uint32_t width, uint32_t height);
 
+/* ---- global options (options.c) ---- */
+/* Consumes the global options at the front of argv (after argv[0]) into a new *out
+ * (freed with radi_options_free), shifting them out of argc/argv. */
+int cli_global_options(int *argc, char ***argv, radi_options **out);
+/* A context with the global options; CLI_OK or CLI_ERR_RUNTIME (reported). */
+int cli_ctx(const cli_args *args, radi_ctx **out);
+
 /* Parses argv (after the command name). Returns CLI_OK, CLI_ERR_USAGE (message printed),
  * or -1 when --help was given and printed. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *out);
@@ -84,7 +95,8 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Reports the library's last error message. */
 int cli_fail_radi(void);
 
-/* Parses a consolidation mode name (fragments, commits, fragment_meta, array_meta). */
+/* Parses a consolidation mode name (fragments, commits, fragment_meta, array_meta):
+ * 0 and *out set; 1 for "all" (every mode; *out untouched); -1 for anything else. */
 int cli_parse_mode(const char *name, radi_consolidation_mode *out);
 
 /* ---- a small streaming JSON writer (json.c) ---- */

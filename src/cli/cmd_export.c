@@ -34,7 +34,7 @@ int cli_cmd_export(const cli_args *args)
         return cli_fail(CLI_ERR_USAGE, "export: %s: the output must end in .nii or .nii.gz", out);
 
     cli_volume_handle h;
-    int rc = cli_open_volume(uri, coll, oid, &h);
+    int rc = cli_open_volume(args, uri, coll, oid, &h);
     if (rc != CLI_OK) return rc;
     if (radi_volume_to_nifti(h.vol, out) != RADI_OK) rc = cli_fail_radi();
     cli_close_volume(&h);

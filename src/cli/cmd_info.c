@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "radi/experimental.h"
+#include "radi/radiobject.h"
 
 /* ------------------------------------------------------------------ helpers -- */
 
@@ -512,9 +513,10 @@ static int info_group(radi_group *g, const char *uri, uint64_t bytes, int json)
 int cli_cmd_info(const cli_args *args)
 {
     radi_ctx *ctx = NULL;
-    if (radi_ctx_create(NULL, &ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     int rc;
     radi_object_type type = RADI_OBJECT_INVALID;
+    radi_dataset_kind kind = RADI_DATASET_NONE;
     uint64_t bytes = 0;
     if (radi_object_type_of(ctx, args->uri, &type) != RADI_OK) {
         rc = cli_fail_radi();
@@ -530,6 +532,10 @@ int cli_cmd_info(const cli_args *args)
             rc = args->json ? info_array_json(a, args->uri, bytes) : info_array_text(a, args->uri, bytes);
             radi_array_close(a);
         }
+    } else if (radi_dataset_kind_of(ctx, args->uri, &kind) != RADI_OK) {
+        rc = cli_fail_radi();
+    } else if (kind != RADI_DATASET_NONE) {
+        rc = cli_info_dataset(args, ctx, kind == RADI_DATASET_COLLECTION, bytes);
     } else {
         radi_group *g = NULL;
         if (radi_group_open(ctx, args->uri, &g) != RADI_OK) {

@@ -284,7 +284,7 @@ int cli_cmd_ingest(const cli_args *args)
     radi_ctx *ctx = NULL;
     radi_dataset *ds = NULL;
     int created = 0;
-    if (rc == CLI_OK && radi_ctx_create(NULL, &ctx) != RADI_OK) rc = cli_fail_radi();
+    if (rc == CLI_OK && cli_ctx(args, &ctx) != CLI_OK) rc = CLI_ERR_RUNTIME;
     /* Every pattern is expanded and checked before the dataset is touched. */
     for (size_t k = 0; k < ns && rc == CLI_OK; k++) rc = expand(ctx, &specs[k]);
     if (rc == CLI_OK) {

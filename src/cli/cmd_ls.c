@@ -53,7 +53,7 @@ int cli_cmd_ls(const cli_args *args)
 {
     radi_ctx *ctx = NULL;
     radi_dataset *ds = NULL;
-    if (radi_ctx_create(NULL, &ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     if (radi_dataset_open(ctx, args->uri, &ds) != RADI_OK) {
         int rc = cli_fail_radi();
         radi_ctx_free(ctx);
@@ -70,12 +70,15 @@ int cli_cmd_ls(const cli_args *args)
             rc = cli_fail_radi();
         for (uint64_t k = 0; k < n && rc == CLI_OK; k++) {
             radi_volume *v = NULL;
+            const char *name = radi_dataset_collection_name(ds, c);
             if (!e[k].volume_uri)
                 rc = cli_fail(CLI_ERR_RUNTIME, "%s: collection %s: obs_id %s has no volume",
-                              args->uri, radi_dataset_collection_name(ds, c), e[k].obs_id);
-            else if (radi_volume_open(ctx, e[k].volume_uri, &v) != RADI_OK)
+                              args->uri, name, e[k].obs_id);
+            else if (radi_dataset_open_volume(ds, name, e[k].obs_id, &v) != RADI_OK)
                 rc = cli_fail_radi();
             radi_volume_close(v);
+            /* Opening may have re-resolved the collection: fetch the rows again. */
+            if (rc == CLI_OK && radi_dataset_volumes(ds, name, &e, &n) != RADI_OK) rc = cli_fail_radi();
         }
     }
     if (rc != CLI_OK) goto done;
@@ -111,7 +114,8 @@ int cli_cmd_ls(const cli_args *args)
         }
         for (uint64_t k = 0; k < n && rc == CLI_OK; k++) {
             radi_volume *v = NULL;
-            if (radi_volume_open(ctx, e[k].volume_uri, &v) != RADI_OK) {
+            /* The first pass resolved every row: this opens without re-resolving. */
+            if (radi_dataset_open_volume(ds, name, e[k].obs_id, &v) != RADI_OK) {
                 rc = cli_fail_radi();
                 break;
             }
@@ -149,11 +153,11 @@ done:
     return rc;
 }
 
-int cli_open_volume(const char *uri, const char *collection, const char *obs_id,
+int cli_open_volume(const cli_args *args, const char *uri, const char *collection, const char *obs_id,
                     cli_volume_handle *h)
 {
     memset(h, 0, sizeof *h);
-    if (radi_ctx_create(NULL, &h->ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &h->ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     if (radi_dataset_open(h->ctx, uri, &h->ds) != RADI_OK ||
         radi_dataset_open_volume(h->ds, collection, obs_id, &h->vol) != RADI_OK) {
         int rc = cli_fail_radi();

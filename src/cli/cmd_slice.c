@@ -188,7 +188,7 @@ int cli_cmd_slice(const cli_args *args)
         return cli_fail(CLI_ERR_USAGE, "slice: %s %s: not a voxel index", axes[axis], axis_val);
 
     cli_volume_handle h;
-    if ((rc = cli_open_volume(uri, coll, oid, &h)) != CLI_OK) return rc;
+    if ((rc = cli_open_volume(args, uri, coll, oid, &h)) != CLI_OK) return rc;
     uint32_t nd = radi_volume_ndim(h.vol);
     const uint64_t *sh = radi_volume_shape(h.vol);
     if ((uint64_t)idx_d >= sh[axis] || idx_d >= 9e18) {

@@ -1,16 +1,17 @@
-/* `radi validate`: the dataset's consistency check (radi_dataset_validate). */
+/* `radi validate`: the dataset's consistency and structure check
+ * (radi_dataset_validate_uri: a dataset or a stand-alone collection, checked even when
+ * it holds members that radi_dataset_open refuses). */
 #include "cli.h"
 #include "radi/radiobject.h"
 
 int cli_cmd_validate(const cli_args *args)
 {
     radi_ctx *ctx = NULL;
-    radi_dataset *ds = NULL;
     char **msgs = NULL;
     size_t n = 0;
-    if (radi_ctx_create(NULL, &ctx) != RADI_OK) return cli_fail_radi();
+    if (cli_ctx(args, &ctx) != CLI_OK) return CLI_ERR_RUNTIME;
     int rc = CLI_OK;
-    if (radi_dataset_open(ctx, args->uri, &ds) != RADI_OK || radi_dataset_validate(ds, &msgs, &n) != RADI_OK) {
+    if (radi_dataset_validate_uri(ctx, args->uri, &msgs, &n) != RADI_OK) {
         rc = cli_fail_radi();
     } else if (args->json) {
         cli_json j;
@@ -33,7 +34,6 @@ int cli_cmd_validate(const cli_args *args)
             printf("%s: valid\n", args->uri);
     }
     radi_messages_free(msgs, n);
-    radi_dataset_close(ds);
     radi_ctx_free(ctx);
     return rc;
 }

@@ -4,30 +4,36 @@
 #include "cli.h"
 
 const cli_command cli_commands[] = {
-    {"info", "describe an array or group (schema, fragments, metadata, size)",
+    {"info", "describe an array, group or dataset (schema, fragments, metadata, size)",
      "Prints what is stored at URI: for an array its schema (dimensions, attributes,\n"
      "datatypes, tile extents, filters, orders, format version), its fragments with\n"
      "timestamps and non-empty domains, the array's non-empty domain, its metadata and\n"
-     "the bytes it occupies; for a group its members and metadata.\n"
+     "the bytes it occupies; for a dataset (or stand-alone collection) its subjects and\n"
+     "collections with volumes, shapes, dtypes, fragments and bytes; for another group\n"
+     "its members and metadata.\n"
      "\n"
      "Options:\n"
      "  --json      print one JSON document instead of text (schema in docs/cli.md)\n"
      "  -h, --help  show this help\n",
      "radi info [--json] URI", CLI_OPT_JSON, cli_cmd_info},
-    {"consolidate", "merge fragments, commits or metadata of an array",
+    {"consolidate", "merge fragments, commits or metadata of an array or a whole dataset",
      "Merges what --mode names into one new object, as TileDB does. Readers see the same\n"
      "values before and after. Nothing is deleted: run `radi vacuum` with the same mode.\n"
+     "URI is an array, or a dataset (a RadiObject root or a stand-alone collection): then\n"
+     "every volume, every obs, obs_meta (and with array_meta the groups' metadata), with a\n"
+     "progress line on a terminal.\n"
      "\n"
      "Options:\n"
-     "  --mode MODE  fragments (default), commits, fragment_meta or array_meta\n"
+     "  --mode MODE  fragments (default), commits, fragment_meta, array_meta or all\n"
      "  -h, --help   show this help\n",
      "radi consolidate [--mode MODE] URI", CLI_OPT_MODE, cli_cmd_consolidate},
     {"vacuum", "delete what an earlier consolidation made obsolete",
      "Deletes the fragments, commit files or metadata files that an earlier\n"
-     "consolidation in the same mode replaced.\n"
+     "consolidation in the same mode replaced. URI is an array or a dataset, as for\n"
+     "`radi consolidate`.\n"
      "\n"
      "Options:\n"
-     "  --mode MODE  fragments (default), commits, fragment_meta or array_meta\n"
+     "  --mode MODE  fragments (default), commits, fragment_meta, array_meta or all\n"
      "  -h, --help   show this help\n",
      "radi vacuum [--mode MODE] URI", CLI_OPT_MODE, cli_cmd_vacuum},
     {"ingest", "create a dataset from NIfTI files (or append to one)",
@@ -100,14 +106,35 @@ const cli_command cli_commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: radi [--version] [--help] <command> [options] URI\n\ncommands:\n");
+    fprintf(f, "usage: radi [--version] [--help] [global options] <command> [options] URI\n\ncommands:\n");
     for (const cli_command *c = cli_commands; c->name; c++)
         fprintf(f, "  %-12s %s\n", c->name, c->summary);
-    fprintf(f, "\n`radi <command> --help` describes a command. Exit codes: 0 ok, 1 runtime error,\n"
-               "2 usage error. URIs: local paths or file:// URIs.\n");
+    fprintf(f, "\nglobal options (before the command):\n"
+               "  -o, --option KEY=VALUE  a library option (docs/cli.md), e.g. -o vfs.s3.max_retries=8\n"
+               "  --s3-endpoint URL       S3 endpoint, e.g. http://127.0.0.1:9000 (default:\n"
+               "                          AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)\n"
+               "  --s3-region REGION      (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)\n"
+               "  --s3-profile NAME       profile of ~/.aws/credentials and ~/.aws/config\n"
+               "  --s3-ca-file PEM        CA bundle for https endpoints\n"
+               "  --s3-no-sign            anonymous requests (public buckets)\n"
+               "  --concurrency N         worker threads (default 4)\n"
+               "\n`radi <command> --help` describes a command. Exit codes: 0 ok, 1 runtime error,\n"
+               "2 usage error. URIs: local paths, file:// or s3://bucket/key URIs.\n");
 }
 
+static int run(int argc, char **argv, const radi_options *options);
+
 int main(int argc, char **argv)
+{
+    radi_options *options = NULL;
+    int rc = cli_global_options(&argc, &argv, &options);
+    if (rc != CLI_OK) return rc;
+    rc = run(argc, argv, options);
+    radi_options_free(options);
+    return rc;
+}
+
+static int run(int argc, char **argv, const radi_options *options)
 {
     if (argc < 2) {
         usage(stderr);
@@ -139,11 +166,13 @@ int main(int argc, char **argv)
             memset(&args, 0, sizeof args);
             args.argc = argc - 2;
             args.argv = argv + 2;
+            args.options = options;
             return c->run(&args);
         }
         int rc = cli_parse(c, argc - 2, argv + 2, &args);
         if (rc == -1) return CLI_OK;
         if (rc != CLI_OK) return rc;
+        args.options = options;
         return c->run(&args);
     }
     return cli_fail(CLI_ERR_USAGE, "unknown command '%s' (see 'radi --help')", first);

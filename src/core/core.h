@@ -133,6 +133,7 @@ uint64_t rdi_now_ms(void);          /* wall clock, ms since the epoch */
  * what was just written. */
 void rdi_wait_for_clock(uint64_t t);
 double rdi_monotonic_s(void);       /* for progress and stats */
+void rdi_sleep_ms(uint32_t ms);
 /* Fills buf with n random bytes from the kernel. */
 radi_status rdi_random_bytes(void *buf, size_t n);
 /* TileDB's 32-hex-digit label (no dashes) into out[33]. */

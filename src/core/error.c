@@ -63,6 +63,7 @@ const char *radi_status_name(radi_status status)
     case RADI_E_CODEC: return "RADI_E_CODEC";
     case RADI_E_BUDGET: return "RADI_E_BUDGET";
     case RADI_E_INTERNAL: return "RADI_E_INTERNAL";
+    case RADI_E_BUSY: return "RADI_E_BUSY";
     }
     return "RADI_E_UNKNOWN";
 }

@@ -24,6 +24,13 @@ void rdi_wait_for_clock(uint64_t t)
     }
 }
 
+void rdi_sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
 double rdi_monotonic_s(void)
 {
     struct timespec ts;

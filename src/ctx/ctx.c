@@ -53,7 +53,8 @@ radi_status radi_ctx_create_with_options(const radi_config *config, const radi_o
     radi_ctx *ctx = rdi_calloc(1, sizeof *ctx);
     if (!ctx) return RADI_E_NOMEM;
     ctx->config = c;
-    radi_status s = rdi_vfs_create(&ctx->vfs);
+    radi_status s = rdi_options_ms(opts, "dataset.lock_wait_ms", 30000, &ctx->lock_wait_ms);
+    if (s == RADI_OK) s = rdi_vfs_create(&ctx->vfs);
     if (s == RADI_OK) s = rdi_pool_create(c.concurrency, &ctx->pool);
     if (s == RADI_OK) s = install_s3(ctx->vfs, opts);
     if (s != RADI_OK) {

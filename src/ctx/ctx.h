@@ -11,6 +11,8 @@ struct radi_ctx {
     radi_config config;
     rdi_vfs *vfs;     /* local backend, plus the S3 backend built from the options */
     rdi_pool *pool;   /* config.concurrency threads; used for I/O and (de)compression */
+    uint32_t lock_wait_ms; /* how long a dataset writer waits for the lock (option
+                            * dataset.lock_wait_ms, default 30 s) */
 };
 
 /* RADI_E_INVALID, naming the field, unless every field of c is in range. */

@@ -23,6 +23,28 @@ static int is_config_key(const char *k)
 
 static int is_s3_key(const char *k) { return !strncmp(k, S3_PREFIX, S3_PREFIX_LEN); }
 
+/* Settings of the dataset layer that the context carries: milliseconds. */
+static const char *const MS_KEYS[] = {"dataset.lock_wait_ms"};
+
+static int is_ms_key(const char *k)
+{
+    for (size_t i = 0; i < sizeof MS_KEYS / sizeof MS_KEYS[0]; i++)
+        if (!strcmp(k, MS_KEYS[i])) return 1;
+    return 0;
+}
+
+radi_status rdi_options_ms(const radi_options *o, const char *key, uint32_t dflt, uint32_t *out)
+{
+    const char *v = NULL;
+    uint64_t n;
+    *out = dflt;
+    if (!o || radi_options_get(o, key, &v) != RADI_OK || !v) return RADI_OK;
+    if (!rdi_parse_u64(v, 0, UINT32_MAX, &n))
+        return rdi_error(RADI_E_INVALID, "%s: expected milliseconds, got '%.80s'", key, v);
+    *out = (uint32_t)n;
+    return RADI_OK;
+}
+
 /* Applies one radi_config key; the caller checks the whole config afterwards. */
 static radi_status apply_config_key(radi_config *c, const char *key, const char *value)
 {
@@ -49,6 +71,12 @@ static radi_status validate(const char *key, const char *value)
         radi_config_init(&c);
         RDI_TRY(apply_config_key(&c, key, value));
         return rdi_config_check(&c);
+    }
+    if (is_ms_key(key)) {
+        uint64_t n;
+        if (value && !rdi_parse_u64(value, 0, UINT32_MAX, &n))
+            return rdi_error(RADI_E_INVALID, "%s: expected milliseconds, got '%.80s'", key, value);
+        return RADI_OK;
     }
     if (is_s3_key(key)) {
         rdi_s3_config s3;

@@ -19,5 +19,7 @@ struct radi_options {
 radi_status rdi_options_apply_config(const radi_options *opts, radi_config *c);
 /* Applies every vfs.s3.* option to *c, in key order (opts may be NULL). */
 radi_status rdi_options_apply_s3(const radi_options *opts, rdi_s3_config *c);
+/* A millisecond setting (dataset.lock_wait_ms), dflt when unset (opts may be NULL). */
+radi_status rdi_options_ms(const radi_options *opts, const char *key, uint32_t dflt, uint32_t *out);
 
 #endif

@@ -1,4 +1,4 @@
-/* Per-part codecs with TileDB's exact byte layouts (research/tiledb-format.md §1.5). */
+/* Per-part codecs with TileDB's exact byte layouts (docs/format.md §4). */
 #include <libdeflate.h>
 #include <lz4.h>
 #include <stdlib.h>

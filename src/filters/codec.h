@@ -2,7 +2,7 @@
  * Internal interface between the chunk pipeline (tile.c) and the per-part codecs
  * (codec.c). A "stage" is one filter of a pipeline resolved against the datatype it sees
  * (earlier filters may change it: DELTA reinterpretation, XOR). Layouts follow TileDB
- * exactly (research/tiledb-format.md §1.5).
+ * exactly (docs/format.md §4).
  */
 #ifndef RDI_FILTERS_CODEC_H
 #define RDI_FILTERS_CODEC_H

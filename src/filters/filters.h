@@ -2,7 +2,7 @@
  * Filters (codecs) and TileDB's chunked tile format.
  *
  * A filtered tile is `u64 nchunks` then per chunk `u32 orig_len | u32 filtered_len |
- * u32 meta_len | meta | data` (research/tiledb-format.md §1.5). A pipeline runs its
+ * u32 meta_len | meta | data` (docs/format.md §4). A pipeline runs its
  * filters first to last on each chunk when writing and last to first when reading; each
  * filter maps (metadata, data) parts to new (metadata, data) parts.
  *
@@ -35,7 +35,7 @@ radi_status rdi_pipeline_check(const radi_filter_list *fl, radi_datatype type, c
 radi_status rdi_tile_filter(const radi_filter_list *fl, radi_datatype type, uint32_t cell_size,
                             const void *data, uint64_t len, rdi_scratch *scratch, rdi_buf *out);
 
-/* Filters a var-size data tile: cells never straddle chunks (TileDB's rule, §1.5).
+/* Filters a var-size data tile: cells never straddle chunks (TileDB's rule, format.md §4).
  * offsets: ncells u64 start offsets of the cells within data. */
 radi_status rdi_tile_filter_var(const radi_filter_list *fl, radi_datatype type, const void *data,
                                 uint64_t len, const uint64_t *offsets, uint64_t ncells,

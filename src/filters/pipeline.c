@@ -1,4 +1,4 @@
-/* Filter lists and their serialized form (research/tiledb-format.md §1.1, §1.5). */
+/* Filter lists and their serialized form (docs/format.md §4). */
 #include "filters/codec.h"
 
 /* TileDB's Compressor enum, stored inside compression filters' options. */

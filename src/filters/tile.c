@@ -1,6 +1,6 @@
 /*
  * TileDB's chunked tile format and the filter pipeline's parts model
- * (research/tiledb-format.md §1.5): each filter maps (metadata, data) to new
+ * (docs/format.md §4): each filter maps (metadata, data) to new
  * (metadata, data); compressors compress the earlier filters' metadata too.
  */
 #include <libdeflate.h>

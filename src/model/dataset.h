@@ -16,6 +16,12 @@
 
 typedef struct coll_cache {
     int loaded;
+    /* Entries placed by position (volumes/<k> = the k-th obs row, radi's invariant)
+     * without reading every volume's obs_id: a remote open would otherwise cost a round
+     * trip per volume. radi_dataset_open_volume checks the obs_id of what it opens and
+     * falls back to the full resolution; everything that needs verified locations
+     * (copies, validate, appends) loads with rdi_ds_load_collection. */
+    int positional;
     radi_volume_entry *entries;
     uint64_t n;
     rdi_strlist strs;          /* owns every string the entries point to */
@@ -30,12 +36,18 @@ struct radi_dataset {
     rdi_strlist collections;   /* member order */
     rdi_strlist subjects;      /* distinct, byte order */
     coll_cache *cache;         /* one per collection */
+    /* Lenient mode (validate): confinement problems and unreadable parts are pushed
+     * here as lines and the offending members skipped, instead of refused. NULL:
+     * strict (every other call). Borrowed from the caller for its duration. */
+    rdi_strlist *notes;
+    int subjects_unread;       /* lenient mode: obs_meta could not be read (noted) */
 };
 
 /* One member of a collection's volumes group, with its obs_id metadata. */
 typedef struct vol_member {
     char *name;
     char *obs_id;              /* NULL when the volume has none */
+    int meta_bad;              /* lenient mode: its metadata could not be read (noted) */
 } vol_member;
 
 /* radi_volume_from_buffer with the voxels in `layout`: RADI_ROW_MAJOR (C order, as the
@@ -60,7 +72,15 @@ int rdi_ds_name_ok(const char *s);
 char *rdi_ds_coll_uri(const radi_dataset *ds, const char *name, const char *child);
 /* (Re)reads collection names and subject ids (drops the collection caches). */
 radi_status rdi_ds_load(radi_dataset *ds);
+/* lock.c: the dataset's writer lock, taken by every dataset write before it reads the
+ * state it changes (the dataset is re-read under the lock). */
+#define RDI_DS_LOCK_NAME "__radi_lock"
+radi_status rdi_ds_lock(radi_dataset *ds, rdi_lock_hold *out);
+/* Releases the lock and returns st (keeping its message) or the release's status. */
+radi_status rdi_ds_unlock(rdi_lock_hold *hold, radi_status st);
 int64_t rdi_ds_coll_index(const radi_dataset *ds, const char *name);
+/* Entries for reading: verified, or placed by position on remote storage (see coll_cache). */
+radi_status rdi_ds_load_collection_hint(radi_dataset *ds, size_t ci);
 radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci);
 /* Members of a collection's volumes group with their obs_id metadata. */
 radi_status rdi_ds_list_volumes(radi_dataset *ds, const char *coll, vol_member **out, size_t *nout);
@@ -76,5 +96,33 @@ radi_status rdi_ds_read_str_cols(radi_ctx *ctx, const char *uri, uint32_t ncols,
 radi_status rdi_ds_add_member(radi_ctx *ctx, const char *uri, const char *name);
 /* Removes `uri` (what a failed operation created) and returns st with its message kept. */
 radi_status rdi_ds_undo(radi_ctx *ctx, const char *uri, radi_status st);
+
+/* ---- confinement (confine.c) ---- */
+/* A plain path segment: non-empty, not "." or "..", no '/'. */
+int rdi_name_is_segment(const char *s);
+/* Why a member (name may be NULL; uri as stored) of the group at `group` (absolute,
+ * lexically normalized) is not confined to the dataset at `root` (the same form;
+ * root_canon, may be NULL, the canonical form of a local root); NULL when it is. */
+const char *rdi_member_problem(const char *root, const char *root_canon, const char *group,
+                               const char *name, const char *uri, int relative);
+/* Checks every member of the open group g (at group_uri, inside ds). Strict: the first
+ * problem is RADI_E_CORRUPT naming the member, the group and the dataset. Lenient
+ * (ds->notes): each problem is a note and bad[i] (bad may be NULL) is set to 1. */
+radi_status rdi_ds_confine_group(radi_dataset *ds, radi_group *g, const char *group_uri, uint8_t *bad);
+/* The same, opening the group at group_uri. */
+radi_status rdi_ds_confine_uri(radi_dataset *ds, const char *group_uri);
+/* The collection group of `name` (the name itself must be a plain segment). */
+radi_status rdi_ds_confine_collection(radi_dataset *ds, const char *name);
+
+/* ---- validate's structural checks (validate_more.c) ---- */
+/* Lenient-mode lines for what radi_dataset_validate adds to the consistency checks:
+ * unreadable metadata of the dataset's groups and arrays, directories under
+ * collections/ and <collection>/volumes/ that are not members (left by an interrupted
+ * write, __radi_staging_* included). */
+radi_status rdi_ds_validate_structure(radi_dataset *ds, rdi_strlist *msgs);
+/* 1 (and a note naming uri) when the metadata of the object at uri cannot be read. */
+int rdi_ds_meta_unreadable(radi_dataset *ds, const char *uri, rdi_strlist *msgs);
+/* Drops repeated lines, keeping each at its first place. */
+void rdi_ds_unique_lines(rdi_strlist *l);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Datasets in RadiObject 0.1.1's layout (research/radiobject-0.1.1.md §3): groups, obs and
+ * Datasets in RadiObject 0.1.1's layout (docs/dataset.md): groups, obs and
  * obs_meta dataframes, volumes resolved by their obs_id metadata, NIfTI ingest, validation.
  */
 #include <math.h>
@@ -281,8 +281,10 @@ static radi_status load_standalone(radi_dataset *ds)
 {
     radi_group *g = NULL;
     RDI_TRY(radi_group_open(ds->ctx, ds->uri, &g));
-    char *name = rdi_meta_get_str(radi_group_meta(g), "name");
+    radi_status cs = rdi_ds_confine_group(ds, g, ds->uri, NULL);
+    char *name = cs == RADI_OK ? rdi_meta_get_str(radi_group_meta(g), "name") : NULL;
     radi_group_close(g);
+    if (cs != RADI_OK) return cs;
     if (!name) {
         size_t bl;
         const char *b = rdi_path_basename(ds->uri, &bl);
@@ -305,16 +307,27 @@ static radi_status load_standalone(radi_dataset *ds)
 radi_status rdi_ds_load(radi_dataset *ds)
 {
     ds_clear_lists(ds);
+    ds->subjects_unread = 0;
     if (ds->standalone) return load_standalone(ds);
     char *cl = rdi_path_join(ds->uri, "collections"), *om = rdi_path_join(ds->uri, "obs_meta");
     radi_group *g = NULL;
-    radi_status s = cl && om ? radi_group_open(ds->ctx, cl, &g) : RADI_E_NOMEM;
-    /* A storage failure (an S3 server gone, say) says nothing about what is there: only
-     * what was read and found wanting makes the URI "not a dataset". */
-    if (s == RADI_E_IO) s = rdi_error_wrap(s, "%s: cannot read the dataset", ds->uri);
-    else if (s != RADI_OK && s != RADI_E_NOMEM) s = rdi_error_wrap(s, "%s: not a RadiObject dataset", ds->uri);
-    for (uint64_t i = 0; s == RADI_OK && i < radi_group_member_count(g); i++) {
+    uint8_t *bad = NULL;
+    /* The root's members (obs_meta, collections) and the collections themselves must
+     * stay inside the dataset (confine.c) before anything is read through them. */
+    radi_status s = cl && om ? rdi_ds_confine_uri(ds, ds->uri) : RADI_E_NOMEM;
+    if (s == RADI_OK) {
+        s = radi_group_open(ds->ctx, cl, &g);
+        /* A storage failure (an S3 server gone, say) says nothing about what is there:
+         * only what was read and found wanting makes the URI "not a dataset". */
+        if (s == RADI_E_IO) s = rdi_error_wrap(s, "%s: cannot read the dataset", ds->uri);
+        else if (s != RADI_OK && s != RADI_E_NOMEM) s = rdi_error_wrap(s, "%s: not a RadiObject dataset", ds->uri);
+    }
+    uint64_t nmem = s == RADI_OK ? radi_group_member_count(g) : 0;
+    if (nmem && !(bad = rdi_calloc((size_t)nmem, 1))) s = RADI_E_NOMEM;
+    if (s == RADI_OK) s = rdi_ds_confine_group(ds, g, cl, bad);
+    for (uint64_t i = 0; s == RADI_OK && i < nmem; i++) {
         radi_group_member m;
+        if (bad[i]) continue;
         s = radi_group_member_at(g, i, &m);
         if (s != RADI_OK) break;
         size_t bl;
@@ -327,6 +340,7 @@ radi_status rdi_ds_load(radi_dataset *ds)
         s = nm ? rdi_strlist_push(&ds->collections, nm) : RADI_E_NOMEM;
         free(tmp);
     }
+    free(bad);
     radi_group_close(g);
     if (s == RADI_OK && ds->collections.n &&
         !(ds->cache = rdi_calloc(ds->collections.n, sizeof *ds->cache)))
@@ -335,6 +349,11 @@ radi_status rdi_ds_load(radi_dataset *ds)
         const char *col = K_SID;
         rdi_strlist sids = RDI_STRLIST_INIT;
         s = rdi_ds_read_str_cols(ds->ctx, om, 1, &col, &sids);
+        if (s != RADI_OK && s != RADI_E_NOMEM && ds->notes) {
+            /* validate: reported, and its subject checks skipped */
+            s = rdi_strlist_push_owned(ds->notes, rdi_asprintf("%s: cannot be read: %s", om, radi_errmsg()));
+            ds->subjects_unread = 1;
+        }
         /* Global order sorts by subject first, so duplicates are adjacent. */
         for (size_t i = 0; s == RADI_OK && i < sids.n; i++)
             if (i == 0 || strcmp(sids.items[i], sids.items[i - 1]) != 0)
@@ -421,11 +440,15 @@ radi_status rdi_ds_list_volumes(radi_dataset *ds, const char *coll, vol_member *
     radi_group *g = NULL;
     vol_member *v = NULL;
     size_t n = 0;
+    uint8_t *bad = NULL;
     radi_status s = radi_group_open(ds->ctx, vu, &g);
     uint64_t nm = s == RADI_OK ? radi_group_member_count(g) : 0;
     if (s == RADI_OK && nm && !(v = rdi_calloc((size_t)nm, sizeof *v))) s = RADI_E_NOMEM;
+    if (s == RADI_OK && nm && !(bad = rdi_calloc((size_t)nm, 1))) s = RADI_E_NOMEM;
+    if (s == RADI_OK) s = rdi_ds_confine_group(ds, g, vu, bad);
     for (uint64_t i = 0; s == RADI_OK && i < nm; i++) {
         radi_group_member m;
+        if (bad[i]) continue;
         s = radi_group_member_at(g, i, &m);
         if (s != RADI_OK) break;
         size_t bl;
@@ -439,10 +462,16 @@ radi_status rdi_ds_list_volumes(radi_dataset *ds, const char *coll, vol_member *
         s = au ? rdi_meta_load(ds->ctx, au, 0, UINT64_MAX, ds->ctx->config.format_version, &meta)
                : RADI_E_NOMEM;
         if (s == RADI_OK) v[n].obs_id = rdi_meta_get_str(&meta, K_OID);
+        else if (s != RADI_E_NOMEM && ds->notes) {
+            /* validate: one line, and the volume counts as one without obs_id */
+            s = rdi_strlist_push_owned(ds->notes, rdi_asprintf("%s: metadata cannot be read: %s", au, radi_errmsg()));
+            v[n].meta_bad = 1;
+        }
         rdi_meta_clear(&meta);
         free(au);
         n++;
     }
+    free(bad);
     radi_group_close(g);
     free(vu);
     if (s != RADI_OK) {
@@ -473,27 +502,97 @@ int64_t rdi_ds_member_pos(const char *s)
     return v;
 }
 
-radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci)
+/* The obs rows of collection `name` as entries without volumes (strings owned by nc). */
+static radi_status load_entries(radi_dataset *ds, const char *name, coll_cache *nc)
+{
+    char *obs = rdi_ds_coll_uri(ds, name, "obs");
+    rdi_strlist sids = RDI_STRLIST_INIT, oids = RDI_STRLIST_INIT;
+    radi_status s = obs ? read_keys(ds->ctx, obs, &sids, &oids) : RADI_E_NOMEM;
+    nc->n = sids.n;
+    if (s == RADI_OK && nc->n && !(nc->entries = rdi_calloc((size_t)nc->n, sizeof *nc->entries))) s = RADI_E_NOMEM;
+    /* The strings move into nc->strs; entries point at them. */
+    for (size_t i = 0; s == RADI_OK && i < sids.n; i++) {
+        s = rdi_strlist_push_owned(&nc->strs, sids.items[i]);
+        if (s == RADI_OK) { nc->entries[i].obs_subject_id = sids.items[i]; sids.items[i] = NULL; }
+        if (s == RADI_OK) s = rdi_strlist_push_owned(&nc->strs, oids.items[i]);
+        if (s == RADI_OK) { nc->entries[i].obs_id = oids.items[i]; oids.items[i] = NULL; }
+    }
+    for (size_t i = 0; i < sids.n; i++) free(sids.items[i]);
+    for (size_t i = 0; i < oids.n; i++) free(oids.items[i]);
+    free(sids.items);
+    free(oids.items);
+    free(obs);
+    return s;
+}
+
+/* Sets entry `row`'s volume to <collection>/volumes/<member>. */
+static radi_status place_entry(radi_dataset *ds, const char *name, coll_cache *nc, uint64_t row, const char *member)
+{
+    char *u = rdi_ds_coll_uri(ds, name, "volumes");
+    char *vu = u ? rdi_path_join(u, member) : NULL;
+    free(u);
+    radi_status s = vu ? rdi_strlist_push_owned(&nc->strs, vu) : RADI_E_NOMEM;
+    if (s == RADI_OK) nc->entries[row].volume_uri = vu;
+    return s;
+}
+
+radi_status rdi_ds_load_collection_hint(radi_dataset *ds, size_t ci)
 {
     coll_cache *c = &ds->cache[ci];
     if (c->loaded) return RADI_OK;
+    if (!(rdi_vfs_flags(ds->ctx->vfs, ds->uri) & RDI_VFS_REMOTE)) return rdi_ds_load_collection(ds, ci);
     const char *name = ds->collections.items[ci];
-    char *obs = rdi_ds_coll_uri(ds, name, "obs");
-    rdi_strlist sids = RDI_STRLIST_INIT, oids = RDI_STRLIST_INIT;
+    coll_cache nc = {0};
+    radi_status s = rdi_ds_confine_collection(ds, name);
+    if (s == RADI_OK) s = load_entries(ds, name, &nc);
+    char *vu = s == RADI_OK ? rdi_ds_coll_uri(ds, name, "volumes") : NULL;
+    radi_group *g = NULL;
+    if (s == RADI_OK) s = vu ? radi_group_open(ds->ctx, vu, &g) : RADI_E_NOMEM;
+    /* Strict: a member leaving the dataset is refused here; lenient never gets here
+     * (validate loads collections fully). */
+    if (s == RADI_OK) s = rdi_ds_confine_group(ds, g, vu, NULL);
+    /* Positions apply only when the members are exactly "0".."n-1" for n obs rows. */
+    int exact = s == RADI_OK && radi_group_member_count(g) == nc.n;
+    uint8_t *seen = exact && nc.n ? rdi_calloc((size_t)nc.n, 1) : NULL;
+    if (exact && nc.n && !seen) s = RADI_E_NOMEM;
+    for (uint64_t i = 0; s == RADI_OK && exact && i < nc.n; i++) {
+        radi_group_member m;
+        s = radi_group_member_at(g, i, &m);
+        int64_t p = s == RADI_OK && m.name ? rdi_ds_member_pos(m.name) : -1;
+        if (p < 0 || (uint64_t)p >= nc.n || seen[p]) exact = 0;
+        else seen[p] = 1;
+    }
+    free(seen);
+    radi_group_close(g);
+    free(vu);
+    for (uint64_t r = 0; s == RADI_OK && exact && r < nc.n; r++) {
+        char num[24];
+        snprintf(num, sizeof num, "%llu", (unsigned long long)r);
+        s = place_entry(ds, name, &nc, r, num);
+    }
+    if (s != RADI_OK || !exact) {
+        cache_clear(&nc);
+        if (s != RADI_OK) return rdi_error_wrap(s, "%s: collection '%s'", ds->uri, name);
+        return rdi_ds_load_collection(ds, ci);
+    }
+    nc.loaded = 1;
+    nc.positional = 1;
+    *c = nc;
+    return RADI_OK;
+}
+
+radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci)
+{
+    coll_cache *c = &ds->cache[ci];
+    if (c->loaded && !c->positional) return RADI_OK;
+    if (c->loaded) cache_clear(c);
+    const char *name = ds->collections.items[ci];
     vol_member *v = NULL;
     size_t nv = 0;
-    radi_status s = obs ? read_keys(ds->ctx, obs, &sids, &oids) : RADI_E_NOMEM;
-    if (s == RADI_OK) s = rdi_ds_list_volumes(ds, name, &v, &nv);
     coll_cache nc = {0};
-    nc.n = sids.n;
-    if (s == RADI_OK && nc.n && !(nc.entries = rdi_calloc((size_t)nc.n, sizeof *nc.entries))) s = RADI_E_NOMEM;
-    /* The strings move into nc.strs; entries point at them. */
-    for (size_t i = 0; s == RADI_OK && i < sids.n; i++) {
-        s = rdi_strlist_push_owned(&nc.strs, sids.items[i]);
-        if (s == RADI_OK) { nc.entries[i].obs_subject_id = sids.items[i]; sids.items[i] = NULL; }
-        if (s == RADI_OK) s = rdi_strlist_push_owned(&nc.strs, oids.items[i]);
-        if (s == RADI_OK) { nc.entries[i].obs_id = oids.items[i]; oids.items[i] = NULL; }
-    }
+    radi_status s = rdi_ds_confine_collection(ds, name);
+    if (s == RADI_OK) s = load_entries(ds, name, &nc);
+    if (s == RADI_OK) s = rdi_ds_list_volumes(ds, name, &v, &nv);
     /* First by the volume's own obs_id; then volumes without one, by 0.1.1's position. */
     for (int pass = 0; pass < 2 && s == RADI_OK; pass++) {
         for (size_t k = 0; k < nv && s == RADI_OK; k++) {
@@ -509,19 +608,10 @@ radi_status rdi_ds_load_collection(radi_dataset *ds, size_t ci)
                 if (p >= 0 && (uint64_t)p < nc.n && !nc.entries[p].volume_uri) row = p;
             }
             if (row < 0) continue;
-            char *u = rdi_ds_coll_uri(ds, name, "volumes");
-            char *vu = u ? rdi_path_join(u, v[k].name) : NULL;
-            free(u);
-            s = vu ? rdi_strlist_push_owned(&nc.strs, vu) : RADI_E_NOMEM;
-            if (s == RADI_OK) nc.entries[row].volume_uri = vu;
+            s = place_entry(ds, name, &nc, (uint64_t)row, v[k].name);
         }
     }
     rdi_ds_free_members(v, nv);
-    for (size_t i = 0; i < sids.n; i++) free(sids.items[i]);
-    for (size_t i = 0; i < oids.n; i++) free(oids.items[i]);
-    free(sids.items);
-    free(oids.items);
-    free(obs);
     if (s != RADI_OK) {
         cache_clear(&nc);
         return rdi_error_wrap(s, "%s: collection '%s'", ds->uri, name);
@@ -538,10 +628,19 @@ radi_status radi_dataset_volumes(radi_dataset *ds, const char *collection,
         return rdi_error(RADI_E_INVALID, "radi_dataset_volumes: NULL argument");
     int64_t ci = rdi_ds_coll_index(ds, collection);
     if (ci < 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s'", ds->uri, collection);
-    RDI_TRY(rdi_ds_load_collection(ds, (size_t)ci));
+    RDI_TRY(rdi_ds_load_collection_hint(ds, (size_t)ci));
     *entries = ds->cache[ci].entries;
     *count = ds->cache[ci].n;
     return RADI_OK;
+}
+
+/* Whether the open volume holds obs_id (its metadata says so). */
+static int holds_obs_id(radi_volume *v, const char *obs_id)
+{
+    char *got = rdi_meta_get_str(radi_array_meta(radi_volume_array(v)), K_OID);
+    int same = got && strcmp(got, obs_id) == 0;
+    free(got);
+    return same;
 }
 
 radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection, const char *obs_id,
@@ -556,7 +655,24 @@ radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection, c
         if (!e[i].volume_uri)
             return rdi_error(RADI_E_NOT_FOUND, "%s: collection '%s': no volume holds obs_id '%s'", ds->uri,
                              collection, obs_id);
-        return radi_volume_open(ds->ctx, e[i].volume_uri, out);
+        int64_t ci = rdi_ds_coll_index(ds, collection);
+        if (!ds->cache[ci].positional) return radi_volume_open(ds->ctx, e[i].volume_uri, out);
+        /* Placed by position: what opens must hold this obs_id, else resolve fully. */
+        radi_volume *v = NULL;
+        radi_status s = radi_volume_open(ds->ctx, e[i].volume_uri, &v);
+        if (s == RADI_OK && holds_obs_id(v, obs_id)) {
+            *out = v;
+            return RADI_OK;
+        }
+        radi_volume_close(v);
+        if (s != RADI_OK && s != RADI_E_NOT_FOUND) return s;
+        /* The caller's strings may be the cache's own, which the reload frees. */
+        char *oid = rdi_strdup(obs_id), *coll = rdi_strdup(collection);
+        s = oid && coll ? rdi_ds_load_collection(ds, (size_t)ci) : RADI_E_NOMEM;
+        if (s == RADI_OK) s = radi_dataset_open_volume(ds, coll, oid, out);
+        free(oid);
+        free(coll);
+        return s;
     }
     return rdi_error(RADI_E_NOT_FOUND, "%s: collection '%s' has no obs_id '%s'", ds->uri, collection, obs_id);
 }
@@ -637,14 +753,28 @@ static radi_status register_collection(radi_dataset *ds, const char *name)
 }
 
 
+static radi_status rename_locked(radi_dataset *ds, const char *from, const char *to);
+
 radi_status radi_dataset_rename_collection(radi_dataset *ds, const char *from, const char *to)
 {
     if (!ds || !from || !to) return rdi_error(RADI_E_INVALID, "radi_dataset_rename_collection: NULL argument");
     RDI_TRY(refuse_standalone(ds, "renaming a collection"));
+    rdi_lock_hold hold;
+    RDI_TRY(rdi_ds_lock(ds, &hold));
+    return rdi_ds_unlock(&hold, rename_locked(ds, from, to));
+}
+
+static radi_status rename_locked(radi_dataset *ds, const char *from, const char *to)
+{
+    if (!ds || !from || !to) return rdi_error(RADI_E_INVALID, "radi_dataset_rename_collection: NULL argument");
+    RDI_TRY(refuse_standalone(ds, "renaming a collection"));
     RDI_TRY(rdi_ds_load(ds));
-    if (rdi_ds_coll_index(ds, from) < 0)
+    int64_t fi = rdi_ds_coll_index(ds, from);
+    if (fi < 0)
         return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s' to rename", ds->uri, from);
     RDI_TRY(check_new_collection(ds, to));
+    /* Its groups' members must stay inside the dataset before its tree moves. */
+    RDI_TRY(rdi_ds_load_collection(ds, (size_t)fi));
     char *src = rdi_ds_coll_uri(ds, from, NULL), *dst = rdi_ds_coll_uri(ds, to, NULL);
     char *cl = rdi_path_join(ds->uri, "collections");
     radi_group *g = NULL;
@@ -1358,7 +1488,18 @@ static void undo_meta(radi_dataset *ds, const char *collection, int new_collecti
     free(why);
 }
 
+static radi_status add_collection_locked(radi_dataset *ds, const char *name);
+
 radi_status radi_dataset_add_collection(radi_dataset *ds, const char *name)
+{
+    if (!ds || !name) return rdi_error(RADI_E_INVALID, "radi_dataset_add_collection: NULL argument");
+    RDI_TRY(refuse_standalone(ds, "adding a collection"));
+    rdi_lock_hold hold;
+    RDI_TRY(rdi_ds_lock(ds, &hold));
+    return rdi_ds_unlock(&hold, add_collection_locked(ds, name));
+}
+
+static radi_status add_collection_locked(radi_dataset *ds, const char *name)
 {
     if (!ds || !name) return rdi_error(RADI_E_INVALID, "radi_dataset_add_collection: NULL argument");
     RDI_TRY(refuse_standalone(ds, "adding a collection"));
@@ -1666,6 +1807,9 @@ static void free_job(coll_job *c)
     free(c->obs_frag);
 }
 
+static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                 const radi_ingest_options *opt);
+
 radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
                                 const radi_ingest_options *opt)
 {
@@ -1677,8 +1821,16 @@ radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const rad
         radi_ingest_options_init(&def);
         opt = &def;
     }
-    /* obs_meta rows or collections written since open (by the caller) count. */
-    RDI_TRY(rdi_ds_load(ds));
+    /* Under the lock the dataset is re-read: obs_meta rows or collections written since
+     * open (by the caller or another writer) count. */
+    rdi_lock_hold hold;
+    RDI_TRY(rdi_ds_lock(ds, &hold));
+    return rdi_ds_unlock(&hold, ingest_locked(ds, ncollections, collections, opt));
+}
+
+static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                 const radi_ingest_options *opt)
+{
     coll_job *jobs = rdi_calloc(ncollections, sizeof *jobs);
     if (!jobs) return RADI_E_NOMEM;
     radi_status s = RADI_OK;
@@ -1751,10 +1903,13 @@ static radi_status validate_collection(radi_dataset *ds, size_t ci, rdi_strlist 
     RDI_TRY(rdi_ds_list_volumes(ds, name, &v, &nv));
     char *cu = rdi_ds_coll_uri(ds, name, NULL);
     radi_group *g = NULL;
-    radi_status s = cu ? radi_group_open(ds->ctx, cu, &g) : RADI_E_NOMEM;
+    /* Unreadable group metadata is already a line (validate_more.c): skip its checks. */
+    radi_status s = cu ? RADI_OK : RADI_E_NOMEM;
+    if (s == RADI_OK && !rdi_ds_meta_unreadable(ds, cu, NULL)) s = radi_group_open(ds->ctx, cu, &g);
+    rdi_error_clear();
     int64_t nvol = -1, dims[3] = {0, 0, 0};
     int has_dims = 0;
-    if (s == RADI_OK) {
+    if (s == RADI_OK && g) {
         if (!rdi_meta_get_i64(radi_group_meta(g), "n_volumes", &nvol))
             s = note(msgs, rdi_asprintf("collection '%s': metadata n_volumes is missing", name));
         has_dims = rdi_meta_get_i64(radi_group_meta(g), "x_dim", &dims[0]) && rdi_meta_get_i64(radi_group_meta(g), "y_dim", &dims[1]) &&
@@ -1774,13 +1929,15 @@ static radi_status validate_collection(radi_dataset *ds, size_t ci, rdi_strlist 
         if (s == RADI_OK && rdi_strlist_has_sorted(all_oids, e->obs_id, strlen(e->obs_id)))
             s = note(msgs, rdi_asprintf("collection '%s': obs_id '%s' is also used by another collection", name,
                                         e->obs_id));
-        if (s == RADI_OK && !rdi_strlist_has_sorted(&ds->subjects, e->obs_subject_id, strlen(e->obs_subject_id)))
+        if (s == RADI_OK && !ds->subjects_unread &&
+            !rdi_strlist_has_sorted(&ds->subjects, e->obs_subject_id, strlen(e->obs_subject_id)))
             s = note(msgs, rdi_asprintf("collection '%s': subject '%s' of obs_id '%s' is not in obs_meta", name,
                                         e->obs_subject_id, e->obs_id));
     }
     for (size_t k = 0; k < nv && s == RADI_OK; k++) {
         if (!v[k].obs_id) {
-            s = note(msgs, rdi_asprintf("collection '%s': volume '%s' has no obs_id metadata", name, v[k].name));
+            if (!v[k].meta_bad)
+                s = note(msgs, rdi_asprintf("collection '%s': volume '%s' has no obs_id metadata", name, v[k].name));
             continue;
         }
         int found = 0;
@@ -1826,10 +1983,17 @@ radi_status radi_dataset_validate(radi_dataset *ds, char ***messages, size_t *co
     if (!ds || !messages || !count) return rdi_error(RADI_E_INVALID, "radi_dataset_validate: NULL argument");
     rdi_strlist msgs = RDI_STRLIST_INIT;
     radi_group *g = NULL;
+    /* Lenient for the call: members leaving the dataset, unreadable metadata and
+     * unreadable collections become lines, and what they name is not followed. */
+    rdi_strlist *was = ds->notes;
+    ds->notes = &msgs;
     radi_status s = rdi_ds_load(ds);
-    if (s == RADI_OK && !ds->standalone) s = radi_group_open(ds->ctx, ds->uri, &g);
+    if (s == RADI_OK) s = rdi_ds_validate_structure(ds, &msgs);
+    if (s == RADI_OK && !ds->standalone && !rdi_ds_meta_unreadable(ds, ds->uri, NULL))
+        s = radi_group_open(ds->ctx, ds->uri, &g);
+    rdi_error_clear();
     int64_t v;
-    if (s == RADI_OK && g) {
+    if (s == RADI_OK && g && !ds->subjects_unread) {
         if (!rdi_meta_get_i64(radi_group_meta(g), "subject_count", &v))
             s = note(&msgs, rdi_asprintf("metadata subject_count is missing"));
         else if ((uint64_t)v != ds->subjects.n)
@@ -1848,15 +2012,30 @@ radi_status radi_dataset_validate(radi_dataset *ds, char ***messages, size_t *co
     rdi_strlist seen = RDI_STRLIST_INIT;
     for (size_t c = 0; c < ds->collections.n && s == RADI_OK; c++) {
         s = validate_collection(ds, c, &msgs, &seen);
+        if (s != RADI_OK && s != RADI_E_NOMEM && s != RADI_E_IO) {
+            /* A collection that cannot be read is a problem of the dataset, not of the
+             * call; the storage failing (IO) still is the call's. */
+            s = note(&msgs, rdi_asprintf("collection '%s': cannot be read: %s", ds->collections.items[c],
+                                         radi_errmsg()));
+            continue;
+        }
         for (uint64_t r = 0; s == RADI_OK && r < ds->cache[c].n; r++)
             s = rdi_strlist_push(&seen, ds->cache[c].entries[r].obs_id);
         rdi_strlist_sort(&seen);
     }
     rdi_strlist_free(&seen);
+    ds->notes = was;
+    /* What the lenient pass skipped must not stay cached as read: reload as the handle
+     * was opened. A dataset that now refuses leaves the handle empty, never partial. */
+    if (s == RADI_OK && rdi_ds_load(ds) != RADI_OK) {
+        ds_clear_lists(ds);
+        rdi_error_clear();
+    }
     if (s != RADI_OK) {
         rdi_strlist_free(&msgs);
         return s;
     }
+    rdi_ds_unique_lines(&msgs);
     *messages = msgs.items;
     *count = msgs.n;
     return RADI_OK;

@@ -1,6 +1,6 @@
 /*
  * Volumes: dense 3-D / 4-D arrays laid out as RadiObject 0.1.1 writes them
- * (research/radiobject-0.1.1.md §3.3): dims x, y, z[, t] INT32 over [0, n-1], tile
+ * (docs/dataset.md §4): dims x, y, z[, t] INT32 over [0, n-1], tile
  * extents from the orientation clipped to the shape, attribute "voxels", row-major,
  * and the array metadata key "tile_orientation" as a STRING_UTF8 value.
  */

@@ -42,6 +42,15 @@ typedef struct operand {
 
 typedef enum { N_OR, N_AND, N_NOT, N_CMP, N_IN, N_TRUTH } node_kind;
 
+/* Parsing, evaluation and freeing recurse: once per '(' or 'not' while parsing, once per
+ * tree level afterwards (an and/or chain is as deep as it is long). Filters come from
+ * users, so both are bounded well inside any thread's stack instead of letting
+ * "((((...", "not not ..." or a huge chain overflow it. */
+#define EXPR_MAX_NESTING 256
+#define EXPR_MAX_HEIGHT 4096
+#define EXPR_STR(x) #x
+#define EXPR_XSTR(x) EXPR_STR(x)
+
 typedef struct node {
     node_kind kind;
     struct node *a, *b;       /* children (N_OR, N_AND, N_NOT) */
@@ -50,6 +59,7 @@ typedef struct node {
     operand *list;            /* N_IN */
     size_t nlist;
     int negate_in;            /* "not in" */
+    uint32_t height;          /* levels of the subtree (a leaf is 1) */
 } node;
 
 struct rdi_expr {
@@ -64,6 +74,7 @@ typedef struct parser {
     size_t i;
     tok cur;
     rdi_expr *e;
+    uint32_t nesting;         /* open '(' and 'not' being parsed */
 } parser;
 
 static radi_status syntax(parser *p, size_t pos, const char *fmt, const char *arg)
@@ -274,6 +285,7 @@ static radi_status new_node(node_kind k, node **out)
     node *n = rdi_calloc(1, sizeof *n);
     if (!n) return RADI_E_NOMEM;
     n->kind = k;
+    n->height = 1;
     *out = n;
     return RADI_OK;
 }
@@ -307,8 +319,12 @@ static radi_status parse_cmp(parser *p, node **out)
     if (p->cur.kind == T_LPAREN) {
         char open_at[32];
         snprintf(open_at, sizeof open_at, "%zu", p->cur.pos + 1);
+        if (p->nesting >= EXPR_MAX_NESTING)
+            return syntax(p, p->cur.pos, "nested too deeply (more than " EXPR_XSTR(EXPR_MAX_NESTING) " levels)%s", NULL);
+        p->nesting++;
         RDI_TRY(next(p));
         RDI_TRY(parse_or(p, out));
+        p->nesting--;
         if (p->cur.kind != T_RPAREN)
             return syntax(p, p->cur.pos, "expected ')' to close the '(' at column %s", open_at);
         return next(p);
@@ -352,11 +368,17 @@ static radi_status parse_cmp(parser *p, node **out)
 static radi_status parse_not(parser *p, node **out)
 {
     if (is_word(&p->cur, "not") || is_op(&p->cur, "~") || is_op(&p->cur, "!")) {
+        if (p->nesting >= EXPR_MAX_NESTING)
+            return syntax(p, p->cur.pos, "nested too deeply (more than " EXPR_XSTR(EXPR_MAX_NESTING) " levels)%s", NULL);
         RDI_TRY(next(p));
         node *n;
         RDI_TRY(new_node(N_NOT, &n));
         *out = n;
-        return parse_not(p, &n->a);
+        p->nesting++;
+        RDI_TRY(parse_not(p, &n->a));
+        p->nesting--;
+        n->height = n->a->height + 1;
+        return RADI_OK;
     }
     return parse_cmp(p, out);
 }
@@ -376,6 +398,9 @@ static radi_status parse_binary(parser *p, node **out, int is_or)
         n->a = *out;
         *out = n;
         RDI_TRY(is_or ? parse_binary(p, &n->b, 0) : parse_not(p, &n->b));
+        n->height = RDI_MAX(n->a->height, n->b->height) + 1;
+        if (n->height > EXPR_MAX_HEIGHT)
+            return syntax(p, pos, "conditions nested or chained too deeply (more than " EXPR_XSTR(EXPR_MAX_HEIGHT) " levels)%s", NULL);
     }
 }
 

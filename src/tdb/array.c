@@ -1,6 +1,5 @@
 /*
- * Array create/open/close and fragment visibility (research/tiledb-format.md §1.2, §1.3,
- * §1.9, §2). Opening lists __schema and __commits, decides which fragments the time range
+ * Array create/open/close and fragment visibility (docs/format.md §1, §2, §9). Opening lists __schema and __commits, decides which fragments the time range
  * shows exactly as TileDB 2.30 does, then loads their footers once.
  */
 #include <stdlib.h>
@@ -86,7 +85,7 @@ static int cmp_schema(const void *x, const void *y)
 }
 
 /* Loads every schema in __schema/ (skipping the __enumerations directory) and picks the
- * one in force at t_end: the newest whose t2 <= t_end, else the oldest (§1.3). */
+ * one in force at t_end: the newest whose t2 <= t_end, else the oldest (format.md §2). */
 static radi_status load_schemas(radi_array *a, rdi_scratch *scratch)
 {
     char *dir = rdi_path_join(a->uri, SCHEMA_DIR);

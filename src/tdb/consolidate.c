@@ -1,5 +1,5 @@
 /*
- * Consolidation and vacuum (research/tiledb-format.md §1.9, §1.10, §1.12), in the four
+ * Consolidation and vacuum (docs/format.md §9–§11), in the four
  * modes TileDB has. Consolidation only adds objects; vacuum deletes what they made
  * obsolete. Every step is ordered so that a crash at any point leaves an array that
  * reads the same values: the superseding object is committed before anything it
@@ -88,15 +88,26 @@ static radi_status read_lines(radi_ctx *ctx, const char *file, rdi_strlist *out)
 }
 
 /* The object name after "<dir>/" in a .vac line, which may be relative with or
- * without a leading slash, or (before format 19) an absolute URI. NULL unless it is a
- * timestamped name, so a garbled line can never point a deletion elsewhere. */
-static const char *vac_target(const char *line, const char *dir)
+ * without a leading slash, or (before format 19) an absolute URI; malloc'd, or NULL
+ * unless it is a timestamped name, so a garbled line can never point a deletion
+ * elsewhere. Each directory is read as its reader reads it, so that vacuum deletes
+ * exactly what readers hide: fragments as apply_vac in array.c (rdi_vac_target drops a
+ * trailing '/' and '\r': a CRLF .vac hides its fragments, so vacuum must delete them or
+ * they reappear once the .vac is gone); metadata as meta.c's vacuumed(), which keeps
+ * trailing bytes, so such a line names no file there. */
+static char *vac_target(const char *line, const char *dir)
 {
     const char *name;
     size_t n;
     rdi_tsname tn;
-    if (!rdi_vac_target(line, strlen(line), dir, &name, &n) || name[n] != '\0') return NULL;
-    return rdi_tsname_parse(name, &tn) == RADI_OK ? name : NULL;
+    if (!rdi_vac_target(line, strlen(line), dir, &name, &n)) return NULL;
+    if (strcmp(dir, META_DIR) == 0 && name[n] != '\0') return NULL;
+    char *t = rdi_strndup(name, n);
+    if (t && rdi_tsname_parse(t, &tn) != RADI_OK) {
+        free(t);
+        t = NULL;
+    }
+    return t;
 }
 
 /* Parses the timestamped name in `file` (a name with extension `ext`, or "" for none). */
@@ -460,7 +471,7 @@ static radi_status consolidate_commits(radi_array *a)
 /* ---------------------------------------------- fragment metadata consolidation -- */
 
 /* Appends the footer of fragment fm (the plain bytes before the trailing u64 length of
- * its __fragment_metadata.tdb, §1.8) to out. */
+ * its __fragment_metadata.tdb, format.md §8.1) to out. */
 static radi_status append_footer(radi_ctx *ctx, const rdi_fragmeta *fm, rdi_buf *out)
 {
     if (fm->version < 10)
@@ -545,7 +556,7 @@ static radi_status consolidate_fragment_meta(radi_array *a)
     radi_ctx *ctx = a->ctx;
     uint32_t version = write_version(ctx, a->schema);
     /* Payload: u32 nfrag | nfrag × (u64 len | name | u64 offset) | footers, offsets
-     * relative to the payload (§1.9). Names (not URIs) since format 9. */
+     * relative to the payload (format.md §9). Names (not URIs) since format 9. */
     uint64_t off = 4, t2 = 0;
     for (uint32_t i = 0; i < a->nfrags; i++) {
         off += 16 + strlen(a->frags[i]->name);
@@ -632,8 +643,8 @@ static radi_status meta_files_load(radi_ctx *ctx, const char *uri, uint64_t t_en
         if (s == RADI_OK) s = rdi_strlist_push(&m->vacs, n);
     }
     for (size_t i = 0; s == RADI_OK && i < lines.n; i++) {
-        const char *t = vac_target(lines.items[i], META_DIR);
-        if (t) s = rdi_strlist_push(&m->targets, t);
+        char *t = vac_target(lines.items[i], META_DIR);
+        if (t) s = rdi_strlist_push_owned(&m->targets, t);
     }
     if (s == RADI_OK) sort_unique(&m->targets);
     rdi_strlist_free(&lines);
@@ -740,8 +751,8 @@ static radi_status vacuum_fragments(radi_ctx *ctx, const char *uri)
     }
     rdi_strlist all_targets = RDI_STRLIST_INIT;
     for (size_t i = 0; s == RADI_OK && i < lines.n; i++) {
-        const char *t = vac_target(lines.items[i], FRAGMENTS_DIR);
-        if (t) s = rdi_strlist_push(&all_targets, t);
+        char *t = vac_target(lines.items[i], FRAGMENTS_DIR);
+        if (t) s = rdi_strlist_push_owned(&all_targets, t);
     }
     if (s == RADI_OK) sort_unique(&all_targets);
 
@@ -760,27 +771,35 @@ static radi_status vacuum_fragments(radi_ctx *ctx, const char *uri)
             version = tn.version;
         free(out);
         for (size_t j = from; s == RADI_OK && ok && j < to; j++) {
-            const char *t = vac_target(lines.items[j], FRAGMENTS_DIR);
-            if (t) s = rdi_strlist_push(&targets, t);
+            char *t = vac_target(lines.items[j], FRAGMENTS_DIR);
+            if (t) s = rdi_strlist_push_owned(&targets, t);
         }
         if (s == RADI_OK && ok) s = rdi_strlist_push(&vacs, n);
         from = to;
     }
     if (s == RADI_OK) sort_unique(&targets);
 
-    /* .ign for the targets a .con still names. */
+    /* .ign for every .con line that still names a target. The reader takes a line's
+     * fragment from its last path part (list_commits in array.c), so match the same way,
+     * not only the "__commits/<name>.wrt" form: a line it counts but the .ign missed
+     * would make the deleted fragment visible again once the .vac is gone. */
     uint64_t t1 = UINT64_MAX, t2 = 0;
     rdi_buf text = RDI_BUF_INIT;
-    for (size_t i = 0; s == RADI_OK && i < targets.n; i++) {
-        char *rel = rdi_asprintf(COMMITS_DIR "/%s.wrt", targets.items[i]);
+    for (size_t i = 0; s == RADI_OK && i < c.covered.n; i++) {
+        const char *line = c.covered.items[i];
+        size_t bl;
+        const char *base = rdi_path_basename(line, &bl);
         rdi_tsname tn;
-        if (!rel) { s = RADI_E_NOMEM; break; }
-        if (sorted_has(&c.covered, rel) && rdi_tsname_parse(targets.items[i], &tn) == RADI_OK) {
+        if (!ends_with(line, ".wrt") || bl <= 4 || !rdi_strlist_has_sorted(&targets, base, bl - 4))
+            continue;
+        char *name = rdi_strndup(base, bl - 4);
+        if (!name) { s = RADI_E_NOMEM; break; }
+        if (rdi_tsname_parse(name, &tn) == RADI_OK) {
             t1 = RDI_MIN(t1, tn.t1);
             t2 = RDI_MAX(t2, tn.t2);
-            s = append_line(&text, "", rel, "");
+            s = append_line(&text, "", line, "");
         }
-        free(rel);
+        free(name);
     }
     if (s == RADI_OK && text.len) {
         char *name = NULL, *file = NULL;
@@ -886,8 +905,9 @@ static radi_status vacuum_array_meta(radi_ctx *ctx, const char *uri)
         if (s == RADI_OK) s = read_lines(ctx, file, &lines);
         free(file);
         for (size_t j = 0; s == RADI_OK && j < lines.n; j++) {
-            const char *t = vac_target(lines.items[j], META_DIR);
+            char *t = vac_target(lines.items[j], META_DIR);
             if (t && !ends_with(t, ".vac")) s = remove_in(ctx, uri, META_DIR, t, 0);
+            free(t);
         }
         if (s == RADI_OK) s = remove_in(ctx, uri, META_DIR, n, 0);
         rdi_strlist_free(&lines);
@@ -932,6 +952,36 @@ radi_status radi_vacuum(radi_ctx *ctx, const char *uri, radi_consolidation_mode 
         default: s = vacuum_array_meta(ctx, u); break;
         }
     }
+    free(u);
+    return s;
+}
+
+/* Group metadata (__meta of a group has the array's layout, format.md §11): merged and
+ * vacuumed as array metadata is, as TileDB's group metadata consolidation does. */
+static radi_status check_group(radi_ctx *ctx, const char *uri)
+{
+    radi_object_type t;
+    RDI_TRY(radi_object_type_of(ctx, uri, &t));
+    if (t != RADI_OBJECT_GROUP) return rdi_error(RADI_E_NOT_FOUND, "%s: not a group", uri);
+    return RADI_OK;
+}
+
+radi_status rdi_group_meta_consolidate(radi_ctx *ctx, const char *uri)
+{
+    char *u = rdi_uri_normalize(uri);
+    if (!u) return RADI_E_NOMEM;
+    radi_status s = check_group(ctx, u);
+    if (s == RADI_OK) s = consolidate_array_meta(ctx, u, ctx->config.format_version);
+    free(u);
+    return s;
+}
+
+radi_status rdi_group_meta_vacuum(radi_ctx *ctx, const char *uri)
+{
+    char *u = rdi_uri_normalize(uri);
+    if (!u) return RADI_E_NOMEM;
+    radi_status s = check_group(ctx, u);
+    if (s == RADI_OK) s = vacuum_array_meta(ctx, u);
     free(u);
     return s;
 }

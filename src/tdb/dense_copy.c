@@ -1,6 +1,6 @@
 /*
  * Copies between decoded dense tiles and the caller's buffer. The scatter is where TileDB
- * loses most of its time (peers-benchmark.md): an axial 240×240×1 tile goes into an
+ * loses most of its time (measured by bench/bench_dense.py against TileDB-Py): an axial 240×240×1 tile goes into an
  * x,y,z row-major result at a stride of 155 cells. Consecutive tiles along the output's
  * fastest dimension are copied together, output row by output row, so the output is
  * written in address order in runs of at least a cache line instead of one cell per line.

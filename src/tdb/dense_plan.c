@@ -1,5 +1,5 @@
 /*
- * The dense read plan (research/tiledb-format.md §2, §4, §7): the query box covers a
+ * The dense read plan (docs/format.md §9, §7, §6): the query box covers a
  * range of space tiles. For each space tile, the fragments that supply cells are found
  * newest first; one whose part of the tile is covered by a newer fragment's part is
  * skipped (TileDB's rule). Cells are then painted oldest to newest, so per cell the

@@ -1,5 +1,5 @@
 /*
- * The dense reader's execution (research/tiledb-format.md §2, §4, §7; the plan is in
+ * The dense reader's execution (docs/format.md §9, §7, §6; the plan is in
  * dense_plan.c, the copies in dense_copy.c).
  *
  * One attribute (or validity plane) at a time: space tiles are grouped into tasks, tasks
@@ -206,7 +206,7 @@ static radi_status read_remote(pass *ps)
 }
 
 /* Unfilters only the chunks of a tile that hold bytes [b0, b1) of it. Chunks are
- * filtered independently (§1.5), so each one decodes on its own: a sagittal slice of
+ * filtered independently (format.md §4), so each one decodes on its own: a sagittal slice of
  * axial tiles needs one chunk in four. Other bytes of out are left unwritten. */
 static radi_status unfilter_range(const radi_filter_list *fl, radi_datatype type, uint32_t cs, const uint8_t *in,
                                   uint64_t in_len, uint8_t *out, uint64_t out_len, uint64_t b0, uint64_t b1,

@@ -1,5 +1,5 @@
 /*
- * The dense writer (research/tiledb-format.md §4): one fragment per write holding every
+ * The dense writer (docs/format.md §7): one fragment per write holding every
  * tile the written box touches, each tile complete (cells outside the box padded with
  * zeros, or with the fill value for consolidation), statistics over the written cells
  * only, NED = the exact box. Files are written data first, then

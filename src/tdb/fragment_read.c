@@ -1,5 +1,5 @@
 /*
- * Reading fragment metadata (research/tiledb-format.md §1.7–§1.9): footers from each
+ * Reading fragment metadata (docs/format.md §8–§9): footers from each
  * fragment's __fragment_metadata.tdb or from consolidated `.meta` files (through the
  * open's snapshot where it took one, tdb/prefetch.h). The per-field tile index sections
  * are loaded by tile_index.c. Also the array-level queries built on the footers
@@ -127,7 +127,7 @@ static radi_status parse_footer(const void *footer, size_t len, const char *what
         RDI_TRY(rdi_rd_u8(&r, &flag, "has_delete_meta"));
         fm->has_delete_meta = flag != 0;
     }
-    /* The index space: attributes, the hidden __coords slot, dimensions, extras (§1.8). */
+    /* The index space: attributes, the hidden __coords slot, dimensions, extras (format.md §8.1). */
     uint32_t n = s->nattr + 1 + s->ndim + (fm->has_timestamps ? 1 : 0) + (fm->has_delete_meta ? 2 : 0);
     fm->nfields = n;
     uint64_t **lists[3 + RDI_GT_COUNT];
@@ -324,7 +324,7 @@ void rdi_fragmeta_free(rdi_fragmeta *fm)
     free(fm);
 }
 
-/* ------------------------------------------------------------- load all (§1.9) -- */
+/* ------------------------------------------------------------- load all (format.md §9) -- */
 
 typedef struct cons_file {
     rdi_buf payload;

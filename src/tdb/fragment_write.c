@@ -1,5 +1,5 @@
 /*
- * Writing __fragment_metadata.tdb (research/tiledb-format.md §1.8). The statistics rules
+ * Writing __fragment_metadata.tdb (docs/format.md §8.1). The statistics rules
  * mirror TileDB's own writer (tile_metadata_generator.cc, fragment_metadata.cc), since
  * TileDB answers aggregate queries from these numbers without reading the tiles:
  * min/max start at the type's limits and use `<`/`>` (so NaN behaves as in TileDB), sums
@@ -490,7 +490,7 @@ static radi_status put_range(rdi_buf *o, const rdi_dim *dim, const rdi_range *r)
     return rdi_buf_append(o, r->hi, n);
 }
 
-/* R-tree payload: dense fragments have fanout 10 and no levels (§1.8). */
+/* R-tree payload: dense fragments have fanout 10 and no levels (format.md §8.1). */
 static radi_status rtree_payload(const rdi_fmb *b, rdi_buf *o)
 {
     if (b->rtree) return rdi_buf_append(o, b->rtree, b->rtree_len);

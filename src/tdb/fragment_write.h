@@ -1,5 +1,5 @@
 /*
- * Fragment metadata on the writing side (research/tiledb-format.md §1.8): a builder that
+ * Fragment metadata on the writing side (docs/format.md §8.1): a builder that
  * collects, per field and per tile, the tile offsets, sizes and min/max/sum/null-count
  * statistics while a writer produces the data files, then serializes the whole
  * __fragment_metadata.tdb (R-tree, 8 sections per field, fragment aggregates, processed

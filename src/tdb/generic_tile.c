@@ -1,5 +1,5 @@
 /*
- * Generic tiles (research/tiledb-format.md §1.4): a 34-byte header, the serialized
+ * Generic tiles (docs/format.md §3): a 34-byte header, the serialized
  * pipeline, then one chunked tile. Used for schemas, metadata, group details and every
  * section of the fragment metadata.
  */

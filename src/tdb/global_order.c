@@ -1,6 +1,6 @@
 /*
  * TileDB's global cell order for sparse schemas, stable sorting and deduplication of
- * cells in it, MBRs and query-range tests (research/tiledb-format.md §1.8, §2).
+ * cells in it, MBRs and query-range tests (docs/format.md §8.1, §9).
  *
  * Global order (TileDB's GlobalCmp): first the tiles in tile order, where only integer
  * dimensions with a tile extent split the space (tile index = (v - domain lo) / extent;

@@ -1,11 +1,12 @@
 /*
- * Groups (research/tiledb-format.md §1.11): an empty __tiledb_group.tdb marker, group
+ * Groups (docs/format.md §13): an empty __tiledb_group.tdb marker, group
  * details in __group/__t_t_uuid_2 (generic tiles, format 2) and metadata in __meta. Every
  * change writes a new details file holding the full membership plus the change, as
  * TileDB does, and all files are applied oldest first.
  */
 #include <stdlib.h>
 
+#include "tdb/prefetch.h"
 #include "tdb/tdb.h"
 
 #define GROUP_MARKER "__tiledb_group.tdb"
@@ -84,7 +85,7 @@ static radi_status put_member(radi_group *g, char *name, char *uri, int relative
     return RADI_OK;
 }
 
-/* Applies one details payload: `u32 2 | u64 n | members` (§1.11). */
+/* Applies one details payload: `u32 2 | u64 n | members` (format.md §13). */
 static radi_status apply_details(radi_group *g, const uint8_t *p, size_t len, const char *what)
 {
     rdi_rd r;
@@ -216,7 +217,7 @@ static int cmp_details(const void *x, const void *y)
     return strcmp(a->name, b->name);
 }
 
-static radi_status load_details(radi_group *g)
+static radi_status load_details(radi_group *g, const rdi_snap *snap)
 {
     char *dir = rdi_path_join(g->uri, GROUP_DIR);
     if (!dir) return RADI_E_NOMEM;
@@ -225,7 +226,7 @@ static radi_status load_details(radi_group *g)
     rdi_scratch *scratch = NULL;
     details_file *files = NULL;
     size_t nfiles = 0;
-    radi_status s = rdi_vfs_ls(g->ctx->vfs, dir, &ls);
+    radi_status s = rdi_snap_ls(snap, g->ctx->vfs, dir, &ls);
     if (s == RADI_OK && ls.n && !(files = rdi_calloc(ls.n, sizeof *files))) s = RADI_E_NOMEM;
     for (size_t i = 0; i < ls.n && s == RADI_OK; i++) {
         const char *n = ls.items[i].name;
@@ -242,7 +243,7 @@ static radi_status load_details(radi_group *g)
     for (size_t i = 0; i < nfiles && s == RADI_OK; i++) {
         char *file = rdi_path_join(dir, files[i].name);
         if (!file) { s = RADI_E_NOMEM; break; }
-        s = rdi_generic_tile_read(g->ctx->vfs, file, 0, scratch, &payload);
+        s = rdi_generic_tile_read_snap(g->ctx->vfs, snap, file, 0, scratch, &payload);
         if (s == RADI_OK) s = apply_details(g, payload.data, payload.len, file);
         free(file);
     }
@@ -268,17 +269,38 @@ void radi_group_close(radi_group *g)
 radi_status radi_group_open(radi_ctx *ctx, const char *uri, radi_group **out)
 {
     if (!ctx || !uri || !out) return rdi_error(RADI_E_INVALID, "radi_group_open: NULL argument");
-    radi_object_type t;
-    RDI_TRY(radi_object_type_of(ctx, uri, &t));
-    if (t != RADI_OBJECT_GROUP) return rdi_error(RADI_E_NOT_FOUND, "%s: not a group", uri);
+    /* On a remote backend: __group and __meta listed in one wave and read in another;
+     * details files prove a group. Without any (a new group holds only its marker), the
+     * probing path below decides. */
+    rdi_snap *snap = NULL;
+    if (rdi_snap_wanted(ctx, uri)) {
+        static const char *const dirs[] = {GROUP_DIR, META_DIR};
+        RDI_TRY(rdi_snap_open_dirs(ctx, uri, dirs, 2, &snap));
+        int details = 0;
+        for (size_t i = 0; i < snap->n && !details; i++)
+            details = strncmp(snap->files[i].name, GROUP_DIR "/", sizeof GROUP_DIR) == 0;
+        if (!details) {
+            rdi_snap_free(snap);
+            snap = NULL;
+        }
+    }
+    if (!snap) {
+        radi_object_type t;
+        RDI_TRY(radi_object_type_of(ctx, uri, &t));
+        if (t != RADI_OBJECT_GROUP) return rdi_error(RADI_E_NOT_FOUND, "%s: not a group", uri);
+    }
     radi_group *g = rdi_calloc(1, sizeof *g);
-    if (!g) return RADI_E_NOMEM;
+    if (!g) {
+        rdi_snap_free(snap);
+        return RADI_E_NOMEM;
+    }
     g->ctx = ctx;
     radi_status s = RADI_OK;
     if (!(g->uri = rdi_uri_normalize(uri)) || !(g->abs_uri = rdi_absolute_uri(g->uri))) s = RADI_E_NOMEM;
     /* Groups have no open timestamps: every details and metadata file applies. */
-    if (s == RADI_OK) s = load_details(g);
-    if (s == RADI_OK) s = rdi_meta_load(ctx, g->uri, 0, UINT64_MAX, ctx->config.format_version, &g->meta);
+    if (s == RADI_OK) s = load_details(g, snap);
+    if (s == RADI_OK) s = rdi_meta_load_snap(ctx, snap, g->uri, 0, UINT64_MAX, ctx->config.format_version, &g->meta);
+    rdi_snap_free(snap);
     if (s != RADI_OK) {
         radi_group_close(g);
         return s;

@@ -1,5 +1,5 @@
 /*
- * Array and group metadata (research/tiledb-format.md §1.10): generic tiles in
+ * Array and group metadata (docs/format.md §11): generic tiles in
  * <uri>/__meta holding `u32 keylen | key | u8 del | [u8 type | u32 n | values]` records.
  * Files fully inside the open range are applied in t1 order; a consolidated file's .vac
  * hides its inputs.

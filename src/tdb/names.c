@@ -1,4 +1,4 @@
-/* Timestamped names `__t1_t2_uuid[_v]` (research/tiledb-format.md §1.3). */
+/* Timestamped names `__t1_t2_uuid[_v]` (docs/format.md §2). */
 #include <stdlib.h>
 
 #include "tdb/tdb.h"

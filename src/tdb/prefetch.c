@@ -7,7 +7,8 @@
  *   - every file in __commits/ that has content: .con, .ign and .vac lists (§9, §10.2);
  *     .wrt markers are empty and are answered from the listing;
  *   - consolidated fragment metadata, the .meta files in __fragment_meta (§10.4);
- *   - array metadata, every file in __meta (§11, §10.5);
+ *   - array metadata, every file in __meta (§11, §10.5), and a group's details files,
+ *     every file in __group (group opens snapshot only __group and __meta);
  *   - __fragment_metadata.tdb of every committed fragment (a .wrt in __commits, or every
  *     fragment when a .con exists), whole: the footer, and the tile offsets the first read
  *     needs, come in one request (§8.1). A file over WHOLE_MAX, or beyond TOTAL_MAX, is
@@ -319,7 +320,7 @@ static int wanted(const rdi_snap *s, const rdi_snap_file *f, int any_con)
     const char *rest = slash + 1;
     int flat = strchr(rest, '/') == NULL;
 #define DIR_IS(d) (dl == sizeof(d) - 1 && memcmp(n, d, dl) == 0)
-    if (DIR_IS("__schema") || DIR_IS("__commits") || DIR_IS("__meta")) return flat;
+    if (DIR_IS("__schema") || DIR_IS("__commits") || DIR_IS("__meta") || DIR_IS("__group")) return flat;
     if (DIR_IS("__fragment_meta")) return flat && has_suffix(rest, ".meta");
     if (DIR_IS("__fragments")) {
         const char *fs = strchr(rest, '/');
@@ -403,6 +404,65 @@ radi_status rdi_snap_open(radi_ctx *ctx, const char *root, rdi_snap **out)
         }
     }
     rdi_dirlist_free(&l);
+    if (st == RADI_OK) st = fetch_wave(ctx, s);
+    if (st != RADI_OK) {
+        rdi_snap_free(s);
+        return st;
+    }
+    *out = s;
+    return RADI_OK;
+}
+
+typedef struct dirs_job {
+    radi_ctx *ctx;
+    const char *root;
+    const char *const *dirs;
+    rdi_dirlist *ls;
+} dirs_job;
+
+static radi_status list_dir_task(void *arg, size_t i, unsigned worker)
+{
+    RDI_UNUSED(worker);
+    dirs_job *j = arg;
+    char *d = rdi_path_join(j->root, j->dirs[i]);
+    radi_status s = d ? rdi_vfs_ls_recursive(j->ctx->vfs, d, &j->ls[i]) : RADI_E_NOMEM;
+    free(d);
+    return s;
+}
+
+static int cmp_snap_file(const void *a, const void *b)
+{
+    return strcmp(((const rdi_snap_file *)a)->name, ((const rdi_snap_file *)b)->name);
+}
+
+radi_status rdi_snap_open_dirs(radi_ctx *ctx, const char *root, const char *const *dirs, size_t ndirs,
+                               rdi_snap **out)
+{
+    rdi_snap *s = rdi_calloc(1, sizeof *s);
+    rdi_dirlist *ls = rdi_calloc(ndirs ? ndirs : 1, sizeof *ls);
+    radi_status st = s && ls ? RADI_OK : RADI_E_NOMEM;
+    if (st == RADI_OK && !(s->root = rdi_uri_normalize(root))) st = RADI_E_NOMEM;
+    if (st == RADI_OK) {
+        s->root_len = strlen(s->root);
+        s->remote = (rdi_vfs_flags(ctx->vfs, s->root) & RDI_VFS_REMOTE) != 0;
+        /* The listings are independent: one wave. */
+        dirs_job j = {ctx, s->root, dirs, ls};
+        st = rdi_pool_for(ctx->pool, ndirs, list_dir_task, &j);
+    }
+    size_t total = 0;
+    for (size_t d = 0; st == RADI_OK && d < ndirs; d++) total += ls[d].n;
+    if (st == RADI_OK && total && !(s->files = rdi_calloc(total, sizeof *s->files))) st = RADI_E_NOMEM;
+    for (size_t d = 0; st == RADI_OK && d < ndirs; d++)
+        for (size_t i = 0; i < ls[d].n && st == RADI_OK; i++) {
+            char *name = rdi_asprintf("%s/%s", dirs[d], ls[d].items[i].name);
+            if (!name) { st = RADI_E_NOMEM; break; }
+            s->files[s->n].name = name;
+            s->files[s->n].size = ls[d].items[i].size;
+            s->n++;
+        }
+    for (size_t d = 0; ls && d < ndirs; d++) rdi_dirlist_free(&ls[d]);
+    free(ls);
+    if (st == RADI_OK && s->n > 1) qsort(s->files, s->n, sizeof *s->files, cmp_snap_file);
     if (st == RADI_OK) st = fetch_wave(ctx, s);
     if (st != RADI_OK) {
         rdi_snap_free(s);

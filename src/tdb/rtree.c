@@ -1,5 +1,5 @@
 /*
- * The R-tree of a sparse fragment (research/tiledb-format.md §1.8): one MBR per data
+ * The R-tree of a sparse fragment (docs/format.md §8.1): one MBR per data
  * tile at the leaves; each parent covers `fanout` consecutive children, up to a single
  * root. TileDB starts every overlap query at the root alone, so a tree with more than
  * one MBR at its top level silently loses tiles (§3); the parser refuses it.
@@ -233,9 +233,11 @@ radi_status rdi_rtree_query(const rdi_gorder *g, const rdi_rtree *t, const rdi_q
     if (nleaves == 0) return RADI_OK;
     uint64_t *ids = malloc(nleaves * sizeof *ids);
     uint8_t *fl = malloc(nleaves);
-    /* Depth-first with an explicit stack of (level, index); depth <= nlevels, width <=
-     * fanout per level. */
-    uint64_t stack_cap = (uint64_t)t->nlevels * t->fanout + 1;
+    /* Depth-first with an explicit stack of (level, index): at most one pending sibling
+     * group per level, each no wider than the fanout or the level itself. Bounded by the
+     * MBRs present, not by the fanout alone, which a hostile file may set to 2^32 - 1. */
+    uint64_t stack_cap = 1;
+    for (uint32_t l = 1; l < t->nlevels; l++) stack_cap += RDI_MIN((uint64_t)t->fanout, t->nmbr[l]);
     uint64_t *stk = malloc(stack_cap * 2 * sizeof *stk);
     if (!ids || !fl || !stk) {
         free(ids); free(fl); free(stk);

@@ -1,5 +1,5 @@
 /*
- * Array schemas (research/tiledb-format.md §1.6): the in-memory form, writer-side
+ * Array schemas (docs/format.md §5): the in-memory form, writer-side
  * validation, the payload codec for format versions 12..22 (read) and 20..22 (write),
  * and the public radi_schema_* API.
  */
@@ -72,7 +72,7 @@ static void int_limits(radi_datatype t, int64_t *min, uint64_t *max)
     }
 }
 
-/* TileDB's "empty" value of one element of type t (§1.6). */
+/* TileDB's "empty" value of one element of type t (format.md §5). */
 static void default_fill_value(radi_datatype t, uint8_t out[8])
 {
     memset(out, 0, 8);

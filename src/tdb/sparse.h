@@ -1,6 +1,6 @@
 /*
  * The sparse engine's internal contracts: TileDB's global cell order, in-memory cell
- * columns, MBRs, the R-tree (research/tiledb-format.md §1.7-§1.8, §2, §3) and the
+ * columns, MBRs, the R-tree (docs/format.md §8, §9) and the
  * sparse writer/reader entry points used by the public API (include/radi/sparse.h) and
  * by consolidation.
  */
@@ -46,10 +46,12 @@ typedef struct rdi_ocol {
 } rdi_ocol;
 
 /* Grows b by n bytes left uninitialized (the caller fills them) and returns where they
- * start: rdi_buf_resize would zero memory that is overwritten at once. */
+ * start: rdi_buf_resize would zero memory that is overwritten at once. At least one byte
+ * is reserved so *at is never NULL: n is 0 for a column of empty strings, and NULL + 0
+ * (or memcpy to NULL) is undefined behaviour. */
 static inline radi_status rdi_buf_extend(rdi_buf *b, size_t n, uint8_t **at)
 {
-    RDI_TRY(rdi_buf_reserve(b, n));
+    RDI_TRY(rdi_buf_reserve(b, n ? n : 1));
     *at = b->data + b->len;
     b->len += n;
     return RADI_OK;
@@ -141,7 +143,7 @@ int rdi_cell_in_query(const rdi_gorder *g, const rdi_scol *cols, uint64_t i, con
 /* -------------------------------------------------------------------- R-tree -- */
 
 /* Levels root first; level l holds nmbr[l] MBRs of ndim ranges each. A well-formed tree
- * has exactly one root and each level groups `fanout` consecutive children (§1.8). */
+ * has exactly one root and each level groups `fanout` consecutive children (format.md §8.1). */
 typedef struct rdi_rtree {
     uint32_t ndim, fanout, nlevels;
     uint64_t *nmbr;             /* [nlevels] */

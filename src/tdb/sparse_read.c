@@ -1,5 +1,5 @@
 /*
- * Sparse reads (research/tiledb-format.md §1.7-§1.8, §2, §3). Per visible fragment the
+ * Sparse reads (docs/format.md §8, §9). Per visible fragment the
  * R-tree picks the tiles whose MBR meets the query ranges; those tiles are fetched and
  * decoded on the pool (dimensions first, so a tile none of whose cells match costs no
  * attribute I/O), cells outside the ranges dropped. The candidates of all fragments,
@@ -369,6 +369,11 @@ static radi_status decode_part(rjob *j, uint64_t ti, rdi_scratch *sc, rdi_buf *i
             st = rdi_error(RADI_E_CORRUPT, "%s: tile bytes [%llu, %llu) outside the file's %llu",
                            what, (unsigned long long)off, (unsigned long long)end,
                            (unsigned long long)file_size);
+        /* file_size is the footer's claim, not the object's: bound the buffer before
+         * the read that would find the file shorter. */
+        else if (end - off > j->ctx->config.memory_budget)
+            st = rdi_error(RADI_E_BUDGET, "%s: %llu stored bytes exceed the memory budget", what,
+                           (unsigned long long)(end - off));
     }
     const uint8_t *in = st == RADI_OK ? rdi_rcache_get(j->pre, uri, off, end - off) : NULL;
     if (st == RADI_OK && !in) {

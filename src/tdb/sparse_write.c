@@ -1,5 +1,5 @@
 /*
- * Sparse writes (research/tiledb-format.md §1.7-§1.8): the cells are sorted into global
+ * Sparse writes (docs/format.md §8): the cells are sorted into global
  * order (deduplicated, the last given cell per key winning, unless the schema allows
  * duplicates), cut into tiles of `capacity` cells (only the last may be shorter, or
  * TileDB misreads the fragment, §3), and every dimension and attribute is written

@@ -1,8 +1,7 @@
 /*
  * The TileDB-format engine's internal contracts: schema, generic tiles, timestamped
- * names, fragment metadata, the open array and metadata. Every layout follows
- * ../shared/research/tiledb-format.md (section numbers below refer to it); docs/format.md
- * states what radi writes.
+ * names, fragment metadata, the open array and metadata. Every layout is specified in
+ * docs/format.md ("format.md §n" below refers to it).
  */
 #ifndef RDI_TDB_H
 #define RDI_TDB_H
@@ -14,7 +13,7 @@
 #include "ctx/ctx.h"
 #include "vfs/vfs.h"
 
-/* The directories of an array (research/tiledb-format.md §1.2). */
+/* The directories of an array (docs/format.md §1). */
 #define SCHEMA_DIR "__schema"
 #define COMMITS_DIR "__commits"
 #define FRAGMENTS_DIR "__fragments"
@@ -25,7 +24,7 @@
 #define RDI_FORMAT_MIN 12      /* oldest array format version read */
 #define RDI_FORMAT_MAX_READ 22 /* newest read (23's footer extras would be ignored; schema refused) */
 
-/* ------------------------------------------------------------------ schema (§1.6) -- */
+/* ------------------------------------------------------------------ schema (format.md §5) -- */
 
 typedef struct rdi_dim {
     char *name;
@@ -83,7 +82,7 @@ int64_t rdi_dim_extent(const rdi_dim *d);
 /* Effective filters of a dimension (its own, or the coords filters when empty). */
 const radi_filter_list *rdi_dim_filters(const radi_schema *s, uint32_t d);
 
-/* ------------------------------------------------------------- generic tile (§1.4) -- */
+/* ------------------------------------------------------------- generic tile (format.md §3) -- */
 
 /* Encodes payload as one generic tile (header + GZIP(1) pipeline + chunked body). */
 radi_status rdi_generic_tile_encode(const void *payload, size_t len, uint32_t version,
@@ -99,7 +98,7 @@ typedef struct rdi_snap rdi_snap;
 radi_status rdi_generic_tile_read_snap(rdi_vfs *vfs, const rdi_snap *snap, const char *uri, uint64_t off,
                                        rdi_scratch *scratch, rdi_buf *payload);
 
-/* ----------------------------------------------------- timestamped names (§1.3) -- */
+/* ----------------------------------------------------- timestamped names (format.md §2) -- */
 
 typedef struct rdi_tsname {
     uint64_t t1, t2;
@@ -112,7 +111,7 @@ radi_status rdi_tsname_parse(const char *name, rdi_tsname *out);
 /* "__t1_t2_<random uuid>" plus "_<version>" when version != 0. malloc'd. */
 radi_status rdi_tsname_make(uint64_t t1, uint64_t t2, uint32_t version, char **out);
 
-/* --------------------------------------------------- fragment metadata (§1.7, §1.8) -- */
+/* --------------------------------------------------- fragment metadata (format.md §8, format.md §8.1) -- */
 
 /* One dimension's range in a non-empty domain or MBR. Fixed dims use lo/hi (8 bytes
  * each, of the dim's type); var (string) dims use the malloc'd slo/shi. */
@@ -164,11 +163,11 @@ typedef struct rdi_fragmeta {
     uint64_t meta_size;         /* bytes of __fragment_metadata.tdb; 0 until known (consolidated) */
 } rdi_fragmeta;
 
-/* Field index of attribute i / dimension d (the __coords slot sits between, §1.8). */
+/* Field index of attribute i / dimension d (the __coords slot sits between, format.md §8.1). */
 static inline uint32_t rdi_field_attr(uint32_t i) { return i; }
 static inline uint32_t rdi_field_dim(const radi_schema *s, uint32_t d) { return s->nattr + 1 + d; }
 
-/* Parses a footer (the plain bytes before the trailing u64 length, §1.8). The schema is
+/* Parses a footer (the plain bytes before the trailing u64 length, format.md §8.1). The schema is
  * found among `schemas` by the footer's schema name. */
 radi_status rdi_fragmeta_parse_footer(const void *footer, size_t len, const char *what,
                                       radi_schema *const *schemas, uint32_t nschemas,
@@ -186,7 +185,7 @@ radi_status rdi_fragmeta_check_offsets(const rdi_fragmeta *fm, uint64_t limit, c
 radi_status rdi_fragmeta_ned_box(const rdi_fragmeta *fm, int64_t *box);
 /* Loads the footers of the named fragments (already filtered for visibility and sorted
  * oldest first), in parallel on the context's pool. Footers found in one of the
- * consolidated `meta_files` (names in <array>/__fragment_meta/, §1.9) are taken from
+ * consolidated `meta_files` (names in <array>/__fragment_meta/, format.md §9) are taken from
  * there; the others from each fragment's own file. out[i] matches frag_names[i]. */
 radi_status rdi_fragmeta_load_all(radi_ctx *ctx, const rdi_snap *snap, const char *array_uri,
                                   const rdi_strlist *frag_names, const rdi_strlist *meta_files,
@@ -238,7 +237,7 @@ radi_status rdi_meta_load(radi_ctx *ctx, const char *uri, uint64_t t_start, uint
 radi_status rdi_meta_load_snap(radi_ctx *ctx, const rdi_snap *snap, const char *uri, uint64_t t_start,
                                uint64_t t_end, uint32_t version, radi_meta *meta);
 void rdi_meta_clear(radi_meta *meta);
-/* Appends one record (§1.10): a value, or a deletion when del. */
+/* Appends one record (format.md §11): a value, or a deletion when del. */
 radi_status rdi_meta_record(rdi_buf *out, const char *key, int del, uint8_t type, uint32_t count,
                             const void *value, size_t nbytes);
 /* Every entry as one record per key, in key order (the payload of a merged file). */
@@ -270,7 +269,7 @@ struct radi_array {
 radi_status rdi_array_load_tile_index(radi_array *a, const uint32_t *which, uint32_t n);
 
 /* The object name after "<dir>/" in a .vac line (relative, with a leading slash, or an
- * absolute URI before format 19, §1.9). 0 when the line names nothing in dir. */
+ * absolute URI before format 19, format.md §9). 0 when the line names nothing in dir. */
 int rdi_vac_target(const char *line, size_t len, const char *dir, const char **name, size_t *nlen);
 
 /* Re-reads the fragment list (after a write or a consolidation by this process). */
@@ -287,6 +286,11 @@ radi_status rdi_dense_write(radi_array *a, const int64_t *box, radi_layout layou
  * relative member "name", in one change (so a group that moves keeps resolving, as
  * 0.1.1's absolute member URIs do not). *changed (may be NULL) gets how many. */
 radi_status rdi_group_relativize(radi_group *g, uint64_t *changed);
+
+/* Merges / vacuums a group's metadata files (__meta), as array_meta mode does for an
+ * array (consolidate.c). RADI_E_NOT_FOUND when uri is not a group. */
+radi_status rdi_group_meta_consolidate(radi_ctx *ctx, const char *uri);
+radi_status rdi_group_meta_vacuum(radi_ctx *ctx, const char *uri);
 
 /* Removes a fragment an operation of this process just wrote, as its undo: the commit
  * file first (the fragment is invisible from then on), then its directory. */

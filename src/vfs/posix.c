@@ -395,6 +395,56 @@ static radi_status px_move(void *self, const char *from, const char *to)
     return s;
 }
 
+/* An open-file-description lock (F_OFD_SETLK): held per open file, not per process, so
+ * two contexts of one process exclude each other too, and the kernel drops it when the
+ * holder dies: a crashed writer never leaves the lock held. The lease is irrelevant. */
+static radi_status px_lock(void *self, const char *uri, uint32_t lease_ms, void **token)
+{
+    RDI_UNUSED(self);
+    RDI_UNUSED(lease_ms);
+    WITH_PATH(uri);
+    radi_status s = RADI_OK;
+    char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        *slash = '\0';
+        s = mkdir_p(path);
+        *slash = '/';
+    }
+    int fd = s == RADI_OK ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666) : -1;
+    if (s == RADI_OK && fd < 0) s = sys_error("open lock file", path);
+    if (s == RADI_OK) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+            int e = errno;
+            s = e == EAGAIN || e == EACCES ? RADI_E_BUSY : (errno = e, sys_error("lock", path));
+        }
+    }
+    if (s != RADI_OK) {
+        if (fd >= 0) close(fd);
+        free(path);
+        return s;
+    }
+    int *tok = rdi_malloc(sizeof *tok);
+    if (!tok) {
+        close(fd);
+        free(path);
+        return RADI_E_NOMEM;
+    }
+    *tok = fd;
+    *token = tok;
+    free(path);
+    return RADI_OK;
+}
+
+static radi_status px_unlock(void *self, void *token)
+{
+    RDI_UNUSED(self);
+    int *fd = token;
+    if (fd) close(*fd); /* closing the description releases its lock */
+    free(fd);
+    return RADI_OK;
+}
+
 const rdi_vfs_ops rdi_vfs_posix_ops = {
     .name = "posix",
     .read = px_read,
@@ -407,4 +457,6 @@ const rdi_vfs_ops rdi_vfs_posix_ops = {
     .remove_dir = px_remove_dir,
     .move = px_move,
     .destroy = NULL,
+    .lock = px_lock,
+    .unlock = px_unlock,
 };

@@ -179,6 +179,40 @@ radi_status rdi_vfs_read_many(rdi_vfs *v, rdi_vfs_range *r, size_t n)
     return first;
 }
 
+radi_status rdi_vfs_lock(rdi_vfs *v, const char *uri, uint32_t lease_ms, uint32_t wait_ms, rdi_lock_hold *out)
+{
+    memset(out, 0, sizeof *out);
+    const rdi_vfs_ops *ops = NULL;
+    void *self = NULL;
+    RDI_TRY(pick(v, uri, &ops, &self));
+    if (!ops->lock) return RADI_OK;
+    double start = rdi_monotonic_s();
+    uint64_t pause = 20;
+    for (;;) {
+        void *tok = NULL;
+        radi_status s = ops->lock(self, uri, lease_ms, &tok);
+        if (s == RADI_OK) {
+            *out = (rdi_lock_hold){ops, self, tok};
+            return RADI_OK;
+        }
+        if (s != RADI_E_BUSY) return s;
+        uint64_t waited = (uint64_t)((rdi_monotonic_s() - start) * 1000.0);
+        if (waited >= wait_ms)
+            return rdi_error(RADI_E_BUSY, "%s: another writer holds this lock (waited %llu ms)", uri,
+                             (unsigned long long)waited);
+        rdi_sleep_ms((uint32_t)RDI_MIN(pause, wait_ms - waited));
+        pause = RDI_MIN(pause * 2, 500);
+    }
+}
+
+radi_status rdi_vfs_unlock(rdi_lock_hold *l)
+{
+    if (!l || !l->ops || !l->ops->unlock) return RADI_OK;
+    radi_status s = l->ops->unlock(l->self, l->token);
+    memset(l, 0, sizeof *l);
+    return s;
+}
+
 radi_status rdi_vfs_copy(rdi_vfs *v, const char *from, const char *to)
 {
     const rdi_vfs_ops *ops = NULL, *to_ops = NULL;
@@ -253,8 +287,15 @@ radi_status rdi_vfs_read_all(rdi_vfs *v, const char *uri, rdi_buf *out)
     uint64_t size;
     RDI_TRY(rdi_vfs_size(v, uri, &size));
     rdi_buf b = RDI_BUF_INIT;
-    RDI_TRY(rdi_buf_resize(&b, (size_t)size));
-    radi_status s = rdi_vfs_read(v, uri, 0, b.data, size);
+    /* Allocated even for an empty object: the text-file parsers walk [data, data + len),
+     * and NULL + 0 is undefined behaviour (an empty .vac/.ign/.con file). */
+    RDI_TRY(rdi_buf_reserve(&b, 1));
+    radi_status s = rdi_buf_resize(&b, (size_t)size);
+    if (s != RADI_OK) {
+        rdi_buf_free(&b);
+        return s;
+    }
+    s = rdi_vfs_read(v, uri, 0, b.data, size);
     if (s != RADI_OK) {
         rdi_buf_free(&b);
         return s;

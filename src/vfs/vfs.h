@@ -80,6 +80,13 @@ typedef struct rdi_vfs_ops {
     /* Copies one object to `to` (replaced if it exists) without moving its bytes through
      * the client where the backend can (S3: server-side CopyObject). */
     radi_status (*copy)(void *self, const char *from, const char *to);
+    /* The writer lock named by uri (an object created for it): RADI_OK with *token, or
+     * RADI_E_BUSY while another holder has it. A holder that dies releases it: the
+     * POSIX lock is the kernel's (released with the process); on S3 it is a lease
+     * object written with a conditional PUT, which others may take over once lease_ms
+     * have passed. unlock releases it (token freed). */
+    radi_status (*lock)(void *self, const char *uri, uint32_t lease_ms, void **token);
+    radi_status (*unlock)(void *self, void *token);
 } rdi_vfs_ops;
 
 /* The dispatcher a context owns. */
@@ -108,10 +115,22 @@ radi_status rdi_vfs_move(rdi_vfs *vfs, const char *from, const char *to);
  * and written whole, so each copied file is all-or-nothing. */
 radi_status rdi_vfs_copy_tree(rdi_vfs *vfs, const char *src, const char *dst);
 radi_status rdi_vfs_read_many(rdi_vfs *vfs, rdi_vfs_range *r, size_t n);
+/* A held writer lock (see rdi_vfs_ops.lock). */
+typedef struct rdi_lock_hold {
+    const rdi_vfs_ops *ops;
+    void *self;
+    void *token;
+} rdi_lock_hold;
+/* Takes the lock at uri, waiting up to wait_ms (polling) while another holder has it;
+ * then RADI_E_BUSY naming uri. A backend without locks gives an unlocked success. */
+radi_status rdi_vfs_lock(rdi_vfs *vfs, const char *uri, uint32_t lease_ms, uint32_t wait_ms, rdi_lock_hold *out);
+/* Releases a lock taken by rdi_vfs_lock (a zeroed struct is a no-op). */
+radi_status rdi_vfs_unlock(rdi_lock_hold *lock);
 /* One object (not a tree); emulated by read + write where the backend has no copy. */
 radi_status rdi_vfs_copy(rdi_vfs *vfs, const char *from, const char *to);
 radi_status rdi_vfs_ls_recursive(rdi_vfs *vfs, const char *uri, rdi_dirlist *out);
-/* Reads a whole object into a fresh buffer. */
+/* Reads a whole object into a fresh buffer; out->data is never NULL on success, even
+ * for an empty object. */
 radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);
 
 /* Name prefix of the POSIX backend's temporary files (skipped by its listings). */

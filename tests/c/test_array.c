@@ -1,5 +1,5 @@
 /*
- * Array create/open (§1.2, §2): the directory layout and schema file we write, and which
+ * Array create/open (format.md §1, §9): the directory layout and schema file we write, and which
  * fragments each open range shows on arrays TileDB-Py made (writes at t=1000, 2000, 3000,
  * the first two consolidated; see gen_golden.py and expected.json for TileDB's reads).
  */

@@ -1,5 +1,5 @@
 /*
- * Groups (§1.11) and object types (§1.2): TileDB-Py's group read back as TileDB-Py lists
+ * Groups (format.md §13) and object types (format.md §1): TileDB-Py's group read back as TileDB-Py lists
  * it, our details files in TileDB's layout (full membership + change per file), relative
  * and absolute members, and damaged details refused cleanly.
  */

@@ -1,5 +1,5 @@
 /*
- * Array/group metadata (§1.10): TileDB-Py's files read as TileDB-Py reads them (values,
+ * Array/group metadata (format.md §11): TileDB-Py's files read as TileDB-Py reads them (values,
  * deletions, time travel), our files in TileDB's record layout, .vac handling, and
  * damaged files refused cleanly.
  */

@@ -1,4 +1,4 @@
-/* Timestamped names (§1.3): the forms TileDB writes, and garbage refused cleanly. */
+/* Timestamped names (format.md §2): the forms TileDB writes, and garbage refused cleanly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -20,7 +20,7 @@ static void expect_extents(radi_orientation o, uint32_t ndim, const uint64_t *sh
     for (uint32_t d = 0; d < ndim; d++) assert_int_equal(got[d], want[d]);
 }
 
-/* The table of research/radiobject-0.1.1.md §1.3: not clipped. */
+/* radiobject 0.1.1's TileConfig extents for each orientation (its radiobject.ctx): not clipped. */
 static void test_extents_table(void **state)
 {
     (void)state;

@@ -13,6 +13,7 @@ Use as context managers::
             ... run radi against proxy.endpoint ...
             proxy.requests                         # [(method, path, fault or None), ...]
             proxy.arrivals                         # arrival time of each, time.monotonic()
+            proxy.connections                      # TCP connections accepted
 
 or through the pytest fixtures at the bottom (import them into a test module or a
 conftest: ``from s3_server import moto, s3_bucket, fault_proxy``):
@@ -80,10 +81,13 @@ def _moto_command(port):
 class MotoServer:
     """moto's S3 server on a free loopback port, for the life of the object."""
 
-    def __init__(self, env=None, startup_timeout=60, virtual_hosts=False):
+    def __init__(self, env=None, startup_timeout=60, virtual_hosts=False, verify_signatures=False):
         """virtual_hosts: also serve virtual-hosted requests at `virtual_endpoint`
         ("s3.localhost:PORT": curl resolves every *.localhost name to the loopback, so
-        "bucket.s3.localhost" reaches this server)."""
+        "bucket.s3.localhost" reaches this server).
+        verify_signatures: moto checks every SigV4 signature (and IAM permissions) after
+        start() has made an IAM user with full S3 access; its keys are in
+        `credentials` (aws_access_key_id, aws_secret_access_key), and client() uses them."""
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.endpoint}"
@@ -91,6 +95,12 @@ class MotoServer:
         self._env = dict(os.environ, **(env or {}))
         if virtual_hosts:
             self._env["MOTO_S3_CUSTOM_ENDPOINTS"] = f"http://{self.virtual_endpoint}"
+        self.credentials = dict(CREDENTIALS)
+        self._verify = verify_signatures
+        if verify_signatures:
+            # moto authenticates every request after the first N: the readiness probe
+            # of start() and the three IAM calls of _make_user.
+            self._env["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
         self._timeout = startup_timeout
         self.proc = None
         self.log_path = None
@@ -105,17 +115,38 @@ class MotoServer:
         deadline = time.monotonic() + self._timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.proc.returncode}: {self.log()}")
+                why = f"moto_server exited with {self.proc.returncode}: {self.log()}"
+                self.stop()
+                raise RuntimeError(why)
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 c.request("GET", "/")
                 c.getresponse().read()
                 c.close()
-                return self
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.1)
+                continue
+            try:
+                if self._verify:
+                    self._make_user()
+            except BaseException:
+                self.stop()  # __exit__ never runs when __enter__ fails: no orphan server
+                raise
+            return self
         self.stop()
         raise RuntimeError(f"moto_server did not answer within {self._timeout} s")
+
+    def _make_user(self):
+        import json
+        import boto3
+        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1", **CREDENTIALS)
+        iam.create_user(UserName="radi")
+        policy = {"Version": "2012-10-17",
+                  "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="radi", PolicyName="s3", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName="radi")["AccessKey"]
+        self.credentials = {"aws_access_key_id": key["AccessKeyId"],
+                            "aws_secret_access_key": key["SecretAccessKey"]}
 
     def log(self):
         try:
@@ -140,7 +171,7 @@ class MotoServer:
 
     def client(self):
         import boto3
-        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", **CREDENTIALS)
+        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", **self.credentials)
 
     def create_bucket(self, name):
         self.client().create_bucket(Bucket=name)
@@ -170,6 +201,7 @@ class FaultProxy:
         self._stop = threading.Event()
         self.requests = []          # (method, path, fault kind or None)
         self.arrivals = []          # time.monotonic() of each request, as in `requests`
+        self.connections = 0        # TCP connections accepted (connection reuse shows here)
         self.configure()
         proxy = self
 
@@ -180,6 +212,8 @@ class FaultProxy:
                 pass
 
             def handle(self):
+                with proxy._lock:
+                    proxy.connections += 1
                 if proxy.is_gone():
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(socket.SHUT_RDWR)
@@ -215,6 +249,7 @@ class FaultProxy:
         with self._lock:
             self.requests = []
             self.arrivals = []
+            self.connections = 0
             self.faults = 0
 
     @property

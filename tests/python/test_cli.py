@@ -65,7 +65,7 @@ def test_usage_errors(volume):
     assert "unknown option" in one_line_error(run("--bogus"), 2)
     assert "missing URI" in one_line_error(run("info"), 2)
     assert "unexpected argument" in one_line_error(run("info", volume, volume), 2)
-    assert "unknown mode" in one_line_error(run("consolidate", "--mode", "all", volume), 2)
+    assert "unknown mode" in one_line_error(run("consolidate", "--mode", "everything", volume), 2)
     assert "needs a value" in one_line_error(run("vacuum", "--mode"), 2)
     assert "unknown option" in one_line_error(run("consolidate", "--json", volume), 2)
 

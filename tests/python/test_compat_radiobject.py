@@ -4,6 +4,7 @@
 (unsorted volumes, `_unknown` obs_ids included) read correctly in radi, by obs_id.
 """
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ radiobject = pytest.importorskip("radiobject")
 nib = pytest.importorskip("nibabel")
 
 import radiobject_capi as rc  # noqa: E402
+import radi  # noqa: E402
 from radiobject import RadiObject  # noqa: E402
 
 SUBJECTS = ["sub-03", "sub-01", "sub-02"]  # deliberately unsorted (0.1.1 defect D1)
@@ -104,6 +106,21 @@ def test_moved_radi_dataset_still_opens(tmp_path, niftis):
     np.testing.assert_array_equal(r.T1w.loc["sub-02_T1w"].to_numpy(), data["sub-02_T1w"])
     with rc.Dataset(str(tmp_path / "b")) as ds:
         np.testing.assert_array_equal(ds.read("FLAIR", "sub-03_FLAIR"), data["sub-03_FLAIR"])
+
+
+def test_moved_radiobject_dataset_still_opens(tmp_path, niftis):
+    """0.1.1 records absolute member URIs; moved, they name the old place. radi reads the
+    members by name inside the new root (as 0.1.1 does), so the move changes nothing."""
+    images, data = niftis
+    RadiObject.from_niftis(str(tmp_path / "a"), images=images)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.rmtree(tmp_path / "a")
+    r = radi.RadiObject(str(tmp_path / "b"))
+    for oid in ("sub-01_T1w", "sub-03_T1w"):
+        np.testing.assert_array_equal(r.T1w.loc[oid].to_numpy(), data[oid])
+    p = subprocess.run([str(radi._lib.cli_path()), "validate", str(tmp_path / "b")],
+                       capture_output=True, text=True, timeout=120)
+    assert "outside" not in p.stdout + p.stderr, p.stdout + p.stderr
 
 
 def test_radiobject_unsorted_dataset_reads_by_obs_id(tmp_path, niftis):

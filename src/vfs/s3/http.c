@@ -399,8 +399,9 @@ static radi_status prepare(xfer *x)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->connect_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->request_ms);
-    /* A transfer that stops moving fails well before the whole-request limit would
-     * matter for a large body. */
+    /* s3.h: a transfer without progress for request_timeout_ms fails too. The whole-
+     * request limit implies it today; the low-speed rule keeps it true should that limit
+     * ever be lifted for large bodies. */
     long stall_s = (long)(h->request_ms + 999) / 1000;
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall_s < 1 ? 1L : stall_s);
@@ -435,13 +436,14 @@ static radi_status start(xfer *x, CURLM *m)
     rdi_http *h = x->h;
     if (!x->url) {
         RDI_TRY(build_url(x));
-        x->uri = rdi_s3_uri_of(x->r->bucket, x->r->key);
+        x->uri = x->r->msg_uri ? rdi_strdup(x->r->msg_uri) : rdi_s3_uri_of(x->r->bucket, x->r->key);
         if (!x->uri) return rdi_nomem();
         const void *b = x->r->body ? x->r->body : "";
         rdi_sha256_hex(b, x->r->body ? x->r->body_len : 0, x->payload);
     }
     if (!x->e && !(x->e = get_easy(h))) return rdi_error(RADI_E_NOMEM, "cannot create a curl handle");
-    RDI_TRY(prepare(x));
+    radi_status s = prepare(x);
+    if (s != RADI_OK) return rdi_error_wrap(s, "%s: %s", x->uri, x->r->op ? x->r->op : x->r->method);
     if (curl_multi_add_handle(m, x->e) != CURLM_OK)
         return rdi_error(RADI_E_INTERNAL, "%s: cannot queue the request", x->uri);
     atomic_fetch_add(&h->requests, 1);

@@ -27,6 +27,8 @@ uint32_t rdi_http_max_parallel(const rdi_http *h);
 typedef struct rdi_http_req {
     /* ---- inputs ---- */
     const char *op;          /* named in messages ("GET", "ListObjectsV2"); NULL = method */
+    const char *msg_uri;     /* named in messages; NULL = s3://bucket/key (bucket-level calls
+                              * name the prefix or directory they work on here) */
     const char *method;      /* GET, HEAD, PUT, POST, DELETE */
     const char *bucket;
     const char *key;         /* raw (not encoded); "" or NULL for bucket-level calls */

@@ -98,7 +98,12 @@ static radi_status list_all(rdi_s3 *s, const char *bucket, const char *prefix, i
     memset(out, 0, sizeof *out);
     char *token = NULL;
     char *eprefix = rdi_s3_encode(prefix, 0);
-    if (!eprefix) return rdi_nomem();
+    char *where = rdi_s3_uri_of(bucket, prefix);
+    if (!eprefix || !where) {
+        free(eprefix);
+        free(where);
+        return rdi_nomem();
+    }
     radi_status st = RADI_OK;
     for (;;) {
         char *etok = token ? rdi_s3_encode(token, 0) : NULL;
@@ -110,7 +115,7 @@ static radi_status list_all(rdi_s3 *s, const char *bucket, const char *prefix, i
         free(etok);
         if (!q) { st = rdi_nomem(); break; }
         rdi_http_req r = {.op = "ListObjectsV2", .method = "GET", .bucket = bucket, .key = "", .query = q,
-                          .missing_ok = missing_ok};
+                          .missing_ok = missing_ok, .msg_uri = where};
         st = rdi_http_run(s->http, &r);
         free(q);
         if (st == RADI_OK && r.http_status == 404) { /* missing_ok: no bucket, nothing in it */
@@ -154,6 +159,7 @@ static radi_status list_all(rdi_s3 *s, const char *bucket, const char *prefix, i
     }
     free(token);
     free(eprefix);
+    free(where);
     if (st != RADI_OK) listing_free(out);
     return st;
 }
@@ -306,30 +312,41 @@ static void content_md5(const void *data, size_t len, char out[32])
     EVP_EncodeBlock((unsigned char *)out, d, (int)dn);
 }
 
-/* Deletes keys in DeleteObjects batches, the batches in parallel. `what` names the
- * directory in messages. */
+/* Deletes keys in DeleteObjects batches, the batches in parallel. A batch whose keys
+ * XML 1.0 cannot carry (control characters, invalid UTF-8) is deleted key by key with
+ * plain DELETEs instead. `what` names the directory in messages. */
 static radi_status delete_keys(rdi_s3 *s, const char *bucket, char *const *keys, size_t n, const char *what)
 {
     if (n == 0) return RADI_OK;
-    size_t nb = (n + DELETE_BATCH - 1) / DELETE_BATCH;
-    rdi_http_req *rq = rdi_calloc(nb, sizeof *rq);
+    char *where = rdi_s3_uri_of(bucket, what);
+    if (!where) return rdi_nomem();
+    size_t nb = (n + DELETE_BATCH - 1) / DELETE_BATCH, nq = 0, ns = 0;
+    rdi_http_req *rq = rdi_calloc(nb, sizeof *rq), *single = NULL;
     rdi_buf *bodies = rdi_calloc(nb, sizeof *bodies);
     char (*md5)[32] = rdi_calloc(nb, sizeof *md5);
     rdi_http_header *hs = rdi_calloc(nb * 2, sizeof *hs);
-    radi_status st = rq && bodies && md5 && hs ? RADI_OK : RADI_E_NOMEM;
+    size_t *lone = rdi_calloc(nb, sizeof *lone); /* batches sent key by key */
+    size_t nlone = 0;
+    radi_status st = rq && bodies && md5 && hs && lone ? RADI_OK : RADI_E_NOMEM;
     for (size_t b = 0; b < nb && st == RADI_OK; b++) {
         size_t lo = b * DELETE_BATCH, cnt = RDI_MIN(n - lo, (size_t)DELETE_BATCH);
-        st = rdi_s3_xml_delete_objects((const char *const *)keys + lo, cnt, &bodies[b]);
+        st = rdi_s3_xml_delete_objects((const char *const *)keys + lo, cnt, &bodies[nq]);
+        if (st == RADI_E_INVALID) {
+            lone[nlone++] = b;
+            st = RADI_OK;
+            continue;
+        }
         if (st != RADI_OK) break;
-        content_md5(bodies[b].data, bodies[b].len, md5[b]);
-        hs[2 * b] = (rdi_http_header){"Content-MD5", md5[b]};
-        hs[2 * b + 1] = (rdi_http_header){"Content-Type", "application/xml"};
-        rq[b] = (rdi_http_req){.op = "DeleteObjects", .method = "POST", .bucket = bucket, .key = "",
-                               .query = "delete=", .headers = &hs[2 * b], .n_headers = 2,
-                               .body = bodies[b].data, .body_len = bodies[b].len};
+        content_md5(bodies[nq].data, bodies[nq].len, md5[nq]);
+        hs[2 * nq] = (rdi_http_header){"Content-MD5", md5[nq]};
+        hs[2 * nq + 1] = (rdi_http_header){"Content-Type", "application/xml"};
+        rq[nq] = (rdi_http_req){.op = "DeleteObjects", .method = "POST", .bucket = bucket, .key = "",
+                                .query = "delete=", .headers = &hs[2 * nq], .n_headers = 2, .msg_uri = where,
+                                .body = bodies[nq].data, .body_len = bodies[nq].len};
+        nq++;
     }
-    if (st == RADI_OK) st = rdi_http_run_many(s->http, rq, nb);
-    for (size_t b = 0; b < nb && st == RADI_OK; b++) {
+    if (st == RADI_OK) st = rdi_http_run_many(s->http, rq, nq);
+    for (size_t b = 0; b < nq && st == RADI_OK; b++) {
         rdi_strlist failed = RDI_STRLIST_INIT;
         st = rdi_s3_parse_delete_result(rq[b].resp.data, rq[b].resp.len, &failed);
         if (st == RADI_OK && failed.n)
@@ -339,12 +356,27 @@ static radi_status delete_keys(rdi_s3 *s, const char *bucket, char *const *keys,
             rdi_error_wrap(st, "s3://%s/%s: DeleteObjects", bucket, what);
         rdi_strlist_free(&failed);
     }
-    for (size_t b = 0; rq && b < nb; b++) rdi_http_req_clear(&rq[b]);
+    if (st == RADI_OK && nlone) {
+        single = rdi_calloc(nlone * DELETE_BATCH, sizeof *single);
+        if (!single) st = RADI_E_NOMEM;
+        for (size_t i = 0; i < nlone && st == RADI_OK; i++) {
+            size_t lo = lone[i] * DELETE_BATCH, cnt = RDI_MIN(n - lo, (size_t)DELETE_BATCH);
+            for (size_t k = 0; k < cnt; k++)
+                single[ns++] = (rdi_http_req){.method = "DELETE", .bucket = bucket, .key = keys[lo + k],
+                                              .missing_ok = 1};
+        }
+        if (st == RADI_OK) st = rdi_http_run_many(s->http, single, ns);
+    }
+    for (size_t b = 0; rq && b < nq; b++) rdi_http_req_clear(&rq[b]);
+    for (size_t b = 0; single && b < ns; b++) rdi_http_req_clear(&single[b]);
     for (size_t b = 0; bodies && b < nb; b++) rdi_buf_free(&bodies[b]);
     free(rq);
+    free(single);
     free(bodies);
     free(md5);
     free(hs);
+    free(lone);
+    free(where);
     return st;
 }
 
@@ -365,16 +397,19 @@ static radi_status s3_remove_dir(void *self, const char *uri)
 
 /* ---- move ---- */
 
+/* srcs[2i] is the copy-source header value, srcs[2i+1] the operation as messages name
+ * it (the request's URI is the target, so the source must be named there). */
 static radi_status copy_requests(const char *from_bucket, char *const *src_keys, char *const *dst_keys, size_t n,
                                  const char *to_bucket, rdi_http_req *rq, rdi_http_header *hs, char **srcs)
 {
     for (size_t i = 0; i < n; i++) {
         char *enc = rdi_s3_encode(src_keys[i], 1);
-        srcs[i] = enc ? rdi_asprintf("/%s/%s", from_bucket, enc) : NULL;
+        srcs[2 * i] = enc ? rdi_asprintf("/%s/%s", from_bucket, enc) : NULL;
+        srcs[2 * i + 1] = rdi_asprintf("CopyObject from s3://%s/%s", from_bucket, src_keys[i]);
         free(enc);
-        if (!srcs[i]) return rdi_nomem();
-        hs[i] = (rdi_http_header){"x-amz-copy-source", srcs[i]};
-        rq[i] = (rdi_http_req){.op = "CopyObject", .method = "PUT", .bucket = to_bucket, .key = dst_keys[i],
+        if (!srcs[2 * i] || !srcs[2 * i + 1]) return rdi_nomem();
+        hs[i] = (rdi_http_header){"x-amz-copy-source", srcs[2 * i]};
+        rq[i] = (rdi_http_req){.op = srcs[2 * i + 1], .method = "PUT", .bucket = to_bucket, .key = dst_keys[i],
                                .headers = &hs[i], .n_headers = 1, .error_in_200 = 1};
     }
     return RADI_OK;
@@ -385,7 +420,7 @@ static radi_status copy_all(rdi_s3 *s, const char *fb, char *const *src, const c
 {
     rdi_http_req *rq = rdi_calloc(n ? n : 1, sizeof *rq);
     rdi_http_header *hs = rdi_calloc(n ? n : 1, sizeof *hs);
-    char **srcs = rdi_calloc(n ? n : 1, sizeof *srcs);
+    char **srcs = rdi_calloc(n ? 2 * n : 1, sizeof *srcs);
     radi_status st = rq && hs && srcs ? copy_requests(fb, src, dst, n, tb, rq, hs, srcs) : RADI_E_NOMEM;
     if (st == RADI_OK) st = rdi_http_run_many(s->http, rq, n);
     if (st != RADI_OK && rq) {
@@ -399,7 +434,7 @@ static radi_status copy_all(rdi_s3 *s, const char *fb, char *const *src, const c
         rdi_strlist_free(&made);
     }
     for (size_t i = 0; rq && i < n; i++) rdi_http_req_clear(&rq[i]);
-    for (size_t i = 0; srcs && i < n; i++) free(srcs[i]);
+    for (size_t i = 0; srcs && i < 2 * n; i++) free(srcs[i]);
     free(rq);
     free(hs);
     free(srcs);
@@ -438,6 +473,23 @@ static radi_status s3_move(void *self, const char *from, const char *to)
         rdi_strlist_free(&dst);
         if (prefix) listing_free(&l);
         free(prefix);
+    }
+    free(tb);
+    free(tk);
+    CLOSE();
+    return st;
+}
+
+/* One object, server-side; the target is replaced if it exists. */
+static radi_status s3_copy(void *self, const char *from, const char *to)
+{
+    OPEN(from);
+    char *tb = NULL, *tk = NULL;
+    radi_status st = rdi_s3_split(to, &tb, &tk);
+    if (st == RADI_OK && (!*key || !*tk)) st = rdi_error(RADI_E_INVALID, "%s: cannot copy %s: not an object", to, from);
+    if (st == RADI_OK) {
+        char *sk[1] = {key}, *dk[1] = {tk};
+        st = copy_all(s, bucket, sk, tb, dk, 1);
     }
     free(tb);
     free(tk);
@@ -498,4 +550,7 @@ const rdi_vfs_ops rdi_vfs_s3_ops = {
     .flags = RDI_VFS_REMOTE | RDI_VFS_NO_RENAME,
     .read_many = rdi_s3_read_many,
     .ls_recursive = s3_ls_recursive,
+    .copy = s3_copy,
+    .lock = rdi_s3_lock,
+    .unlock = rdi_s3_unlock,
 };
