@@ -57,8 +57,12 @@ def test_info(cli_ds):
     doc = json.loads(run(root, "info", "--json", f"{uri}/collections/FLAIR/volumes/1").stdout)
     assert [d["name"] for d in doc["schema"]["dimensions"]] == ["x", "y", "z"]
     assert len(doc["fragments"]) == 1 and doc["metadata"]["obs_id"]["value"] == "sub-02_FLAIR"
-    group = json.loads(run(root, "info", "--json", uri).stdout)
-    assert sorted(m["name"] for m in group["members"]) == ["collections", "obs_meta"]
+    ds = json.loads(run(root, "info", "--json", uri).stdout)
+    assert ds["type"] == "dataset" and ds["subjects"] == list(SUBJECTS)
+    assert [(c["name"], c["volume_count"], c["shape"]) for c in ds["collections"]] == \
+        [(n, 3, list(SHAPE)) for n in ("FLAIR", "seg", "T1")]
+    group = json.loads(run(root, "info", "--json", f"{uri}/collections").stdout)
+    assert sorted(m["name"] for m in group["members"]) == ["FLAIR", "T1", "seg"]
     assert run(root, "info", uri).returncode == 0
 
 
@@ -142,6 +146,9 @@ def test_append_renumbering_consolidate_vacuum(module_root, tmp_path):
     for mode in ("commits", "fragment_meta", "array_meta"):
         assert run(root, "consolidate", f"--mode={mode}", obs).returncode == 0
         assert run(root, "vacuum", "--mode", mode, obs).returncode == 0
+    # The whole dataset at once.
+    assert run(root, "consolidate", uri).returncode == 0
+    assert run(root, "vacuum", uri).returncode == 0
     assert run(root, "validate", uri).returncode == 0
     root.settle()
     with tiledb.open(obs, ctx=root.tiledb_ctx()) as a:
