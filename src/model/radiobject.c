@@ -317,7 +317,10 @@ radi_status rdi_ds_load(radi_dataset *ds)
     radi_status s = cl && om ? rdi_ds_confine_uri(ds, ds->uri) : RADI_E_NOMEM;
     if (s == RADI_OK) {
         s = radi_group_open(ds->ctx, cl, &g);
-        if (s != RADI_OK) s = rdi_error_wrap(s, "%s: not a RadiObject dataset", ds->uri);
+        /* A storage failure (an S3 server gone, say) says nothing about what is there:
+         * only what was read and found wanting makes the URI "not a dataset". */
+        if (s == RADI_E_IO) s = rdi_error_wrap(s, "%s: cannot read the dataset", ds->uri);
+        else if (s != RADI_OK && s != RADI_E_NOMEM) s = rdi_error_wrap(s, "%s: not a RadiObject dataset", ds->uri);
     }
     uint64_t nmem = s == RADI_OK ? radi_group_member_count(g) : 0;
     if (nmem && !(bad = rdi_calloc((size_t)nmem, 1))) s = RADI_E_NOMEM;

@@ -45,3 +45,8 @@ def capi():
     ctx = radi_capi.Ctx(concurrency=2)
     yield ctx
     ctx.close()
+
+
+# S3 (moto started by the suite) and the local/S3 `root` fixtures: s3_fixtures.py.
+from s3_fixtures import (fault_proxy, module_root, moto, radi_on_moto, root,  # noqa: E402,F401
+                         s3_bucket, s3_root, s3root)

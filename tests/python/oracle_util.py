@@ -194,12 +194,17 @@ def wait_for_clock(root, limit_s: float = 2.0):
     burst of writes can run a few milliseconds ahead of the wall clock; TileDB-Py opens at
     "now" and would not see them yet. Waits until the clock has passed the newest
     timestamp under root (bounded, so a wild timestamp fails the test instead of hanging)."""
+    wait_for_names((n for _, dirnames, filenames in os.walk(root) for n in dirnames + filenames), limit_s)
+
+
+def wait_for_names(names, limit_s: float = 2.0):
+    """wait_for_clock for the given file names (the last path segments of an S3 listing,
+    say)."""
     newest = 0
-    for _, dirnames, filenames in os.walk(root):
-        for n in dirnames + filenames:
-            m = _TS_NAME.match(n)
-            if m:
-                newest = max(newest, int(m.group(2)))
+    for n in names:
+        m = _TS_NAME.match(n)
+        if m:
+            newest = max(newest, int(m.group(2)))
     deadline = time.time() + limit_s
     while time.time() * 1000 <= newest and time.time() < deadline:
         time.sleep(0.002)

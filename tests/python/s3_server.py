@@ -41,8 +41,10 @@ random.Random(seed), so a run is reproducible when requests are sequential):
                 failed CompleteMultipartUpload or CopyObject)
 plus `delay_s` (a fixed delay before each request is forwarded), `match` (faults only
 for requests whose "METHOD /path?query" contains this string, or for which this
-callable(method, path) is true; the others pass untouched) and `gone` (every
-connection is closed at once, before reading the request: a server that went away).
+callable(method, path) is true; the others pass untouched), `gone` (every
+connection is closed at once, before reading the request: a server that went away) and
+`gone_after` (the server goes away after that many requests: later requests, on open
+connections too, are closed unanswered).
 """
 import contextlib
 import http.client
@@ -212,7 +214,7 @@ class FaultProxy:
             def handle(self):
                 with proxy._lock:
                     proxy.connections += 1
-                if proxy.gone:
+                if proxy.is_gone():
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(socket.SHUT_RDWR)
                     return
@@ -232,7 +234,7 @@ class FaultProxy:
     KINDS = ("500", "503", "slowdown", "stall", "cut", "stall_body", "error200")
 
     def configure(self, rate=0.0, kinds=("500",), seed=0, delay_s=0.0, stall_s=5.0, gone=False,
-                  max_faults=None, match=None):
+                  max_faults=None, match=None, gone_after=None):
         """Sets the fault plan (and resets the random sequence); the default is no faults."""
         for k in kinds:
             if k not in self.KINDS:
@@ -240,7 +242,7 @@ class FaultProxy:
         with getattr(self, "_lock", threading.Lock()):
             self.rate, self.kinds, self.delay_s, self.stall_s = rate, tuple(kinds), delay_s, stall_s
             self.gone, self.max_faults, self.faults = gone, max_faults, 0
-            self.match = match
+            self.match, self.gone_after = match, gone_after
             self._rng = random.Random(seed)
 
     def reset_counts(self):
@@ -254,6 +256,10 @@ class FaultProxy:
     def count(self):
         with self._lock:
             return len(self.requests)
+
+    def is_gone(self):
+        with self._lock:
+            return self.gone or (self.gone_after is not None and len(self.requests) >= self.gone_after)
 
     def _pick(self, method, path):
         with self._lock:
@@ -271,6 +277,11 @@ class FaultProxy:
     def _serve(self, h):
         n = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(n) if n else b""
+        if self.is_gone():  # gone while this connection was open: no answer
+            h.close_connection = True
+            with contextlib.suppress(OSError):
+                h.connection.shutdown(socket.SHUT_RDWR)
+            return
         kind = self._pick(h.command, h.path)
         if self.delay_s:
             time.sleep(self.delay_s)
