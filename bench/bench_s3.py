@@ -32,7 +32,9 @@ counts show it). AWS_REQUEST_CHECKSUM_CALCULATION=when_required is set because T
 AWS SDK otherwise uploads with chunked transfer encoding, which FaultProxy does not forward.
 
 Rows, for each delay: median time, median requests (counted by the proxy around each
-call), sequential round trips estimated as (t(20 ms) − t(0 ms)) / 20 ms, and peer / radi:
+call), peer / radi; sequential round trips estimated as (t(20 ms) − t(0 ms)) / 20 ms, and
+counted from the proxy's arrival times at 20 ms (a request arriving ≥ 16 ms after the one
+before it waited for an answer; requests sent together arrive within a few ms):
 (1) volume open (radi.Volume(uri); tiledb.open; 0.1.1 Volume(uri).shape, which loads the
     schema; zarr.open_array)
 (2) open + axial slice 77
@@ -143,6 +145,7 @@ class ProxyProcess:
     def __init__(self, upstream):
         self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--proxy-child", upstream],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.delay_s = 0.0
         self.endpoint = self.p.stdout.readline().strip()
         if not self.endpoint:
             raise SystemExit(f"the proxy process exited ({self.p.wait()})")
@@ -154,6 +157,17 @@ class ProxyProcess:
 
     def configure(self, **kw):
         self._call(cmd="configure", kw=kw)
+        self.delay_s = kw.get("delay_s", 0.0)
+
+    def waves_since(self, i):
+        """Sequential round trips of the requests from the i-th on, counted from their
+        arrival times: a request that had to wait for an answer arrives at least the
+        delay after the one before it, requests sent together arrive within a few ms.
+        None without a delay."""
+        if not self.delay_s:
+            return None
+        arr = self._call(cmd="arrivals", start=i)
+        return (1 + sum(b - a >= 0.8 * self.delay_s for a, b in zip(arr, arr[1:]))) if arr else 0
 
     def reset_counts(self):
         self._call(cmd="reset")
@@ -191,6 +205,9 @@ def proxy_child(upstream):
                 ans = None
             elif c == "count":
                 ans = proxy.count
+            elif c == "arrivals":
+                with proxy._lock:
+                    ans = sorted(proxy.arrivals[cmd["start"]:])
             else:
                 ans = list(proxy.requests)
             print(json.dumps(ans), flush=True)
@@ -254,10 +271,16 @@ def check(label, got, want):
 
 
 def requests_of(proxy, fn):
-    """(seconds, requests, result) of fn(), requests as counted by the proxy."""
+    """(seconds, requests, round trips or None, result) of fn(), requests as counted by
+    the proxy, round trips from their arrival times (ProxyProcess.waves_since)."""
     n0 = proxy.count
     t, out = timed(fn)
-    return t, proxy.count - n0, out
+    return t, proxy.count - n0, proxy.waves_since(n0), out
+
+
+def med_or_none(xs):
+    xs = [x for x in xs if x is not None]
+    return med(xs) if xs else None
 
 
 def compact(requests):
@@ -290,11 +313,11 @@ def run_ingest(ctx, delay_ms, reps):
             uri = f"s3://{bucket}/ds"
             if ctx.trace:
                 ctx.proxy.reset_counts()
-            t, n, _ = requests_of(ctx.proxy, lambda: fn(uri))
+            t, n, w, _ = requests_of(ctx.proxy, lambda: fn(uri))
             if ctx.trace and r == 0:
                 kinds = Counter(m for m, _p, _f in ctx.proxy.requests)
                 ctx.ingest_kinds[(k, delay_ms)] = dict(kinds)
-            out[k].append((t, n))
+            out[k].append((t, n, w))
             ctx.ds.setdefault(k, uri)
             print(f"  ingest {delay_ms:>3} ms {k:<5} run {r + 1}/{reps}: {t:6.2f} s, {n} requests",
                   file=sys.stderr)
@@ -397,20 +420,22 @@ def run_reads(ctx, fns, delay_ms, reps):
         keys = [k for k in SYSTEMS if k in fns]
         ts = {k: [] for k in keys}
         ns = {k: [] for k in keys}
+        ws = {k: [] for k in keys}
         for i in range(reps):
             for k in keys[i % len(keys):] + keys[:i % len(keys)]:
                 if k in ctx.resets:
                     ctx.resets[k](op not in ("open", "open_axial"))
-                if k == "zarr":
+                if k == "zarr":  # timed in the worker, around the call alone
                     n0 = ctx.proxy.count
                     t = fns[k][op]()
-                    n = ctx.proxy.count - n0
+                    n, w = ctx.proxy.count - n0, ctx.proxy.waves_since(n0)
                 else:
-                    t, n, _ = requests_of(ctx.proxy, fns[k][op])
+                    t, n, w, _ = requests_of(ctx.proxy, fns[k][op])
                 ts[k].append(t)
                 ns[k].append(n)
+                ws[k].append(w)
         for k in keys:
-            out[(op, k)] = (med(ts[k]), med(ns[k]))
+            out[(op, k)] = (med(ts[k]), med(ns[k]), med_or_none(ws[k]))
         print(f"  reads {delay_ms:>3} ms {op:<10} ({reps} runs)", file=sys.stderr)
     return out
 
@@ -460,13 +485,14 @@ def run_fresh(ctx, delay_ms, reps, trace=None):
         check(f"fresh {NAMES[k]}", np.load(path), want)
     ts = {c[0]: [] for c in cmds}
     ns = {c[0]: [] for c in cmds}
+    ws = {c[0]: [] for c in cmds}
     for r in range(reps):
         j = r % len(cmds)
         for k, py, setup, expr in cmds[j:] + cmds[:j]:
             code = setup if expr is None else f"{setup}\n{expr}"
             if trace is not None and k == "radi" and r == 0:
                 ctx.proxy.reset_counts()
-            t, n, p = requests_of(ctx.proxy, lambda: subprocess.run(
+            t, n, w, p = requests_of(ctx.proxy, lambda: subprocess.run(
                 [py, "-c", code], env=ctx.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 text=True))
             if trace is not None and k == "radi" and r == 0:
@@ -475,9 +501,10 @@ def run_fresh(ctx, delay_ms, reps, trace=None):
                 raise SystemExit(f"fresh process {k} failed:\n{p.stderr}")
             ts[k].append(t)
             ns[k].append(n)
+            ws[k].append(w)
     print(f"  fresh processes {delay_ms:>3} ms ({reps} runs)", file=sys.stderr)
     base = {c[1]: med(ts[c[0]]) for c in cmds if c[0].startswith("base:")}
-    return {("fresh", c[0]): (med(ts[c[0]]) - base[c[1]], med(ns[c[0]]))
+    return {("fresh", c[0]): (med(ts[c[0]]) - base[c[1]], med(ns[c[0]]), med_or_none(ws[c[0]]))
             for c in cmds if not c[0].startswith("base:")}, base
 
 
@@ -577,7 +604,8 @@ def main():
             r = res[d] = {}
             ing = run_ingest(ctx, d, ingest_reps)
             for k, v in ing.items():
-                r[("ingest", k)] = (med([t for t, _n in v]), med([n for _t, n in v]))
+                r[("ingest", k)] = (med([x[0] for x in v]), med([x[1] for x in v]),
+                                    med_or_none([x[2] for x in v]))
             if i == 0:
                 # Setup on the datasets of the first ingest (untimed): zarr's copy of FLAIR,
                 # the held handles, the voxel checks.
@@ -652,6 +680,8 @@ def print_results(ctx, res, delays, out):
         hdr += [f"ms @{d}", f"req @{d}", f"/radi @{d}"]
     if both:
         hdr += [f"round trips (t{d_hi}−t0)/{d_hi} ms"]
+    if d_hi > 0:
+        hdr += [f"round trips, arrivals @{d_hi}"]
     rows = []
     for row, label in ROWS:
         first = True
@@ -661,8 +691,8 @@ def print_results(ctx, res, delays, out):
             cells = [label if first else "", NAMES[k]]
             first = False
             for d in delays:
-                t, n = res[d].get((row, k), (None, None))
-                tr = res[d].get((row, "radi"), (None, None))[0]
+                t, n, _w = res[d].get((row, k), (None, None, None))
+                tr = res[d].get((row, "radi"), (None,))[0]
                 cells += ["–" if t is None else (f"{t:,.2f} s" if row == "ingest" else fmt_ms(t)),
                           "–" if n is None else f"{n:g}",
                           "" if k == "radi" else fmt_ratio(t, tr)]
@@ -670,14 +700,20 @@ def print_results(ctx, res, delays, out):
                 t0 = res[d_lo].get((row, k), (None,))[0]
                 t1 = res[d_hi].get((row, k), (None,))[0]
                 cells.append("–" if t0 is None or t1 is None else f"{(t1 - t0) / (d_hi / 1e3):.1f}")
+            if d_hi > 0:
+                w = res[d_hi].get((row, k), (None, None, None))[2]
+                cells.append("–" if w is None else f"{w:g}")
             rows.append(cells)
             out["rows"].setdefault(row, {})[k] = {d: res[d].get((row, k)) for d in delays}
     print(f"\n## Reads and ingest on S3 (FLAIR of subject {ctx.subject})\n")
     print(md_table(hdr, rows, left=2))
     print("\nms: median time (rows 1–6 ms, row 7 s); req: median requests the proxy saw; "
-          "/radi: the system's time over radi's (> 1: radi faster); round trips: how many "
-          "sequential round trips the delay added. Row 6 subtracts each interpreter's "
-          "`python -c \"import numpy\"`; its requests are the whole process's.")
+          "/radi: the system's time over radi's (> 1: radi faster); round trips (t−t0): how "
+          "many sequential round trips the delay added, from the times (noisy: t0 varies by "
+          "several ms); round trips, arrivals: counted from the proxy's arrival times (a "
+          "request arriving ≥ 0.8 × the delay after the one before it waited for an answer; "
+          "requests sent together arrive within a few ms), median. Row 6 subtracts each "
+          "interpreter's `python -c \"import numpy\"`; its requests are the whole process's.")
 
     # Targets (as the issue states them; reported, not asserted).
     def get(d, row, k, i=0):
@@ -685,12 +721,14 @@ def print_results(ctx, res, delays, out):
         return None if v is None else v[i]
     print("\n## Targets\n")
     lines = []
+    waves = get(d_hi, "open_axial", "radi", 2)
     if both:
         rt = (get(d_hi, "open_axial", "radi") - get(d_lo, "open_axial", "radi")) / (d_hi / 1e3)
-        lines.append(f"- open + slice in ≤ 3 sequential round trips: {rt:.1f} → "
-                     f"{'met' if rt <= 3 else 'NOT met'}")
-    else:
-        lines.append("- open + slice in ≤ 3 sequential round trips: needs the 0 ms delay too (not run)")
+        lines.append(f"- open + slice in ≤ 3 sequential round trips, (t{d_hi} − t0) / {d_hi} ms: "
+                     f"{rt:.1f} → {'met' if rt <= 3 else 'NOT met'}")
+    if waves is not None:
+        lines.append(f"- open + slice in ≤ 3 sequential round trips, from the arrivals at {d_hi} ms: "
+                     f"{waves:g} → {'met' if waves <= 3 else 'NOT met'}")
     if get(d_hi, "open_axial", "tdb") is not None:
         r = get(d_hi, "open_axial", "tdb") / get(d_hi, "open_axial", "radi")
         lines.append(f"- open + slice ≥ 1.7× faster than TileDB-Py at {d_hi} ms: {r:.2f}× → "
