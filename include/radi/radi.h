@@ -169,7 +169,7 @@ RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
  *                                    else AWS
  *   vfs.s3.scheme                    "https" (default) or "http"
  *   vfs.s3.use_virtual_addressing    default: false with an endpoint, true on AWS
- *   vfs.s3.max_parallel_ops          requests in flight per call, default 16
+ *   vfs.s3.max_parallel_ops          S3 requests in flight at once (all threads), default 8
  *   vfs.s3.multipart_part_size       bytes (or vfs.s3.multipart_part_size_mb), default 50 MiB
  *   vfs.s3.connect_timeout_ms        default 3000
  *   vfs.s3.request_timeout_ms        default 30000

@@ -549,22 +549,42 @@ static radi_status dw_store(dw *w, radi_array *a, const char *name, const char *
 {
     rdi_vfs *vfs = a->ctx->vfs;
     RDI_TRY(rdi_vfs_mkdir(vfs, frag_dir));
-    char fname[32];
-    for (uint32_t i = 0; i < w->nattr; i++) {
-        snprintf(fname, sizeof fname, "a%u.tdb", i);
-        RDI_TRY(write_file(vfs, frag_dir, fname, &w->attrs[i].file));
-        if (w->attrs[i].kind.nullable) {
-            snprintf(fname, sizeof fname, "a%u_validity.tdb", i);
-            RDI_TRY(write_file(vfs, frag_dir, fname, &w->attrs[i].vfile));
-        }
-    }
+    /* The data files and the fragment metadata go out as one vectored write (parallel
+     * PUTs on S3); the commit marker follows once all of them are stored. */
+    size_t cap = (size_t)w->nattr * 2 + 1, n = 0;
+    rdi_vfs_wobj *wo = rdi_calloc(cap, sizeof *wo);
+    char **uris = rdi_calloc(cap, sizeof *uris);
     rdi_scratch *scratch = NULL;
     rdi_buf meta = RDI_BUF_INIT;
-    radi_status s = rdi_scratch_create(&scratch);
+    radi_status s = wo && uris ? RADI_OK : RADI_E_NOMEM;
+    char fname[32];
+    for (uint32_t i = 0; i < w->nattr && s == RADI_OK; i++) {
+        snprintf(fname, sizeof fname, "a%u.tdb", i);
+        if (!(uris[n] = rdi_path_join(frag_dir, fname))) { s = RADI_E_NOMEM; break; }
+        wo[n] = (rdi_vfs_wobj){uris[n], w->attrs[i].file.data ? (const void *)w->attrs[i].file.data : "",
+                               w->attrs[i].file.len, RADI_OK};
+        n++;
+        if (w->attrs[i].kind.nullable) {
+            snprintf(fname, sizeof fname, "a%u_validity.tdb", i);
+            if (!(uris[n] = rdi_path_join(frag_dir, fname))) { s = RADI_E_NOMEM; break; }
+            wo[n] = (rdi_vfs_wobj){uris[n], w->attrs[i].vfile.data ? (const void *)w->attrs[i].vfile.data : "",
+                                   w->attrs[i].vfile.len, RADI_OK};
+            n++;
+        }
+    }
+    if (s == RADI_OK) s = rdi_scratch_create(&scratch);
     if (s == RADI_OK) s = rdi_fmb_serialize(&w->fmb, w->s->name, scratch, &meta);
     rdi_scratch_free(scratch);
-    if (s == RADI_OK) s = write_file(vfs, frag_dir, "__fragment_metadata.tdb", &meta);
+    if (s == RADI_OK && !(uris[n] = rdi_path_join(frag_dir, "__fragment_metadata.tdb"))) s = RADI_E_NOMEM;
+    if (s == RADI_OK) {
+        wo[n] = (rdi_vfs_wobj){uris[n], meta.data ? (const void *)meta.data : "", meta.len, RADI_OK};
+        n++;
+        s = rdi_vfs_write_many(vfs, wo, n);
+    }
     rdi_buf_free(&meta);
+    for (size_t i = 0; uris && i < cap; i++) free(uris[i]);
+    free(uris);
+    free(wo);
     RDI_TRY(s);
 
     rdi_wait_for_clock(w->t1);

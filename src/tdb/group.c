@@ -269,16 +269,18 @@ void radi_group_close(radi_group *g)
 radi_status radi_group_open(radi_ctx *ctx, const char *uri, radi_group **out)
 {
     if (!ctx || !uri || !out) return rdi_error(RADI_E_INVALID, "radi_group_open: NULL argument");
-    /* On a remote backend: __group and __meta listed in one wave and read in another;
-     * details files prove a group. Without any (a new group holds only its marker), the
-     * probing path below decides. */
+    /* On a remote backend: the root's files, __group and __meta listed in one wave and
+     * read in another; the marker or a details file proves a group. Without either, the
+     * probing path below decides (and names what is there instead). */
     rdi_snap *snap = NULL;
     if (rdi_snap_wanted(ctx, uri)) {
-        static const char *const dirs[] = {GROUP_DIR, META_DIR};
-        RDI_TRY(rdi_snap_open_dirs(ctx, uri, dirs, 2, &snap));
+        /* The root's files (the group marker), __group and __meta, listed at once. */
+        static const char *const dirs[] = {"", GROUP_DIR, META_DIR};
+        RDI_TRY(rdi_snap_open_dirs(ctx, uri, dirs, 3, &snap));
         int details = 0;
         for (size_t i = 0; i < snap->n && !details; i++)
-            details = strncmp(snap->files[i].name, GROUP_DIR "/", sizeof GROUP_DIR) == 0;
+            details = strncmp(snap->files[i].name, GROUP_DIR "/", sizeof GROUP_DIR) == 0 ||
+                      strcmp(snap->files[i].name, GROUP_MARKER) == 0;
         if (!details) {
             rdi_snap_free(snap);
             snap = NULL;

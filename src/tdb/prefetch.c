@@ -424,6 +424,17 @@ static radi_status list_dir_task(void *arg, size_t i, unsigned worker)
 {
     RDI_UNUSED(worker);
     dirs_job *j = arg;
+    if (!*j->dirs[i]) {
+        /* "": the root's own files (markers such as __tiledb_group.tdb), one level. */
+        radi_status s = rdi_vfs_ls(j->ctx->vfs, j->root, &j->ls[i]);
+        size_t w = 0;
+        for (size_t k = 0; s == RADI_OK && k < j->ls[i].n; k++) {
+            if (j->ls[i].items[k].is_dir) free(j->ls[i].items[k].name);
+            else j->ls[i].items[w++] = j->ls[i].items[k];
+        }
+        if (s == RADI_OK) j->ls[i].n = w;
+        return s;
+    }
     char *d = rdi_path_join(j->root, j->dirs[i]);
     radi_status s = d ? rdi_vfs_ls_recursive(j->ctx->vfs, d, &j->ls[i]) : RADI_E_NOMEM;
     free(d);
@@ -454,7 +465,8 @@ radi_status rdi_snap_open_dirs(radi_ctx *ctx, const char *root, const char *cons
     if (st == RADI_OK && total && !(s->files = rdi_calloc(total, sizeof *s->files))) st = RADI_E_NOMEM;
     for (size_t d = 0; st == RADI_OK && d < ndirs; d++)
         for (size_t i = 0; i < ls[d].n && st == RADI_OK; i++) {
-            char *name = rdi_asprintf("%s/%s", dirs[d], ls[d].items[i].name);
+            char *name = *dirs[d] ? rdi_asprintf("%s/%s", dirs[d], ls[d].items[i].name)
+                                  : rdi_strdup(ls[d].items[i].name);
             if (!name) { st = RADI_E_NOMEM; break; }
             s->files[s->n].name = name;
             s->files[s->n].size = ls[d].items[i].size;

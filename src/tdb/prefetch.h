@@ -37,9 +37,9 @@ typedef struct rdi_snap {
  * snapshot (the caller decides that it is not an array). */
 radi_status rdi_snap_open(radi_ctx *ctx, const char *root, rdi_snap **out);
 void rdi_snap_free(rdi_snap *s);
-/* A snapshot of only the given folders below root (e.g. "__group", "__meta"), listed in
- * parallel, then fetched in one wave with the same selection: what a group open reads,
- * without listing the group's members' trees. */
+/* A snapshot of only the given folders below root (e.g. "__group", "__meta"; "" = the
+ * root's own files, one level), listed in parallel, then fetched in one wave with the
+ * same selection: what a group open reads, without listing its members' trees. */
 radi_status rdi_snap_open_dirs(radi_ctx *ctx, const char *root, const char *const *dirs, size_t ndirs,
                                rdi_snap **out);
 

@@ -158,16 +158,15 @@ static radi_status tile_task(void *arg, size_t t, unsigned worker)
     return rdi_mbr_compute(&j->g, cols, b, e, &j->leaves[(uint64_t)t * j->s->ndim]);
 }
 
-static radi_status write_file(radi_ctx *ctx, const char *dir, const char *name, rdi_buf *tiles,
-                              uint64_t ntiles, rdi_buf *tmp)
+/* One file of the fragment: its tiles concatenated into out, queued for the vectored
+ * write (the data files and the metadata go out together, the commit after them). */
+static radi_status queue_file(const char *dir, const char *name, const rdi_buf *tiles, uint64_t ntiles,
+                              rdi_buf *out, char **uri)
 {
-    tmp->len = 0;
-    for (uint64_t t = 0; t < ntiles; t++) RDI_TRY(rdi_buf_append(tmp, tiles[t].data, tiles[t].len));
-    char *uri = rdi_path_join(dir, name);
-    if (!uri) return RADI_E_NOMEM;
-    radi_status st = rdi_vfs_write(ctx->vfs, uri, tmp->data, tmp->len);
-    free(uri);
-    return st;
+    out->len = 0;
+    for (uint64_t t = 0; t < ntiles; t++) RDI_TRY(rdi_buf_append(out, tiles[t].data, tiles[t].len));
+    if (!(*uri = rdi_path_join(dir, name))) return RADI_E_NOMEM;
+    return RADI_OK;
 }
 
 static void job_free(wjob *j)
@@ -214,8 +213,12 @@ static radi_status write_fragment(wjob *j, const char *name)
     char *dir = rdi_asprintf("%s/__fragments/%s", j->a->uri, name);
     char *wrt = rdi_asprintf("%s/__commits/%s.wrt", j->a->uri, name);
     char *commits = rdi_path_join(j->a->uri, COMMITS_DIR);
-    rdi_buf tmp = RDI_BUF_INIT;
-    radi_status st = dir && wrt && commits ? RADI_OK : RADI_E_NOMEM;
+    /* At most three files per field, plus the fragment metadata. */
+    size_t cap = (size_t)j->nf * 3 + 1, nfile = 0;
+    rdi_buf *bufs = rdi_calloc(cap, sizeof *bufs);
+    char **uris = rdi_calloc(cap, sizeof *uris);
+    rdi_vfs_wobj *wo = rdi_calloc(cap, sizeof *wo);
+    radi_status st = dir && wrt && commits && bufs && uris && wo ? RADI_OK : RADI_E_NOMEM;
     if (st == RADI_OK) st = rdi_vfs_mkdir(ctx->vfs, dir);
     if (st == RADI_OK) st = rdi_vfs_mkdir(ctx->vfs, commits);
     for (uint32_t k = 0; k < j->nf && st == RADI_OK; k++) {
@@ -229,22 +232,32 @@ static radi_status write_fragment(wjob *j, const char *name)
             if (w->nullable) rdi_fmb_add_validity_tile(&j->fmb, w->slot, t, w->validity[t].len);
         }
         snprintf(fname, sizeof fname, "%c%u.tdb", pre, idx);
-        st = write_file(ctx, dir, fname, w->fixed, j->tile_num, &tmp);
+        st = queue_file(dir, fname, w->fixed, j->tile_num, &bufs[nfile], &uris[nfile]);
+        nfile++;
         if (st == RADI_OK && !w->cell_size) {
             snprintf(fname, sizeof fname, "%c%u_var.tdb", pre, idx);
-            st = write_file(ctx, dir, fname, w->var, j->tile_num, &tmp);
+            st = queue_file(dir, fname, w->var, j->tile_num, &bufs[nfile], &uris[nfile]);
+            nfile++;
         }
         if (st == RADI_OK && w->nullable) {
             snprintf(fname, sizeof fname, "%c%u_validity.tdb", pre, idx);
-            st = write_file(ctx, dir, fname, w->validity, j->tile_num, &tmp);
+            st = queue_file(dir, fname, w->validity, j->tile_num, &bufs[nfile], &uris[nfile]);
+            nfile++;
         }
     }
-    if (st == RADI_OK) st = rdi_fmb_serialize(&j->fmb, s->name, j->scratch[0], &tmp);
-    if (st == RADI_OK) {
-        char *fm = rdi_path_join(dir, "__fragment_metadata.tdb");
-        st = fm ? rdi_vfs_write(ctx->vfs, fm, tmp.data, tmp.len) : RADI_E_NOMEM;
-        free(fm);
+    if (st == RADI_OK) st = rdi_fmb_serialize(&j->fmb, s->name, j->scratch[0], &bufs[nfile]);
+    if (st == RADI_OK && !(uris[nfile++] = rdi_path_join(dir, "__fragment_metadata.tdb"))) st = RADI_E_NOMEM;
+    for (size_t i = 0; st == RADI_OK && i < nfile; i++)
+        wo[i] = (rdi_vfs_wobj){uris[i], bufs[i].data ? (const void *)bufs[i].data : "", bufs[i].len, RADI_OK};
+    /* One vectored write (parallel PUTs on S3); nothing is visible before the commit. */
+    if (st == RADI_OK) st = rdi_vfs_write_many(ctx->vfs, wo, nfile);
+    for (size_t i = 0; i < nfile; i++) {
+        rdi_buf_free(&bufs[i]);
+        free(uris[i]);
     }
+    free(bufs);
+    free(uris);
+    free(wo);
     rdi_tsname tn;
     if (st == RADI_OK && rdi_tsname_parse(name, &tn) == RADI_OK) rdi_wait_for_clock(tn.t1);
     if (st == RADI_OK) st = rdi_vfs_write(ctx->vfs, wrt, "", 0);
@@ -256,7 +269,6 @@ static radi_status write_fragment(wjob *j, const char *name)
         rdi_vfs_remove_dir(ctx->vfs, dir);
         st = rdi_error(keep, "%s", msg);
     }
-    rdi_buf_free(&tmp);
     free(dir);
     free(wrt);
     free(commits);

@@ -227,6 +227,45 @@ radi_status rdi_vfs_copy(rdi_vfs *v, const char *from, const char *to)
     return s;
 }
 
+radi_status rdi_vfs_write_many(rdi_vfs *v, rdi_vfs_wobj *w, size_t n)
+{
+    radi_status first = RADI_OK;
+    size_t i = 0;
+    while (i < n) {
+        const rdi_vfs_ops *ops = NULL;
+        void *self = NULL;
+        radi_status s = pick(v, w[i].uri, &ops, &self);
+        if (s != RADI_OK) {
+            w[i].status = s;
+            if (first == RADI_OK) first = s;
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        for (; j < n; j++) {
+            const rdi_vfs_ops *o2 = NULL;
+            void *s2 = NULL;
+            if (pick(v, w[j].uri, &o2, &s2) != RADI_OK || o2 != ops || s2 != self) break;
+        }
+        if (ops->write_many) {
+            s = ops->write_many(self, w + i, j - i);
+            if (s != RADI_OK && first == RADI_OK) first = s;
+        } else {
+            for (size_t k = i; k < j; k++) {
+                w[k].status = ops->write(self, w[k].uri, w[k].data ? w[k].data : "", w[k].len);
+                if (w[k].status != RADI_OK && first == RADI_OK) {
+                    first = w[k].status;
+                    /* Sequential: stop at the first failure, as single writes would. */
+                    for (size_t r = k + 1; r < n; r++) w[r].status = first;
+                    return first;
+                }
+            }
+        }
+        i = j;
+    }
+    return first;
+}
+
 /* Emulated by walking directories where the backend has no recursive listing. */
 static radi_status ls_walk(rdi_vfs *v, const char *root, const char *rel, rdi_dirlist *acc, size_t *cap)
 {

@@ -33,6 +33,14 @@ typedef struct rdi_vfs_range {
     radi_status status;
 } rdi_vfs_range;
 
+/* One object of a vectored write: the whole object uri := data[0, len). */
+typedef struct rdi_vfs_wobj {
+    const char *uri;
+    const void *data;
+    uint64_t len;
+    radi_status status;
+} rdi_vfs_wobj;
+
 /* Backend properties (rdi_vfs_ops.flags). */
 enum {
     /* Every call is a network round trip: callers batch (read_many, ls_recursive) and
@@ -85,6 +93,11 @@ typedef struct rdi_vfs_ops {
      * POSIX lock is the kernel's (released with the process); on S3 it is a lease
      * object written with a conditional PUT, which others may take over once lease_ms
      * have passed. unlock releases it (token freed). */
+    /* Writes n whole objects, in parallel where the backend can (S3: up to
+     * max_parallel_ops PUTs in flight); each is atomic on its own, none is ordered
+     * against another: callers publish (commit) after the call returns. Sets every
+     * object's status; returns the first failure in order. */
+    radi_status (*write_many)(void *self, rdi_vfs_wobj *w, size_t n);
     radi_status (*lock)(void *self, const char *uri, uint32_t lease_ms, void **token);
     radi_status (*unlock)(void *self, void *token);
 } rdi_vfs_ops;
@@ -129,6 +142,9 @@ radi_status rdi_vfs_unlock(rdi_lock_hold *lock);
 /* One object (not a tree); emulated by read + write where the backend has no copy. */
 radi_status rdi_vfs_copy(rdi_vfs *vfs, const char *from, const char *to);
 radi_status rdi_vfs_ls_recursive(rdi_vfs *vfs, const char *uri, rdi_dirlist *out);
+/* Writes whole objects (see rdi_vfs_ops.write_many), one by one where the backend has
+ * no vectored write. */
+radi_status rdi_vfs_write_many(rdi_vfs *vfs, rdi_vfs_wobj *w, size_t n);
 /* Reads a whole object into a fresh buffer; out->data is never NULL on success, even
  * for an empty object. */
 radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);

@@ -24,7 +24,7 @@ static void test_s3_set_values(void **state)
     assert_null(c.region);
     assert_null(c.scheme);
     assert_int_equal(c.use_virtual_addressing, -1);
-    assert_int_equal(c.max_parallel_ops, 16);
+    assert_int_equal(c.max_parallel_ops, 8);
     assert_int_equal(c.multipart_part_size, 50u << 20);
     assert_int_equal(c.connect_timeout_ms, 3000);
     assert_int_equal(c.request_timeout_ms, 30000);
@@ -60,7 +60,7 @@ static void test_s3_set_values(void **state)
     assert_int_equal(rdi_s3_config_set(&c, "use_virtual_addressing", NULL), RADI_OK);
     assert_int_equal(rdi_s3_config_set(&c, "verify_ssl", NULL), RADI_OK);
     assert_int_equal(rdi_s3_config_set(&c, "ca_file", NULL), RADI_OK);
-    assert_int_equal(c.max_parallel_ops, 16);
+    assert_int_equal(c.max_parallel_ops, 8);
     assert_int_equal(c.multipart_part_size, 50u << 20);
     assert_int_equal(c.use_virtual_addressing, -1);
     assert_int_equal(c.verify_ssl, 1);
@@ -68,7 +68,7 @@ static void test_s3_set_values(void **state)
     /* A refused value leaves the field alone. */
     assert_int_equal(rdi_s3_config_set(&c, "max_retries", "x"), RADI_E_INVALID);
     assert_int_equal(rdi_s3_config_set(&c, "max_parallel_ops", "18446744073709551617"), RADI_E_INVALID);
-    assert_int_equal(c.max_parallel_ops, 16);
+    assert_int_equal(c.max_parallel_ops, 8);
     assert_int_equal(rdi_s3_config_set(&c, "multipart_part_size_mb", "5121"), RADI_E_INVALID);
     assert_int_equal(rdi_s3_config_set(&c, NULL, "1"), RADI_E_INVALID);
     rdi_s3_config_free(&c);

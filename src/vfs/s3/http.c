@@ -34,7 +34,22 @@ struct rdi_http {
     CURLM **multi;        /* idle multi handles: each keeps its connection cache */
     size_t n_multi, cap_multi;
     _Atomic uint64_t requests, retries, bytes_in, bytes_out;
+    /* Requests in flight from every thread together: max_parallel_ops bounds the whole
+     * backend, as TileDB's setting does, not each call (pool workers each running a
+     * batch would otherwise multiply it, which a server answers with slowdowns). */
+    _Atomic uint32_t inflight;
 };
+
+/* Takes one of the backend's max_parallel request slots; 0 when all are taken. */
+static int take_slot(rdi_http *h)
+{
+    uint32_t v = atomic_load(&h->inflight);
+    while (v < h->max_parallel)
+        if (atomic_compare_exchange_weak(&h->inflight, &v, v + 1)) return 1;
+    return 0;
+}
+
+static void give_slot(rdi_http *h) { atomic_fetch_sub(&h->inflight, 1); }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 /* curl_global_init is not thread-safe and must run once; a failure shows later as a
@@ -103,7 +118,7 @@ radi_status rdi_http_create(const rdi_s3_config *c, rdi_http **out)
     }
     h->ca_file = dup_or_null(c->ca_file);
     h->verify = c->verify_ssl != 0;
-    h->max_parallel = c->max_parallel_ops ? c->max_parallel_ops : 16;
+    h->max_parallel = c->max_parallel_ops ? c->max_parallel_ops : 8;
     h->max_retries = c->max_retries;
     h->connect_ms = c->connect_timeout_ms ? c->connect_timeout_ms : 3000;
     h->request_ms = c->request_timeout_ms ? c->request_timeout_ms : 30000;
@@ -605,6 +620,7 @@ radi_status rdi_http_run_many(rdi_http *h, rdi_http_req *r, size_t n)
     size_t done = 0, inflight = 0, scan = 0;
     while (done < n) {
         uint64_t now = mono_ms(), next_due = UINT64_MAX;
+        int starved = 0;
         for (size_t i = scan; i < n && inflight < h->max_parallel; i++) {
             xfer *x = &xs[i];
             if (x->state != X_WAIT) continue;
@@ -612,8 +628,13 @@ radi_status rdi_http_run_many(rdi_http *h, rdi_http_req *r, size_t n)
                 if (x->due_ms < next_due) next_due = x->due_ms;
                 continue;
             }
+            if (!take_slot(h)) {
+                starved = 1;
+                break;
+            }
             radi_status s = start(x, m);
             if (s != RADI_OK) {
+                give_slot(h);
                 set_msg(x, s, "%s", radi_errmsg());
                 finish(x, m);
                 done++;
@@ -635,6 +656,7 @@ radi_status rdi_http_run_many(rdi_http *h, rdi_http_req *r, size_t n)
             curl_multi_remove_handle(m, x->e);
             x->state = X_WAIT;
             inflight--;
+            give_slot(h);
             changed = 1;
             if (judge(x, cc) && x->attempt < h->max_retries) {
                 uint64_t window = (uint64_t)BACKOFF_BASE_MS << (x->attempt < 16 ? x->attempt : 16);
@@ -661,6 +683,8 @@ radi_status rdi_http_run_many(rdi_http *h, rdi_http_req *r, size_t n)
             uint64_t now2 = mono_ms();
             wait = next_due > now2 ? (long)RDI_MIN(next_due - now2, (uint64_t)1000) : 0;
         }
+        /* Waiting for another thread to free a slot: look again soon. */
+        if (starved) wait = RDI_MIN(wait, inflight ? 50L : 2L);
         if (wait > 0) curl_multi_poll(m, NULL, 0, (int)wait, NULL);
     }
     put_multi(h, m);

@@ -231,30 +231,53 @@ static radi_status s3_ls_recursive(void *self, const char *uri, rdi_dirlist *out
 
 /* ---- kind, size ---- */
 
+/* HEAD of the key and a one-key listing of "key/" go out together (one round trip, not
+ * two in a row): an object is a file, else anything below the prefix makes a directory. */
 static radi_status kind_of(rdi_s3 *s, const char *bucket, const char *key, int *out)
 {
-    rdi_http_req r = {.method = "HEAD", .bucket = bucket, .key = key, .missing_ok = 1};
-    radi_status st = rdi_http_run(s->http, &r);
-    long code = r.http_status;
-    rdi_http_req_clear(&r);
-    RDI_TRY(st);
     if (!*key) { /* the bucket root is a directory when the bucket exists */
+        rdi_http_req r = {.method = "HEAD", .bucket = bucket, .key = key, .missing_ok = 1};
+        radi_status st = rdi_http_run(s->http, &r);
+        long code = r.http_status;
+        rdi_http_req_clear(&r);
+        RDI_TRY(st);
         *out = code == 404 ? 0 : 2;
         return RADI_OK;
     }
-    if (code != 404) {
-        *out = 1;
-        return RADI_OK;
-    }
     char *prefix = dir_prefix(key);
-    if (!prefix) return rdi_nomem();
-    listing l;
-    st = list_all(s, bucket, prefix, 0, 1, 1, &l);
+    char *eprefix = prefix ? rdi_s3_encode(prefix, 0) : NULL;
+    char *where = prefix ? rdi_s3_uri_of(bucket, prefix) : NULL;
+    char *q = eprefix ? rdi_asprintf("encoding-type=url&list-type=2&max-keys=1&prefix=%s", eprefix) : NULL;
+    radi_status st = q && where ? RADI_OK : rdi_nomem();
+    rdi_http_req r[2] = {
+        {.method = "HEAD", .bucket = bucket, .key = key, .missing_ok = 1},
+        {.op = "ListObjectsV2", .method = "GET", .bucket = bucket, .key = "", .query = q, .missing_ok = 1,
+         .msg_uri = where},
+    };
+    if (st == RADI_OK) st = rdi_http_run_many(s->http, r, 2);
+    if (st == RADI_OK) {
+        if (r[0].http_status != 404) {
+            *out = 1;
+        } else if (r[1].http_status == 404) { /* no bucket: nothing there */
+            *out = 0;
+        } else {
+            rdi_s3_list_page pg;
+            st = rdi_s3_parse_list(r[1].resp.data, r[1].resp.len, &pg);
+            if (st == RADI_OK) {
+                *out = pg.keys.n || pg.prefixes.n ? 2 : 0;
+                rdi_s3_list_page_free(&pg);
+            } else {
+                st = rdi_error_wrap(st, "%s", where);
+            }
+        }
+    }
+    rdi_http_req_clear(&r[0]);
+    rdi_http_req_clear(&r[1]);
+    free(q);
+    free(where);
+    free(eprefix);
     free(prefix);
-    RDI_TRY(st);
-    *out = l.keys.n || l.prefixes.n ? 2 : 0;
-    listing_free(&l);
-    return RADI_OK;
+    return st;
 }
 
 static radi_status s3_kind(void *self, const char *uri, int *out)
@@ -551,6 +574,7 @@ const rdi_vfs_ops rdi_vfs_s3_ops = {
     .read_many = rdi_s3_read_many,
     .ls_recursive = s3_ls_recursive,
     .copy = s3_copy,
+    .write_many = rdi_s3_write_many,
     .lock = rdi_s3_lock,
     .unlock = rdi_s3_unlock,
 };

@@ -33,7 +33,7 @@ typedef struct rdi_s3_config {
     char *scheme;             /* "https" (default) or "http" */
     int use_virtual_addressing; /* 1: bucket.host/key; 0: host/bucket/key (default 0 with an
                                  * endpoint, 1 for AWS) ; -1 = not set (pick by endpoint) */
-    uint32_t max_parallel_ops;  /* requests in flight per call; default 16 */
+    uint32_t max_parallel_ops;  /* requests in flight in the whole backend; default 8 */
     uint64_t multipart_part_size; /* bytes; default 50 MiB; minimum 5 MiB */
     uint32_t connect_timeout_ms;  /* default 3000 */
     uint32_t request_timeout_ms;  /* whole request; default 30000 (a stalled transfer

@@ -30,7 +30,7 @@ void rdi_s3_config_init(rdi_s3_config *c)
 {
     memset(c, 0, sizeof *c);
     c->use_virtual_addressing = -1;
-    c->max_parallel_ops = 16;
+    c->max_parallel_ops = 8;
     c->multipart_part_size = 50 * MIB;
     c->connect_timeout_ms = 3000;
     c->request_timeout_ms = 30000;
@@ -205,7 +205,7 @@ typedef struct num_opt {
 } num_opt;
 
 static const num_opt NUM_OPTS[] = {
-    {"max_parallel_ops", 1, 1024, 16, offsetof(rdi_s3_config, max_parallel_ops), 0, 1},
+    {"max_parallel_ops", 1, 1024, 8, offsetof(rdi_s3_config, max_parallel_ops), 0, 1},
     /* S3's own limits on a part: 5 MiB .. 5 GiB */
     {"multipart_part_size", 5 * MIB, 5120 * MIB, 50 * MIB, offsetof(rdi_s3_config, multipart_part_size), 1, 1},
     {"multipart_part_size_mb", 5, 5120, 50, offsetof(rdi_s3_config, multipart_part_size), 1, MIB},

@@ -24,6 +24,7 @@ radi_status rdi_s3_ready(rdi_s3 *s);
 radi_status rdi_s3_read(void *self, const char *uri, uint64_t off, void *buf, uint64_t len);
 radi_status rdi_s3_read_many(void *self, rdi_vfs_range *r, size_t n);
 radi_status rdi_s3_write(void *self, const char *uri, const void *data, uint64_t len);
+radi_status rdi_s3_write_many(void *self, rdi_vfs_wobj *w, size_t n);
 /* s3_lock.c: the writer lease (rdi_vfs_ops.lock / unlock). */
 radi_status rdi_s3_lock(void *self, const char *uri, uint32_t lease_ms, void **token);
 radi_status rdi_s3_unlock(void *self, void *token);

@@ -327,3 +327,49 @@ radi_status rdi_s3_write(void *self, const char *uri, const void *data, uint64_t
     free(key);
     return st;
 }
+
+/* Small objects as parallel PUTs (one batch through the multi handle); objects above the
+ * part size go one by one as multipart uploads, whose parts are parallel already. */
+radi_status rdi_s3_write_many(void *self, rdi_vfs_wobj *w, size_t n)
+{
+    rdi_s3 *s = self;
+    RDI_TRY(rdi_s3_ready(s));
+    char **bk = rdi_calloc(n ? 2 * n : 1, sizeof *bk);
+    rdi_http_req *rq = rdi_calloc(n ? n : 1, sizeof *rq);
+    size_t *which = rdi_calloc(n ? n : 1, sizeof *which);
+    radi_status first = bk && rq && which ? RADI_OK : rdi_nomem();
+    rdi_http_header ct = {"Content-Type", "application/octet-stream"};
+    size_t nq = 0;
+    for (size_t i = 0; i < n && first == RADI_OK; i++) {
+        w[i].status = RADI_OK;
+        if (w[i].len > s->part_size) continue;
+        radi_status st = rdi_s3_split(w[i].uri, &bk[2 * i], &bk[2 * i + 1]);
+        if (st == RADI_OK && !*bk[2 * i + 1]) st = rdi_error(RADI_E_INVALID, "%s: is a bucket, not an object", w[i].uri);
+        if (st != RADI_OK) {
+            w[i].status = first = st;
+            break;
+        }
+        rq[nq] = (rdi_http_req){.method = "PUT", .bucket = bk[2 * i], .key = bk[2 * i + 1], .headers = &ct,
+                                .n_headers = 1, .body = w[i].data ? w[i].data : "", .body_len = (size_t)w[i].len};
+        which[nq++] = i;
+    }
+    if (first == RADI_OK && nq) {
+        rdi_http_run_many(s->http, rq, nq);
+        for (size_t q = 0; q < nq; q++) w[which[q]].status = rq[q].result;
+    }
+    for (size_t i = 0; i < n && first == RADI_OK; i++)
+        if (w[i].len > s->part_size) w[i].status = rdi_s3_write(self, w[i].uri, w[i].data, w[i].len);
+    /* The first failure in order is the one reported, with its own message. */
+    for (size_t i = 0; first == RADI_OK && i < n; i++) {
+        if (w[i].status == RADI_OK) continue;
+        first = w[i].status;
+        for (size_t q = 0; q < nq; q++)
+            if (which[q] == i && rq[q].msg) rdi_error(first, "%s", rq[q].msg);
+    }
+    for (size_t q = 0; q < nq; q++) rdi_http_req_clear(&rq[q]);
+    for (size_t i = 0; bk && i < 2 * n; i++) free(bk[i]);
+    free(bk);
+    free(rq);
+    free(which);
+    return first;
+}
