@@ -52,11 +52,17 @@ typedef struct vol_member {
 
 /* radi_volume_from_buffer with the voxels in `layout`: RADI_ROW_MAJOR (C order, as the
  * public call) or RADI_COL_MAJOR (x fastest, as NIfTI stores them). */
+/* Puts a new volume's metadata: `orientation` (tile_orientation) plus the caller's keys,
+ * as one file (one write). */
+typedef radi_status (*rdi_volume_meta_fn)(radi_meta *m, const radi_meta_item *orientation, void *arg);
+/* meta_fn NULL = only tile_orientation; otherwise it writes the metadata (ingest adds its
+ * keys, so a volume costs one metadata write and one open on object stores). */
 radi_status rdi_volume_from_buffer_layout(radi_ctx *ctx, const char *uri, uint32_t ndim,
                                           const uint64_t *shape, radi_datatype dtype,
                                           const void *data, radi_layout layout,
                                           const radi_tile_config *tile,
-                                          const radi_compression *compression, radi_volume **out);
+                                          const radi_compression *compression, rdi_volume_meta_fn meta_fn,
+                                          void *meta_arg, radi_volume **out);
 
 /* Metadata helpers (values as 0.1.1 types them). get_* return 1 when found. */
 radi_status rdi_meta_put_str(radi_meta *m, const char *key, const char *v);

@@ -926,8 +926,9 @@ static const char *affine_source_name(const radi_nifti_header *h)
 }
 
 /* The volume metadata of §3.3 (as 0.1.1's from_nifti, plus obs_id). */
-static radi_status volume_meta(radi_meta *m, const item *it)
+static radi_status volume_meta(radi_meta *m, const radi_meta_item *orientation, void *arg)
 {
+    const item *it = arg;
     const radi_nifti_header *h = &it->hdr;
     rdi_buf aff = RDI_BUF_INIT;
     int ident = 1;
@@ -961,10 +962,12 @@ static radi_status volume_meta(radi_meta *m, const item *it)
             {"nifti_pixdim4", tr},
         };
         enum { NKV = sizeof kv / sizeof kv[0] };
-        radi_meta_item items[NKV];
+        /* tile_orientation first, in the same file as the NIfTI keys. */
+        radi_meta_item items[NKV + 1];
+        items[0] = *orientation;
         for (size_t k = 0; k < NKV; k++)
-            items[k] = (radi_meta_item){kv[k][0], RADI_STRING_UTF8, (uint32_t)strlen(kv[k][1]), kv[k][1]};
-        s = radi_meta_put_many(m, h->ndim == 4 ? NKV : NKV - 1, items);
+            items[k + 1] = (radi_meta_item){kv[k][0], RADI_STRING_UTF8, (uint32_t)strlen(kv[k][1]), kv[k][1]};
+        s = radi_meta_put_many(m, 1 + (h->ndim == 4 ? NKV : NKV - 1), items);
     }
     rdi_buf_free(&aff);
     return s;
@@ -982,7 +985,6 @@ static radi_status volume_task(void *arg, size_t i, unsigned worker)
     radi_nifti *img = NULL;
     rdi_buf own = RDI_BUF_INIT;
     const uint8_t *raw = NULL;
-    radi_array *a = NULL;
     radi_status s = rdi_nifti_open_vfs(j->ds->ctx->vfs, it->path, &img);
     if (s == RADI_OK) {
         const radi_nifti_header *h = radi_nifti_get_header(img);
@@ -997,11 +999,9 @@ static radi_status volume_task(void *arg, size_t i, unsigned worker)
     radi_nifti_close(img);
     if (s == RADI_OK)
         s = rdi_volume_from_buffer_layout(j->ds->ctx, uri, it->hdr.ndim, it->hdr.shape, it->hdr.datatype, raw,
-                                          RADI_COL_MAJOR, &j->opt->tile, &j->opt->compression, NULL);
+                                          RADI_COL_MAJOR, &j->opt->tile, &j->opt->compression, volume_meta,
+                                          (void *)it, NULL);
     rdi_buf_free(&own);
-    if (s == RADI_OK) s = radi_array_open(j->ds->ctx, uri, 0, 0, &a);
-    if (s == RADI_OK) s = volume_meta(radi_array_meta(a), it);
-    radi_array_close(a);
     if (s != RADI_OK && !strstr(radi_errmsg(), it->path)) rdi_error_wrap(s, "%s", it->path);
     free(uri);
     return s;

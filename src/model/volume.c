@@ -182,13 +182,15 @@ static radi_status volume_schema(uint32_t ndim, const uint64_t *shape, radi_data
 /* Writes the orientation key, then the data as one fragment (0.1.1's order: create writes
  * the metadata, from_numpy then writes the voxels). */
 static radi_status volume_fill(radi_ctx *ctx, const char *uri, uint32_t ndim, const uint64_t *shape,
-                               radi_datatype dtype, const void *data, radi_layout layout, radi_orientation o)
+                               radi_datatype dtype, const void *data, radi_layout layout, radi_orientation o,
+                               rdi_volume_meta_fn meta_fn, void *meta_arg)
 {
     radi_array *a = NULL;
     RDI_TRY(radi_array_open(ctx, uri, 0, 0, &a));
     const char *name = radi_orientation_name(o);
-    radi_status st = radi_meta_put(radi_array_meta(a), RDI_ORIENTATION_KEY, RADI_STRING_UTF8,
-                                   (uint32_t)strlen(name), name);
+    radi_meta_item orient = {RDI_ORIENTATION_KEY, RADI_STRING_UTF8, (uint32_t)strlen(name), name};
+    radi_status st = meta_fn ? meta_fn(radi_array_meta(a), &orient, meta_arg)
+                             : radi_meta_put_many(radi_array_meta(a), 1, &orient);
     if (st == RADI_OK) {
         int64_t box[8];
         for (uint32_t d = 0; d < ndim; d++) {
@@ -208,14 +210,15 @@ radi_status radi_volume_from_buffer(radi_ctx *ctx, const char *uri, uint32_t ndi
                                     const radi_compression *compression, radi_volume **out)
 {
     return rdi_volume_from_buffer_layout(ctx, uri, ndim, shape, dtype, data, RADI_ROW_MAJOR, tile,
-                                         compression, out);
+                                         compression, NULL, NULL, out);
 }
 
 radi_status rdi_volume_from_buffer_layout(radi_ctx *ctx, const char *uri, uint32_t ndim,
                                           const uint64_t *shape, radi_datatype dtype,
                                           const void *data, radi_layout layout,
                                           const radi_tile_config *tile,
-                                          const radi_compression *compression, radi_volume **out)
+                                          const radi_compression *compression, rdi_volume_meta_fn meta_fn,
+                                          void *meta_arg, radi_volume **out)
 {
     if (!ctx || !uri || !shape || !data)
         return rdi_error(RADI_E_INVALID, "radi_volume_from_buffer: NULL argument");
@@ -241,7 +244,7 @@ radi_status rdi_volume_from_buffer_layout(radi_ctx *ctx, const char *uri, uint32
     st = radi_array_create(ctx, uri, schema);
     radi_schema_free(schema);
     RDI_TRY(st);
-    st = volume_fill(ctx, uri, ndim, shape, dtype, data, layout, tile->orientation);
+    st = volume_fill(ctx, uri, ndim, shape, dtype, data, layout, tile->orientation, meta_fn, meta_arg);
     if (st != RADI_OK) {
         /* Leave nothing half-made behind; keep the original reason. */
         char *why = rdi_strdup(radi_errmsg());
