@@ -78,6 +78,9 @@ int rdi_ds_name_ok(const char *s);
 char *rdi_ds_coll_uri(const radi_dataset *ds, const char *name, const char *child);
 /* (Re)reads collection names and subject ids (drops the collection caches). */
 radi_status rdi_ds_load(radi_dataset *ds);
+/* The path segment radi reads a group member at: its name, or (unnamed) the last
+ * segment of its URI (malloc'd; NULL when out of memory). */
+char *rdi_member_segment(const radi_group_member *m);
 /* lock.c: the dataset's writer lock, taken by every dataset write before it reads the
  * state it changes (the dataset is re-read under the lock). */
 #define RDI_DS_LOCK_NAME "__radi_lock"

@@ -85,9 +85,7 @@ static radi_status collect_collection(radi_dataset *ds, const char *name, maint_
         radi_group_member m;
         s = radi_group_member_at(g, i, &m);
         if (s != RADI_OK) break;
-        size_t bl;
-        const char *b = m.name ? m.name : rdi_path_basename(m.uri, &bl);
-        char *seg = m.name ? rdi_strdup(b) : rdi_strndup(b, bl);
+        char *seg = rdi_member_segment(&m);
         s = seg ? add(j, rdi_path_join(vu, seg), 0, cap) : RADI_E_NOMEM;
         free(seg);
     }

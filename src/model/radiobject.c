@@ -451,9 +451,7 @@ radi_status rdi_ds_list_volumes(radi_dataset *ds, const char *coll, vol_member *
         if (bad[i]) continue;
         s = radi_group_member_at(g, i, &m);
         if (s != RADI_OK) break;
-        size_t bl;
-        const char *b = m.name ? m.name : rdi_path_basename(m.uri, &bl);
-        v[n].name = m.name ? rdi_strdup(b) : rdi_strndup(b, bl);
+        v[n].name = rdi_member_segment(&m);
         if (!v[n].name) { s = RADI_E_NOMEM; break; }
         /* Built by concatenation as 0.1.1 does, so moved datasets with stale absolute
          * member URIs still resolve. */
@@ -482,6 +480,14 @@ radi_status rdi_ds_list_volumes(radi_dataset *ds, const char *coll, vol_member *
     *out = v;
     *nout = n;
     return RADI_OK;
+}
+
+char *rdi_member_segment(const radi_group_member *m)
+{
+    if (m->name) return rdi_strdup(m->name);
+    size_t bl;
+    const char *b = rdi_path_basename(m->uri, &bl);
+    return rdi_strndup(b, bl);
 }
 
 void rdi_ds_free_members(vol_member *v, size_t n)

@@ -43,9 +43,7 @@ static radi_status leftovers(radi_dataset *ds, const char *dir_uri, const char *
         radi_group_member m;
         s = radi_group_member_at(g, i, &m);
         if (s != RADI_OK) break;
-        size_t bl;
-        const char *b = m.name ? m.name : rdi_path_basename(m.uri, &bl);
-        char *nm = m.name ? rdi_strdup(b) : rdi_strndup(b, bl);
+        char *nm = rdi_member_segment(&m);
         s = nm ? rdi_strlist_push_owned(&names, nm) : RADI_E_NOMEM;
     }
     radi_group_close(g);

@@ -142,41 +142,63 @@ radi_status rdi_vfs_copy_tree(rdi_vfs *v, const char *src, const char *dst)
     return s;
 }
 
-/* Ranges are grouped by backend; a backend without read_many reads them one by one. */
-radi_status rdi_vfs_read_many(rdi_vfs *v, rdi_vfs_range *r, size_t n)
+/* A vectored call over items that may belong to several backends: run_fn is called for
+ * each run of consecutive items one backend serves; an item whose URI no backend serves
+ * gets that status. Returns the first failure in item order. */
+typedef struct batch_ops {
+    const char *(*uri)(void *items, size_t i);
+    void (*set_status)(void *items, size_t i, radi_status s);
+    radi_status (*run)(const rdi_vfs_ops *ops, void *self, void *items, size_t first, size_t n);
+} batch_ops;
+
+static radi_status by_backend(rdi_vfs *v, void *items, size_t n, const batch_ops *b)
 {
     radi_status first = RADI_OK;
     size_t i = 0;
     while (i < n) {
         const rdi_vfs_ops *ops = NULL;
         void *self = NULL;
-        radi_status s = pick(v, r[i].uri, &ops, &self);
+        radi_status s = pick(v, b->uri(items, i), &ops, &self);
         if (s != RADI_OK) {
-            r[i].status = s;
+            b->set_status(items, i, s);
             if (first == RADI_OK) first = s;
             i++;
             continue;
         }
-        /* The run of ranges served by the same backend. */
         size_t j = i + 1;
         for (; j < n; j++) {
             const rdi_vfs_ops *o2 = NULL;
             void *s2 = NULL;
-            if (pick(v, r[j].uri, &o2, &s2) != RADI_OK || o2 != ops || s2 != self) break;
+            if (pick(v, b->uri(items, j), &o2, &s2) != RADI_OK || o2 != ops || s2 != self) break;
         }
-        if (ops->read_many) {
-            s = ops->read_many(self, r + i, j - i);
-            if (s != RADI_OK && first == RADI_OK) first = s;
-        } else {
-            for (size_t k = i; k < j; k++) {
-                r[k].status = ops->read(self, r[k].uri, r[k].off, r[k].buf, r[k].len);
-                if (r[k].status != RADI_OK && first == RADI_OK) first = r[k].status;
-            }
-        }
+        s = b->run(ops, self, items, i, j - i);
+        if (s != RADI_OK && first == RADI_OK) first = s;
         i = j;
     }
-    /* The status of the first failing range in order (its backend set the message). */
     return first;
+}
+
+static const char *range_uri(void *items, size_t i) { return ((rdi_vfs_range *)items)[i].uri; }
+static void range_status(void *items, size_t i, radi_status s) { ((rdi_vfs_range *)items)[i].status = s; }
+
+/* A backend without read_many reads the ranges one by one. */
+static radi_status read_run(const rdi_vfs_ops *ops, void *self, void *items, size_t first, size_t n)
+{
+    rdi_vfs_range *r = (rdi_vfs_range *)items + first;
+    if (ops->read_many) return ops->read_many(self, r, n);
+    radi_status st = RADI_OK;
+    for (size_t k = 0; k < n; k++) {
+        r[k].status = ops->read(self, r[k].uri, r[k].off, r[k].buf, r[k].len);
+        if (r[k].status != RADI_OK && st == RADI_OK) st = r[k].status;
+    }
+    return st;
+}
+
+radi_status rdi_vfs_read_many(rdi_vfs *v, rdi_vfs_range *r, size_t n)
+{
+    static const batch_ops b = {range_uri, range_status, read_run};
+    /* The status of the first failing range in order (its backend set the message). */
+    return by_backend(v, r, n, &b);
 }
 
 radi_status rdi_vfs_lock(rdi_vfs *v, const char *uri, uint32_t lease_ms, uint32_t wait_ms, rdi_lock_hold *out)
@@ -227,43 +249,29 @@ radi_status rdi_vfs_copy(rdi_vfs *v, const char *from, const char *to)
     return s;
 }
 
+static const char *wobj_uri(void *items, size_t i) { return ((rdi_vfs_wobj *)items)[i].uri; }
+static void wobj_status(void *items, size_t i, radi_status s) { ((rdi_vfs_wobj *)items)[i].status = s; }
+
+/* A backend without write_many writes the objects one by one, stopping at the first
+ * failure as single writes would. */
+static radi_status write_run(const rdi_vfs_ops *ops, void *self, void *items, size_t first, size_t n)
+{
+    rdi_vfs_wobj *w = (rdi_vfs_wobj *)items + first;
+    if (ops->write_many) return ops->write_many(self, w, n);
+    for (size_t k = 0; k < n; k++) {
+        w[k].status = ops->write(self, w[k].uri, w[k].data ? w[k].data : "", w[k].len);
+        if (w[k].status != RADI_OK) {
+            for (size_t r = k + 1; r < n; r++) w[r].status = w[k].status;
+            return w[k].status;
+        }
+    }
+    return RADI_OK;
+}
+
 radi_status rdi_vfs_write_many(rdi_vfs *v, rdi_vfs_wobj *w, size_t n)
 {
-    radi_status first = RADI_OK;
-    size_t i = 0;
-    while (i < n) {
-        const rdi_vfs_ops *ops = NULL;
-        void *self = NULL;
-        radi_status s = pick(v, w[i].uri, &ops, &self);
-        if (s != RADI_OK) {
-            w[i].status = s;
-            if (first == RADI_OK) first = s;
-            i++;
-            continue;
-        }
-        size_t j = i + 1;
-        for (; j < n; j++) {
-            const rdi_vfs_ops *o2 = NULL;
-            void *s2 = NULL;
-            if (pick(v, w[j].uri, &o2, &s2) != RADI_OK || o2 != ops || s2 != self) break;
-        }
-        if (ops->write_many) {
-            s = ops->write_many(self, w + i, j - i);
-            if (s != RADI_OK && first == RADI_OK) first = s;
-        } else {
-            for (size_t k = i; k < j; k++) {
-                w[k].status = ops->write(self, w[k].uri, w[k].data ? w[k].data : "", w[k].len);
-                if (w[k].status != RADI_OK && first == RADI_OK) {
-                    first = w[k].status;
-                    /* Sequential: stop at the first failure, as single writes would. */
-                    for (size_t r = k + 1; r < n; r++) w[r].status = first;
-                    return first;
-                }
-            }
-        }
-        i = j;
-    }
-    return first;
+    static const batch_ops b = {wobj_uri, wobj_status, write_run};
+    return by_backend(v, w, n, &b);
 }
 
 /* Emulated by walking directories where the backend has no recursive listing. */
