@@ -33,16 +33,22 @@ static int is_ms_key(const char *k)
     return 0;
 }
 
+/* The one check of a millisecond value, for set (validate) and for use. */
+static radi_status parse_ms(const char *key, const char *value, uint32_t *out)
+{
+    uint64_t n;
+    if (!rdi_parse_u64(value, 0, UINT32_MAX, &n))
+        return rdi_error(RADI_E_INVALID, "%s: expected milliseconds, got '%.80s'", key, value);
+    *out = (uint32_t)n;
+    return RADI_OK;
+}
+
 radi_status rdi_options_ms(const radi_options *o, const char *key, uint32_t dflt, uint32_t *out)
 {
     const char *v = NULL;
-    uint64_t n;
     *out = dflt;
     if (!o || radi_options_get(o, key, &v) != RADI_OK || !v) return RADI_OK;
-    if (!rdi_parse_u64(v, 0, UINT32_MAX, &n))
-        return rdi_error(RADI_E_INVALID, "%s: expected milliseconds, got '%.80s'", key, v);
-    *out = (uint32_t)n;
-    return RADI_OK;
+    return parse_ms(key, v, out);
 }
 
 /* Applies one radi_config key; the caller checks the whole config afterwards. */
@@ -73,10 +79,8 @@ static radi_status validate(const char *key, const char *value)
         return rdi_config_check(&c);
     }
     if (is_ms_key(key)) {
-        uint64_t n;
-        if (value && !rdi_parse_u64(value, 0, UINT32_MAX, &n))
-            return rdi_error(RADI_E_INVALID, "%s: expected milliseconds, got '%.80s'", key, value);
-        return RADI_OK;
+        uint32_t ms;
+        return value ? parse_ms(key, value, &ms) : RADI_OK;
     }
     if (is_s3_key(key)) {
         rdi_s3_config s3;

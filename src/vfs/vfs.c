@@ -76,17 +76,13 @@ radi_status rdi_vfs_backend(rdi_vfs *v, const char *uri, const rdi_vfs_ops **ops
     return pick(v, uri, ops, self);
 }
 
+/* pick()'s choice without its error message: an unusable URI has no flags. */
 unsigned rdi_vfs_flags(rdi_vfs *v, const char *uri)
 {
-    const rdi_vfs_ops *ops = NULL;
-    void *self = NULL;
     if (!uri || !*uri) return 0;
-    const char *colon = strstr(uri, "://");
-    if (colon && strncmp(uri, "s3://", 5) == 0) return v->s3_ops ? v->s3_ops->flags : 0;
-    if (colon && strncmp(uri, "file://", 7) != 0) return 0;
-    ops = v->local_ops;
-    (void)self;
-    return ops ? ops->flags : 0;
+    if (strncmp(uri, "s3://", 5) == 0) return v->s3_ops ? v->s3_ops->flags : 0;
+    if (strstr(uri, "://") && strncmp(uri, "file://", 7) != 0) return 0;
+    return v->local_ops ? v->local_ops->flags : 0;
 }
 
 #define DISPATCH(call)                            \
