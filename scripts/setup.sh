@@ -9,6 +9,7 @@ cd "$here"
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config
   libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev libcmocka-dev
   libcurl4-openssl-dev libssl-dev libexpat1-dev strace
+  libopenjp2-7-dev libcharls-dev
   python3-venv clang-14 libclang-rt-14-dev)
 
 missing=()

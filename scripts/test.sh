@@ -34,10 +34,10 @@ for tool in cmake ninja pkg-config cc strace; do
   command -v "$tool" >/dev/null 2>&1 || need_setup=1
 done
 if [ $need_setup -eq 0 ]; then
-  pkg-config --exists libzstd liblz4 zlib libdeflate libcurl libcrypto expat cmocka || need_setup=1
+  pkg-config --exists libzstd liblz4 zlib libdeflate libcurl libcrypto expat cmocka libopenjp2 charls || need_setup=1
 fi
 if [ ! -x .venv/bin/python ] ||
-   ! .venv/bin/python -c 'import numpy, tiledb, pytest, pytest_timeout, setuptools, wheel, moto, boto3, radiobject' 2>/dev/null; then
+   ! .venv/bin/python -c 'import numpy, tiledb, pytest, pytest_timeout, setuptools, wheel, moto, boto3, radiobject, pydicom' 2>/dev/null; then
   need_setup=1
 fi
 if [ $need_setup -eq 1 ]; then
