@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "model/dataset.h"
+#include "model/journal.h"
 
 /* How long an S3 lease protects a writer that stops renewing it (a crashed one). */
 #define LOCK_LEASE_MS (10u * 60u * 1000u)
@@ -26,8 +27,12 @@ radi_status rdi_ds_lock(radi_dataset *ds, rdi_lock_hold *out)
                       ds->uri, wait / 1000.0, RDI_DS_LOCK_NAME);
     free(u);
     if (s != RADI_OK) return s;
+    /* A writer killed half-way left its journal: take its write back first (holding the
+     * lock, this writer is the only one that can), so every write starts from a whole
+     * dataset. */
+    s = rdi_journal_recover(ds->ctx, ds->uri, NULL);
     /* What the previous writer committed is the state this one starts from. */
-    s = rdi_ds_load(ds);
+    if (s == RADI_OK) s = rdi_ds_load(ds);
     if (s != RADI_OK) rdi_ds_unlock(out, s);
     return s;
 }

@@ -147,16 +147,23 @@ static radi_status move_phase(move_job *j, int rank, size_t *order, int remove)
     return rdi_pool_for(j->ctx->pool, n, move_task, j);
 }
 
-radi_status rdi_object_move(radi_ctx *ctx, const char *from, const char *to)
+/* resume: `to` may already hold part of the tree (a move interrupted half-way, either
+ * way): every object still at `from` is copied over it, then `from` is removed. Because
+ * copies publish last and removals unpublish first, the two halves together always hold
+ * the whole tree, each object identical on both sides, so finishing forward is right. */
+static radi_status move_tree(radi_ctx *ctx, const char *from, const char *to, int resume)
 {
     if (!(rdi_vfs_flags(ctx->vfs, from) & RDI_VFS_NO_RENAME)) return rdi_vfs_move(ctx->vfs, from, to);
     rdi_dirlist src = {NULL, 0}, dst = {NULL, 0};
     size_t *order = NULL;
-    RDI_TRY(rdi_vfs_ls_recursive(ctx->vfs, to, &dst));
     int kind = 0;
-    radi_status s = dst.n ? RADI_E_EXISTS : rdi_vfs_kind(ctx->vfs, to, &kind);
-    if (s == RADI_OK && kind == 1) s = RADI_E_EXISTS;
-    if (s == RADI_E_EXISTS) s = rdi_error(s, "%s: cannot move %s there: it already exists", to, from);
+    radi_status s = RADI_OK;
+    if (!resume) {
+        RDI_TRY(rdi_vfs_ls_recursive(ctx->vfs, to, &dst));
+        s = dst.n ? RADI_E_EXISTS : rdi_vfs_kind(ctx->vfs, to, &kind);
+        if (s == RADI_OK && kind == 1) s = RADI_E_EXISTS;
+        if (s == RADI_E_EXISTS) s = rdi_error(s, "%s: cannot move %s there: it already exists", to, from);
+    }
     if (s == RADI_OK) s = rdi_vfs_ls_recursive(ctx->vfs, from, &src);
     if (s == RADI_OK && src.n == 0) {
         /* A single object, or nothing. */
@@ -171,6 +178,7 @@ radi_status rdi_object_move(radi_ctx *ctx, const char *from, const char *to)
     move_job j = {ctx, from, to, &src, NULL, 0};
     s = move_phase(&j, 0, order, 0);
     if (s == RADI_OK) s = move_phase(&j, 1, order, 0);
+    if (s != RADI_OK && resume) goto out; /* the two halves are still whole together */
     if (s != RADI_OK) {
         /* Take the copies back, publishing ones first; the source was never touched. */
         char *why = rdi_strdup(radi_errmsg());
@@ -189,4 +197,14 @@ out:
     rdi_dirlist_free(&src);
     rdi_dirlist_free(&dst);
     return s;
+}
+
+radi_status rdi_object_move(radi_ctx *ctx, const char *from, const char *to)
+{
+    return move_tree(ctx, from, to, 0);
+}
+
+radi_status rdi_object_move_resume(radi_ctx *ctx, const char *from, const char *to)
+{
+    return move_tree(ctx, from, to, 1);
 }

@@ -301,6 +301,10 @@ radi_status rdi_fragment_discard(radi_ctx *ctx, const char *array_uri, const cha
  * group markers) copied after the data and deleted before it (docs/dataset.md §8.3). A
  * failure while copying removes the copies, so `from` is untouched. */
 radi_status rdi_object_move(radi_ctx *ctx, const char *from, const char *to);
+/* Finishes a move that was interrupted with parts of the tree at both ends (object
+ * stores only; with rename there is no such state): everything left at `from` is copied
+ * over `to`, then `from` is removed. */
+radi_status rdi_object_move_resume(radi_ctx *ctx, const char *from, const char *to);
 
 /* Undoes a failed array or group creation at root: all of it when it did not exist
  * before (whole), else only the named children it made (an empty directory was there).
