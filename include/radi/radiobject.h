@@ -261,6 +261,15 @@ RADI_API void radi_messages_free(char **messages, size_t count);
 RADI_API radi_status radi_dataset_validate_uri(radi_ctx *ctx, const char *uri, char ***messages,
                                                size_t *count);
 
+/* Makes whole a dataset that a killed or failed write left half-changed: takes the
+ * writer lock and rolls back the operation recorded in <uri>/__radi_journal
+ * (docs/dataset.md §8.5), as the next write to the dataset would do first anyway. Works
+ * when radi_dataset_open refuses the half-changed dataset. *op (may be NULL) receives the
+ * name of the operation rolled back ("ingest", "rename_collection", ...; malloc'd: free
+ * with radi_free) or NULL when nothing was interrupted. RADI_E_BUSY while another writer
+ * holds the lock; RADI_E_CORRUPT, touching nothing, for a journal that cannot be read. */
+RADI_API radi_status radi_dataset_repair(radi_ctx *ctx, const char *uri, char **op);
+
 /* What is at uri, decided from the group's member names: a dataset root (members
  * obs_meta and collections), a stand-alone collection (members obs and volumes), or
  * neither (anything else, nothing there, an array). */

@@ -45,6 +45,7 @@ int cli_cmd_ls(const cli_args *args);
 int cli_cmd_slice(const cli_args *args);
 int cli_cmd_export(const cli_args *args);
 int cli_cmd_validate(const cli_args *args);
+int cli_cmd_repair(const cli_args *args);
 /* `radi info` of a dataset root (standalone 0) or stand-alone collection
  * (cmd_info_dataset.c); total = bytes under the URI. */
 int cli_info_dataset(const cli_args *args, radi_ctx *ctx, int standalone, uint64_t total);

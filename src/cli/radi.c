@@ -101,6 +101,17 @@ const cli_command cli_commands[] = {
      "  --json      print one JSON document (schema in docs/cli.md)\n"
      "  -h, --help  show this help\n",
      "radi validate [--json] URI", CLI_OPT_JSON, cli_cmd_validate},
+    {"repair", "roll back a write that was interrupted (killed, power cut)",
+     "Takes the dataset's writer lock and rolls back the write recorded in its journal\n"
+     "(URI/__radi_journal), which an interrupted ingest, append, rename, creation or\n"
+     "materialize leaves; the next write to the dataset does the same first. Prints what\n"
+     "was rolled back, or that nothing was interrupted. Works on a dataset that other\n"
+     "commands refuse to open because of the interrupted write.\n"
+     "\n"
+     "Options:\n"
+     "  --json      print one JSON document (schema in docs/cli.md)\n"
+     "  -h, --help  show this help\n",
+     "radi repair [--json] URI", CLI_OPT_JSON, cli_cmd_repair},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "model/dataset.h"
+#include "model/journal.h"
 
 int rdi_ds_meta_unreadable(radi_dataset *ds, const char *uri, rdi_strlist *msgs)
 {
@@ -74,6 +75,12 @@ radi_status rdi_ds_validate_structure(radi_dataset *ds, rdi_strlist *msgs)
     char *cl = ds->standalone ? NULL : rdi_path_join(ds->uri, "collections");
     char *om = ds->standalone ? NULL : rdi_path_join(ds->uri, "obs_meta");
     if (!ds->standalone && (!cl || !om)) s = RADI_E_NOMEM;
+    if (s == RADI_OK && !ds->standalone) {
+        /* An interrupted write explains the other lines: it goes first. */
+        char *line = NULL;
+        s = rdi_journal_describe(ds->ctx, ds->uri, &line);
+        if (s == RADI_OK && line) s = rdi_strlist_push_owned(msgs, line);
+    }
     if (s == RADI_OK && !ds->standalone) {
         rdi_ds_meta_unreadable(ds, ds->uri, msgs);
         rdi_ds_meta_unreadable(ds, cl, msgs);
@@ -146,8 +153,18 @@ radi_status radi_dataset_validate_uri(radi_ctx *ctx, const char *uri, char ***me
         return rdi_error(RADI_E_INVALID, "radi_dataset_validate_uri: NULL argument");
     radi_dataset_kind kind;
     RDI_TRY(radi_dataset_kind_of(ctx, uri, &kind));
-    if (kind == RADI_DATASET_NONE)
+    if (kind == RADI_DATASET_NONE) {
+        /* A dataset whose creation was interrupted is not one yet; its journal says so. */
+        char *root = rdi_uri_normalize(uri), *line = NULL;
+        radi_status s = root ? rdi_journal_describe(ctx, root, &line) : RADI_E_NOMEM;
+        free(root);
+        if (s == RADI_OK && line) {
+            s = rdi_error(RADI_E_NOT_FOUND, "%s", line);
+            free(line);
+            return s;
+        }
         return rdi_error(RADI_E_NOT_FOUND, "%s: not a RadiObject dataset or collection", uri);
+    }
     radi_dataset *ds = rdi_calloc(1, sizeof *ds);
     if (!ds) return RADI_E_NOMEM;
     ds->ctx = ctx;
