@@ -1,5 +1,7 @@
 /*
- * Internal contract of the dataset model (radiobject.c: open, ingest, validate, rename;
+ * Internal contract of the dataset model (dataset_open.c: create, open, volume
+ * resolution; dataset_meta.c: helpers; collection.c: add and rename; ingest*.c: ingest,
+ * with its own internal header model/ingest.h; dataset_validate.c: validate;
  * dataset_copy.c: materialize and collection copies). Not installed.
  */
 #ifndef RDI_MODEL_DATASET_H
@@ -72,6 +74,20 @@ char *rdi_meta_get_str(const radi_meta *m, const char *key); /* malloc'd; NULL i
 
 /* Collection names: 1..255 of [A-Za-z0-9_.-], not starting with '.'. */
 int rdi_ds_name_ok(const char *s);
+/* A sparse dataframe schema with the two ASCII key dimensions and the given attributes. */
+radi_status rdi_ds_frame_schema(uint32_t nattr, const char *const *names, const radi_datatype *types,
+                                radi_schema **out);
+/* RADI_OK for a dataset; a stand-alone collection refuses `what` (writes need a root). */
+radi_status rdi_ds_refuse_standalone(const radi_dataset *ds, const char *what);
+/* Drops the collection list, the subjects and the collection caches. */
+void rdi_ds_clear_lists(radi_dataset *ds);
+
+/* collection.c: creates collections/<name> (obs, volumes, metadata) without
+ * registering it; checks a new collection's name and that nothing is at its URI;
+ * registers a made collection (the one change that makes it visible). */
+radi_status rdi_ds_make_collection(radi_dataset *ds, const char *name);
+radi_status rdi_ds_check_new_collection(radi_dataset *ds, const char *name);
+radi_status rdi_ds_register_collection(radi_dataset *ds, const char *name);
 
 /* "<collection URI>[/child]" (malloc'd): <uri>/collections/<name>, or the stand-alone
  * collection's own URI. */

@@ -1,6 +1,6 @@
 /*
  * validate's structural checks, beyond the consistency of counts and obs_ids
- * (radiobject.c): metadata that cannot be read, and directories that hold TileDB
+ * (dataset_validate.c): metadata that cannot be read, and directories that hold TileDB
  * objects but are not members, which is what an interrupted write leaves behind (a
  * collection made but never registered, a volume written but never added, an append's
  * __radi_staging_* directory). Each problem is one line naming the path; nothing is

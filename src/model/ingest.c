@@ -1,0 +1,213 @@
+/*
+ * Ingest, the transaction (docs/dataset.md §7): radi_dataset_ingest takes the lock,
+ * ingest_locked checks every collection, write_all writes, places and commits them, and
+ * on failure undo_collection and rdi_ds_undo_meta take the call back.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model/dataset.h"
+#include "model/ingest.h"
+
+/* Every file of every collection as one parallel loop (few files per collection would
+ * leave workers idle), with progress reported as files complete. */
+typedef struct flat_job {
+    coll_job *jobs;
+    size_t njobs;
+    rdi_task_fn fn;
+    const radi_ingest_options *opt;
+    pthread_mutex_t lock;
+    uint64_t done, total;
+} flat_job;
+
+static radi_status flat_task(void *arg, size_t i, unsigned worker)
+{
+    flat_job *f = arg;
+    size_t k = 0;
+    while (i >= f->jobs[k].j.n) i -= f->jobs[k++].j.n;
+    RDI_TRY(f->fn(&f->jobs[k].j, i, worker));
+    if (f->opt->progress) {
+        pthread_mutex_lock(&f->lock);
+        uint64_t done = ++f->done;
+        f->opt->progress(f->opt->progress_user, done, f->total, f->jobs[k].j.order[i]->path);
+        pthread_mutex_unlock(&f->lock);
+    }
+    return RADI_OK;
+}
+
+radi_status rdi_ingest_for_all_files(radi_dataset *ds, coll_job *jobs, size_t njobs, rdi_task_fn fn,
+                                 const radi_ingest_options *opt, int report)
+{
+    radi_ingest_options quiet;
+    radi_ingest_options_init(&quiet);
+    flat_job f;
+    memset(&f, 0, sizeof f);
+    f.jobs = jobs;
+    f.njobs = njobs;
+    f.fn = fn;
+    f.opt = report ? opt : &quiet;
+    pthread_mutex_init(&f.lock, NULL);
+    for (size_t k = 0; k < njobs; k++) f.total += jobs[k].j.n;
+    radi_status s = rdi_pool_for(ds->ctx->pool, (size_t)f.total, flat_task, &f);
+    pthread_mutex_destroy(&f.lock);
+    return s;
+}
+
+/* Takes back a commit of an ingest that failed later (another collection's commit). */
+static void uncommit(radi_dataset *ds, coll_job *c)
+{
+    if (c->ci < 0) {
+        char *cl = rdi_path_join(ds->uri, "collections");
+        radi_group *g = NULL;
+        if (cl && radi_group_open(ds->ctx, cl, &g) == RADI_OK) radi_group_remove_member(g, c->name);
+        radi_group_close(g);
+        free(cl);
+    } else if (c->obs_frag) {
+        char *obs = rdi_ds_coll_uri(ds, c->name, "obs");
+        if (obs) rdi_fragment_discard(ds->ctx, obs, c->obs_frag);
+        free(obs);
+    }
+}
+
+static void undo_collection(radi_dataset *ds, coll_job *c, radi_status st)
+{
+    if (c->committed) uncommit(ds, c);
+    rdi_ds_undo_meta(ds, c->name, c->ci < 0, &c->u);
+    if (c->ci >= 0)
+        rdi_ingest_undo_append(ds, c->vol_dir, &c->j, c->placed, c->members_added, c->spare, c->done, c->ndone, st);
+    if (c->made) {
+        char *cu = rdi_ds_coll_uri(ds, c->name, NULL);
+        if (cu) rdi_ds_undo(ds->ctx, cu, st);
+        free(cu);
+    }
+}
+
+/* Writes every volume, places them, then metadata and obs_meta, then commits each
+ * collection: an append's obs rows, a new collection's registration. */
+static radi_status write_all(radi_dataset *ds, coll_job *jobs, size_t nc, const radi_ingest_options *opt,
+                             const rdi_strlist *news, meta_undo *du)
+{
+    radi_status s = RADI_OK;
+    size_t nnew = 0;
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        if (c->ci < 0) {
+            nnew++;
+            s = rdi_ds_make_collection(ds, c->name);
+            c->made = s == RADI_OK;
+        }
+        if (s == RADI_OK) s = rdi_ingest_prepare_staging(ds, c);
+    }
+    if (s == RADI_OK) s = rdi_ingest_for_all_files(ds, jobs, nc, rdi_ingest_volume_task, opt, 1);
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        s = rdi_ingest_place_volumes(ds, c);
+        /* A new collection's obs rows go in before it is registered. */
+        if (s == RADI_OK && c->ci < 0) s = rdi_ingest_write_obs(ds, c->name, c->j.order, c->j.n, NULL);
+        if (s == RADI_OK) s = rdi_ingest_update_collection_meta(ds, c->name, &c->j, c->j.n, c->j.base, &c->u);
+    }
+    if (s == RADI_OK) s = rdi_ingest_write_obs_meta(ds, opt, news, &du->obs_meta_frag);
+    if (s == RADI_OK) s = rdi_ds_update_root_counts(ds, (int64_t)(ds->collections.n + nnew), du);
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        s = c->ci < 0 ? rdi_ds_register_collection(ds, c->name) : rdi_ingest_write_obs(ds, c->name, c->j.order, c->j.n, &c->obs_frag);
+        c->committed = s == RADI_OK;
+    }
+    return s;
+}
+
+static void free_job(coll_job *c)
+{
+    for (size_t i = 0; c->j.items && i < c->j.n; i++) {
+        free(c->j.items[i].oid);
+        free(c->j.items[i].abspath);
+    }
+    free(c->j.items);
+    free(c->j.order);
+    free(c->vol_dir);
+    free(c->moves);
+    free(c->done);
+    free(c->staging);
+    free(c->spare);
+    free(c->obs_frag);
+}
+
+static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                 const radi_ingest_options *opt);
+
+radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                const radi_ingest_options *opt)
+{
+    if (!ds || (ncollections && !collections)) return rdi_error(RADI_E_INVALID, "radi_dataset_ingest: NULL argument");
+    RDI_TRY(rdi_ds_refuse_standalone(ds, "an ingest"));
+    if (ncollections == 0) return rdi_error(RADI_E_INVALID, "%s: nothing to ingest", ds->uri);
+    radi_ingest_options def;
+    if (!opt) {
+        radi_ingest_options_init(&def);
+        opt = &def;
+    }
+    /* Under the lock the dataset is re-read: obs_meta rows or collections written since
+     * open (by the caller or another writer) count. */
+    rdi_lock_hold hold;
+    RDI_TRY(rdi_ds_lock(ds, &hold));
+    return rdi_ds_unlock(&hold, ingest_locked(ds, ncollections, collections, opt));
+}
+
+static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                 const radi_ingest_options *opt)
+{
+    coll_job *jobs = rdi_calloc(ncollections, sizeof *jobs);
+    if (!jobs) return RADI_E_NOMEM;
+    radi_status s = RADI_OK;
+    for (size_t k = 0; k < ncollections && s == RADI_OK; k++) {
+        const radi_ingest_collection *src = &collections[k];
+        if (!src->name || (src->n && !src->sources)) {
+            s = rdi_error(RADI_E_INVALID, "radi_dataset_ingest: collection %zu has no name or sources", k);
+            break;
+        }
+        if (src->n == 0) {
+            s = rdi_error(RADI_E_INVALID, "%s: no NIfTI files to ingest into '%s'", ds->uri, src->name);
+            break;
+        }
+        for (size_t q = 0; q < k && s == RADI_OK; q++)
+            if (strcmp(collections[q].name, src->name) == 0)
+                s = rdi_error(RADI_E_INVALID, "%s: collection '%s' is named twice in one ingest", ds->uri, src->name);
+        jobs[k].ci = rdi_ds_coll_index(ds, src->name);
+        if (s == RADI_OK) s = jobs[k].ci >= 0 ? rdi_ds_load_collection(ds, (size_t)jobs[k].ci)
+                                              : rdi_ds_check_new_collection(ds, src->name);
+        if (s == RADI_OK) s = rdi_ingest_make_items(ds, &jobs[k], src, opt);
+    }
+    rdi_strlist news = RDI_STRLIST_INIT;
+    meta_undo du = {0};
+    if (s == RADI_OK) s = rdi_ingest_check_all(ds, jobs, ncollections, opt, &news);
+    if (s == RADI_OK) {
+        s = write_all(ds, jobs, ncollections, opt, &news, &du);
+        if (s != RADI_OK) {
+            for (size_t k = 0; k < ncollections; k++) undo_collection(ds, &jobs[k], s);
+            rdi_ds_undo_meta(ds, NULL, 1, &du);
+        }
+    }
+    for (size_t k = 0; k < ncollections; k++) {
+        if (jobs[k].staging) {
+            char *why = s != RADI_OK ? rdi_strdup(radi_errmsg()) : NULL;
+            rdi_vfs_remove_dir(ds->ctx->vfs, jobs[k].staging);
+            if (why) rdi_error(s, "%s", why);
+            free(why);
+        }
+        free_job(&jobs[k]);
+    }
+    free(jobs);
+    free(du.obs_meta_frag);
+    rdi_strlist_free(&news);
+    radi_status l = rdi_ds_load(ds);
+    return s != RADI_OK ? s : l;
+}
+
+radi_status radi_dataset_ingest_niftis(radi_dataset *ds, const char *collection, size_t n,
+                                       const radi_nifti_source *sources, const radi_ingest_options *opt)
+{
+    if (!collection) return rdi_error(RADI_E_INVALID, "radi_dataset_ingest_niftis: NULL collection");
+    radi_ingest_collection c = {collection, n, sources};
+    return radi_dataset_ingest(ds, 1, &c, opt);
+}
