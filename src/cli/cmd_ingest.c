@@ -294,20 +294,22 @@ int cli_cmd_ingest(const cli_args *args)
         } else if (type == RADI_OBJECT_ARRAY) {
             /* --append cannot help: an array is never a dataset. */
             rc = cli_fail(CLI_ERR_RUNTIME, "%s: exists and is not a dataset (a TileDB array)", uri);
-        } else if (type != RADI_OBJECT_INVALID && !append) {
-            rc = cli_fail(CLI_ERR_RUNTIME, "%s: already exists (use --append to add to it)", uri);
-        } else if (type == RADI_OBJECT_INVALID) {
-            radi_uri_kind kind = RADI_URI_NONE;
-            if (radi_uri_kind_of(ctx, uri, &kind) != RADI_OK)
-                rc = cli_fail_radi();
-            else if (kind != RADI_URI_NONE)
-                rc = cli_fail(CLI_ERR_RUNTIME, "%s: exists and is not a dataset", uri);
-            else if (obs_meta)
+        } else if (!append || type == RADI_OBJECT_INVALID) {
+            radi_status cs;
+            /* Creation also takes over what an interrupted ingest left here: the remains of
+             * a killed creation, or a dataset still without collections (docs/dataset.md
+             * §8.5), so the same command run again completes. */
+            if (obs_meta) {
                 rc = create_with_csv(ctx, uri, obs_meta, &created);
-            else if (radi_dataset_create(ctx, uri) != RADI_OK)
-                rc = cli_fail_radi();
-            else
+            } else if ((cs = radi_dataset_create(ctx, uri)) != RADI_OK) {
+                rc = cs == RADI_E_EXISTS
+                         ? cli_fail(CLI_ERR_RUNTIME, type == RADI_OBJECT_GROUP
+                                                         ? "%s: already exists (use --append to add to it)"
+                                                         : "%s: exists and is not a dataset", uri)
+                         : cli_fail_radi();
+            } else {
                 created = 1;
+            }
         }
     }
     if (rc == CLI_OK && radi_dataset_open(ctx, uri, &ds) != RADI_OK) rc = cli_fail_radi();

@@ -7,6 +7,7 @@
 
 #include "model/dataset.h"
 #include "model/ingest.h"
+#include "model/journal.h"
 
 /* ------------------------------------------------------------ collections -- */
 
@@ -98,8 +99,19 @@ static radi_status rename_locked(radi_dataset *ds, const char *from, const char 
     char *cl = rdi_path_join(ds->uri, "collections");
     radi_group *g = NULL;
     radi_status s = src && dst && cl ? RADI_OK : RADI_E_NOMEM;
+    /* The journal (docs/dataset.md §8.5): the groups this rename changes, then the move. */
+    rdi_journal *jr = NULL;
+    char *svol = s == RADI_OK ? rdi_path_join(src, "volumes") : NULL;
+    if (s == RADI_OK && !svol) s = RADI_E_NOMEM;
+    if (s == RADI_OK) s = rdi_journal_begin(ds->ctx, ds->uri, "rename_collection", &jr);
+    if (s == RADI_OK) s = rdi_journal_keep_group(jr, cl);
+    if (s == RADI_OK) s = rdi_journal_keep_group(jr, src);
+    if (s == RADI_OK) s = rdi_journal_keep_group(jr, svol);
+    if (s == RADI_OK) s = rdi_journal_open(jr);
+    free(svol);
     /* The directory first, then the membership in one change; a failure of the latter
      * moves the directory back, so the dataset is as before. */
+    if (s == RADI_OK) s = rdi_journal_move(jr, src, dst);
     if (s == RADI_OK) s = rdi_object_move(ds->ctx, src, dst);
     if (s == RADI_OK) {
         s = radi_group_open(ds->ctx, cl, &g);
@@ -129,6 +141,7 @@ static radi_status rename_locked(radi_dataset *ds, const char *from, const char 
     free(src);
     free(dst);
     free(cl);
+    s = rdi_journal_finish(jr, s);
     radi_status l = rdi_ds_load(ds);
     return s != RADI_OK ? s : l;
 }
@@ -149,9 +162,20 @@ static radi_status add_collection_locked(radi_dataset *ds, const char *name)
     if (!ds || !name) return rdi_error(RADI_E_INVALID, "radi_dataset_add_collection: NULL argument");
     RDI_TRY(rdi_ds_refuse_standalone(ds, "adding a collection"));
     RDI_TRY(rdi_ds_check_new_collection(ds, name));
-    RDI_TRY(rdi_ds_make_collection(ds, name));
+    /* The journal: the new collection's tree, the root's and collections' groups. */
+    rdi_journal *jr = NULL;
+    char *cu = rdi_ds_coll_uri(ds, name, NULL), *cl = rdi_path_join(ds->uri, "collections");
+    radi_status s = cu && cl ? rdi_journal_begin(ds->ctx, ds->uri, "add_collection", &jr) : RADI_E_NOMEM;
+    if (s == RADI_OK) s = rdi_journal_new(jr, cu);
+    if (s == RADI_OK) s = rdi_journal_keep_group(jr, ds->uri);
+    if (s == RADI_OK) s = rdi_journal_keep_group(jr, cl);
+    if (s == RADI_OK) s = rdi_journal_open(jr);
+    free(cu);
+    free(cl);
+    if (s == RADI_OK) s = rdi_ds_make_collection(ds, name);
+    if (s != RADI_OK) return rdi_journal_finish(jr, s);
     meta_undo u = {0};
-    radi_status s = rdi_ds_update_root_counts(ds, (int64_t)ds->collections.n + 1, &u);
+    s = rdi_ds_update_root_counts(ds, (int64_t)ds->collections.n + 1, &u);
     if (s == RADI_OK) s = rdi_ds_register_collection(ds, name);
     if (s != RADI_OK) {
         rdi_ds_undo_meta(ds, name, 1, &u);
@@ -159,6 +183,7 @@ static radi_status add_collection_locked(radi_dataset *ds, const char *name)
         if (cu) rdi_ds_undo(ds->ctx, cu, s);
         free(cu);
     }
+    s = rdi_journal_finish(jr, s);
     radi_status l = rdi_ds_load(ds);
     return s != RADI_OK ? s : l;
 }

@@ -43,6 +43,9 @@ struct radi_dataset {
      * strict (every other call). Borrowed from the caller for its duration. */
     rdi_strlist *notes;
     int subjects_unread;       /* lenient mode: obs_meta could not be read (noted) */
+    /* The intent journal of the write in progress on this handle (journal.h), which
+     * every tree move records before it starts; NULL outside a write. */
+    struct rdi_journal *journal;
 };
 
 /* One member of a collection's volumes group, with its obs_id metadata. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "model/dataset.h"
+#include "model/journal.h"
 
 /* Sorted copies of a selection's string list; *out stays empty (match all) for NULL. */
 static radi_status sorted_list(size_t n, const char *const *items, rdi_strlist *out, int *all)
@@ -208,9 +209,10 @@ static radi_status vol_copy_task(void *arg, size_t i, unsigned worker)
 }
 
 /* Writes collection ci (the picked rows) as a collection group at dst named `name`.
- * *nkept gets the number of volumes. */
+ * *nkept gets the number of volumes. standalone_root: dst is a new root the caller
+ * holds (rdi_new_root_begin). */
 static radi_status copy_collection_to(radi_dataset *ds, size_t ci, const picks *p, const char *dst, const char *name,
-                                      uint64_t *nkept)
+                                      uint64_t *nkept, int standalone_root)
 {
     RDI_TRY(rdi_ds_load_collection(ds, ci));
     const coll_cache *c = &ds->cache[ci];
@@ -232,7 +234,8 @@ static radi_status copy_collection_to(radi_dataset *ds, size_t ci, const picks *
          *src_obs = rdi_ds_coll_uri(ds, cname, "obs");
     uint64_t (*shapes)[3] = rdi_calloc(n ? n : 1, sizeof *shapes);
     if (s == RADI_OK && (!obs || !vols || !src_obs || !shapes)) s = RADI_E_NOMEM;
-    if (s == RADI_OK) s = radi_group_create(ds->ctx, dst);
+    /* A stand-alone copy's root is the caller's new root (it holds the lock and journal). */
+    if (s == RADI_OK) s = standalone_root ? rdi_group_create_over(ds->ctx, dst) : radi_group_create(ds->ctx, dst);
     uint64_t nrows = 0;
     if (s == RADI_OK) s = copy_rows(ds->ctx, src_obs, obs, p, &nrows);
     if (s == RADI_OK && nrows != n)
@@ -280,20 +283,6 @@ static radi_status copy_collection_to(radi_dataset *ds, size_t ci, const picks *
 
 /* ------------------------------------------------------------- public API -- */
 
-static radi_status check_dst(radi_ctx *ctx, const char *dst)
-{
-    radi_object_type t;
-    RDI_TRY(radi_object_type_of(ctx, dst, &t));
-    int kind = 0;
-    RDI_TRY(rdi_vfs_kind(ctx->vfs, dst, &kind));
-    rdi_dirlist ls = {NULL, 0};
-    if (kind == 2) RDI_TRY(rdi_vfs_ls(ctx->vfs, dst, &ls));
-    size_t entries = ls.n;
-    rdi_dirlist_free(&ls);
-    if (t != RADI_OBJECT_INVALID || kind == 1 || entries)
-        return rdi_error(RADI_E_EXISTS, "%s: cannot copy there: something already exists", dst);
-    return RADI_OK;
-}
 
 radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *collection, const radi_selection *sel,
                                          const char *dst_uri, const char *name)
@@ -305,18 +294,15 @@ radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *collectio
     if (!name) name = collection;
     if (!rdi_ds_name_ok(name))
         return rdi_error(RADI_E_INVALID, "bad collection name '%s' (1-255 of A-Z a-z 0-9 _ . -)", name);
-    RDI_TRY(check_dst(ds->ctx, dst_uri));
-    char *dst = rdi_uri_normalize(dst_uri);
-    if (!dst) return RADI_E_NOMEM;
+    rdi_new_root nr;
+    RDI_TRY(rdi_new_root_begin(ds->ctx, dst_uri, "copy_collection", 0, &nr));
     picks p;
     radi_status s = picks_make(ds, sel, &p);
     if (s == RADI_OK) {
-        s = copy_collection_to(ds, (size_t)ci, &p, dst, name, NULL);
-        if (s != RADI_OK) rdi_ds_undo(ds->ctx, dst, s);
+        s = copy_collection_to(ds, (size_t)ci, &p, nr.root, name, NULL, 1);
         picks_free(&p);
     }
-    free(dst);
-    return s;
+    return rdi_new_root_end(&nr, s);
 }
 
 radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, const radi_selection *sel)
@@ -329,22 +315,23 @@ radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, cons
     for (size_t i = 0; sel && sel->collections && i < sel->n_collections; i++)
         if (rdi_ds_coll_index(ds, sel->collections[i]) < 0)
             return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s' to copy", ds->uri, sel->collections[i]);
-    RDI_TRY(check_dst(ds->ctx, dst_uri));
-    char *dst = rdi_uri_normalize(dst_uri);
-    if (!dst) return RADI_E_NOMEM;
     picks p;
-    radi_status s = picks_make(ds, sel, &p);
+    RDI_TRY(picks_make(ds, sel, &p));
+    /* The new dataset is made under its own lock and journal (create.c). */
+    rdi_new_root nr;
+    radi_status s = rdi_new_root_begin(ds->ctx, dst_uri, "materialize", 0, &nr);
     if (s != RADI_OK) {
-        free(dst);
+        picks_free(&p);
         return s;
     }
+    const char *dst = nr.root;
     /* obs_meta keeps the picked subjects (all columns); obs_ids pick volumes only. */
     picks subjects_only = p;
     subjects_only.all_obs_ids = 1;
     char *src_om = rdi_path_join(ds->uri, "obs_meta"), *om = rdi_path_join(dst, "obs_meta"),
          *cl = rdi_path_join(dst, "collections");
     rdi_strlist names = RDI_STRLIST_INIT;
-    s = src_om && om && cl ? radi_group_create(ds->ctx, dst) : RADI_E_NOMEM;
+    s = src_om && om && cl ? rdi_group_create_over(ds->ctx, dst) : RADI_E_NOMEM;
     uint64_t nsub = 0;
     if (s == RADI_OK) s = copy_rows(ds->ctx, src_om, om, &subjects_only, NULL);
     if (s == RADI_OK) s = radi_group_create(ds->ctx, cl);
@@ -354,7 +341,7 @@ radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, cons
         for (size_t k = 0; !take && k < sel->n_collections; k++) take = strcmp(sel->collections[k], name) == 0;
         if (!take) continue;
         char *cu = rdi_path_join(cl, name);
-        s = cu ? copy_collection_to(ds, i, &p, cu, name, NULL) : RADI_E_NOMEM;
+        s = cu ? copy_collection_to(ds, i, &p, cu, name, NULL, 0) : RADI_E_NOMEM;
         if (s == RADI_OK) s = rdi_strlist_push(&names, name);
         free(cu);
     }
@@ -377,12 +364,10 @@ radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, cons
     const char *members[2] = {"obs_meta", "collections"};
     if (s == RADI_OK) s = radi_group_add_members(g, 2, members, 1, members);
     radi_group_close(g);
-    if (s != RADI_OK) rdi_ds_undo(ds->ctx, dst, s);
     rdi_strlist_free(&names);
     picks_free(&p);
     free(src_om);
     free(om);
     free(cl);
-    free(dst);
-    return s;
+    return rdi_new_root_end(&nr, s);
 }

@@ -23,60 +23,6 @@ static radi_status read_keys(radi_ctx *ctx, const char *uri, rdi_strlist *sids, 
     return RADI_OK;
 }
 
-/* ---------------------------------------------------------------- create -- */
-
-/* A caller's obs_meta schema must be sparse and keyed by exactly the two ASCII dims. */
-static radi_status check_obs_meta_schema(const char *uri, const radi_schema *sc)
-{
-    radi_schema_info si;
-    RDI_TRY(radi_schema_get_info(sc, &si));
-    const char *want[2] = {K_SID, K_OID};
-    int ok = si.type == RADI_SPARSE && si.ndim == 2;
-    for (uint32_t d = 0; ok && d < 2; d++) {
-        radi_dim_info di;
-        RDI_TRY(radi_schema_get_dim(sc, d, &di));
-        ok = strcmp(di.name, want[d]) == 0 && di.type == RADI_STRING_ASCII;
-    }
-    if (!ok)
-        return rdi_error(RADI_E_INVALID, "%s: obs_meta schema must be sparse with dimensions obs_subject_id, obs_id "
-                         "(STRING_ASCII) in that order", uri);
-    return RADI_OK;
-}
-
-radi_status radi_dataset_create(radi_ctx *ctx, const char *uri)
-{
-    return radi_dataset_create_with_obs_meta(ctx, uri, NULL);
-}
-
-radi_status radi_dataset_create_with_obs_meta(radi_ctx *ctx, const char *uri, const radi_schema *obs_meta)
-{
-    if (!ctx || !uri) return rdi_error(RADI_E_INVALID, "radi_dataset_create: NULL argument");
-    if (obs_meta) RDI_TRY(check_obs_meta_schema(uri, obs_meta));
-    char *root = rdi_uri_normalize(uri);
-    if (!root) return RADI_E_NOMEM;
-    char *om = rdi_path_join(root, "obs_meta"), *cl = rdi_path_join(root, "collections");
-    radi_schema *sc = NULL;
-    radi_group *g = NULL;
-    radi_status s = om && cl ? radi_group_create(ctx, root) : RADI_E_NOMEM;
-    if (s != RADI_OK) goto out;
-    if (!obs_meta) s = rdi_ds_frame_schema(0, NULL, NULL, &sc);
-    if (s == RADI_OK) s = radi_array_create(ctx, om, obs_meta ? obs_meta : sc);
-    if (s == RADI_OK) s = radi_group_create(ctx, cl);
-    if (s == RADI_OK) s = radi_group_open(ctx, root, &g);
-    if (s == RADI_OK) s = rdi_meta_put_i64(radi_group_meta(g), "subject_count", 0);
-    if (s == RADI_OK) s = rdi_meta_put_i64(radi_group_meta(g), "n_collections", 0);
-    if (s == RADI_OK) s = radi_group_add_member(g, "obs_meta", 1, "obs_meta");
-    if (s == RADI_OK) s = radi_group_add_member(g, "collections", 1, "collections");
-    radi_group_close(g);
-    if (s != RADI_OK) rdi_ds_undo(ctx, root, s);
-out:
-    radi_schema_free(sc);
-    free(om);
-    free(cl);
-    free(root);
-    return s;
-}
-
 /* ------------------------------------------------------------------ open -- */
 
 static void cache_clear(coll_cache *c)

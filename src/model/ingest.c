@@ -9,6 +9,7 @@
 
 #include "model/dataset.h"
 #include "model/ingest.h"
+#include "model/journal.h"
 
 /* Every file of every collection as one parallel loop (few files per collection would
  * leave workers idle), with progress reported as files complete. */
@@ -136,6 +137,52 @@ static void free_job(coll_job *c)
 static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
                                  const radi_ingest_options *opt);
 
+/* The journal of an ingest (docs/dataset.md §8.5): the trees it creates (new
+ * collections, new volume slots or a renumbering append's staging directory) and the
+ * TileDB directories it adds to (the root's and each appended collection's groups, their
+ * obs arrays, obs_meta); moves are recorded as they happen (ingest_place.c). */
+static radi_status journal_ingest(radi_dataset *ds, coll_job *jobs, size_t nc, rdi_journal **out)
+{
+    rdi_journal *j = NULL;
+    RDI_TRY(rdi_journal_begin(ds->ctx, ds->uri, "ingest", &j));
+    char *om = rdi_path_join(ds->uri, "obs_meta"), *cl = rdi_path_join(ds->uri, "collections");
+    radi_status s = om && cl ? rdi_journal_keep_group(j, ds->uri) : RADI_E_NOMEM;
+    if (s == RADI_OK) s = rdi_journal_keep_array(j, om);
+    if (s == RADI_OK) s = rdi_journal_keep_group(j, cl);
+    for (size_t k = 0; k < nc && s == RADI_OK; k++) {
+        coll_job *c = &jobs[k];
+        char *cu = rdi_ds_coll_uri(ds, c->name, NULL), *obs = rdi_ds_coll_uri(ds, c->name, "obs");
+        if (!cu || !obs) s = RADI_E_NOMEM;
+        if (s == RADI_OK && c->ci < 0) {
+            s = rdi_journal_new(j, cu);
+        } else if (s == RADI_OK) {
+            s = rdi_journal_keep_group(j, cu);
+            if (s == RADI_OK) s = rdi_journal_keep_group(j, c->vol_dir);
+            if (s == RADI_OK) s = rdi_journal_keep_array(j, obs);
+            if (s == RADI_OK && c->nmoves) {
+                s = rdi_ingest_name_staging(c);
+                if (s == RADI_OK) s = rdi_journal_new(j, c->staging);
+            }
+            for (size_t i = 0; s == RADI_OK && !c->nmoves && i < c->j.n; i++) {
+                char *slot = rdi_asprintf("%s/%llu", c->vol_dir, (unsigned long long)(c->j.base + i));
+                s = slot ? rdi_journal_new(j, slot) : RADI_E_NOMEM;
+                free(slot);
+            }
+        }
+        free(cu);
+        free(obs);
+    }
+    free(om);
+    free(cl);
+    if (s == RADI_OK) s = rdi_journal_open(j);
+    if (s != RADI_OK) {
+        rdi_journal_free(j);
+        return s;
+    }
+    *out = j;
+    return RADI_OK;
+}
+
 radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
                                 const radi_ingest_options *opt)
 {
@@ -181,6 +228,9 @@ static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const ra
     rdi_strlist news = RDI_STRLIST_INIT;
     meta_undo du = {0};
     if (s == RADI_OK) s = rdi_ingest_check_all(ds, jobs, ncollections, opt, &news);
+    rdi_journal *jr = NULL;
+    if (s == RADI_OK) s = journal_ingest(ds, jobs, ncollections, &jr);
+    ds->journal = jr;
     if (s == RADI_OK) {
         s = write_all(ds, jobs, ncollections, opt, &news, &du);
         if (s != RADI_OK) {
@@ -197,6 +247,10 @@ static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const ra
         }
         free_job(&jobs[k]);
     }
+    /* Complete: the journal goes and the ingest is done. Failed: whatever the undo above
+     * could not take back is rolled back from the journal. */
+    ds->journal = NULL;
+    s = rdi_journal_finish(jr, s);
     free(jobs);
     free(du.obs_meta_frag);
     rdi_strlist_free(&news);

@@ -90,6 +90,9 @@ radi_status rdi_ingest_write_obs_meta(radi_dataset *ds, const radi_ingest_option
                                       char **frag);
 
 /* ---- ingest_place.c ---- */
+/* Names a renumbering append's staging directory (and its spare slot), once: the
+ * journal records it before anything is written. */
+radi_status rdi_ingest_name_staging(coll_job *c);
 radi_status rdi_ingest_prepare_staging(radi_dataset *ds, coll_job *c);
 radi_status rdi_ingest_place_volumes(radi_dataset *ds, coll_job *c);
 void rdi_ingest_undo_append(radi_dataset *ds, const char *vol_dir, ingest_job *j, size_t placed, int members_added,

@@ -8,6 +8,7 @@
 
 #include "model/dataset.h"
 #include "model/ingest.h"
+#include "model/journal.h"
 
 /* ------------------------------------------------------ append placement -- */
 
@@ -21,10 +22,18 @@ static char *slot_uri(const char *vol_dir, const char *spare, uint64_t slot)
     return rdi_path_join(vol_dir, num);
 }
 
-static radi_status move_slot(radi_ctx *ctx, const char *vol_dir, const char *spare, uint64_t from, uint64_t to)
+/* Moves one volume tree, recorded in the write's journal first (so a crash during the
+ * move is found and undone by the next writer). */
+static radi_status journaled_move(radi_dataset *ds, const char *from, const char *to)
+{
+    RDI_TRY(rdi_journal_move(ds->journal, from, to));
+    return rdi_object_move(ds->ctx, from, to);
+}
+
+static radi_status move_slot(radi_dataset *ds, const char *vol_dir, const char *spare, uint64_t from, uint64_t to)
 {
     char *f = slot_uri(vol_dir, spare, from), *t = slot_uri(vol_dir, spare, to);
-    radi_status s = f && t ? rdi_object_move(ctx, f, t) : RADI_E_NOMEM;
+    radi_status s = f && t ? journaled_move(ds, f, t) : RADI_E_NOMEM;
     free(f);
     free(t);
     return s;
@@ -34,7 +43,7 @@ static radi_status move_slot(radi_ctx *ctx, const char *vol_dir, const char *spa
  * free (slots 0..nslots-1; the appended volumes' slots start free); a cycle, possible
  * only in a dataset 0.1.1 wrote unsorted, goes through the spare name. `done` receives
  * each move made, in order, for revert_moves. mv is consumed. */
-static radi_status apply_moves(radi_ctx *ctx, const char *vol_dir, const char *spare, vol_move *mv, size_t nm,
+static radi_status apply_moves(radi_dataset *ds, const char *vol_dir, const char *spare, vol_move *mv, size_t nm,
                                uint64_t base, uint64_t nslots, vol_move *done, size_t *ndone)
 {
     uint8_t *busy = rdi_calloc((size_t)nslots + nm, 1), *moved = busy ? busy + nslots : NULL;
@@ -47,7 +56,7 @@ static radi_status apply_moves(radi_ctx *ctx, const char *vol_dir, const char *s
         /* From the end: in a sorted collection every target is then already free. */
         for (size_t i = nm; i-- > 0 && s == RADI_OK;) {
             if (moved[i] || busy[mv[i].to]) continue;
-            s = move_slot(ctx, vol_dir, spare, mv[i].from, mv[i].to);
+            s = move_slot(ds, vol_dir, spare, mv[i].from, mv[i].to);
             if (s != RADI_OK) break;
             done[nd++] = mv[i];
             if (mv[i].from != SPARE_SLOT) busy[mv[i].from] = 0;
@@ -60,7 +69,7 @@ static radi_status apply_moves(radi_ctx *ctx, const char *vol_dir, const char *s
             /* A cycle: park one of its volumes under the spare name. */
             size_t i = 0;
             while (moved[i]) i++;
-            s = move_slot(ctx, vol_dir, spare, mv[i].from, SPARE_SLOT);
+            s = move_slot(ds, vol_dir, spare, mv[i].from, SPARE_SLOT);
             if (s == RADI_OK) {
                 done[nd++] = (vol_move){mv[i].from, SPARE_SLOT};
                 busy[mv[i].from] = 0;
@@ -74,9 +83,9 @@ static radi_status apply_moves(radi_ctx *ctx, const char *vol_dir, const char *s
 }
 
 /* Undoes apply_moves (the slots the moves emptied must be free again). */
-static void revert_moves(radi_ctx *ctx, const char *vol_dir, const char *spare, const vol_move *done, size_t nd)
+static void revert_moves(radi_dataset *ds, const char *vol_dir, const char *spare, const vol_move *done, size_t nd)
 {
-    while (nd--) move_slot(ctx, vol_dir, spare, done[nd].to, done[nd].from);
+    while (nd--) move_slot(ds, vol_dir, spare, done[nd].to, done[nd].from);
 }
 
 /* Undoes an append into vol_dir: the members it added, the first `placed` new volumes
@@ -101,7 +110,7 @@ void rdi_ingest_undo_append(radi_dataset *ds, const char *vol_dir, ingest_job *j
             radi_object_remove(ds->ctx, u);
         free(u);
     }
-    revert_moves(ds->ctx, vol_dir, spare, done, ndone);
+    revert_moves(ds, vol_dir, spare, done, ndone);
     rdi_error(st, "%s", why ? why : "ingest failed");
     free(why);
 }
@@ -125,17 +134,24 @@ static radi_status add_volume_members(radi_dataset *ds, const char *vol_dir, uin
 
 /* Renumbering appends write their new volumes to a staging directory first, so existing
  * volumes move only once every new one is written. */
+radi_status rdi_ingest_name_staging(coll_job *c)
+{
+    if (!c->nmoves || c->staging) return RADI_OK;
+    char label[33];
+    RDI_TRY(rdi_random_label(label));
+    if (!(c->staging = rdi_asprintf("%s/__radi_staging_%s", c->vol_dir, label)) ||
+        !(c->spare = rdi_path_join(c->staging, "spare")) || !(c->done = rdi_calloc(2 * c->nmoves, sizeof *c->done)))
+        return RADI_E_NOMEM;
+    return RADI_OK;
+}
+
 radi_status rdi_ingest_prepare_staging(radi_dataset *ds, coll_job *c)
 {
     c->j.vol_dir = c->vol_dir;
     /* Without moves the new volumes are written in their slots (undo removes them). */
     c->placed = c->nmoves ? 0 : c->j.n;
     if (!c->nmoves) return RADI_OK;
-    char label[33];
-    RDI_TRY(rdi_random_label(label));
-    if (!(c->staging = rdi_asprintf("%s/__radi_staging_%s", c->vol_dir, label)) ||
-        !(c->spare = rdi_path_join(c->staging, "spare")) || !(c->done = rdi_calloc(2 * c->nmoves, sizeof *c->done)))
-        return RADI_E_NOMEM;
+    RDI_TRY(rdi_ingest_name_staging(c));
     RDI_TRY(rdi_vfs_mkdir(ds->ctx->vfs, c->staging));
     c->j.vol_dir = c->staging;
     return RADI_OK;
@@ -148,11 +164,11 @@ radi_status rdi_ingest_place_volumes(radi_dataset *ds, coll_job *c)
     c->placed = c->staging ? 0 : c->j.n;
     radi_status s = RADI_OK;
     if (c->nmoves)
-        s = apply_moves(ds->ctx, c->vol_dir, c->spare, c->moves, c->nmoves, c->j.base, c->j.base + c->j.n, c->done,
+        s = apply_moves(ds, c->vol_dir, c->spare, c->moves, c->nmoves, c->j.base, c->j.base + c->j.n, c->done,
                         &c->ndone);
     for (size_t i = 0; c->staging && s == RADI_OK && i < c->j.n; i++) {
         char *from = slot_uri(c->staging, NULL, c->j.order[i]->k), *to = slot_uri(c->vol_dir, NULL, c->j.order[i]->k);
-        s = from && to ? rdi_object_move(ds->ctx, from, to) : RADI_E_NOMEM;
+        s = from && to ? journaled_move(ds, from, to) : RADI_E_NOMEM;
         if (s == RADI_OK) c->placed++;
         free(from);
         free(to);

@@ -75,6 +75,22 @@ void rdi_journal_free(rdi_journal *j)
 /* "" and "." both name the root. */
 static const char *rel_norm(const char *rel) { return (!rel || !strcmp(rel, ".")) ? "" : rel; }
 
+/* A path below the root as the journal stores it: URIs of the root itself or below it
+ * lose the root's prefix; relative paths stay. NULL for anything else (outside). */
+static const char *to_rel(const rdi_journal *j, const char *p)
+{
+    if (!p) return NULL;
+    size_t n = strlen(j->root);
+    if (strncmp(p, j->root, n) == 0 && (p[n] == 0 || p[n] == '/')) return p[n] ? p + n + 1 : "";
+    if (p[0] == '/' || strstr(p, "://")) return NULL;
+    return rel_norm(p);
+}
+
+static radi_status outside(const rdi_journal *j, const char *p)
+{
+    return rdi_error(RADI_E_INTERNAL, "journal of %s: %s is not inside the dataset", j->root, p ? p : "(null)");
+}
+
 /* The absolute URI of rel (malloc'd). */
 static char *abs_of(const rdi_journal *j, const char *rel)
 {
@@ -82,13 +98,16 @@ static char *abs_of(const rdi_journal *j, const char *rel)
     return *rel ? rdi_path_join(j->root, rel) : rdi_strdup(j->root);
 }
 
-radi_status rdi_journal_new(rdi_journal *j, const char *rel)
+radi_status rdi_journal_new(rdi_journal *j, const char *path)
 {
-    return rdi_strlist_push(&j->news, rel_norm(rel));
+    const char *rel = to_rel(j, path);
+    return rel ? rdi_strlist_push(&j->news, rel) : outside(j, path);
 }
 
-static radi_status add_keep(rdi_journal *j, const char *rel, const char *child)
+static radi_status add_keep(rdi_journal *j, const char *path, const char *child)
 {
+    const char *rel = to_rel(j, path);
+    if (!rel) return outside(j, path);
     if (j->nkeeps == j->capkeeps) {
         size_t cap = j->capkeeps ? 2 * j->capkeeps : 8;
         keep_dir *k = realloc(j->keeps, cap * sizeof *k);
@@ -96,7 +115,6 @@ static radi_status add_keep(rdi_journal *j, const char *rel, const char *child)
         j->keeps = k;
         j->capkeeps = cap;
     }
-    rel = rel_norm(rel);
     char *r = *rel ? rdi_path_join(rel, child) : rdi_strdup(child);
     if (!r) return RADI_E_NOMEM;
     j->keeps[j->nkeeps++] = (keep_dir){r, {0}, 0};
@@ -227,8 +245,11 @@ radi_status rdi_journal_open(rdi_journal *j)
 radi_status rdi_journal_move(rdi_journal *j, const char *from, const char *to)
 {
     if (!j) return RADI_OK;
-    RDI_TRY(rdi_strlist_push(&j->move_from, rel_norm(from)));
-    radi_status s = rdi_strlist_push(&j->move_to, rel_norm(to));
+    const char *f = to_rel(j, from), *t = to_rel(j, to);
+    if (!f || !*f) return outside(j, from);
+    if (!t || !*t) return outside(j, to);
+    RDI_TRY(rdi_strlist_push(&j->move_from, f));
+    radi_status s = rdi_strlist_push(&j->move_to, t);
     if (s != RADI_OK) {
         free(j->move_from.items[--j->move_from.n]);
         return s;
@@ -267,8 +288,15 @@ static radi_status undo_move(rdi_journal *j, size_t i)
         s = rdi_object_move_resume(j->ctx, from, to);
         at_from = 0;
     }
-    /* Only at `from`: never started or already undone; nowhere: nothing to do. */
-    if (s == RADI_OK && at_to) s = rdi_object_move(j->ctx, to, from);
+    /* Only at `from`: never started or already undone; nowhere: nothing to do. The
+     * directory `from` was in may be gone (a staging directory is removed last). */
+    if (s == RADI_OK && at_to) {
+        const char *slash = strrchr(from, '/');
+        char *parent = slash ? rdi_strndup(from, (size_t)(slash - from)) : NULL;
+        s = !slash ? RADI_OK : parent ? rdi_vfs_mkdir(j->ctx->vfs, parent) : RADI_E_NOMEM;
+        free(parent);
+        if (s == RADI_OK) s = rdi_object_move(j->ctx, to, from);
+    }
     if (s != RADI_OK) s = rdi_error_wrap(s, "undoing the move of %s to %s", from ? from : "?", to ? to : "?");
     free(from);
     free(to);
@@ -283,7 +311,7 @@ static radi_status clean_keep(rdi_journal *j, const keep_dir *k)
     rdi_dirlist l = {NULL, 0};
     radi_status s = rdi_vfs_ls(j->ctx->vfs, u, &l);
     for (size_t e = 0; e < l.n && s == RADI_OK; e++) {
-        if (rdi_strlist_has_sorted(&k->names, l.items[e].name, k->names.n)) continue;
+        if (rdi_strlist_has_sorted(&k->names, l.items[e].name, strlen(l.items[e].name))) continue;
         char *p = rdi_path_join(u, l.items[e].name);
         if (!p) s = RADI_E_NOMEM;
         else if (l.items[e].is_dir) s = rdi_vfs_remove_dir(j->ctx->vfs, p);
@@ -322,11 +350,33 @@ static radi_status remove_new(rdi_journal *j, const char *rel)
     return s;
 }
 
+/* Removes the temporary files a killed local write left in dir (relative): they are made
+ * next to the TileDB directories (never inside them), so they sit in the parents of the
+ * keep directories and in the root (the journal's own). */
+static radi_status clean_temps(rdi_journal *j, const char *rel)
+{
+    char *u = abs_of(j, rel);
+    radi_status s = u ? rdi_vfs_remove_temps(j->ctx->vfs, u) : RADI_E_NOMEM;
+    free(u);
+    return s;
+}
+
 static radi_status rollback(rdi_journal *j)
 {
     radi_status s = RADI_OK;
     for (size_t i = j->move_from.n; i-- > 0 && s == RADI_OK;) s = undo_move(j, i);
     for (size_t i = 0; i < j->nkeeps && s == RADI_OK; i++) s = clean_keep(j, &j->keeps[i]);
+    {
+        s = s == RADI_OK ? clean_temps(j, "") : s;
+        for (size_t i = 0; i < j->nkeeps && s == RADI_OK; i++) {
+            /* The keep directory's parent: its path up to the last '/' ("" for the root). */
+            const char *rel = j->keeps[i].rel, *slash = strrchr(rel, '/');
+            if (!slash) continue; /* the root, done above */
+            char *parent = rdi_strndup(rel, (size_t)(slash - rel));
+            s = parent ? clean_temps(j, parent) : RADI_E_NOMEM;
+            free(parent);
+        }
+    }
     for (size_t i = j->news.n; i-- > 0 && s == RADI_OK;) s = remove_new(j, j->news.items[i]);
     if (s == RADI_OK) s = rdi_vfs_remove_file(j->ctx->vfs, j->uri);
     if (s == RADI_OK) j->opened = 0;
@@ -558,7 +608,8 @@ radi_status rdi_journal_recover(radi_ctx *ctx, const char *root, char **op)
     if (op) *op = NULL;
     rdi_journal *j = NULL;
     RDI_TRY(load(ctx, root, &j));
-    if (!j) return RADI_OK;
+    /* No journal: a writer killed while writing it left at most its temporary. */
+    if (!j) return rdi_vfs_remove_temps(ctx->vfs, root);
     radi_status s = rollback(j);
     if (s != RADI_OK)
         s = rdi_error_wrap(s, "%s: rolling back the interrupted %s (journal %s)", root, j->op, RDI_DS_JOURNAL_NAME);

@@ -29,21 +29,21 @@
 
 #define RDI_DS_JOURNAL_NAME "__radi_journal"
 
-typedef struct rdi_journal rdi_journal;
+typedef struct rdi_journal rdi_journal; /* the tag is also named in model/dataset.h */
 
 /* Starts recording operation `op` (a word: "ingest", "rename_collection", ...) on the
  * dataset at root. Nothing is written until rdi_journal_open. */
 radi_status rdi_journal_begin(radi_ctx *ctx, const char *root, const char *op, rdi_journal **out);
-/* Declarations, before rdi_journal_open. Paths are relative to root ("" or "." for the
- * root itself), '/'-separated. keep_array / keep_group list the object's TileDB
- * directories when the journal is opened. */
+/* Declarations, before rdi_journal_open. Paths are URIs of root or below it (or paths
+ * relative to root, "" for root itself). keep_array / keep_group list the object's
+ * TileDB directories when the journal is opened. */
 radi_status rdi_journal_new(rdi_journal *j, const char *rel);
 radi_status rdi_journal_keep_array(rdi_journal *j, const char *rel);
 radi_status rdi_journal_keep_group(rdi_journal *j, const char *rel);
 /* Lists the keep directories (in parallel on remote storage) and writes the journal
  * durably. After this, the operation may change the dataset. */
 radi_status rdi_journal_open(rdi_journal *j);
-/* Records a tree move from -> to (relative to root) before the caller performs it
+/* Records a tree move from -> to (URIs below root) before the caller performs it
  * (rewrites the journal). A NULL journal is a no-op (callers outside a journaled
  * operation). */
 radi_status rdi_journal_move(rdi_journal *j, const char *from, const char *to);
@@ -61,6 +61,22 @@ radi_status rdi_journal_recover(radi_ctx *ctx, const char *root, char **op);
 /* For validate: a one-line description of the journal at root (malloc'd), or NULL when
  * there is none. */
 radi_status rdi_journal_describe(radi_ctx *ctx, const char *root, char **line);
+
+/* The new-root protocol (create.c) of writes that make a dataset or a collection at a
+ * new URI: the root directory is made and locked, an interrupted earlier creation there
+ * rolled back, the root must then hold nothing (or, with replace_empty, an empty
+ * dataset, which is replaced), and a journal records the whole root as new. _end
+ * finishes: on success the journal goes; on failure everything made goes, the lock and
+ * the directory too. Both return the status, _begin having ended r itself on failure. */
+typedef struct rdi_new_root {
+    radi_ctx *ctx;
+    char *root;            /* normalized URI */
+    rdi_lock_hold hold;
+    int locked;
+    rdi_journal *journal;
+} rdi_new_root;
+radi_status rdi_new_root_begin(radi_ctx *ctx, const char *uri, const char *op, int replace_empty, rdi_new_root *r);
+radi_status rdi_new_root_end(rdi_new_root *r, radi_status st);
 
 /* The journal parser, exposed for its fuzz target: parses text[0..n) (root is only used
  * to name it in errors); RADI_OK or RADI_E_CORRUPT. */

@@ -175,7 +175,9 @@ static radi_status write_details(radi_group *g, const rdi_member *extra, int ext
     return s;
 }
 
-radi_status radi_group_create(radi_ctx *ctx, const char *uri)
+/* over: the caller owns the directory (it may hold the caller's own files, as a dataset
+ * being created holds its lock and journal), so it is not checked for emptiness. */
+static radi_status create_group(radi_ctx *ctx, const char *uri, int over)
 {
     if (!ctx || !uri) return rdi_error(RADI_E_INVALID, "radi_group_create: NULL argument");
     char *root = rdi_uri_normalize(uri);
@@ -184,7 +186,7 @@ radi_status radi_group_create(radi_ctx *ctx, const char *uri)
     rdi_dirlist ls = {NULL, 0};
     char *marker = NULL, *gdir = NULL, *mdir = NULL;
     radi_status s = rdi_vfs_kind(ctx->vfs, root, &kind);
-    if (s == RADI_OK && kind == 2) s = rdi_vfs_ls(ctx->vfs, root, &ls);
+    if (s == RADI_OK && kind == 2 && !over) s = rdi_vfs_ls(ctx->vfs, root, &ls);
     /* An empty directory counts as nothing, as for arrays. */
     if (s == RADI_OK && (kind == 1 || ls.n > 0))
         s = rdi_error(RADI_E_EXISTS, "%s: cannot create a group: something already exists there", root);
@@ -204,6 +206,10 @@ radi_status radi_group_create(radi_ctx *ctx, const char *uri)
     free(root);
     return s;
 }
+
+radi_status radi_group_create(radi_ctx *ctx, const char *uri) { return create_group(ctx, uri, 0); }
+
+radi_status rdi_group_create_over(radi_ctx *ctx, const char *uri) { return create_group(ctx, uri, 1); }
 
 typedef struct details_file {
     const char *name;

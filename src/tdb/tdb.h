@@ -292,6 +292,10 @@ radi_status rdi_group_relativize(radi_group *g, uint64_t *changed);
 radi_status rdi_group_meta_consolidate(radi_ctx *ctx, const char *uri);
 radi_status rdi_group_meta_vacuum(radi_ctx *ctx, const char *uri);
 
+/* radi_group_create in a directory the caller owns (it may already hold the caller's
+ * files: a dataset's lock and journal), which is not checked for emptiness. */
+radi_status rdi_group_create_over(radi_ctx *ctx, const char *uri);
+
 /* Removes a fragment an operation of this process just wrote, as its undo: the commit
  * file first (the fragment is invisible from then on), then its directory. */
 radi_status rdi_fragment_discard(radi_ctx *ctx, const char *array_uri, const char *name);

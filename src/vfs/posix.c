@@ -338,6 +338,32 @@ static radi_status px_remove_file(void *self, const char *uri)
     return s;
 }
 
+/* Removes the temporaries that writes killed before their rename left in the directory
+ * (listings hide them; the dataset journal's roll-back calls this). */
+static radi_status px_remove_temps(void *self, const char *uri)
+{
+    RDI_UNUSED(self);
+    WITH_PATH(uri);
+    DIR *d = opendir(path);
+    radi_status s = RADI_OK;
+    if (!d) {
+        if (errno != ENOENT && errno != ENOTDIR) s = sys_error("list", path);
+        free(path);
+        return s;
+    }
+    struct dirent *e;
+    int removed = 0;
+    while ((e = readdir(d)) && s == RADI_OK) {
+        if (strncmp(e->d_name, RDI_POSIX_TEMP_PREFIX, sizeof RDI_POSIX_TEMP_PREFIX - 1) != 0) continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT) s = sys_error("remove a temporary in", path);
+        removed = 1;
+    }
+    closedir(d);
+    if (s == RADI_OK && removed) s = sync_dir(path);
+    free(path);
+    return s;
+}
+
 static radi_status remove_tree(const char *path)
 {
     DIR *d = opendir(path);
@@ -459,4 +485,5 @@ const rdi_vfs_ops rdi_vfs_posix_ops = {
     .destroy = NULL,
     .lock = px_lock,
     .unlock = px_unlock,
+    .remove_temps = px_remove_temps,
 };

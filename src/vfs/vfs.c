@@ -106,6 +106,14 @@ radi_status rdi_vfs_mkdir(rdi_vfs *v, const char *uri) { DISPATCH(mkdir(self, ur
 radi_status rdi_vfs_remove_file(rdi_vfs *v, const char *uri) { DISPATCH(remove_file(self, uri)); }
 radi_status rdi_vfs_remove_dir(rdi_vfs *v, const char *uri) { DISPATCH(remove_dir(self, uri)); }
 
+radi_status rdi_vfs_remove_temps(rdi_vfs *v, const char *uri)
+{
+    const rdi_vfs_ops *ops = NULL;
+    void *self = NULL;
+    RDI_TRY(pick(v, uri, &ops, &self));
+    return ops->remove_temps ? ops->remove_temps(self, uri) : RADI_OK;
+}
+
 radi_status rdi_vfs_move(rdi_vfs *v, const char *from, const char *to)
 {
     const rdi_vfs_ops *ops = NULL, *to_ops = NULL;

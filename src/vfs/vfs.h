@@ -100,6 +100,9 @@ typedef struct rdi_vfs_ops {
     radi_status (*write_many)(void *self, rdi_vfs_wobj *w, size_t n);
     radi_status (*lock)(void *self, const char *uri, uint32_t lease_ms, void **token);
     radi_status (*unlock)(void *self, void *token);
+    /* Removes the temporary objects killed writes left directly in the directory uri
+     * (backends whose whole-object writes go through temporaries: POSIX). */
+    radi_status (*remove_temps)(void *self, const char *uri);
 } rdi_vfs_ops;
 
 /* The dispatcher a context owns. */
@@ -128,6 +131,8 @@ radi_status rdi_vfs_move(rdi_vfs *vfs, const char *from, const char *to);
  * and written whole, so each copied file is all-or-nothing. */
 radi_status rdi_vfs_copy_tree(rdi_vfs *vfs, const char *src, const char *dst);
 radi_status rdi_vfs_read_many(rdi_vfs *vfs, rdi_vfs_range *r, size_t n);
+/* See rdi_vfs_ops.remove_temps; a backend without temporaries: nothing to do. */
+radi_status rdi_vfs_remove_temps(rdi_vfs *vfs, const char *uri);
 /* A held writer lock (see rdi_vfs_ops.lock). */
 typedef struct rdi_lock_hold {
     const rdi_vfs_ops *ops;
