@@ -63,7 +63,8 @@ def nibabel_files(tmp):
 
 @pytest.fixture(scope="module")
 def all_files(tmp_path_factory):
-    return FILES + nibabel_files(tmp_path_factory.mktemp("nibabel_dicom"))
+    seeds = sorted(str(f) for f in (REPO / "fuzz" / "corpus" / "dicom").glob("*.dcm"))
+    return FILES + nibabel_files(tmp_path_factory.mktemp("nibabel_dicom")) + seeds
 
 
 @pytest.fixture(scope="module")
