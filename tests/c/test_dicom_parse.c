@@ -618,6 +618,21 @@ static void test_errors(void **state)
     parse_err(&w, RADI_E_CORRUPT, "undefined length on VR UT");
     rdi_buf_free(&w.b);
 
+    /* An undefined-length sequence inside a defined-length item must end inside it: its
+     * delimiters after the item do not count. */
+    w = (dw){RDI_BUF_INIT, 1, 0};
+    meta(&w, "1.2.840.10008.1.2.1");
+    hdr(&w, 0x0008, 0x1140, "SQ", 8 + 12 + 8 + 10);
+    item(&w, 12 + 8 + 10);
+    hdr(&w, 0x0008, 0x1199, "SQ", UNDEF);
+    item(&w, UNDEF);
+    us(&w, 0x0028, 0x0010, 2);
+    item_end(&w);
+    seq_end(&w);
+    us(&w, 0x0028, 0x0011, 3);
+    parse_err(&w, RADI_E_CORRUPT, "t.dcm");
+    rdi_buf_free(&w.b);
+
     /* Strict numbers: garbage leaves the attribute absent, never a wrong value. */
     w = (dw){RDI_BUF_INIT, 1, 0};
     meta(&w, "1.2.840.10008.1.2.1");

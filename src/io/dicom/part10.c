@@ -464,7 +464,8 @@ static radi_status new_perframe(dcm_parser *P, dcm_geo **g)
 }
 
 /* The items of a sequence whose value starts at pos: up to end (defined length) or
- * through its delimiter (undefined; end is then the end of the body). */
+ * through its delimiter (undefined; end is then the end of the enclosing container, so
+ * that nothing nested runs past what holds it). */
 static radi_status seq(dcm_parser *P, uint32_t tag, size_t pos, size_t end, int undef, enc e, int depth,
                        int kind, dcm_geo *g, size_t *out)
 {
@@ -472,7 +473,7 @@ static radi_status seq(dcm_parser *P, uint32_t tag, size_t pos, size_t end, int 
         return rdi_error(RADI_E_CORRUPT, "%s: " TAGF ": sequences nested deeper than %d", P->what, TAGA(tag),
                          DCM_MAX_DEPTH);
     for (;;) {
-        if (pos == end) {
+        if (pos >= end) {
             if (undef)
                 return rdi_error(RADI_E_CORRUPT, "%s: " TAGF ": file ends inside the sequence", P->what,
                                  TAGA(tag));
@@ -493,7 +494,7 @@ static radi_status seq(dcm_parser *P, uint32_t tag, size_t pos, size_t end, int 
         else if (kind == SK_PERFRAME) { RDI_TRY(new_perframe(P, &tg)); lv = LV_FG; }
         else if (kind == SK_SUB) lv = LV_FGSUB, tg = g;
         if (it.len == DCM_UNDEF) {
-            RDI_TRY(walk(P, it.val, P->n, 1, e, depth + 1, lv, tg, &pos));
+            RDI_TRY(walk(P, it.val, end, 1, e, depth + 1, lv, tg, &pos));
         } else {
             size_t done;
             if (lv != LV_SKIP) RDI_TRY(walk(P, it.val, it.val + it.len, 0, e, depth + 1, lv, tg, &done));
@@ -530,7 +531,7 @@ static radi_status walk(dcm_parser *P, size_t pos, size_t end, int undef, enc e,
                 if (rec && P->pix_found)
                     return rdi_error(RADI_E_CORRUPT, "%s: (7FE0,0010) PixelData: a second one at byte %zu", P->what,
                                      el.hdr);
-                RDI_TRY(rdi_dcm__items(P, el.tag, el.val, rec, &pos));
+                RDI_TRY(rdi_dcm__items(P, el.tag, el.val, end, rec, &pos));
                 if (rec)
                     P->pix_found = 1, P->pix_encaps = 1, P->pix_off = el.val, P->pix_len = pos - el.val;
                 continue;
@@ -538,7 +539,7 @@ static radi_status walk(dcm_parser *P, size_t pos, size_t end, int undef, enc e,
             if (e.explicit_vr && el.vr != VR('S', 'Q') && el.vr != VR('U', 'N'))
                 return rdi_error(RADI_E_CORRUPT, "%s: " TAGF ": undefined length on VR %c%c", P->what,
                                  TAGA(el.tag), el.vr >> 8, el.vr & 0xFF);
-            RDI_TRY(seq(P, el.tag, el.val, P->n, 1, inner, depth, kind, g, &pos));
+            RDI_TRY(seq(P, el.tag, el.val, end, 1, inner, depth, kind, g, &pos));
             continue;
         }
         size_t next = el.val + el.len;

@@ -27,11 +27,11 @@ static radi_status push_frag(dcm_parser *P, uint64_t off, uint64_t len)
     return RADI_OK;
 }
 
-radi_status rdi_dcm__items(dcm_parser *P, uint32_t tag, size_t pos, int record, size_t *end)
+radi_status rdi_dcm__items(dcm_parser *P, uint32_t tag, size_t pos, size_t limit, int record, size_t *end)
 {
     /* Encapsulated data is always little endian (every encapsulated syntax is). */
     for (int first = 1;; first = 0) {
-        if (P->n - pos < 8)
+        if (limit - pos < 8)
             return rdi_error(RADI_E_CORRUPT, "%s: (%04X,%04X)%s: file ends inside the fragments (no sequence delimiter)",
                              P->what, (unsigned)(tag >> 16), (unsigned)(tag & 0xFFFF),
                              tag == DCM_PIXEL_DATA ? " PixelData" : "");
@@ -45,10 +45,10 @@ radi_status rdi_dcm__items(dcm_parser *P, uint32_t tag, size_t pos, int record, 
             return rdi_error(RADI_E_CORRUPT, "%s: (%04X,%04X): (%04X,%04X) at byte %zu where a fragment item was expected",
                              P->what, (unsigned)(tag >> 16), (unsigned)(tag & 0xFFFF), (unsigned)(t >> 16),
                              (unsigned)(t & 0xFFFF), pos);
-        if (len == DCM_UNDEF || len > P->n - pos - 8)
+        if (len == DCM_UNDEF || len > limit - pos - 8)
             return rdi_error(RADI_E_CORRUPT, "%s: (%04X,%04X): fragment at byte %zu: length %u runs past the end (%zu bytes left)",
                              P->what, (unsigned)(tag >> 16), (unsigned)(tag & 0xFFFF), pos, len,
-                             P->n - pos - 8);
+                             limit - pos - 8);
         if (record) {
             if (first) {
                 P->bot_off = pos + 8;

@@ -71,9 +71,10 @@ typedef struct dcm_parser {
 const char *rdi_dcm__tag_name(uint32_t tag);
 
 /* The items of undefined-length pixel data (or any undefined-length OB/OW) from pos, the
- * first item header, through the sequence delimiter; *end is the byte after it. When
- * record is set (top-level Pixel Data), the offset table and fragments go to P. */
-radi_status rdi_dcm__items(dcm_parser *P, uint32_t tag, size_t pos, int record, size_t *end);
+ * first item header, through the sequence delimiter, all before limit (the end of what
+ * holds the element); *end is the byte after the delimiter. When record is set (top-level
+ * Pixel Data), the offset table and fragments go to P. */
+radi_status rdi_dcm__items(dcm_parser *P, uint32_t tag, size_t pos, size_t limit, int record, size_t *end);
 
 /* Raw deflate (no zlib header, PS3.5 A.5) of src into *out (malloc'd, the caller frees it),
  * bounded: more than 64 times the input (at least 1 MiB) or 2 GiB is refused. */
