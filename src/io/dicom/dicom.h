@@ -45,10 +45,18 @@ typedef struct rdi_dcm_frame {
     int has_ipp, has_iop, has_spacing;
     int32_t temporal_position; /* TemporalPositionIdentifier (or -1) */
     int32_t acquisition_number, instance_number; /* -1 when absent */
-    /* Native (uncompressed) pixel data: the frame's bytes are body[offset, offset+length).
-     * Encapsulated: the frame is the concatenation of frags[first_frag .. +nfrags). */
+    /* Native (uncompressed) pixel data: the frame's bytes are body[offset, offset+length),
+     * in the file's byte order (big endian for RDI_TS_EXPLICIT_BE: rdi_dcm_frame_bytes
+     * swaps them). Encapsulated: the frame is the concatenation of frags[first_frag ..
+     * +nfrags); when it is one fragment, offset/length are that fragment's (or the
+     * Extended Offset Table's length, which leaves out the padding byte). */
     uint64_t offset, length;
     uint32_t first_frag, nfrags;
+    /* Added by the parser (after the fields above, which others code against). */
+    double slice_thickness;     /* PixelMeasures (0018,0050) or the top level; NaN if absent */
+    int32_t in_stack_position;  /* FrameContent InStackPositionNumber (0020,9057), or -1 */
+    uint32_t n_dim_index;       /* FrameContent DimensionIndexValues (0020,9157), up to 4 */
+    uint32_t dim_index[4];
 } rdi_dcm_frame;
 
 typedef struct rdi_dcm_range {
@@ -82,6 +90,10 @@ typedef struct rdi_dcm_info {
     rdi_dcm_range *frags;  /* encapsulated: every fragment after the offset table (owned) */
     size_t nfrags;
     void *own; /* internal: owned buffers */
+    /* Added by the parser. */
+    uint64_t pixel_offset, pixel_length; /* the (7FE0,0010) value in body (encapsulated:
+                                          * from the offset table item to the delimiter) */
+    uint32_t mosaic_images; /* Siemens (0019,100A) NumberOfImagesInMosaic, 0 if absent */
 } rdi_dcm_info;
 
 /* Whether p looks like a DICOM file: "DICM" at byte 128, or (legacy, no preamble) a
@@ -97,7 +109,9 @@ radi_status rdi_dcm_parse(const uint8_t *p, size_t n, const char *what, rdi_dcm_
 void rdi_dcm_info_free(rdi_dcm_info *info);
 
 /* Frame k's encoded bytes: a pointer into info->body when the frame is one range, else
- * the fragments concatenated into *scratch (reused across calls; the caller frees it). */
+ * the fragments concatenated into *scratch (reused across calls; the caller frees it).
+ * Native frames of an Explicit VR Big Endian file with 16-, 32- or 64-bit samples are
+ * returned swapped to host order in *scratch, so callers always see host order. */
 radi_status rdi_dcm_frame_bytes(const rdi_dcm_info *info, uint32_t k, rdi_buf *scratch,
                                 const uint8_t **p, size_t *n);
 
