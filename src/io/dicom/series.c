@@ -102,34 +102,49 @@ void rdi_dcm_series_free(rdi_dcm_series *s, size_t n)
     free(s);
 }
 
-/* Adds the files keys[lo..hi) (one SeriesInstanceUID, in name order) to *out as parts. */
+/* Adds the files keys[lo..hi) (one SeriesInstanceUID, in name order) to *out as parts:
+ * first which part each file joins, then each part's file list at its exact size (a
+ * UID whose every file has its own orientation makes as many parts as files). */
 static radi_status split_uid(const rdi_dcm_info *const *files, const gkey *keys, size_t lo, size_t hi,
                              rdi_dcm_series *out, size_t *nout)
 {
-    size_t first = *nout;
-    for (size_t i = lo; i < hi; i++) {
+    size_t first = *nout, np = 0;
+    uint32_t *part = rdi_calloc(hi - lo, sizeof *part), *lead = rdi_calloc(hi - lo, sizeof *lead);
+    radi_status st = part && lead ? RADI_OK : RADI_E_NOMEM;
+    for (size_t i = lo; i < hi && st == RADI_OK; i++) {
         const rdi_dcm_info *f = files[keys[i].index];
-        rdi_dcm_series *s = NULL;
-        for (size_t p = first; p < *nout && !s; p++)
-            if (same_part(files[out[p].files[0]], f)) s = &out[p];
-        if (!s) {
-            s = &out[(*nout)++];
+        size_t p = 0;
+        while (p < np && !same_part(files[lead[p]], f)) p++;
+        if (p == np) {
+            lead[np++] = keys[i].index;
+            rdi_dcm_series *s = &out[first + p];
             memset(s, 0, sizeof *s);
-            /* A part can hold at most the UID's files. */
-            if (!(s->files = rdi_calloc(hi - lo, sizeof *s->files))) return RADI_E_NOMEM;
             memcpy(s->series_uid, f->series_uid, sizeof s->series_uid);
             memcpy(s->description, f->series_description, sizeof s->description);
             memcpy(s->modality, f->modality, sizeof s->modality);
             s->series_number = f->series_number;
-            s->part = (uint32_t)(s - &out[first]);
+            s->part = (uint32_t)p;
             s->rows = f->rows;
             s->cols = f->cols;
+            *nout = first + np; /* so that a failure below frees what was made */
         }
-        s->files[s->nfiles++] = keys[i].index;
-        s->nframes += f->nframes;
+        part[i - lo] = (uint32_t)p;
+        out[first + p].nfiles++;
+        out[first + p].nframes += f->nframes;
     }
-    for (size_t p = first; p < *nout; p++) out[p].nparts = (uint32_t)(*nout - first);
-    return RADI_OK;
+    for (size_t p = 0; p < np && st == RADI_OK; p++) {
+        rdi_dcm_series *s = &out[first + p];
+        s->nparts = (uint32_t)np;
+        if (!(s->files = rdi_calloc(s->nfiles, sizeof *s->files))) st = RADI_E_NOMEM;
+        s->nfiles = 0;
+    }
+    for (size_t i = lo; i < hi && st == RADI_OK; i++) {
+        rdi_dcm_series *s = &out[first + part[i - lo]];
+        s->files[s->nfiles++] = keys[i].index;
+    }
+    free(part);
+    free(lead);
+    return st;
 }
 
 radi_status rdi_dcm_group(const rdi_dcm_info *const *files, size_t n, const char *const *names,
