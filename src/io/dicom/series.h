@@ -126,6 +126,15 @@ radi_status rdi_dcm_put_frame(const rdi_dcm_volume *vol, const rdi_dcm_info *con
                               const char *const *names, size_t ref, const void *samples,
                               size_t nbytes, int big_endian, void *out);
 
+/* After the voxels are read into buf (rdi_dcm_read_volume): a RAW volume of 16-bit
+ * samples with an integer rescale whose physical values over the data actually present
+ * fit int16 is converted in place to int16 physical (values, dtype, slope and intercept
+ * updated; the files' rescale kept). The decision of rdi_dcm_assemble can only use the
+ * BitsStored range, which for CT with BitsStored 16 and intercept -1024 never fits,
+ * while its data do: dcm2niix stores such series as int16 HU too. Returns 1 if it
+ * converted. Call it before the metadata, which describe the final values. */
+int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf);
+
 /* ------------------------------------------------------------------ metadata -- */
 
 /* One named value for an obs column or a volume metadata key. value is the text (Python's

@@ -4,6 +4,7 @@
  * Kept apart from the decoding loop (series_pixels.c) so that it is tested on its own,
  * with hand-made samples.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "io/dicom/series.h"
@@ -82,4 +83,37 @@ radi_status rdi_dcm_put_frame(const rdi_dcm_volume *vol, const rdi_dcm_info *con
         break;
     }
     return RADI_OK;
+}
+
+int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf)
+{
+    double sl = vol->slope, ic = vol->intercept;
+    if (vol->values != RDI_DCM_VALUES_RAW || vol->bits_allocated != 16 || (sl == 1 && ic == 0) ||
+        sl != floor(sl) || ic != floor(ic) || fabs(sl) >= 65536 || fabs(ic) >= 1e9)
+        return 0;
+    uint64_t n = rdi_dcm_volume_nbytes(vol) / 2;
+    uint8_t *p = buf;
+    int sg = vol->is_signed;
+    int32_t lo = INT32_MAX, hi = INT32_MIN;
+    for (uint64_t i = 0; i < n; i++) {
+        uint16_t u;
+        memcpy(&u, p + 2 * i, 2);
+        int32_t x = sg ? (int16_t)u : (int32_t)u;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+    }
+    double p0 = lo * sl + ic, p1 = hi * sl + ic;
+    if (n == 0 || RDI_MIN(p0, p1) < -32768 || RDI_MAX(p0, p1) > 32767) return 0;
+    int64_t isl = (int64_t)sl, iic = (int64_t)ic;
+    for (uint64_t i = 0; i < n; i++) {
+        uint16_t u;
+        memcpy(&u, p + 2 * i, 2);
+        int16_t y = (int16_t)((sg ? (int16_t)u : (int32_t)u) * isl + iic);
+        memcpy(p + 2 * i, &y, 2);
+    }
+    vol->values = RDI_DCM_VALUES_INT16;
+    vol->dtype = RADI_INT16;
+    vol->slope = 1;
+    vol->intercept = 0;
+    return 1;
 }
