@@ -54,6 +54,12 @@ char *rdi_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rdi_scale_convert(const void *in, radi_datatype t, void *out, radi_datatype ot, uint64_t n,
                        double slope, double inter);
 
+/* ---- Python reprs: what radiobject 0.1.1 writes through str() and json.dumps ---- */
+
+/* Python's repr of a float (shortest round trip; fixed between 1e-4 and 1e16; "NaN",
+ * "Infinity" as json.dumps). cap >= 32 always suffices. */
+void rdi_py_float(char *out, size_t cap, double v);
+
 /* ---- growable byte buffer with little-endian appends ---- */
 
 typedef struct rdi_buf {
@@ -77,6 +83,9 @@ radi_status rdi_buf_put_str32(rdi_buf *b, const char *s);
 radi_status rdi_buf_put_str64(rdi_buf *b, const char *s, size_t n);
 /* Hands the storage to the caller and resets b. */
 uint8_t *rdi_buf_detach(rdi_buf *b, size_t *len);
+/* Appends a row-major 4x4 matrix as json.dumps writes a nested list, NUL-terminated
+ * ("[[1.0, 0.0, 0.0, -30.0], ...]"): the orientation_affine / affine_json value. */
+radi_status rdi_affine_json(const double *a, rdi_buf *out);
 
 /* ---- bounds-checked little-endian reader ---- */
 

@@ -1,5 +1,6 @@
 /* Clock, randomness, TileDB labels, paths. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -89,4 +90,47 @@ char *rdi_uri_normalize(const char *uri)
     size_t n = strlen(uri);
     while (n > 1 && uri[n - 1] == '/') n--;
     return rdi_strndup(uri, n);
+}
+
+/* ---------------------------------------------------------- Python reprs -- */
+
+/* Python's repr of a float (shortest round trip; fixed between 1e-4 and 1e16), which is
+ * what 0.1.1 writes through str() and json.dumps. */
+void rdi_py_float(char *out, size_t cap, double v)
+{
+    if (isnan(v)) { snprintf(out, cap, "NaN"); return; }
+    if (isinf(v)) { snprintf(out, cap, v < 0 ? "-Infinity" : "Infinity"); return; }
+    char e[48];
+    int p;
+    for (p = 1; p < 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, v);
+        if (strtod(e, NULL) == v) break;
+    }
+    snprintf(e, sizeof e, "%.*e", p - 1, v);
+    char *ep = strchr(e, 'e');
+    int x = atoi(ep + 1);
+    if (x >= -4 && x < 16) {
+        int dec = p - 1 - x;
+        snprintf(out, cap, "%.*f", dec < 1 ? 1 : dec, v);
+    } else {
+        *ep = 0;
+        snprintf(out, cap, "%.24se%c%02d", e, x < 0 ? '-' : '+', x < 0 ? -x : x);
+    }
+}
+
+radi_status rdi_affine_json(const double *a, rdi_buf *out)
+{
+    char num[48];
+    RDI_TRY(rdi_buf_append(out, "[", 1));
+    for (int r = 0; r < 4; r++) {
+        RDI_TRY(rdi_buf_append(out, r ? ", [" : "[", r ? 3 : 1));
+        for (int c = 0; c < 4; c++) {
+            rdi_py_float(num, sizeof num, a[4 * r + c]);
+            if (c) RDI_TRY(rdi_buf_append(out, ", ", 2));
+            RDI_TRY(rdi_buf_append(out, num, strlen(num)));
+        }
+        RDI_TRY(rdi_buf_append(out, "]", 1));
+    }
+    RDI_TRY(rdi_buf_append(out, "]", 2)); /* with the NUL */
+    return RADI_OK;
 }

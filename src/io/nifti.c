@@ -151,7 +151,7 @@ int rdi_polar3(const double m[3][3], double q[3][3])
 }
 
 /* nibabel's aff2axcodes(io_orientation(affine)). */
-static void axcodes_of(const double *a, char out[4])
+void rdi_axcodes(const double *a, char out[4])
 {
     static const char labels[3][2] = {{'L', 'R'}, {'P', 'A'}, {'I', 'S'}};
     double rs[3][3], r[3][3];
@@ -235,7 +235,7 @@ static void derive_geometry(radi_nifti_header *h)
         a[15] = 1;
         h->affine_source = RADI_NIFTI_AFFINE_FALLBACK;
     }
-    axcodes_of(a, h->axcodes);
+    rdi_axcodes(a, h->axcodes);
 }
 
 /* ------------------------------------------------------ header parsing -- */

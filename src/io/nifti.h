@@ -47,6 +47,10 @@ int rdi_ends_with_ci(const char *s, const char *suffix);
  * as nibabel); rdi_polar3 returns 0 for a singular input. */
 double rdi_det3(const double m[3][3]);
 int rdi_polar3(const double m[3][3], double q[3][3]);
+/* The axis codes of a row-major 4x4 voxel-to-RAS affine, nibabel's
+ * aff2axcodes(io_orientation(affine)): e.g. "RAS", "LPS"; '?' for a degenerate axis.
+ * Shared by NIfTI and DICOM, so both label a given affine alike. */
+void rdi_axcodes(const double *a, char out[4]);
 
 /* ---- gzip ---- */
 

@@ -12,29 +12,6 @@
 #include "model/dataset.h"
 #include "model/ingest.h"
 
-/* Python's repr of a float (shortest round trip; fixed between 1e-4 and 1e16), which is
- * what 0.1.1 writes through str() and json.dumps. */
-static void py_float(char *out, size_t cap, double v)
-{
-    if (isnan(v)) { snprintf(out, cap, "NaN"); return; }
-    if (isinf(v)) { snprintf(out, cap, v < 0 ? "-Infinity" : "Infinity"); return; }
-    char e[48];
-    int p;
-    for (p = 1; p < 17; p++) {
-        snprintf(e, sizeof e, "%.*e", p - 1, v);
-        if (strtod(e, NULL) == v) break;
-    }
-    snprintf(e, sizeof e, "%.*e", p - 1, v);
-    char *ep = strchr(e, 'e');
-    int x = atoi(ep + 1);
-    if (x >= -4 && x < 16) {
-        int dec = p - 1 - x;
-        snprintf(out, cap, "%.*f", dec < 1 ? 1 : dec, v);
-    } else {
-        *ep = 0;
-        snprintf(out, cap, "%.24se%c%02d", e, x < 0 ? '-' : '+', x < 0 ? -x : x);
-    }
-}
 
 /* The 15 obs attributes of a NIfTI collection, in 0.1.1's order (§3.4). */
 const char *const rdi_ds_obs_names[RDI_OBS_NATTR] = {
@@ -93,22 +70,6 @@ static void scaling(const radi_nifti_header *h, double *slope, double *inter)
     *inter = valid && isfinite(h->scl_inter) ? h->scl_inter : 0.0;
 }
 
-static radi_status affine_json(const double *a, rdi_buf *out)
-{
-    char num[48];
-    RDI_TRY(rdi_buf_append(out, "[", 1));
-    for (int r = 0; r < 4; r++) {
-        RDI_TRY(rdi_buf_append(out, r ? ", [" : "[", r ? 3 : 1));
-        for (int c = 0; c < 4; c++) {
-            py_float(num, sizeof num, a[4 * r + c]);
-            if (c) RDI_TRY(rdi_buf_append(out, ", ", 2));
-            RDI_TRY(rdi_buf_append(out, num, strlen(num)));
-        }
-        RDI_TRY(rdi_buf_append(out, "]", 1));
-    }
-    RDI_TRY(rdi_buf_append(out, "]", 2)); /* with the NUL */
-    return RADI_OK;
-}
 
 static const char *affine_source_name(const radi_nifti_header *h)
 {
@@ -130,13 +91,13 @@ static radi_status volume_meta(radi_meta *m, const radi_meta_item *orientation, 
     double slope, inter;
     scaling(h, &slope, &inter);
     char sform[16], qform[16], slope_s[48], inter_s[48], units[16], tr[48];
-    py_float(tr, sizeof tr, h->pixdim[4]);
+    rdi_py_float(tr, sizeof tr, h->pixdim[4]);
     snprintf(sform, sizeof sform, "%d", h->sform_code);
     snprintf(qform, sizeof qform, "%d", h->qform_code);
-    py_float(slope_s, sizeof slope_s, slope);
-    py_float(inter_s, sizeof inter_s, inter);
+    rdi_py_float(slope_s, sizeof slope_s, slope);
+    rdi_py_float(inter_s, sizeof inter_s, inter);
     snprintf(units, sizeof units, "%d", h->xyzt_units);
-    radi_status s = affine_json(h->affine, &aff);
+    radi_status s = rdi_affine_json(h->affine, &aff);
     if (s == RADI_OK) {
         /* One metadata file per volume: one write and one timestamp instead of eleven. */
         const char *kv[][2] = {
@@ -227,16 +188,16 @@ radi_status rdi_ingest_write_obs(radi_dataset *ds, const char *collection, item 
         char a[48], b[48], c[48];
         double slope, inter;
         scaling(h, &slope, &inter);
-        py_float(a, sizeof a, h->pixdim[1]);
-        py_float(b, sizeof b, h->pixdim[2]);
-        py_float(c, sizeof c, h->pixdim[3]);
+        rdi_py_float(a, sizeof a, h->pixdim[1]);
+        rdi_py_float(b, sizeof b, h->pixdim[2]);
+        rdi_py_float(c, sizeof c, h->pixdim[3]);
         snprintf(t1, sizeof t1, "(%s, %s, %s)", a, b, c);
         snprintf(t2, sizeof t2, "(%llu, %llu, %llu)", (unsigned long long)h->shape[0],
                  (unsigned long long)h->shape[1], (unsigned long long)h->shape[2]);
         int u = h->xyzt_units & 7;
         const char *units = u == 1 ? "m" : u == 2 ? "mm" : u == 3 ? "um" : "unknown";
         aff.len = 0;
-        s = affine_json(h->affine, &aff);
+        s = rdi_affine_json(h->affine, &aff);
         if (s == RADI_OK) s = rdi_varcol_push(&vc[0], i, it->sid);
         if (s == RADI_OK) s = rdi_varcol_push(&vc[1], i, it->oid);
         /* series_type: the collection, which radi uses as the series name. */

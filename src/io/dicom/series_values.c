@@ -1,0 +1,119 @@
+/*
+ * DICOM frame values into a volume buffer: byte order, the bits outside BitsStored, and
+ * the value transform rdi_dcm_assemble decided (raw, int16 physical, float32 physical).
+ * Kept apart from the decoding loop (series_pixels.c) so that it is tested on its own,
+ * with hand-made samples.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "io/dicom/series.h"
+
+/* One sample as a signed 64-bit integer: swapped if big-endian, high bits masked
+ * (unsigned) or sign-extended from bits_stored (signed). Old files and some encoders
+ * leave overlay or garbage bits above BitsStored; they are no part of the value. */
+static inline int64_t sample(const uint8_t *p, unsigned bytes, int big, unsigned bits, int sg)
+{
+    uint64_t u;
+    if (bytes == 1) {
+        u = p[0];
+    } else if (bytes == 2) {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        u = big ? __builtin_bswap16(x) : x;
+    } else {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        u = big ? __builtin_bswap32(x) : x;
+    }
+    uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+    u &= mask;
+    if (sg && bits > 0 && (u >> (bits - 1)) & 1) return (int64_t)(u | ~mask);
+    return (int64_t)u;
+}
+
+radi_status rdi_dcm_put_frame(const rdi_dcm_volume *vol, const rdi_dcm_info *const *files,
+                              const char *const *names, size_t ref, const void *samples,
+                              size_t nbytes, int big_endian, void *out)
+{
+    if (ref >= vol->nrefs) return rdi_error(RADI_E_INVALID, "frame %zu of a %zu-frame volume", ref, vol->nrefs);
+    rdi_dcm_ref r = vol->refs[ref];
+    const rdi_dcm_info *f = files[r.file];
+    const rdi_dcm_frame *fr = &f->frames[r.frame];
+    unsigned bytes = vol->bits_allocated / 8;
+    uint64_t npix = (uint64_t)vol->rows * vol->cols;
+    if ((uint64_t)nbytes < npix * bytes) {
+        char tmp[32];
+        const char *nm = names && names[r.file] ? names[r.file] : tmp;
+        snprintf(tmp, sizeof tmp, "file #%u", r.file);
+        return rdi_error(RADI_E_CORRUPT, "%s: frame %u: pixel data %zu bytes, expected %llu", nm, r.frame, nbytes,
+                         (unsigned long long)(npix * bytes));
+    }
+    /* Each file's own BitsStored: the volume's is the largest. */
+    unsigned bits = f->bits_stored;
+    int sg = vol->is_signed;
+    size_t osz = radi_datatype_size(vol->dtype);
+    uint8_t *dst = (uint8_t *)out + (uint64_t)ref * npix * osz;
+    const uint8_t *src = samples;
+    switch (vol->values) {
+    case RDI_DCM_VALUES_RAW:
+        /* Same width as the samples: copy the value back in host order. */
+        for (uint64_t i = 0; i < npix; i++) {
+            int64_t v = sample(src + i * bytes, bytes, big_endian, bits, sg);
+            if (bytes == 1) dst[i] = (uint8_t)v;
+            else if (bytes == 2) { uint16_t x = (uint16_t)v; memcpy(dst + 2 * i, &x, 2); }
+            else { uint32_t x = (uint32_t)v; memcpy(dst + 4 * i, &x, 4); }
+        }
+        break;
+    case RDI_DCM_VALUES_INT16: {
+        /* Integer slope and intercept whose physical range fits (checked at assembly):
+         * exact in integers. */
+        int64_t sl = (int64_t)fr->slope, ic = (int64_t)fr->intercept;
+        for (uint64_t i = 0; i < npix; i++) {
+            int16_t x = (int16_t)(sample(src + i * bytes, bytes, big_endian, bits, sg) * sl + ic);
+            memcpy(dst + 2 * i, &x, 2);
+        }
+        break;
+    }
+    case RDI_DCM_VALUES_FLOAT32:
+        for (uint64_t i = 0; i < npix; i++) {
+            float x = (float)((double)sample(src + i * bytes, bytes, big_endian, bits, sg) * fr->slope + fr->intercept);
+            memcpy(dst + 4 * i, &x, 4);
+        }
+        break;
+    }
+    return RADI_OK;
+}
+
+int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf)
+{
+    double sl = vol->slope, ic = vol->intercept;
+    if (vol->values != RDI_DCM_VALUES_RAW || vol->bits_allocated != 16 || (sl == 1 && ic == 0) ||
+        sl != floor(sl) || ic != floor(ic) || fabs(sl) >= 65536 || fabs(ic) >= 1e9)
+        return 0;
+    uint64_t n = rdi_dcm_volume_nbytes(vol) / 2;
+    uint8_t *p = buf;
+    int sg = vol->is_signed;
+    int32_t lo = INT32_MAX, hi = INT32_MIN;
+    for (uint64_t i = 0; i < n; i++) {
+        uint16_t u;
+        memcpy(&u, p + 2 * i, 2);
+        int32_t x = sg ? (int16_t)u : (int32_t)u;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+    }
+    double p0 = lo * sl + ic, p1 = hi * sl + ic;
+    if (n == 0 || RDI_MIN(p0, p1) < -32768 || RDI_MAX(p0, p1) > 32767) return 0;
+    int64_t isl = (int64_t)sl, iic = (int64_t)ic;
+    for (uint64_t i = 0; i < n; i++) {
+        uint16_t u;
+        memcpy(&u, p + 2 * i, 2);
+        int16_t y = (int16_t)((sg ? (int16_t)u : (int32_t)u) * isl + iic);
+        memcpy(p + 2 * i, &y, 2);
+    }
+    vol->values = RDI_DCM_VALUES_INT16;
+    vol->dtype = RADI_INT16;
+    vol->slope = 1;
+    vol->intercept = 0;
+    return 1;
+}
