@@ -634,3 +634,17 @@ radi_status rdi_journal_describe(radi_ctx *ctx, const char *root, char **line)
     rdi_journal_free(j);
     return *line ? RADI_OK : RADI_E_NOMEM;
 }
+
+int rdi_journal_paths_confined(const rdi_journal *j)
+{
+    for (size_t i = 0; i < j->news.n; i++)
+        if (*j->news.items[i] && !rel_ok(j->news.items[i])) return 0;
+    for (size_t i = 0; i < j->nkeeps; i++) {
+        if (!rel_ok(j->keeps[i].rel)) return 0;
+        for (size_t k = 0; k < j->keeps[i].names.n; k++)
+            if (!*j->keeps[i].names.items[k] || strchr(j->keeps[i].names.items[k], '/')) return 0;
+    }
+    for (size_t i = 0; i < j->move_from.n; i++)
+        if (!rel_ok(j->move_from.items[i]) || !rel_ok(j->move_to.items[i])) return 0;
+    return j->op && *j->op;
+}

@@ -83,5 +83,7 @@ radi_status rdi_new_root_end(rdi_new_root *r, radi_status st);
 radi_status rdi_journal_parse(radi_ctx *ctx, const char *root, const uint8_t *text, size_t n,
                               rdi_journal **out);
 void rdi_journal_free(rdi_journal *j);
+/* Whether every path of a parsed journal stays inside its root (for the fuzz target). */
+int rdi_journal_paths_confined(const rdi_journal *j);
 
 #endif
