@@ -3,6 +3,7 @@
 # SECONDS (default 60), seeded from fuzz/corpus/<target>/. Not part of CI: the committed
 # corpora are replayed by the normal tests (fuzz_replay_* in CTest).
 #   scripts/fuzz.sh [SECONDS] [TARGET ...]     e.g. scripts/fuzz.sh 300 footer
+# FUZZ_RUNS=N stops each target after N executions (whichever comes first).
 # New interesting inputs go to build-fuzz/corpus/<target>/ (copy the good ones into
 # fuzz/corpus/<target>/); crashes go to build-fuzz/artifacts/ and fail the script.
 set -euo pipefail
@@ -33,7 +34,7 @@ for t in "${targets[@]}"; do
   work="build-fuzz/corpus/$t"
   mkdir -p "$work"
   echo "== fuzz_$t for ${secs}s =="
-  if ! "build-fuzz/fuzz/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+  if ! "build-fuzz/fuzz/fuzz_$t" -max_total_time="$secs" -runs="${FUZZ_RUNS:--1}" -rss_limit_mb=2048 -timeout=10 \
        -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/${t}-" \
        "$work" "fuzz/corpus/$t" 2>"build-fuzz/fuzz_$t.log"; then
     echo "fuzz_$t FAILED: see build-fuzz/fuzz_$t.log and build-fuzz/artifacts/" >&2
