@@ -437,8 +437,10 @@ radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection, c
             return rdi_error(RADI_E_NOT_FOUND, "%s: collection '%s': no volume holds obs_id '%s'", ds->uri,
                              collection, obs_id);
         int64_t ci = rdi_ds_coll_index(ds, collection);
-        if (!ds->cache[ci].positional) return radi_volume_open(ds->ctx, e[i].volume_uri, out);
-        /* Placed by position: what opens must hold this obs_id, else resolve fully. */
+        int positional = ds->cache[ci].positional;
+        /* What opens must hold this obs_id: entries placed by position are a guess, and a
+         * verified location goes stale when a renumbering append moves volumes after it
+         * was read (docs/dataset.md §8.4). Otherwise resolve again, once. */
         radi_volume *v = NULL;
         radi_status s = radi_volume_open(ds->ctx, e[i].volume_uri, &v);
         if (s == RADI_OK && holds_obs_id(v, obs_id)) {
@@ -447,6 +449,10 @@ radi_status radi_dataset_open_volume(radi_dataset *ds, const char *collection, c
         }
         radi_volume_close(v);
         if (s != RADI_OK && s != RADI_E_NOT_FOUND) return s;
+        if (!positional)
+            return rdi_error(RADI_E_NOT_FOUND, "%s: collection '%s': the volume of obs_id '%s' moved while it was "
+                             "being opened (a write renumbers this collection); open it again",
+                             ds->uri, collection, obs_id);
         /* The caller's strings may be the cache's own, which the reload frees. */
         char *oid = rdi_strdup(obs_id), *coll = rdi_strdup(collection);
         s = oid && coll ? rdi_ds_load_collection(ds, (size_t)ci) : RADI_E_NOMEM;
