@@ -54,7 +54,12 @@ radi_status radi_ctx_create_with_options(const radi_config *config, const radi_o
     if (!ctx) return RADI_E_NOMEM;
     ctx->config = c;
     radi_status s = rdi_options_ms(opts, "dataset.lock_wait_ms", 30000, &ctx->lock_wait_ms);
+    int sync = 1;
+    if (s == RADI_OK) s = rdi_options_bool(opts, "vfs.posix.sync", 1, &sync);
     if (s == RADI_OK) s = rdi_vfs_create(&ctx->vfs);
+    /* Durable by default; vfs.posix.sync=false trades power-cut durability for speed. */
+    static const rdi_posix_settings no_sync = {0};
+    if (s == RADI_OK && !sync) s = rdi_vfs_set_local(ctx->vfs, &rdi_vfs_posix_ops, (void *)&no_sync);
     if (s == RADI_OK) s = rdi_pool_create(c.concurrency, &ctx->pool);
     if (s == RADI_OK) s = install_s3(ctx->vfs, opts);
     if (s != RADI_OK) {

@@ -33,6 +33,32 @@ static int is_ms_key(const char *k)
     return 0;
 }
 
+/* Switches: "true"/"false" (or 1/0). */
+static const char *const BOOL_KEYS[] = {"vfs.posix.sync"};
+
+static int is_bool_key(const char *k)
+{
+    for (size_t i = 0; i < sizeof BOOL_KEYS / sizeof BOOL_KEYS[0]; i++)
+        if (!strcmp(k, BOOL_KEYS[i])) return 1;
+    return 0;
+}
+
+static radi_status parse_bool(const char *key, const char *value, int *out)
+{
+    if (!strcmp(value, "true") || !strcmp(value, "1")) *out = 1;
+    else if (!strcmp(value, "false") || !strcmp(value, "0")) *out = 0;
+    else return rdi_error(RADI_E_INVALID, "%s: expected true or false, got '%.80s'", key, value);
+    return RADI_OK;
+}
+
+radi_status rdi_options_bool(const radi_options *o, const char *key, int dflt, int *out)
+{
+    const char *v = NULL;
+    *out = dflt;
+    if (!o || radi_options_get(o, key, &v) != RADI_OK || !v) return RADI_OK;
+    return parse_bool(key, v, out);
+}
+
 /* The one check of a millisecond value, for set (validate) and for use. */
 static radi_status parse_ms(const char *key, const char *value, uint32_t *out)
 {
@@ -81,6 +107,10 @@ static radi_status validate(const char *key, const char *value)
     if (is_ms_key(key)) {
         uint32_t ms;
         return value ? parse_ms(key, value, &ms) : RADI_OK;
+    }
+    if (is_bool_key(key)) {
+        int b;
+        return value ? parse_bool(key, value, &b) : RADI_OK;
     }
     if (is_s3_key(key)) {
         rdi_s3_config s3;

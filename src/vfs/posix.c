@@ -70,6 +70,9 @@ static radi_status sys_error(const char *op, const char *path)
     return rdi_error(errno_status(e), "%s: %s failed: %s", path, op, strerror(e));
 }
 
+/* Whether this backend syncs (the context option vfs.posix.sync; self NULL: yes). */
+static int syncing(const void *self) { return !self || ((const rdi_posix_settings *)self)->sync; }
+
 #define WITH_PATH(uri)                         \
     char *path = rdi_local_path(uri);          \
     if (!path) return RADI_E_NOMEM
@@ -122,8 +125,9 @@ static radi_status px_size(void *self, const char *uri, uint64_t *size)
 }
 
 /* Makes a directory entry durable: fsync of the directory that holds it. */
-static radi_status sync_dir(const char *dir)
+static radi_status sync_dir(const char *dir, int on)
 {
+    if (!on) return RADI_OK;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return sys_error("open directory", dir);
     radi_status s = RADI_OK;
@@ -133,34 +137,35 @@ static radi_status sync_dir(const char *dir)
 }
 
 /* fsync of the directory that holds path (path is modified and restored). */
-static radi_status sync_parent(char *path)
+static radi_status sync_parent(char *path, int on)
 {
+    if (!on) return RADI_OK;
     char *slash = strrchr(path, '/');
-    if (!slash) return sync_dir(".");
-    if (slash == path) return sync_dir("/");
+    if (!slash) return sync_dir(".", on);
+    if (slash == path) return sync_dir("/", on);
     *slash = '\0';
-    radi_status s = sync_dir(path);
+    radi_status s = sync_dir(path, on);
     *slash = '/';
     return s;
 }
 
 /* mkdir that makes the new entry durable (the parent is synced when one was created). */
-static int mkdir_durable(char *path)
+static int mkdir_durable(char *path, int on)
 {
     if (mkdir(path, 0777) != 0) return -1;
-    return sync_parent(path) == RADI_OK ? 0 : -1;
+    return sync_parent(path, on) == RADI_OK ? 0 : -1;
 }
 
-static radi_status mkdir_p(char *path)
+static radi_status mkdir_p(char *path, int on)
 {
     /* Usually the parent exists already (every file write lands here): one call then,
      * instead of one per path component. */
-    if (mkdir_durable(path) == 0 || errno == EEXIST) return RADI_OK;
+    if (mkdir_durable(path, on) == 0 || errno == EEXIST) return RADI_OK;
     if (errno != ENOENT) return sys_error("mkdir", path);
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        int r = mkdir_durable(path);
+        int r = mkdir_durable(path, on);
         int e = errno;
         *p = '/';
         if (r != 0 && e != EEXIST) {
@@ -168,7 +173,7 @@ static radi_status mkdir_p(char *path)
             return sys_error("mkdir", path);
         }
     }
-    if (mkdir_durable(path) != 0 && errno != EEXIST) return sys_error("mkdir", path);
+    if (mkdir_durable(path, on) != 0 && errno != EEXIST) return sys_error("mkdir", path);
     return RADI_OK;
 }
 
@@ -193,15 +198,17 @@ static char *temp_dir_for(const char *path)
 
 static radi_status px_mkdir(void *self, const char *uri)
 {
+    int on = syncing(self);
     RDI_UNUSED(self);
     WITH_PATH(uri);
-    radi_status s = mkdir_p(path);
+    radi_status s = mkdir_p(path, on);
     free(path);
     return s;
 }
 
 static radi_status px_write(void *self, const char *uri, const void *data, uint64_t len)
 {
+    int on = syncing(self);
     RDI_UNUSED(self);
     WITH_PATH(uri);
     radi_status s = RADI_OK;
@@ -212,7 +219,7 @@ static radi_status px_write(void *self, const char *uri, const void *data, uint6
     char *slash = strrchr(path, '/');
     if (slash && slash != path) {
         *slash = '\0';
-        s = mkdir_p(path);
+        s = mkdir_p(path, on);
         *slash = '/';
         if (s) goto out;
     }
@@ -235,13 +242,13 @@ static radi_status px_write(void *self, const char *uri, const void *data, uint6
         done += (uint64_t)n;
     }
     /* The data are durable before the name that publishes them exists. */
-    if (fsync(fd) != 0) { s = sys_error("fsync", tmp); goto out; }
+    if (on && fsync(fd) != 0) { s = sys_error("fsync", tmp); goto out; }
     if (close(fd) != 0) { fd = -1; s = sys_error("close", tmp); goto out; }
     fd = -1;
     if (rename(tmp, path) != 0) { s = sys_error("rename", path); goto out; }
     free(tmp);
     tmp = NULL;
-    s = sync_parent(path);
+    s = sync_parent(path, on);
 out:
     if (fd >= 0) close(fd);
     if (tmp) { unlink(tmp); free(tmp); }
@@ -326,13 +333,14 @@ static radi_status px_kind(void *self, const char *uri, int *out)
 
 static radi_status px_remove_file(void *self, const char *uri)
 {
+    int on = syncing(self);
     RDI_UNUSED(self);
     WITH_PATH(uri);
     radi_status s = RADI_OK;
     if (unlink(path) != 0) {
         if (errno != ENOENT) s = sys_error("remove", path);
     } else {
-        s = sync_parent(path); /* an undone commit stays undone after a power cut */
+        s = sync_parent(path, on); /* an undone commit stays undone after a power cut */
     }
     free(path);
     return s;
@@ -359,7 +367,7 @@ static radi_status px_remove_temps(void *self, const char *uri)
         removed = 1;
     }
     closedir(d);
-    if (s == RADI_OK && removed) s = sync_dir(path);
+    if (s == RADI_OK && removed) s = sync_dir(path, syncing(self));
     free(path);
     return s;
 }
@@ -390,18 +398,20 @@ static radi_status remove_tree(const char *path)
 
 static radi_status px_remove_dir(void *self, const char *uri)
 {
+    int on = syncing(self);
     RDI_UNUSED(self);
     WITH_PATH(uri);
     struct stat st;
     int existed = lstat(path, &st) == 0;
     radi_status s = remove_tree(path);
-    if (s == RADI_OK && existed) s = sync_parent(path);
+    if (s == RADI_OK && existed) s = sync_parent(path, on);
     free(path);
     return s;
 }
 
 static radi_status px_move(void *self, const char *from, const char *to)
 {
+    int on = syncing(self);
     RDI_UNUSED(self);
     char *src = rdi_local_path(from), *dst = rdi_local_path(to);
     radi_status s = src && dst ? RADI_OK : RADI_E_NOMEM;
@@ -414,8 +424,8 @@ static radi_status px_move(void *self, const char *from, const char *to)
         s = rdi_error(errno_status(e), "%s: move to %s failed: %s", src, dst, strerror(e));
     }
     /* Both directory entries changed: the new one first. */
-    if (s == RADI_OK) s = sync_parent(dst);
-    if (s == RADI_OK) s = sync_parent(src);
+    if (s == RADI_OK) s = sync_parent(dst, on);
+    if (s == RADI_OK) s = sync_parent(src, on);
     free(src);
     free(dst);
     return s;
@@ -426,14 +436,14 @@ static radi_status px_move(void *self, const char *from, const char *to)
  * holder dies: a crashed writer never leaves the lock held. The lease is irrelevant. */
 static radi_status px_lock(void *self, const char *uri, uint32_t lease_ms, void **token)
 {
-    RDI_UNUSED(self);
+    int on = syncing(self);
     RDI_UNUSED(lease_ms);
     WITH_PATH(uri);
     radi_status s = RADI_OK;
     char *slash = strrchr(path, '/');
     if (slash && slash != path) {
         *slash = '\0';
-        s = mkdir_p(path);
+        s = mkdir_p(path, on);
         *slash = '/';
     }
     int fd = s == RADI_OK ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666) : -1;

@@ -157,7 +157,13 @@ radi_status rdi_vfs_read_all(rdi_vfs *vfs, const char *uri, rdi_buf *out);
 /* Name prefix of the POSIX backend's temporary files (skipped by its listings). */
 #define RDI_POSIX_TEMP_PREFIX ".radi-tmp-"
 
-/* The POSIX backend's table (state pointer is unused: pass NULL). */
+/* The POSIX backend's table. Its state is NULL (the default: durable) or a
+ * rdi_posix_settings. With sync 0 (option vfs.posix.sync=false) no file or directory is
+ * fsynced: writes stay atomic for every reader and under kill -9, but a power cut may
+ * lose or zero what was written since the last sync the system made by itself. */
+typedef struct rdi_posix_settings {
+    int sync;
+} rdi_posix_settings;
 extern const rdi_vfs_ops rdi_vfs_posix_ops;
 
 /* Converts "file:///a/b" or "a/b" to an absolute local path (malloc'd). */
