@@ -132,6 +132,8 @@ radi_status rdi_dcm_decode_j2k(const uint8_t *src, size_t n, const rdi_dcm_frame
     opj_dparameters_t prm;
     opj_set_default_decoder_parameters(&prm);
     if (!opj_setup_decoder(codec, &prm)) { st = opj_fail(&m, "setting up the decoder", what); goto out; }
+    /* Without strict mode OpenJPEG "decodes" a truncated codestream from what is there. */
+    if (!opj_decoder_set_strict_mode(codec, OPJ_TRUE)) { st = opj_fail(&m, "setting strict mode", what); goto out; }
     if (!opj_read_header(s, codec, &img) || !img) { st = opj_fail(&m, "reading the header", what); goto out; }
     if (img->numcomps != 1) {
         st = rdi_error(RADI_E_UNSUPPORTED, "%s: " J2K_CODEC ": %u components (only one is supported)", what,
