@@ -23,6 +23,14 @@ radi_status rdi_dcm_decode_jls(const uint8_t *src, size_t n, const rdi_dcm_frame
     size_t ns;
     RDI_TRY(rdi_dcm_check_fmt(fmt, out_len, JLS_CODEC, what, &ns));
     if (!src || n == 0) return rdi_error(RADI_E_CORRUPT, "%s: " JLS_CODEC ": empty frame", what);
+    /* CharLS 2.4 (Debian 12's) can loop forever on some invalid scan data (fixed upstream
+     * in 3.0, "Endless loop when decoding invalid JPEG-LS input data"); a truncated frame
+     * reliably gets there. So the stream must end as a whole one does, with EOI (DICOM
+     * pads a fragment to even length with a zero byte after it), before CharLS sees it. */
+    size_t end = n;
+    while (end > 0 && src[end - 1] == 0x00) end--;
+    if (end < 4 || src[end - 2] != 0xFF || src[end - 1] != 0xD9)
+        return rdi_error(RADI_E_CORRUPT, "%s: " JLS_CODEC ": truncated: the stream does not end with EOI", what);
     charls_jpegls_decoder *dec = charls_jpegls_decoder_create();
     if (!dec) return rdi_nomem();
     radi_status st = RADI_OK;
