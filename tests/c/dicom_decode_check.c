@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     if (!src) { fprintf(stderr, "cannot read %s\n", argv[7]); return 2; }
     size_t out_len = (size_t)fmt.rows * fmt.cols * (fmt.bits_allocated / 8u);
     uint8_t *out = malloc(out_len ? out_len : 1);
-    if (!out) return 2;
+    if (!out) { free(src); return 2; }
     double best = 1e30;
     for (int r = 0; r < repeat; r++) {
         double t0 = rdi_monotonic_s();
@@ -65,14 +65,20 @@ int main(int argc, char **argv)
         double t = rdi_monotonic_s() - t0;
         if (st != RADI_OK) {
             fprintf(stderr, "%s: %s\n", radi_status_name(st), radi_errmsg());
+            free(out);
+            free(src);
             return 1;
         }
         if (t < best) best = t;
     }
     if (repeat > 1) printf("%.1f MB/s (%zu bytes in %.3f ms)\n", out_len / best / 1e6, out_len, best * 1e3);
     FILE *f = fopen(argv[8], "wb");
-    if (!f || fwrite(out, 1, out_len, f) != out_len || fclose(f) != 0) {
+    int ok = f && fwrite(out, 1, out_len, f) == out_len;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) {
         fprintf(stderr, "cannot write %s\n", argv[8]);
+        free(out);
+        free(src);
         return 2;
     }
     free(out);
