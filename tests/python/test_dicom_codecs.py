@@ -212,10 +212,16 @@ def test_htj2k_from_openjph(tmp_path, sibling):
 
 
 def test_htj2k_reaches_openjpeg(tmp_path):
-    """Without an encoder, the HTJ2K syntax still goes to OpenJPEG (its message, not a refusal)."""
-    p, _ = decode_frame(tmp_path, "htj2k", b"\xff\x4f\xff\x51\x00\x29", 8, 8, 16, 16, 0)
+    """The HTJ2K syntax goes to OpenJPEG, whose error text becomes radi's one-line message."""
+    import struct
+    siz = struct.pack(">HIIIIIIIIH", 0, 8, 8, 0, 0, 8, 8, 0, 0, 1) + bytes([15, 1, 1])
+    stream = b"\xff\x4f\xff\x51" + struct.pack(">H", len(siz) + 2) + siz  # SOC, SIZ and nothing else
+    p, _ = decode_frame(tmp_path, "htj2k", stream, 8, 8, 16, 16, 0)
     assert p.returncode == 1
-    assert "JPEG 2000" in p.stderr and "not supported" not in p.stderr
+    assert "JPEG 2000: reading the header failed: Stream too short" in p.stderr
+    assert p.stderr.count("\n") == 1
+    p, _ = decode_frame(tmp_path, "htj2k", stream, 9, 8, 16, 16, 0)  # refused before OpenJPEG
+    assert p.returncode == 1 and "image is 8 x 8 (columns x rows), expected 8 x 9" in p.stderr
 
 
 def test_near_lossless_jpeg_ls(tmp_path):

@@ -99,6 +99,48 @@ static radi_status put_samples(const opj_image_comp_t *c, size_t ns, const rdi_d
     return RADI_OK;
 }
 
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* Reads the SIZ segment itself (inside the jp2c box of a JP2 file) and checks the image
+ * size against the frame before OpenJPEG sees the stream: OpenJPEG sizes its tile and
+ * code-block structures from SIZ in opj_read_header, so a codestream declaring a huge
+ * image would cost memory before any check of ours could run. */
+static radi_status check_siz(const uint8_t *src, size_t n, int jp2, const rdi_dcm_frame_fmt *fmt, const char *what)
+{
+    size_t pos = 0;
+    if (jp2) { /* top-level boxes: LBox, TBox[, XLBox]; jp2c holds the codestream */
+        for (;;) {
+            if (n - pos < 8) return rdi_error(RADI_E_CORRUPT, "%s: " J2K_CODEC ": JP2 file without a codestream box", what);
+            uint64_t len = be32(src + pos), hdr = 8;
+            if (len == 1) {
+                if (n - pos < 16) return rdi_error(RADI_E_CORRUPT, "%s: " J2K_CODEC ": truncated JP2 box header", what);
+                len = (uint64_t)be32(src + pos + 8) << 32 | be32(src + pos + 12);
+                hdr = 16;
+            } else if (len == 0) {
+                len = n - pos;
+            }
+            if (len < hdr || len > n - pos)
+                return rdi_error(RADI_E_CORRUPT, "%s: " J2K_CODEC ": JP2 box of %llu bytes past the end", what,
+                                 (unsigned long long)len);
+            if (memcmp(src + pos + 4, "jp2c", 4) == 0) {
+                pos += (size_t)hdr;
+                break;
+            }
+            pos += (size_t)len;
+        }
+    }
+    /* SOC, SIZ marker, Lsiz, Rsiz, then Xsiz Ysiz XOsiz YOsiz (4 bytes each). */
+    if (n - pos < 4 + 4 + 16 || src[pos] != 0xFF || src[pos + 1] != 0x4F || src[pos + 2] != 0xFF ||
+        src[pos + 3] != 0x51)
+        return rdi_error(RADI_E_CORRUPT, "%s: " J2K_CODEC ": the codestream does not start with SOC and SIZ", what);
+    const uint8_t *siz = src + pos + 8;
+    uint32_t X = be32(siz), Y = be32(siz + 4), X0 = be32(siz + 8), Y0 = be32(siz + 12);
+    if (X <= X0 || Y <= Y0 || X - X0 != fmt->cols || Y - Y0 != fmt->rows)
+        return rdi_error(RADI_E_CORRUPT, "%s: " J2K_CODEC ": image is %u x %u (columns x rows), expected %u x %u", what,
+                         X > X0 ? X - X0 : 0u, Y > Y0 ? Y - Y0 : 0u, fmt->cols, fmt->rows);
+    return RADI_OK;
+}
+
 radi_status rdi_dcm_decode_j2k(const uint8_t *src, size_t n, const rdi_dcm_frame_fmt *fmt, void *out,
                                size_t out_len, const char *what)
 {
@@ -113,6 +155,8 @@ radi_status rdi_dcm_decode_j2k(const uint8_t *src, size_t n, const rdi_dcm_frame
     else
         return rdi_error(RADI_E_CORRUPT, "%s: " J2K_CODEC ": neither a J2K codestream nor a JP2 file "
                          "(no SOC/SIZ or JP2 signature)", what);
+
+    RDI_TRY(check_siz(src, n, kind == OPJ_CODEC_JP2, fmt, what));
 
     memsrc m = {src, n, 0, {0}};
     radi_status st = RADI_OK;
