@@ -10,6 +10,7 @@ APT_PACKAGES=(build-essential cmake ninja-build pkg-config
   libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev libcmocka-dev
   libcurl4-openssl-dev libssl-dev libexpat1-dev strace
   libopenjp2-7-dev libcharls-dev
+  dcmtk libopenjp2-tools openjph-tools
   python3-venv clang-14 libclang-rt-14-dev)
 
 missing=()
