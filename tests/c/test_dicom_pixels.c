@@ -92,7 +92,8 @@ static void test_rle_fragment(void **state)
     f.encapsulated = 1;
     f.body = body, f.body_len = sizeof body;
     f.frags = &frag, f.nfrags = 1;
-    fr.first_frag = 0, fr.nfrags = 1, fr.offset = 0, fr.length = 0;
+    /* A one-fragment frame's offset/length are the fragment's (dicom.h). */
+    fr.first_frag = 0, fr.nfrags = 1, fr.offset = 0, fr.length = sizeof body;
     const rdi_dcm_info *files[1] = {&f};
     uint32_t idx[1] = {0};
     rdi_dcm_series s = {.files = idx, .nfiles = 1};
@@ -100,7 +101,8 @@ static void test_rle_fragment(void **state)
     assert_int_equal(rdi_dcm_assemble(files, NULL, &s, NULL, &v), RADI_OK);
     assert_int_equal(v.dtype, RADI_UINT8);
     uint8_t out[4];
-    assert_int_equal(rdi_dcm_read_volume(files, NULL, &v, NULL, out, sizeof out), RADI_OK);
+    radi_status st = rdi_dcm_read_volume(files, NULL, &v, NULL, out, sizeof out);
+    if (st != RADI_OK) fail_msg("%s", radi_errmsg());
     assert_memory_equal(out, seg + 1, 4);
     rdi_dcm_volume_free(&v);
 }
