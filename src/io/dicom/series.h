@@ -10,6 +10,7 @@
 #ifndef RDI_IO_DICOM_SERIES_H
 #define RDI_IO_DICOM_SERIES_H
 
+#include "core/pool.h"
 #include "io/dicom/dicom.h"
 
 /* One frame of a volume: which file, which frame of it. */
@@ -125,6 +126,14 @@ uint64_t rdi_dcm_volume_nbytes(const rdi_dcm_volume *v);
 radi_status rdi_dcm_put_frame(const rdi_dcm_volume *vol, const rdi_dcm_info *const *files,
                               const char *const *names, size_t ref, const void *samples,
                               size_t nbytes, int big_endian, void *out);
+
+/* Decodes every frame of vol (native: in place from the body, byte-swapped for Explicit
+ * VR Big Endian; compressed: rdi_dcm_frame_bytes + rdi_dcm_decode) and puts it into out
+ * (out_len >= rdi_dcm_volume_nbytes(vol)) with rdi_dcm_put_frame: column-major over
+ * vol->shape, vol->dtype, ready for the volume writer (RADI_COL_MAJOR). Frames run in
+ * parallel on pool (may be NULL). Errors name the file and frame. */
+radi_status rdi_dcm_read_volume(const rdi_dcm_info *const *files, const char *const *names,
+                                const rdi_dcm_volume *vol, rdi_pool *pool, void *out, size_t out_len);
 
 /* After the voxels are read into buf (rdi_dcm_read_volume): a RAW volume of 16-bit
  * samples with an integer rescale whose physical values over the data actually present
