@@ -179,6 +179,9 @@ RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
  *   vfs.s3.connect_timeout_ms        default 3000
  *   vfs.s3.request_timeout_ms        default 30000
  *   vfs.s3.max_retries               default 5 (5xx, SlowDown, 429, timeouts, resets, short bodies)
+ *   vfs.s3.lock_lease_ms             a dataset writer's lease on S3, renewed every third of it
+ *                                    while held; a crashed writer blocks others this long at
+ *                                    most; default 30000 (1000 .. 86400000)
  *   vfs.s3.verify_ssl                default true
  *   vfs.s3.ca_file                   PEM bundle
  *   vfs.s3.aws_access_key_id, vfs.s3.aws_secret_access_key, vfs.s3.aws_session_token

@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "RadiObject", "VolumeCollection", "Volume", "OrientationInfo", "Dataframe", "configure", "get_config", "TileConfig", "CompressionConfig", "IOConfig",
     "ReadConfig", "WriteConfig", "S3Config", "RadiObjectConfig", "SliceOrientation",
-    "Compressor", "consolidate", "vacuum", "RadiError", "RadiInvalidError",
+    "Compressor", "consolidate", "vacuum", "repair", "RadiError", "RadiInvalidError",
     "RadiNotFoundError", "RadiExistsError", "RadiBusyError", "library_version",
 ]
 
@@ -45,6 +45,24 @@ def vacuum(uri, mode: str = "fragments") -> None:
     """Deletes what an earlier consolidate(uri, mode) made obsolete."""
     m = _mode(mode)
     _lib.check(_lib.lib().radi_vacuum(_lib.context().handle, _lib.encode_uri(uri), m))
+
+
+def repair(uri) -> str | None:
+    """Rolls back the write an interrupted process left half-done in the dataset at uri
+    (its journal, docs/dataset.md §8.5; the next write does the same by itself). Returns
+    the name of the operation rolled back ("ingest", "rename_collection", ...) or None
+    when nothing was interrupted. RadiBusyError while another writer works on it."""
+    import ctypes
+
+    op = ctypes.c_void_p()
+    L = _lib.lib()
+    _lib.check(L.radi_dataset_repair(_lib.context().handle, _lib.encode_uri(uri), ctypes.byref(op)))
+    if not op.value:
+        return None
+    try:
+        return ctypes.string_at(op.value).decode()
+    finally:
+        L.radi_free(op)
 
 
 def library_version() -> str:

@@ -80,6 +80,8 @@ _PROTOTYPES = {
     "radi_vacuum": (C.c_int, [_p, C.c_char_p, C.c_int]),
     # datasets (include/radi/radiobject.h) and the group calls they need
     "radi_dataset_create": (C.c_int, [_p, C.c_char_p]),
+    "radi_dataset_repair": (C.c_int, [_p, C.c_char_p, C.POINTER(C.c_void_p)]),
+    "radi_free": (None, [C.c_void_p]),
     "radi_dataset_create_with_obs_meta": (C.c_int, [_p, C.c_char_p, _p]),
     "radi_dataset_open": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
     "radi_dataset_close": (None, [_p]),

@@ -11,8 +11,6 @@
 #include "model/dataset.h"
 #include "model/journal.h"
 
-/* Same lease as every dataset writer (lock.c). */
-#define NEW_ROOT_LEASE_MS (10u * 60u * 1000u)
 
 /* Whether root holds a dataset with no collection and no subject: what a first ingest
  * that was interrupted (and rolled back) leaves behind. */
@@ -46,11 +44,30 @@ radi_status rdi_new_root_begin(radi_ctx *ctx, const char *uri, const char *op, i
     int kind = 0;
     radi_status s = (r->root = rdi_uri_normalize(uri)) ? rdi_vfs_kind(ctx->vfs, r->root, &kind) : RADI_E_NOMEM;
     if (s == RADI_OK && kind == 1) s = rdi_error(RADI_E_EXISTS, "%s: cannot create a dataset there: it is a file", r->root);
+    /* Refused before anything is written (not even a lock file) when something is there
+     * that this call may not take over: no journal of an interrupted creation, and not an
+     * empty dataset this call may replace. Checked again under the lock. */
+    if (s == RADI_OK && kind == 2) {
+        size_t n = 0;
+        char *jn = rdi_path_join(r->root, RDI_DS_JOURNAL_NAME);
+        int jkind = 0;
+        s = jn ? rdi_vfs_kind(ctx->vfs, jn, &jkind) : RADI_E_NOMEM;
+        free(jn);
+        if (s == RADI_OK && jkind == 0) s = foreign_entries(ctx, r->root, &n);
+        if (s == RADI_OK && n && !(replace_empty && empty_dataset(ctx, r->root)))
+            s = rdi_error(RADI_E_EXISTS, "%s: cannot create a dataset there: something already exists", r->root);
+        if (s != RADI_OK) {
+            free(r->root);
+            r->root = NULL;
+            return s;
+        }
+    }
+    r->made_dir = kind == 0;
     char *lock = s == RADI_OK ? rdi_path_join(r->root, RDI_DS_LOCK_NAME) : NULL;
     if (s == RADI_OK && !lock) s = RADI_E_NOMEM;
     if (s == RADI_OK) s = rdi_vfs_mkdir(ctx->vfs, r->root);
     if (s == RADI_OK) {
-        s = rdi_vfs_lock(ctx->vfs, lock, NEW_ROOT_LEASE_MS, ctx->lock_wait_ms, &r->hold);
+        s = rdi_vfs_lock(ctx->vfs, lock, 0 /* the backend's lease (vfs.s3.lock_lease_ms) */, ctx->lock_wait_ms, &r->hold);
         if (s == RADI_E_BUSY)
             s = rdi_error(s, "%s: another writer is creating or changing a dataset here (waited %.1f s)", r->root,
                           ctx->lock_wait_ms / 1000.0);
@@ -69,6 +86,7 @@ radi_status rdi_new_root_begin(radi_ctx *ctx, const char *uri, const char *op, i
     if (s == RADI_OK) s = rdi_journal_begin(ctx, r->root, op, &r->journal);
     if (s == RADI_OK) s = rdi_journal_new(r->journal, r->root);
     if (s == RADI_OK) s = rdi_journal_open(r->journal);
+    r->journaled = s == RADI_OK;
     /* An empty dataset is replaced under the journal: a crash leaves nothing or the new one. */
     if (s == RADI_OK && replace) {
         rdi_dirlist l = {NULL, 0};
@@ -92,8 +110,9 @@ radi_status rdi_new_root_end(rdi_new_root *r, radi_status st)
     /* Failed: the journal's roll-back removes everything but the lock. */
     st = rdi_journal_finish(r->journal, st);
     r->journal = NULL;
-    int rolled_back = 1;
-    if (st != RADI_OK && r->root) {
+    /* Only what this call made goes: a root it created, or one it journaled. */
+    int rolled_back = r->made_dir || r->journaled;
+    if (st != RADI_OK && r->root && rolled_back) {
         char *jn = rdi_path_join(r->root, RDI_DS_JOURNAL_NAME);
         int kind = 0;
         rolled_back = jn && rdi_vfs_kind(ctx->vfs, jn, &kind) == RADI_OK && kind == 0;
@@ -108,7 +127,7 @@ radi_status rdi_new_root_end(rdi_new_root *r, radi_status st)
         rdi_vfs_unlock(&r->hold);
         r->locked = 0;
         size_t n = 1;
-        if (foreign_entries(ctx, r->root, &n) == RADI_OK && n == 0) rdi_vfs_remove_dir(ctx->vfs, r->root);
+        if (r->made_dir && foreign_entries(ctx, r->root, &n) == RADI_OK && n == 0) rdi_vfs_remove_dir(ctx->vfs, r->root);
         if (why) rdi_error(st, "%s", why);
         free(why);
     }

@@ -73,6 +73,8 @@ typedef struct rdi_new_root {
     char *root;            /* normalized URI */
     rdi_lock_hold hold;
     int locked;
+    int made_dir;          /* nothing was at root before this call */
+    int journaled;         /* the journal was written: failure rolls everything back */
     rdi_journal *journal;
 } rdi_new_root;
 radi_status rdi_new_root_begin(radi_ctx *ctx, const char *uri, const char *op, int replace_empty, rdi_new_root *r);

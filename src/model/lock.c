@@ -11,8 +11,6 @@
 #include "model/dataset.h"
 #include "model/journal.h"
 
-/* How long an S3 lease protects a writer that stops renewing it (a crashed one). */
-#define LOCK_LEASE_MS (10u * 60u * 1000u)
 
 radi_status rdi_ds_lock(radi_dataset *ds, rdi_lock_hold *out)
 {
@@ -20,7 +18,7 @@ radi_status rdi_ds_lock(radi_dataset *ds, rdi_lock_hold *out)
     if (!u) return RADI_E_NOMEM;
     /* How long to wait for another writer to finish: option dataset.lock_wait_ms. */
     uint32_t wait = ds->ctx->lock_wait_ms;
-    radi_status s = rdi_vfs_lock(ds->ctx->vfs, u, LOCK_LEASE_MS, wait, out);
+    radi_status s = rdi_vfs_lock(ds->ctx->vfs, u, 0 /* the backend's lease (vfs.s3.lock_lease_ms) */, wait, out);
     if (s == RADI_E_BUSY)
         s = rdi_error(s, "%s: another writer is changing this dataset (waited %.1f s for %s); try again when "
                          "it has finished",

@@ -9,8 +9,6 @@
 #include "model/dataset.h"
 #include "model/journal.h"
 
-/* Same lease as every dataset writer (lock.c). */
-#define REPAIR_LEASE_MS (10u * 60u * 1000u)
 
 radi_status radi_dataset_repair(radi_ctx *ctx, const char *uri, char **op)
 {
@@ -25,7 +23,7 @@ radi_status radi_dataset_repair(radi_ctx *ctx, const char *uri, char **op)
     if (s == RADI_OK && !lock) s = RADI_E_NOMEM;
     rdi_lock_hold hold = {0};
     if (s == RADI_OK) {
-        s = rdi_vfs_lock(ctx->vfs, lock, REPAIR_LEASE_MS, ctx->lock_wait_ms, &hold);
+        s = rdi_vfs_lock(ctx->vfs, lock, 0 /* the backend's lease (vfs.s3.lock_lease_ms) */, ctx->lock_wait_ms, &hold);
         if (s == RADI_E_BUSY)
             s = rdi_error(s, "%s: another writer is changing this dataset (waited %.1f s); it will finish or "
                              "roll back its own write",

@@ -91,7 +91,8 @@ typedef struct rdi_vfs_ops {
     /* The writer lock named by uri (an object created for it): RADI_OK with *token, or
      * RADI_E_BUSY while another holder has it. A holder that dies releases it: the
      * POSIX lock is the kernel's (released with the process); on S3 it is a lease
-     * object written with a conditional PUT, which others may take over once lease_ms
+     * object written with a conditional PUT (renewed while held; lease_ms 0 = the
+     * backend's configured length), which others may take over once lease_ms
      * have passed. unlock releases it (token freed). */
     /* Writes n whole objects, in parallel where the backend can (S3: up to
      * max_parallel_ops PUTs in flight); each is atomic on its own, none is ordered

@@ -545,6 +545,23 @@ static void deferred(void)
     rdi_vfs_free(v);
 }
 
+/* The writer lease is renewed while held: with a 1 s lease, another holder (a second
+ * lock call, as another process would make) is still refused after 2.5 s; once
+ * released, it gets the lock at once. */
+static void lease(void)
+{
+    char *k = u("s3://%s/%s/lease/__radi_lock", bucket, prefix);
+    rdi_lock_hold a = {0}, b = {0};
+    CHECK(rdi_vfs_lock(vfs, k, 1000, 0, &a) == RADI_OK, "lease taken");
+    rdi_sleep_ms(2500);
+    CHECK(rdi_vfs_lock(vfs, k, 1000, 0, &b) == RADI_E_BUSY, "a renewed lease is not taken over after 2.5 leases");
+    rdi_error_clear();
+    CHECK(rdi_vfs_unlock(&a) == RADI_OK, "lease released");
+    CHECK(rdi_vfs_lock(vfs, k, 1000, 0, &b) == RADI_OK, "a released lease is taken at once");
+    CHECK(rdi_vfs_unlock(&b) == RADI_OK, "second lease released");
+    free(k);
+}
+
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
     const char *v = getenv(name);
@@ -598,6 +615,7 @@ int main(int argc, char **argv)
     if (!strcmp(sc, "gone")) gone();
     if (!strcmp(sc, "mpfail")) mpfail();
     if (all || !strcmp(sc, "deferred")) deferred();
+    if (all || !strcmp(sc, "lease")) lease();
     rdi_s3_stats st;
     rdi_s3_get_stats(s3, &st);
     printf("stats requests=%llu retries=%llu bytes_in=%llu bytes_out=%llu\n", (unsigned long long)st.requests,

@@ -209,10 +209,8 @@ def test_cli_server_gone_from_the_start(s3root, fault_proxy, sources):
 # A renumbering append that loses the server while it moves volumes (or after the moves,
 # before its obs commit) cannot undo the moves: the intent journal of docs/dataset.md
 # §8.5, which lets the next writer roll such an operation back, is not implemented yet.
-NEEDS_JOURNAL = pytest.mark.xfail(strict=True, reason="an interrupted renumbering append is rolled back only "
-                                  "by the intent journal of docs/dataset.md 8.5 (not implemented)")
 CUTS = [pytest.param("ingest", 0.5, id="ingest-0.5"), pytest.param("append", 0.3, id="append-0.3"),
-        pytest.param("append", 0.6, id="append-0.6", marks=NEEDS_JOURNAL),
+        pytest.param("append", 0.6, id="append-0.6"),
         pytest.param("consolidate", 0.5, id="consolidate-0.5")]
 _counts = {}
 
@@ -249,13 +247,20 @@ def test_server_gone_mid_operation(op, share, s3root, fault_proxy, sources, requ
     fault_proxy.configure()
     fault_proxy.reset_counts()
     fault_proxy.configure(gone_after=max(1, int(n * share)))
-    with radi_through(f"http://{fault_proxy.endpoint}", max_retries=1, connect_timeout_ms=500):
+    with radi_through(f"http://{fault_proxy.endpoint}", max_retries=1, connect_timeout_ms=500,
+                      lock_lease_ms=1000):
         with pytest.raises(radi.RadiError) as e:
             OPS[op](uri, sources)
     msg = str(e.value)
     assert "\n" not in msg and "s3://" in msg and fault_proxy.endpoint in msg, msg
     assert "not a RadiObject dataset" not in msg, msg  # the cause is the server, not the data
     fault_proxy.configure()  # the server is back
+    # What the failed call could not take back while the server was gone, its journal
+    # does: radi.repair (or the next write) rolls it back (docs/dataset.md §8.5).
+    try:
+        radi.repair(uri)
+    except radi.RadiNotFoundError:
+        assert op == "ingest"  # cut off before it made anything
     if op == "ingest":
         # The dataset this call created cannot be removed while the server is gone: what
         # can be left is the empty dataset created first (no collection, volume or row).
@@ -283,18 +288,25 @@ def test_open_failing_on_the_server_is_not_called_not_a_dataset(s3root, fault_pr
     assert "not a RadiObject dataset" not in msg
 
 
-def test_interrupted_renumbering_is_named_by_validate(s3root, fault_proxy, sources, request, tmp_path_factory):
-    """Until the journal exists (see NEEDS_JOURNAL), what an append interrupted in its
-    moves leaves is at least never silent: validate names it."""
+def test_interrupted_renumbering_is_named_then_rolled_back(s3root, fault_proxy, sources, request,
+                                                          tmp_path_factory):
+    """An append cut off in its moves leaves its journal: validate names the interrupted
+    operation, and the next write rolls it back and completes."""
     n = requests_of("append", sources, request, tmp_path_factory, fault_proxy)
     uri = s3root.uri("ds")
     ingest(uri, sources)
+    before = views(s3root, uri)
     fault_proxy.configure()
     fault_proxy.reset_counts()
     fault_proxy.configure(gone_after=int(n * 0.6))
-    with radi_through(f"http://{fault_proxy.endpoint}", max_retries=1, connect_timeout_ms=500):
+    with radi_through(f"http://{fault_proxy.endpoint}", max_retries=1, connect_timeout_ms=500,
+                      lock_lease_ms=1000):
         with pytest.raises(radi.RadiError):
             append(uri, sources)
     fault_proxy.configure()
-    with pytest.raises(ValueError, match="inconsistenc"):
+    with pytest.raises(ValueError, match="an interrupted ingest"):
         RadiObject(uri).validate()
+    append(uri, sources)  # the next write rolls back first, then appends
+    RadiObject(uri).validate()
+    assert radi.repair(uri) is None
+    assert views(s3root, uri) != before

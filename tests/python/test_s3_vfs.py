@@ -38,7 +38,7 @@ def stats(out):
 
 
 @pytest.mark.parametrize("scenario", ["basic", "multipart", "readmany", "list", "names", "kind", "remove",
-                                      "move", "errors", "threads", "deferred"])
+                                      "move", "errors", "threads", "deferred", "lease"])
 def test_scenario(moto, s3_bucket, scenario):
     rc, out = run(moto.endpoint, s3_bucket, scenario)
     assert rc == 0 and "PASSED" in out, out

@@ -39,6 +39,9 @@ typedef struct rdi_s3_config {
     uint32_t request_timeout_ms;  /* whole request; default 30000 (a stalled transfer
                                    * also fails after this long without progress) */
     uint32_t max_retries;         /* default 5 */
+    uint32_t lock_lease_ms;       /* a writer lock's lease, renewed every third of it while
+                                   * held; a crashed holder blocks others at most this long;
+                                   * default 30000 */
     int verify_ssl;               /* default 1 */
     char *ca_file;                /* PEM bundle; NULL = the system's */
     char *access_key_id;          /* NULL with no secret = anonymous (unsigned) requests */

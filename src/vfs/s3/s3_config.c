@@ -33,6 +33,7 @@ void rdi_s3_config_init(rdi_s3_config *c)
     c->max_parallel_ops = 8;
     c->multipart_part_size = 50 * MIB;
     c->connect_timeout_ms = 3000;
+    c->lock_lease_ms = 30000;
     c->request_timeout_ms = 30000;
     c->max_retries = 5;
     c->verify_ssl = 1;
@@ -212,6 +213,7 @@ static const num_opt NUM_OPTS[] = {
     {"connect_timeout_ms", 1, 600000, 3000, offsetof(rdi_s3_config, connect_timeout_ms), 0, 1},
     {"request_timeout_ms", 1, 86400000, 30000, offsetof(rdi_s3_config, request_timeout_ms), 0, 1},
     {"max_retries", 0, 100, 5, offsetof(rdi_s3_config, max_retries), 0, 1},
+    {"lock_lease_ms", 1000, 86400000, 30000, offsetof(rdi_s3_config, lock_lease_ms), 0, 1},
 };
 
 static radi_status set_endpoint(rdi_s3_config *c, const char *value)
@@ -242,7 +244,7 @@ static int known_name(const char *name)
     static const char *const NAMES[] = {
         "region", "endpoint", "scheme", "use_virtual_addressing", "max_parallel_ops",
         "multipart_part_size", "multipart_part_size_mb", "connect_timeout_ms",
-        "request_timeout_ms", "max_retries", "verify_ssl", "ca_file", "aws_access_key_id",
+        "request_timeout_ms", "max_retries", "lock_lease_ms", "verify_ssl", "ca_file", "aws_access_key_id",
         "aws_secret_access_key", "aws_session_token", "profile", "use_environment",
     };
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)

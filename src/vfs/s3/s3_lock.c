@@ -3,17 +3,29 @@
  * conditional PUT (If-None-Match: *), so exactly one writer's PUT succeeds; its body
  * names the owner and when the lease expires. A lease whose expiry has passed (its
  * writer died or lost the network) is taken over with a PUT conditional on the ETag just
- * read (If-Match), so two writers taking over at once cannot both win. Release is a
- * DELETE conditional on our own ETag, so a writer whose lease was taken over never
- * deletes its successor's.
+ * read (If-Match), so two writers taking over at once cannot both win. While held, a
+ * thread renews the lease every third of its length (a PUT conditional on our ETag), so
+ * a write may take any time while a crashed writer blocks others for at most one lease
+ * (vfs.s3.lock_lease_ms, default 30 s). Release stops the renewal, then DELETEs
+ * conditional on our own ETag, so a writer whose lease was taken over never deletes its
+ * successor's.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "vfs/s3/s3_int.h"
 
 typedef struct s3_lease {
+    rdi_s3 *s;
     char *bucket, *key, *etag;
+    uint32_t lease_ms;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t renewer;
+    int running, stop;
 } s3_lease;
 
 static void lease_free(s3_lease *l)
@@ -71,9 +83,48 @@ static radi_status read_lease(rdi_s3 *s, const char *bucket, const char *key, in
     return st;
 }
 
+/* The renewal thread: every lease_ms/3, a PUT conditional on the lease's current ETag.
+ * A 412 means the lease was taken over (this writer stalled past its expiry): renewal
+ * stops, and the release will leave the successor's lease alone. Other failures (the
+ * network) are retried at the next tick. */
+static void *renew_main(void *arg)
+{
+    s3_lease *l = arg;
+    pthread_mutex_lock(&l->mu);
+    while (!l->stop) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        uint64_t ns = (uint64_t)t.tv_nsec + (uint64_t)(l->lease_ms / 3) * 1000000u;
+        t.tv_sec += (time_t)(ns / 1000000000u);
+        t.tv_nsec = (long)(ns % 1000000000u);
+        int rc = 0;
+        while (!l->stop && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&l->cv, &l->mu, &t);
+        if (l->stop) break;
+        char *cur = rdi_strdup(l->etag);
+        pthread_mutex_unlock(&l->mu);
+        int won = 0;
+        char *etag = NULL;
+        radi_status st = cur ? put_lease(l->s, l->bucket, l->key, "If-Match", cur, l->lease_ms, &won, &etag)
+                             : RADI_E_NOMEM;
+        free(cur);
+        rdi_error_clear(); /* this thread's own message: nobody reads it */
+        pthread_mutex_lock(&l->mu);
+        if (st == RADI_OK && won) {
+            free(l->etag);
+            l->etag = etag;
+        } else if (st == RADI_OK) {
+            break; /* taken over */
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
 radi_status rdi_s3_lock(void *self, const char *uri, uint32_t lease_ms, void **token)
 {
     rdi_s3 *s = self;
+    /* The backend's lease length (vfs.s3.lock_lease_ms) unless the caller gives one. */
+    if (!lease_ms) lease_ms = s->cfg.lock_lease_ms ? s->cfg.lock_lease_ms : 30000;
     char *bucket = NULL, *key = NULL, *etag = NULL;
     RDI_TRY(rdi_s3_ready(s));
     RDI_TRY(rdi_s3_split(uri, &bucket, &key));
@@ -102,7 +153,18 @@ radi_status rdi_s3_lock(void *self, const char *uri, uint32_t lease_ms, void **t
         free(etag);
         return st;
     }
-    *l = (s3_lease){bucket, key, etag};
+    l->s = s;
+    l->bucket = bucket;
+    l->key = key;
+    l->etag = etag;
+    l->lease_ms = lease_ms;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    l->running = pthread_create(&l->renewer, NULL, renew_main, l) == 0;
     *token = l;
     return RADI_OK;
 }
@@ -112,6 +174,13 @@ radi_status rdi_s3_unlock(void *self, void *token)
     rdi_s3 *s = self;
     s3_lease *l = token;
     if (!l) return RADI_OK;
+    pthread_mutex_lock(&l->mu);
+    l->stop = 1;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    if (l->running) pthread_join(l->renewer, NULL);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
     rdi_http_header h = {"If-Match", l->etag};
     rdi_http_req r = {.op = "DELETE (unlock)", .method = "DELETE", .bucket = l->bucket, .key = l->key,
                       .headers = &h, .n_headers = 1, .missing_ok = 1};
