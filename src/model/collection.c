@@ -12,14 +12,15 @@
 /* ------------------------------------------------------------ collections -- */
 
 /* Creates collections/<name> (obs, volumes, metadata) without registering it. */
-radi_status rdi_ds_make_collection(radi_dataset *ds, const char *name)
+radi_status rdi_ds_make_collection(radi_dataset *ds, const char *name, uint32_t nobs, const char *const *obs_names,
+                                   const radi_datatype *obs_types)
 {
     char *cu = rdi_ds_coll_uri(ds, name, NULL), *obs = rdi_ds_coll_uri(ds, name, "obs"), *vol = rdi_ds_coll_uri(ds, name, "volumes");
     radi_schema *sc = NULL;
     radi_group *g = NULL;
     radi_status s = cu && obs && vol ? radi_group_create(ds->ctx, cu) : RADI_E_NOMEM;
     if (s != RADI_OK) goto out;
-    s = rdi_ds_frame_schema(RDI_OBS_NATTR, rdi_ds_obs_names, rdi_ds_obs_types, &sc);
+    s = rdi_ds_frame_schema(nobs, obs_names, obs_types, &sc);
     if (s == RADI_OK) s = radi_array_create(ds->ctx, obs, sc);
     if (s == RADI_OK) s = radi_group_create(ds->ctx, vol);
     if (s == RADI_OK) s = radi_group_open(ds->ctx, cu, &g);
@@ -172,7 +173,9 @@ static radi_status add_collection_locked(radi_dataset *ds, const char *name)
     if (s == RADI_OK) s = rdi_journal_open(jr);
     free(cu);
     free(cl);
-    if (s == RADI_OK) s = rdi_ds_make_collection(ds, name);
+    /* An empty collection has NIfTI's obs columns, as before any other kind existed. */
+    const rdi_image_source_ops *k = &rdi_nifti_image_source;
+    if (s == RADI_OK) s = rdi_ds_make_collection(ds, name, k->nobs, k->obs_names, k->obs_types);
     if (s != RADI_OK) return rdi_journal_finish(jr, s);
     meta_undo u = {0};
     s = rdi_ds_update_root_counts(ds, (int64_t)ds->collections.n + 1, &u);

@@ -85,10 +85,11 @@ radi_status rdi_ds_refuse_standalone(const radi_dataset *ds, const char *what);
 /* Drops the collection list, the subjects and the collection caches. */
 void rdi_ds_clear_lists(radi_dataset *ds);
 
-/* collection.c: creates collections/<name> (obs, volumes, metadata) without
- * registering it; checks a new collection's name and that nothing is at its URI;
- * registers a made collection (the one change that makes it visible). */
-radi_status rdi_ds_make_collection(radi_dataset *ds, const char *name);
+/* collection.c: creates collections/<name> (obs with the nobs attributes given, volumes,
+ * metadata) without registering it; checks a new collection's name and that nothing is
+ * at its URI; registers a made collection (the one change that makes it visible). */
+radi_status rdi_ds_make_collection(radi_dataset *ds, const char *name, uint32_t nobs, const char *const *obs_names,
+                                   const radi_datatype *obs_types);
 radi_status rdi_ds_check_new_collection(radi_dataset *ds, const char *name);
 radi_status rdi_ds_register_collection(radi_dataset *ds, const char *name);
 

@@ -1,5 +1,6 @@
 /*
- * Ingest, the transaction (docs/dataset.md §7): radi_dataset_ingest takes the lock,
+ * Ingest, the transaction (docs/dataset.md §7): rdi_dataset_ingest_sets (sources of any
+ * kind, model/source.h; radi_dataset_ingest gives it NIfTI's) takes the lock,
  * ingest_locked checks every collection, write_all writes, places and commits them, and
  * on failure undo_collection and rdi_ds_undo_meta take the call back.
  */
@@ -84,6 +85,24 @@ static void undo_collection(radi_dataset *ds, coll_job *c, radi_status st)
     }
 }
 
+/* Makes a new collection whose obs columns are those its sources gave (every item's are
+ * the first's: rdi_ingest_check_obs_columns). */
+static radi_status make_collection(radi_dataset *ds, coll_job *c)
+{
+    const rdi_image_fields *f = &c->j.items[0].fields;
+    const char **names = rdi_calloc(f->nobs ? f->nobs : 1, sizeof *names);
+    radi_datatype *types = rdi_calloc(f->nobs ? f->nobs : 1, sizeof *types);
+    radi_status s = names && types ? RADI_OK : RADI_E_NOMEM;
+    for (uint32_t i = 0; i < f->nobs && s == RADI_OK; i++) {
+        names[i] = f->obs[i].name;
+        types[i] = f->obs[i].type;
+    }
+    if (s == RADI_OK) s = rdi_ds_make_collection(ds, c->name, f->nobs, names, types);
+    free(names);
+    free(types);
+    return s;
+}
+
 /* Writes every volume, places them, then metadata and obs_meta, then commits each
  * collection: an append's obs rows, a new collection's registration. */
 static radi_status write_all(radi_dataset *ds, coll_job *jobs, size_t nc, const radi_ingest_options *opt,
@@ -95,7 +114,7 @@ static radi_status write_all(radi_dataset *ds, coll_job *jobs, size_t nc, const 
         coll_job *c = &jobs[k];
         if (c->ci < 0) {
             nnew++;
-            s = rdi_ds_make_collection(ds, c->name);
+            s = make_collection(ds, c);
             c->made = s == RADI_OK;
         }
         if (s == RADI_OK) s = rdi_ingest_prepare_staging(ds, c);
@@ -123,6 +142,7 @@ static void free_job(coll_job *c)
     for (size_t i = 0; c->j.items && i < c->j.n; i++) {
         free(c->j.items[i].oid);
         free(c->j.items[i].abspath);
+        rdi_image_fields_free(&c->j.items[i].fields);
     }
     free(c->j.items);
     free(c->j.order);
@@ -134,7 +154,7 @@ static void free_job(coll_job *c)
     free(c->obs_frag);
 }
 
-static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const rdi_ingest_set *collections,
                                  const radi_ingest_options *opt);
 
 /* The journal of an ingest (docs/dataset.md §8.5): the trees it creates (new
@@ -183,8 +203,8 @@ static radi_status journal_ingest(radi_dataset *ds, coll_job *jobs, size_t nc, r
     return RADI_OK;
 }
 
-radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
-                                const radi_ingest_options *opt)
+radi_status rdi_dataset_ingest_sets(radi_dataset *ds, size_t ncollections, const rdi_ingest_set *collections,
+                                    const radi_ingest_options *opt)
 {
     if (!ds || (ncollections && !collections)) return rdi_error(RADI_E_INVALID, "radi_dataset_ingest: NULL argument");
     RDI_TRY(rdi_ds_refuse_standalone(ds, "an ingest"));
@@ -201,20 +221,49 @@ radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const rad
     return rdi_ds_unlock(&hold, ingest_locked(ds, ncollections, collections, opt));
 }
 
-static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+/* NIfTI sources as the ingest's sets: each radi_nifti_source is its own descriptor. */
+radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections, const radi_ingest_collection *collections,
+                                const radi_ingest_options *opt)
+{
+    if (!ds || (ncollections && !collections)) return rdi_error(RADI_E_INVALID, "radi_dataset_ingest: NULL argument");
+    size_t total = 0;
+    for (size_t k = 0; k < ncollections; k++)
+        if (collections[k].sources) total += collections[k].n;
+    rdi_ingest_set *sets = rdi_calloc(ncollections ? ncollections : 1, sizeof *sets);
+    rdi_ingest_source *srcs = rdi_calloc(total ? total : 1, sizeof *srcs);
+    if (!sets || !srcs) {
+        free(sets);
+        free(srcs);
+        return RADI_E_NOMEM;
+    }
+    size_t at = 0;
+    for (size_t k = 0; k < ncollections; k++) {
+        const radi_ingest_collection *c = &collections[k];
+        sets[k] = (rdi_ingest_set){c->name, &rdi_nifti_image_source, c->n, c->sources ? &srcs[at] : NULL};
+        for (size_t i = 0; c->sources && i < c->n; i++, at++)
+            srcs[at] = (rdi_ingest_source){c->sources[i].path, c->sources[i].subject_id, c->sources[i].obs_id,
+                                           &c->sources[i]};
+    }
+    radi_status s = rdi_dataset_ingest_sets(ds, ncollections, sets, opt);
+    free(sets);
+    free(srcs);
+    return s;
+}
+
+static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const rdi_ingest_set *collections,
                                  const radi_ingest_options *opt)
 {
     coll_job *jobs = rdi_calloc(ncollections, sizeof *jobs);
     if (!jobs) return RADI_E_NOMEM;
     radi_status s = RADI_OK;
     for (size_t k = 0; k < ncollections && s == RADI_OK; k++) {
-        const radi_ingest_collection *src = &collections[k];
-        if (!src->name || (src->n && !src->sources)) {
+        const rdi_ingest_set *src = &collections[k];
+        if (!src->name || !src->ops || (src->n && !src->sources)) {
             s = rdi_error(RADI_E_INVALID, "radi_dataset_ingest: collection %zu has no name or sources", k);
             break;
         }
         if (src->n == 0) {
-            s = rdi_error(RADI_E_INVALID, "%s: no NIfTI files to ingest into '%s'", ds->uri, src->name);
+            s = rdi_error(RADI_E_INVALID, "%s: no %s files to ingest into '%s'", ds->uri, src->ops->name, src->name);
             break;
         }
         for (size_t q = 0; q < k && s == RADI_OK; q++)

@@ -1,14 +1,15 @@
 /*
- * Internal contract of the ingest transaction (docs/dataset.md §7), shared by
- * ingest.c (the flow), ingest_plan.c (items, checks, placement plan), ingest_volume.c
- * (per-file header and volume tasks, obs rows), ingest_place.c (moves, metadata, undo)
- * and collection.c (which takes the root-count writes and their undo). Not installed.
+ * Internal contract of the ingest transaction (docs/dataset.md §7), shared by ingest.c
+ * (the flow), ingest_plan.c (items, checks, placement plan), ingest_volume.c (per-source
+ * header and volume tasks and obs rows, through model/source.h), ingest_place.c (moves,
+ * metadata, undo) and collection.c (which takes the root-count writes and their undo).
+ * Not installed.
  */
 #ifndef RDI_MODEL_INGEST_H
 #define RDI_MODEL_INGEST_H
 
-#include "radi/nifti.h"
 #include "model/dataset.h"
+#include "model/source.h"
 
 /* A var-size column under construction (bytes plus start offsets). */
 typedef struct varcol {
@@ -21,12 +22,16 @@ typedef struct item {
     const char *sid;
     char *oid;
     char *abspath;
-    radi_nifti_header hdr;
+    const void *desc;          /* the source's descriptor, for its kind's open */
+    rdi_image_header hdr;
+    rdi_image_fields fields;   /* its volume metadata and obs row, from the check pass */
     uint64_t k;                /* volumes/<k> */
 } item;
 
 typedef struct ingest_job {
     radi_dataset *ds;
+    const rdi_image_source_ops *ops; /* the kind of every source of the collection */
+    const char *collection;
     item *items;
     item **order;              /* items in (sid, oid) byte order */
     const radi_ingest_options *opt;
@@ -65,21 +70,19 @@ typedef struct coll_job {
 } coll_job;
 
 /* ---- ingest_volume.c ---- */
-/* The 15 obs attributes of a NIfTI collection, in 0.1.1's order (§3.4). */
-enum { RDI_OBS_NATTR = 15 };
-extern const char *const rdi_ds_obs_names[RDI_OBS_NATTR];
-extern const radi_datatype rdi_ds_obs_types[RDI_OBS_NATTR];
 radi_status rdi_varcol_push(varcol *c, uint64_t i, const char *s);
-/* Pool tasks over ingest_job items: reads and checks item i's header; writes item i
- * (of the sorted order) to volumes/<k> under vol_dir with its metadata. */
+/* Pool tasks over ingest_job items: reads, checks and describes item i's source; writes
+ * item i (of the sorted order) to volumes/<k> under vol_dir with its metadata. */
 radi_status rdi_ingest_header_task(void *arg, size_t i, unsigned worker);
 radi_status rdi_ingest_volume_task(void *arg, size_t i, unsigned worker);
 /* The obs rows of the ingested items, one write; *frag (may be NULL) gets its name. */
 radi_status rdi_ingest_write_obs(radi_dataset *ds, const char *collection, item **order, size_t n, char **frag);
+/* Every item of j gives the obs columns of its first (they become one collection's rows). */
+radi_status rdi_ingest_check_obs_columns(const ingest_job *j);
 
 /* ---- ingest_plan.c ---- */
 /* Builds the items of one collection's sources (ids, absolute paths). */
-radi_status rdi_ingest_make_items(radi_dataset *ds, coll_job *c, const radi_ingest_collection *src,
+radi_status rdi_ingest_make_items(radi_dataset *ds, coll_job *c, const rdi_ingest_set *src,
                                   const radi_ingest_options *opt);
 /* The checks of every collection, before anything is written. *news gets the subjects
  * the ingest adds (sorted, distinct). */

@@ -261,13 +261,13 @@ static radi_status prepare_append(radi_dataset *ds, coll_job *c)
     return plan_append(ds, (size_t)c->ci, &c->j, c->j.n, &c->moves, &c->nmoves);
 }
 
-/* Builds the items of one collection's sources (ids, absolute paths). */
-radi_status rdi_ingest_make_items(radi_dataset *ds, coll_job *c, const radi_ingest_collection *src,
-                              const radi_ingest_options *opt)
+/* Builds the items of one collection's sources (ids, absolute paths, descriptors). */
+radi_status rdi_ingest_make_items(radi_dataset *ds, coll_job *c, const rdi_ingest_set *src,
+                                  const radi_ingest_options *opt)
 {
     size_t n = src->n;
     c->name = src->name;
-    c->j = (ingest_job){ds, NULL, NULL, opt, NULL, 0, n};
+    c->j = (ingest_job){.ds = ds, .ops = src->ops, .collection = src->name, .opt = opt, .n = n};
     if (!(c->j.items = rdi_calloc(n, sizeof *c->j.items)) || !(c->j.order = rdi_calloc(n, sizeof *c->j.order)) ||
         !(c->vol_dir = rdi_ds_coll_uri(ds, src->name, "volumes")))
         return RADI_E_NOMEM;
@@ -277,9 +277,10 @@ radi_status rdi_ingest_make_items(radi_dataset *ds, coll_job *c, const radi_inge
         c->j.order[i] = it;
         it->path = src->sources[i].path;
         it->sid = src->sources[i].subject_id;
+        it->desc = src->sources[i].desc;
         if (!it->path || !it->sid)
-            return rdi_error(RADI_E_INVALID, "%s: NIfTI source %zu of '%s' has no path or subject id", ds->uri, i,
-                             src->name);
+            return rdi_error(RADI_E_INVALID, "%s: %s source %zu of '%s' has no path or subject id", ds->uri,
+                             src->ops->name, i, src->name);
         it->oid = src->sources[i].obs_id ? rdi_strdup(src->sources[i].obs_id)
                                          : rdi_asprintf("%s_%s", it->sid, src->name);
         it->abspath = rdi_vfs_canonical(ds->ctx->vfs, it->path);
@@ -302,7 +303,8 @@ radi_status rdi_ingest_check_all(radi_dataset *ds, coll_job *jobs, size_t nc, co
     radi_status s = RADI_OK;
     for (size_t k = 0; k < nc && s == RADI_OK; k++) {
         coll_job *c = &jobs[k];
-        if (opt->validate_alignment) s = check_shapes_aligned(&c->j);
+        s = rdi_ingest_check_obs_columns(&c->j);
+        if (s == RADI_OK && opt->validate_alignment) s = check_shapes_aligned(&c->j);
         if (s != RADI_OK) break;
         qsort(c->j.order, c->j.n, sizeof *c->j.order, cmp_item);
         s = check_ids(c->j.order, c->j.n);

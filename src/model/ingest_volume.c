@@ -1,132 +1,62 @@
 /*
- * Ingest, per file: the header check (rdi_ingest_header_task), the volume write with its
- * metadata (rdi_ingest_volume_task, volume_meta), and the obs rows of the NIfTI
- * attributes (rdi_ingest_write_obs).
+ * Ingest, per source: the header pass (rdi_ingest_header_task: header, checks and
+ * description through the source's kind), the volume write with its metadata
+ * (rdi_ingest_volume_task, volume_meta), and the obs rows (rdi_ingest_write_obs). The
+ * format is the kind's business (model/source.h); nothing here knows it.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "radi/nifti.h"
-#include "io/nifti.h"
 #include "model/dataset.h"
 #include "model/ingest.h"
 
-
-/* The 15 obs attributes of a NIfTI collection, in 0.1.1's order (§3.4). */
-const char *const rdi_ds_obs_names[RDI_OBS_NATTR] = {
-    "series_type", "voxel_spacing", "dimensions", "datatype", "bitpix", "scl_slope", "scl_inter",
-    "xyzt_units", "spatial_units", "qform_code", "sform_code", "axcodes", "affine_json",
-    "orientation_source", "source_path"};
-const radi_datatype rdi_ds_obs_types[RDI_OBS_NATTR] = {
-    RADI_STRING_UTF8, RADI_STRING_UTF8, RADI_STRING_UTF8, RADI_INT32, RADI_INT32, RADI_FLOAT64,
-    RADI_FLOAT64, RADI_INT32, RADI_STRING_UTF8, RADI_INT32, RADI_INT32, RADI_STRING_UTF8,
-    RADI_STRING_UTF8, RADI_STRING_UTF8, RADI_STRING_UTF8};
-
-static int volume_dtype_ok(radi_datatype t)
+/* A failure that does not name the source gets its path. */
+static radi_status name_source(radi_status s, const item *it)
 {
-    switch (t) {
-    case RADI_INT8: case RADI_UINT8: case RADI_INT16: case RADI_UINT16: case RADI_INT32:
-    case RADI_UINT32: case RADI_INT64: case RADI_UINT64: case RADI_FLOAT32: case RADI_FLOAT64:
-        return 1;
-    default:
-        return 0;
-    }
+    if (s != RADI_OK && !strstr(radi_errmsg(), it->path)) rdi_error_wrap(s, "%s", it->path);
+    return s;
 }
 
+/* Opens item i's source, reads and checks its header, and keeps its description (volume
+ * metadata and obs row) for the write pass. */
 radi_status rdi_ingest_header_task(void *arg, size_t i, unsigned worker)
 {
     ingest_job *j = arg;
     item *it = &j->items[i];
-    radi_nifti *img = NULL;
-    RDI_TRY(rdi_nifti_open_vfs(j->ds->ctx->vfs, it->path, &img));
-    it->hdr = *radi_nifti_get_header(img);
-    radi_nifti_close(img);
-    if (!volume_dtype_ok(it->hdr.datatype))
-        return rdi_error(RADI_E_UNSUPPORTED, "%s: NIfTI datatype %d is not supported for volumes", it->path,
-                         it->hdr.nifti_datatype);
-    /* file_ndim: the reader pads 1-D and 2-D images to 3-D; a volume is 3-D or 4-D as stored. */
-    if (it->hdr.file_ndim < 3 || (it->hdr.ndim != 3 && it->hdr.ndim != 4))
-        return rdi_error(RADI_E_UNSUPPORTED, "%s: a volume must be 3-D or 4-D, this image is %d-D", it->path,
-                         it->hdr.file_ndim < 3 ? it->hdr.file_ndim : (int)it->hdr.ndim);
-    /* Geometry that cannot be stored or exported faithfully is refused, not guessed. */
-    for (int k = 0; k < 16; k++)
-        if (!isfinite(it->hdr.affine[k]))
-            return rdi_error(RADI_E_CORRUPT, "%s: the affine (from the %s) is not finite", it->path,
-                             it->hdr.affine_source == RADI_NIFTI_AFFINE_SFORM   ? "sform"
-                             : it->hdr.affine_source == RADI_NIFTI_AFFINE_QFORM ? "qform"
-                                                                                : "voxel sizes");
-    for (int k = 1; k <= 3; k++)
-        if (!isfinite(it->hdr.pixdim[k]))
-            return rdi_error(RADI_E_CORRUPT, "%s: voxel size pixdim[%d] is not finite", it->path, k);
-    return RADI_OK;
+    rdi_image_source *src = NULL;
+    radi_status s = j->ops->open(j->ds->ctx, it->desc, &src);
+    if (s == RADI_OK) s = j->ops->header(src, &it->hdr);
+    if (s == RADI_OK) s = rdi_image_header_check(&it->hdr, j->ops, it->path);
+    if (s == RADI_OK) s = j->ops->describe(src, j->collection, it->abspath, &it->fields);
+    if (src) j->ops->close(src);
+    return name_source(s, it);
 }
 
-/* Scaling as recorded: a usable slope is kept with its intercept; otherwise 1 and 0. */
-static void scaling(const radi_nifti_header *h, double *slope, double *inter)
-{
-    int valid = isfinite(h->scl_slope) && h->scl_slope != 0;
-    *slope = valid ? h->scl_slope : 1.0;
-    *inter = valid && isfinite(h->scl_inter) ? h->scl_inter : 0.0;
-}
-
-
-static const char *affine_source_name(const radi_nifti_header *h)
-{
-    return h->affine_source == RADI_NIFTI_AFFINE_SFORM   ? "nifti_sform"
-           : h->affine_source == RADI_NIFTI_AFFINE_QFORM ? "nifti_qform"
-                                                        : "identity";
-}
-
-/* The volume metadata of §3.3 (as 0.1.1's from_nifti, plus obs_id). */
+/* The volume metadata of §3.3: tile_orientation, the source's keys, the scaling (the
+ * keys volume reads take it from) and obs_id, as one file (one write). */
 static radi_status volume_meta(radi_meta *m, const radi_meta_item *orientation, void *arg)
 {
     const item *it = arg;
-    const radi_nifti_header *h = &it->hdr;
-    rdi_buf aff = RDI_BUF_INIT;
-    int ident = 1;
-    for (int i = 0; i < 16; i++) ident &= h->affine[i] == ((i % 5 == 0) ? 1.0 : 0.0);
-    /* 0.1.1 labels a fallback or numerically identity affine identity/unknown here. */
-    int header = h->affine_source != RADI_NIFTI_AFFINE_FALLBACK && !ident;
-    double slope, inter;
-    scaling(h, &slope, &inter);
-    char sform[16], qform[16], slope_s[48], inter_s[48], units[16], tr[48];
-    rdi_py_float(tr, sizeof tr, h->pixdim[4]);
-    snprintf(sform, sizeof sform, "%d", h->sform_code);
-    snprintf(qform, sizeof qform, "%d", h->qform_code);
-    rdi_py_float(slope_s, sizeof slope_s, slope);
-    rdi_py_float(inter_s, sizeof inter_s, inter);
-    snprintf(units, sizeof units, "%d", h->xyzt_units);
-    radi_status s = rdi_affine_json(h->affine, &aff);
-    if (s == RADI_OK) {
-        /* One metadata file per volume: one write and one timestamp instead of eleven. */
-        const char *kv[][2] = {
-            {"orientation_axcodes", h->axcodes},
-            {"orientation_affine", (const char *)aff.data},
-            {"orientation_source", header ? affine_source_name(h) : "identity"},
-            {"orientation_confidence", header ? "header" : "unknown"},
-            {"nifti_sform_code", sform},
-            {"nifti_qform_code", qform},
-            {"nifti_scl_slope", slope_s},
-            {"nifti_scl_inter", inter_s},
-            {"nifti_xyzt_units", units},
-            {K_OID, it->oid},
-            /* The time step of a 4-D image (0.1.1 loses it); last, so 3-D skips it. */
-            {"nifti_pixdim4", tr},
-        };
-        enum { NKV = sizeof kv / sizeof kv[0] };
-        /* tile_orientation first, in the same file as the NIfTI keys. */
-        radi_meta_item items[NKV + 1];
-        items[0] = *orientation;
-        for (size_t k = 0; k < NKV; k++)
-            items[k + 1] = (radi_meta_item){kv[k][0], RADI_STRING_UTF8, (uint32_t)strlen(kv[k][1]), kv[k][1]};
-        s = radi_meta_put_many(m, 1 + (h->ndim == 4 ? NKV : NKV - 1), items);
-    }
-    rdi_buf_free(&aff);
+    const rdi_image_fields *f = &it->fields;
+    char slope_s[48], inter_s[48];
+    rdi_py_float(slope_s, sizeof slope_s, it->hdr.scl_slope);
+    rdi_py_float(inter_s, sizeof inter_s, it->hdr.scl_inter);
+    radi_meta_item *items = rdi_calloc((size_t)f->nmeta + 4, sizeof *items);
+    if (!items) return RADI_E_NOMEM;
+    uint32_t n = 0;
+    /* tile_orientation first, in the same file as the source's keys. */
+    items[n++] = *orientation;
+    for (uint32_t k = 0; k < f->nmeta; k++) items[n++] = f->meta[k];
+    items[n++] = (radi_meta_item){"nifti_scl_slope", RADI_STRING_UTF8, (uint32_t)strlen(slope_s), slope_s};
+    items[n++] = (radi_meta_item){"nifti_scl_inter", RADI_STRING_UTF8, (uint32_t)strlen(inter_s), inter_s};
+    items[n++] = (radi_meta_item){K_OID, RADI_STRING_UTF8, (uint32_t)strlen(it->oid), it->oid};
+    /* One metadata file per volume: one write and one timestamp instead of eleven. */
+    radi_status s = radi_meta_put_many(m, n, items);
+    free(items);
     return s;
 }
 
-/* Decodes one file and writes volumes/<k> with its metadata. */
+/* Reads one source and writes volumes/<k> with its metadata. */
 radi_status rdi_ingest_volume_task(void *arg, size_t i, unsigned worker)
 {
     ingest_job *j = arg;
@@ -135,29 +65,28 @@ radi_status rdi_ingest_volume_task(void *arg, size_t i, unsigned worker)
     snprintf(num, sizeof num, "%llu", (unsigned long long)it->k);
     char *uri = rdi_path_join(j->vol_dir, num);
     if (!uri) return RADI_E_NOMEM;
-    radi_nifti *img = NULL;
+    rdi_image_source *src = NULL;
+    rdi_image_header h;
     rdi_buf own = RDI_BUF_INIT;
-    const uint8_t *raw = NULL;
-    radi_status s = rdi_nifti_open_vfs(j->ds->ctx->vfs, it->path, &img);
-    if (s == RADI_OK) {
-        const radi_nifti_header *h = radi_nifti_get_header(img);
-        /* The header was checked; a file changed since then is refused, not misread. */
-        if (h->datatype != it->hdr.datatype || h->ndim != it->hdr.ndim ||
-            memcmp(h->shape, it->hdr.shape, sizeof h->shape) != 0)
-            s = rdi_error(RADI_E_CORRUPT, "%s: file changed during ingest", it->path);
-    }
-    /* The voxels as the file stores them (x fastest): the dense writer cuts each tile
+    const void *raw = NULL;
+    radi_status s = j->ops->open(j->ds->ctx, it->desc, &src);
+    if (s == RADI_OK) s = j->ops->header(src, &h);
+    /* The header was checked; a file changed since then is refused, not misread. */
+    if (s == RADI_OK && (h.datatype != it->hdr.datatype || h.ndim != it->hdr.ndim ||
+                         memcmp(h.shape, it->hdr.shape, sizeof h.shape) != 0))
+        s = rdi_error(RADI_E_CORRUPT, "%s: file changed during ingest", it->path);
+    /* The voxels in the writer's layout (x fastest): the dense writer cuts each tile
      * straight out of them, with no C-order copy of the volume in between. */
-    if (s == RADI_OK) s = rdi_nifti_read_raw(img, &own, &raw);
-    radi_nifti_close(img);
+    if (s == RADI_OK) s = j->ops->read(src, &own, &raw);
     if (s == RADI_OK)
         s = rdi_volume_from_buffer_layout(j->ds->ctx, uri, it->hdr.ndim, it->hdr.shape, it->hdr.datatype, raw,
                                           RADI_COL_MAJOR, &j->opt->tile, &j->opt->compression, volume_meta,
                                           (void *)it, NULL);
+    /* Closed after the write: raw may point into the handle's memory. */
+    if (src) j->ops->close(src);
     rdi_buf_free(&own);
-    if (s != RADI_OK && !strstr(radi_errmsg(), it->path)) rdi_error_wrap(s, "%s", it->path);
     free(uri);
-    return s;
+    return name_source(s, it);
 }
 
 radi_status rdi_varcol_push(varcol *c, uint64_t i, const char *s)
@@ -166,65 +95,48 @@ radi_status rdi_varcol_push(varcol *c, uint64_t i, const char *s)
     return rdi_buf_append(&c->data, s, strlen(s));
 }
 
-/* The obs rows of the ingested items, one write; *frag (may be NULL) gets its name. */
+/* Bytes of a fixed-size obs value; 0 for a string. */
+static size_t obs_value_size(radi_datatype t)
+{
+    return t == RADI_INT32 ? 4 : t == RADI_INT64 || t == RADI_FLOAT64 ? 8 : 0;
+}
+
+/* The obs rows of the ingested items, one write; *frag (may be NULL) gets its name. The
+ * columns are the first item's, which every item repeats (rdi_ingest_check_obs_columns). */
 radi_status rdi_ingest_write_obs(radi_dataset *ds, const char *collection, item **order, size_t n, char **frag)
 {
-    varcol vc[2 + RDI_OBS_NATTR];
-    memset(vc, 0, sizeof vc);
-    int32_t *ints[RDI_OBS_NATTR] = {0};
-    double *dbls[RDI_OBS_NATTR] = {0};
-    radi_status s = RADI_OK;
-    for (int c = 0; c < 2 + RDI_OBS_NATTR && s == RADI_OK; c++) {
-        radi_datatype t = c < 2 ? RADI_STRING_ASCII : rdi_ds_obs_types[c - 2];
-        if (t == RADI_INT32) { if (!(ints[c - 2] = rdi_calloc(n, 4))) s = RADI_E_NOMEM; }
-        else if (t == RADI_FLOAT64) { if (!(dbls[c - 2] = rdi_calloc(n, 8))) s = RADI_E_NOMEM; }
+    const rdi_image_fields *first = &order[0]->fields;
+    uint32_t ncol = 2 + first->nobs;
+    varcol *vc = rdi_calloc(ncol, sizeof *vc);
+    void **fixed = rdi_calloc(ncol, sizeof *fixed);
+    radi_sparse_buffer *bufs = rdi_calloc(ncol, sizeof *bufs);
+    radi_status s = vc && fixed && bufs ? RADI_OK : RADI_E_NOMEM;
+    for (uint32_t c = 0; c < ncol && s == RADI_OK; c++) {
+        size_t sz = c < 2 ? 0 : obs_value_size(first->obs[c - 2].type);
+        if (sz) { if (!(fixed[c] = rdi_calloc(n, sz))) s = RADI_E_NOMEM; }
         else if (!(vc[c].off = rdi_calloc(n, 8))) s = RADI_E_NOMEM;
     }
-    char t1[160], t2[96];
-    rdi_buf aff = RDI_BUF_INIT;
     for (size_t i = 0; i < n && s == RADI_OK; i++) {
         const item *it = order[i];
-        const radi_nifti_header *h = &it->hdr;
-        char a[48], b[48], c[48];
-        double slope, inter;
-        scaling(h, &slope, &inter);
-        rdi_py_float(a, sizeof a, h->pixdim[1]);
-        rdi_py_float(b, sizeof b, h->pixdim[2]);
-        rdi_py_float(c, sizeof c, h->pixdim[3]);
-        snprintf(t1, sizeof t1, "(%s, %s, %s)", a, b, c);
-        snprintf(t2, sizeof t2, "(%llu, %llu, %llu)", (unsigned long long)h->shape[0],
-                 (unsigned long long)h->shape[1], (unsigned long long)h->shape[2]);
-        int u = h->xyzt_units & 7;
-        const char *units = u == 1 ? "m" : u == 2 ? "mm" : u == 3 ? "um" : "unknown";
-        aff.len = 0;
-        s = rdi_affine_json(h->affine, &aff);
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[0], i, it->sid);
+        s = rdi_varcol_push(&vc[0], i, it->sid);
         if (s == RADI_OK) s = rdi_varcol_push(&vc[1], i, it->oid);
-        /* series_type: the collection, which radi uses as the series name. */
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[2 + 0], i, collection);
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[2 + 1], i, t1);
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[2 + 2], i, t2);
-        ints[3][i] = h->nifti_datatype;
-        ints[4][i] = (int32_t)(radi_datatype_size(h->datatype) * 8);
-        dbls[5][i] = slope;
-        dbls[6][i] = inter;
-        ints[7][i] = h->xyzt_units;
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[2 + 8], i, units);
-        ints[9][i] = h->qform_code;
-        ints[10][i] = h->sform_code;
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[2 + 11], i, h->axcodes);
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[2 + 12], i, (const char *)aff.data);
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[2 + 13], i, affine_source_name(h));
-        if (s == RADI_OK) s = rdi_varcol_push(&vc[2 + 14], i, it->abspath);
+        for (uint32_t c = 2; c < ncol && s == RADI_OK; c++) {
+            const rdi_obs_field *o = &it->fields.obs[c - 2];
+            switch (o->type) {
+            case RADI_INT32: ((int32_t *)fixed[c])[i] = o->v.i32; break;
+            case RADI_INT64: ((int64_t *)fixed[c])[i] = o->v.i64; break;
+            case RADI_FLOAT64: ((double *)fixed[c])[i] = o->v.f64; break;
+            default: s = rdi_varcol_push(&vc[c], i, o->v.s); break;
+            }
+        }
     }
-    radi_sparse_buffer bufs[2 + RDI_OBS_NATTR];
-    for (int c = 0; c < 2 + RDI_OBS_NATTR; c++) {
-        bufs[c].name = c == 0 ? K_SID : c == 1 ? K_OID : rdi_ds_obs_names[c - 2];
+    for (uint32_t c = 0; c < ncol && s == RADI_OK; c++) {
+        bufs[c].name = c == 0 ? K_SID : c == 1 ? K_OID : first->obs[c - 2].name;
         bufs[c].validity = NULL;
-        if (c >= 2 && ints[c - 2]) {
-            bufs[c].data = ints[c - 2]; bufs[c].data_size = n * 4; bufs[c].offsets = NULL;
-        } else if (c >= 2 && dbls[c - 2]) {
-            bufs[c].data = dbls[c - 2]; bufs[c].data_size = n * 8; bufs[c].offsets = NULL;
+        if (fixed[c]) {
+            bufs[c].data = fixed[c];
+            bufs[c].data_size = n * obs_value_size(first->obs[c - 2].type);
+            bufs[c].offsets = NULL;
         } else {
             /* An empty string still needs a non-NULL data pointer. */
             bufs[c].data = vc[c].data.data ? (const void *)vc[c].data.data : (const void *)"";
@@ -236,14 +148,33 @@ radi_status rdi_ingest_write_obs(radi_dataset *ds, const char *collection, item 
     radi_array *arr = NULL;
     if (s == RADI_OK) s = obs ? radi_array_open(ds->ctx, obs, 0, 0, &arr) : RADI_E_NOMEM;
     uint64_t t = arr ? RDI_MAX(rdi_now_ms(), arr->last_t1 + 1) : 0;
-    if (s == RADI_OK) s = rdi_sparse_write(arr, 2 + RDI_OBS_NATTR, bufs, n, t, t, frag);
+    if (s == RADI_OK) s = rdi_sparse_write(arr, ncol, bufs, n, t, t, frag);
     radi_array_close(arr);
     free(obs);
-    rdi_buf_free(&aff);
-    for (int c = 0; c < 2 + RDI_OBS_NATTR; c++) {
+    for (uint32_t c = 0; vc && fixed && c < ncol; c++) {
         rdi_buf_free(&vc[c].data);
         free(vc[c].off);
-        if (c < RDI_OBS_NATTR) { free(ints[c]); free(dbls[c]); }
+        free(fixed[c]);
     }
+    free(vc);
+    free(fixed);
+    free(bufs);
     return s;
+}
+
+/* Every item's obs columns must be the first item's (names and types, in order): they
+ * become one collection's rows. */
+radi_status rdi_ingest_check_obs_columns(const ingest_job *j)
+{
+    const rdi_image_fields *a = &j->items[0].fields;
+    for (size_t i = 1; i < j->n; i++) {
+        const rdi_image_fields *b = &j->items[i].fields;
+        int same = a->nobs == b->nobs;
+        for (uint32_t c = 0; same && c < a->nobs; c++)
+            same = a->obs[c].type == b->obs[c].type && strcmp(a->obs[c].name, b->obs[c].name) == 0;
+        if (!same)
+            return rdi_error(RADI_E_INVALID, "%s: its obs columns differ from those of %s (one collection's rows)",
+                             j->items[i].path, j->items[0].path);
+    }
+    return RADI_OK;
 }
