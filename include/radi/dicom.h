@@ -63,6 +63,39 @@ RADI_API radi_status radi_dataset_ingest_dicoms(radi_dataset *ds, size_t ncollec
                                                 const radi_ingest_options *opt,
                                                 const radi_dicom_options *dopt);
 
+/* NIfTI and DICOM collections in one call (a mixed `radi ingest`), with the contract of
+ * radi_dataset_ingest across all of them; either list may be empty (n 0, NULL). */
+RADI_API radi_status radi_dataset_ingest_images(radi_dataset *ds, size_t nnifti,
+                                                const radi_ingest_collection *nifti, size_t ndicom,
+                                                const radi_dicom_collection *dicom,
+                                                const radi_ingest_options *opt,
+                                                const radi_dicom_options *dopt);
+
+/* Source discovery for DICOM (the CLI's `radi ingest NAME=DIR_OR_GLOB`), through ctx's
+ * storage (local paths, file://, s3:// prefixes alike):
+ *  - a directory that itself holds DICOM files (probed: "DICM" at byte 128, or a legacy
+ *    group-0008 start; DICOMDIR and hidden names skipped): one subject, named after it;
+ *  - any other directory: each immediate subdirectory (hidden ones skipped) is one
+ *    subject, named after it;
+ *  - a glob ('*', '?', '[...]' in any segment, as radi_sources_from_pattern matches
+ *    them): each matching directory is one subject, named by the path segment that the
+ *    pattern's last wildcard segment matched (so "dcm/sub-?" names sub-1, and a pattern
+ *    "dcm/<star>/CT" names each subject by the directory between dcm and CT); matching
+ *    files are ignored;
+ *  - one file: one subject, its name without a ".dcm" extension.
+ * obs_id NULL (the default "<subject>_<collection>"), series_uid NULL. Sorted by
+ * subject_id. RADI_E_NOT_FOUND when nothing matches; RADI_E_INVALID naming both paths
+ * when two give one subject. Free with radi_dicom_source_list_free. */
+typedef struct radi_dicom_source_list radi_dicom_source_list;
+RADI_API radi_status radi_dicom_sources_from_pattern(radi_ctx *ctx, const char *pattern,
+                                                     const char *collection,
+                                                     radi_dicom_source_list **out);
+RADI_API size_t radi_dicom_source_list_count(const radi_dicom_source_list *list);
+/* count entries, borrowed until radi_dicom_source_list_free: usable as is as
+ * radi_dicom_collection.sources. */
+RADI_API const radi_dicom_source *radi_dicom_source_list_items(const radi_dicom_source_list *list);
+RADI_API void radi_dicom_source_list_free(radi_dicom_source_list *list);
+
 /* What radi_dicom_scan finds: one image series (a part of one, when orientation or size
  * changes inside it). Strings are owned by the list. */
 typedef struct radi_dicom_series_info {

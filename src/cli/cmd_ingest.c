@@ -1,4 +1,5 @@
-/* `radi ingest`: NIfTI files into a dataset, one collection per NAME=GLOB. */
+/* `radi ingest`: NIfTI files or DICOM series into a dataset, one collection per
+ * NAME=GLOB (the format detected per argument, or forced by --nifti / --dicom). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,27 +8,64 @@
 
 #include "cli.h"
 #include "csv.h"
+#include "radi/dicom.h"
 #include "radi/radiobject.h"
 #include "radi/sparse.h"
+
+enum { FMT_AUTO = 0, FMT_NIFTI, FMT_DICOM };
 
 typedef struct spec {
     const char *name;
     const char *pattern;
-    radi_source_list *list;   /* the library's discovery (radi_sources_from_pattern) */
+    int format;                  /* FMT_NIFTI or FMT_DICOM once expanded */
+    radi_source_list *list;      /* NIfTI: the library's discovery (radi_sources_from_pattern) */
+    radi_dicom_source_list *dlist; /* DICOM: radi_dicom_sources_from_pattern */
+    radi_dicom_source *dsrc;     /* DICOM: dlist's items with --series-uid */
     size_t n;
 } spec;
 
-/* Finds the spec's files: a directory, a glob or one file, listed by the library
- * through the context's storage (so s3:// prefixes work), subject ids from the names,
- * duplicates refused. */
-static int expand(radi_ctx *ctx, spec *sp)
+/* Finds the spec's sources, listed by the library through the context's storage (so
+ * s3:// prefixes work), subject ids from the names, duplicates refused. NIfTI: a
+ * directory's .nii/.nii.gz files, a glob's matches or one file. DICOM: a series
+ * directory (one subject), a directory of subject directories, or a glob of subject
+ * directories. Auto-detection: NIfTI when the pattern finds NIfTI files, else DICOM. */
+static int expand(radi_ctx *ctx, spec *sp, int format, const char *series_uid)
 {
-    if (radi_sources_from_pattern(ctx, sp->pattern, sp->name, &sp->list) != RADI_OK) return cli_fail_radi();
-    sp->n = radi_source_list_count(sp->list);
+    char *nifti_why = NULL;
+    if (format != FMT_DICOM) {
+        radi_status s = radi_sources_from_pattern(ctx, sp->pattern, sp->name, &sp->list);
+        if (s == RADI_OK) {
+            sp->format = FMT_NIFTI;
+            sp->n = radi_source_list_count(sp->list);
+            return CLI_OK;
+        }
+        if (format == FMT_NIFTI || s != RADI_E_NOT_FOUND) return cli_fail_radi();
+        nifti_why = strdup(radi_errmsg());
+    }
+    radi_status s = radi_dicom_sources_from_pattern(ctx, sp->pattern, sp->name, &sp->dlist);
+    if (s != RADI_OK) {
+        int rc = nifti_why && s == RADI_E_NOT_FOUND
+                     ? cli_fail(CLI_ERR_RUNTIME, "%s; nor DICOM: %s", nifti_why, radi_errmsg())
+                     : cli_fail_radi();
+        free(nifti_why);
+        return rc;
+    }
+    free(nifti_why);
+    sp->format = FMT_DICOM;
+    sp->n = radi_dicom_source_list_count(sp->dlist);
+    sp->dsrc = calloc(sp->n ? sp->n : 1, sizeof *sp->dsrc);
+    if (!sp->dsrc) return cli_fail(CLI_ERR_RUNTIME, "out of memory");
+    memcpy(sp->dsrc, radi_dicom_source_list_items(sp->dlist), sp->n * sizeof *sp->dsrc);
+    for (size_t i = 0; i < sp->n; i++) sp->dsrc[i].series_uid = series_uid;
     return CLI_OK;
 }
 
-static void free_spec(spec *sp) { radi_source_list_free(sp->list); }
+static void free_spec(spec *sp)
+{
+    radi_source_list_free(sp->list);
+    radi_dicom_source_list_free(sp->dlist);
+    free(sp->dsrc);
+}
 
 /* ---- --obs-meta FILE.csv: obs_meta's user columns ----
  * The header row names the columns; obs_subject_id is required, obs_id optional
@@ -227,8 +265,10 @@ int cli_cmd_ingest(const cli_args *args)
 {
     const cli_command *cmd = cli_find_command("ingest");
     if (cli_wants_help(cmd, args->argc, args->argv)) return CLI_OK;
-    const char *uri = NULL, *obs_meta = NULL, *tile = NULL, *compression = NULL;
-    int append = 0, json = 0, rc = CLI_OK;
+    const char *uri = NULL, *obs_meta = NULL, *tile = NULL, *compression = NULL, *series_uid = NULL;
+    int append = 0, json = 0, rc = CLI_OK, format = FMT_AUTO;
+    radi_dicom_options dopt;
+    radi_dicom_options_init(&dopt);
     radi_ingest_options opt;
     radi_ingest_options_init(&opt);
     spec *specs = calloc((size_t)args->argc + 1, sizeof *specs);
@@ -242,6 +282,16 @@ int cli_cmd_ingest(const cli_args *args)
             json = 1;
         } else if (strcmp(a, "--validate-alignment") == 0) {
             opt.validate_alignment = 1;
+        } else if (strcmp(a, "--dicom") == 0 || strcmp(a, "--nifti") == 0) {
+            int f = a[2] == 'd' ? FMT_DICOM : FMT_NIFTI;
+            if (format != FMT_AUTO && format != f)
+                rc = cli_fail(CLI_ERR_USAGE, "ingest: --dicom and --nifti exclude each other");
+            format = f;
+        } else if (strcmp(a, "--keep-patient-id") == 0) {
+            dopt.keep_patient_id = 1;
+        } else if (strncmp(a, "--series-uid", 12) == 0 && (a[12] == '\0' || a[12] == '=')) {
+            int m = cli_opt_value(cmd, args->argc, args->argv, &i, "--series-uid", &series_uid);
+            if (m != 1) rc = m;
         } else if (strncmp(a, "--obs-meta", 10) == 0 && (a[10] == '\0' || a[10] == '=')) {
             int m = cli_opt_value(cmd, args->argc, args->argv, &i, "--obs-meta", &obs_meta);
             if (m != 1) rc = m;
@@ -286,7 +336,12 @@ int cli_cmd_ingest(const cli_args *args)
     int created = 0;
     if (rc == CLI_OK && cli_ctx(args, &ctx) != CLI_OK) rc = CLI_ERR_RUNTIME;
     /* Every pattern is expanded and checked before the dataset is touched. */
-    for (size_t k = 0; k < ns && rc == CLI_OK; k++) rc = expand(ctx, &specs[k]);
+    for (size_t k = 0; k < ns && rc == CLI_OK; k++) rc = expand(ctx, &specs[k], format, series_uid);
+    if (rc == CLI_OK && series_uid) {
+        int any = 0;
+        for (size_t k = 0; k < ns; k++) any |= specs[k].format == FMT_DICOM;
+        if (!any) rc = cli_fail(CLI_ERR_USAGE, "ingest: --series-uid is for DICOM sources; none was given");
+    }
     if (rc == CLI_OK) {
         radi_object_type type = RADI_OBJECT_INVALID;
         if (radi_object_type_of(ctx, uri, &type) != RADI_OK) {
@@ -318,19 +373,26 @@ int cli_cmd_ingest(const cli_args *args)
     size_t total = 0;
     for (size_t k = 0; k < ns; k++) total += specs[k].n;
     radi_ingest_collection *colls = calloc(ns ? ns : 1, sizeof *colls);
-    if (rc == CLI_OK && !colls) rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
-    for (size_t k = 0; k < ns && colls; k++)
-        colls[k] = (radi_ingest_collection){specs[k].name, specs[k].n, radi_source_list_items(specs[k].list)};
+    radi_dicom_collection *dcolls = calloc(ns ? ns : 1, sizeof *dcolls);
+    if (rc == CLI_OK && (!colls || !dcolls)) rc = cli_fail(CLI_ERR_RUNTIME, "out of memory");
+    size_t nn = 0, nd = 0;
+    for (size_t k = 0; k < ns && colls && dcolls; k++) {
+        if (specs[k].format == FMT_DICOM)
+            dcolls[nd++] = (radi_dicom_collection){specs[k].name, specs[k].n, specs[k].dsrc};
+        else
+            colls[nn++] = (radi_ingest_collection){specs[k].name, specs[k].n, radi_source_list_items(specs[k].list)};
+    }
     if (tty) {
         opt.progress = show_progress;
         opt.progress_user = &pr;
     }
     /* One call: all collections or none (an append leaves the dataset as it was). */
-    if (rc == CLI_OK && radi_dataset_ingest(ds, ns, colls, &opt) != RADI_OK) {
+    if (rc == CLI_OK && radi_dataset_ingest_images(ds, nn, colls, nd, dcolls, &opt, &dopt) != RADI_OK) {
         if (tty) fprintf(stderr, "\n");
         rc = cli_fail_radi();
     }
     free(colls);
+    free(dcolls);
     double secs = now() - pr.t0;
     if (tty && rc == CLI_OK) fprintf(stderr, "\rradi: ingested %zu files in %.2f s\033[K\n", total, secs);
     if (rc == CLI_OK && json) {
@@ -344,6 +406,7 @@ int cli_cmd_ingest(const cli_args *args)
         for (size_t k = 0; k < ns; k++) {
             jw_obj_open_inline(&j, NULL);
             jw_str(&j, "name", specs[k].name);
+            jw_str(&j, "format", specs[k].format == FMT_DICOM ? "dicom" : "nifti");
             jw_uint(&j, "volumes", specs[k].n);
             jw_obj_close(&j);
         }

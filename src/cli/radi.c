@@ -36,13 +36,19 @@ const cli_command cli_commands[] = {
      "  --mode MODE  fragments (default), commits, fragment_meta, array_meta or all\n"
      "  -h, --help   show this help\n",
      "radi vacuum [--mode MODE] URI", CLI_OPT_MODE, cli_cmd_vacuum},
-    {"ingest", "create a dataset from NIfTI files (or append to one)",
-     "Ingests NIfTI files (.nii, .nii.gz) into a radi dataset at URI, one collection per\n"
-     "NAME=GLOB: a directory (its .nii/.nii.gz files, any case), a glob pattern (*, ?,\n"
-     "[...] in any segment) or one file; local, file:// or s3://. The subject id is the\n"
-     "file name without .nii/.nii.gz and without a trailing \"_<NAME>\"\n"
-     "(sub-01_FLAIR.nii.gz in FLAIR -> sub-01); the obs_id is \"<subject>_<NAME>\".\n"
-     "Refuses an existing URI unless --append.\n"
+    {"ingest", "create a dataset from NIfTI files or DICOM series (or append to one)",
+     "Ingests images into a radi dataset at URI, one collection per NAME=GLOB; local,\n"
+     "file:// or s3://. The format is detected per argument: NIfTI when it finds .nii/\n"
+     ".nii.gz files, else DICOM (--nifti / --dicom force it).\n"
+     "NIfTI: a directory (its .nii/.nii.gz files, any case), a glob pattern (*, ?, [...]\n"
+     "in any segment) or one file. The subject id is the file name without .nii/.nii.gz\n"
+     "and without a trailing \"_<NAME>\" (sub-01_FLAIR.nii.gz in FLAIR -> sub-01).\n"
+     "DICOM: a directory holding DICOM files is one subject (named after it); otherwise\n"
+     "its subdirectories are the subjects (named after them); a glob matches subject\n"
+     "directories. Each subject directory must hold one image series (or give\n"
+     "--series-uid). Slices are stacked by position (never InstanceNumber), CT is stored\n"
+     "in HU, uneven spacing, colour and Siemens mosaics are refused.\n"
+     "The obs_id is \"<subject>_<NAME>\". Refuses an existing URI unless --append.\n"
      "All-or-nothing: if any file fails, nothing is left on a new URI and an existing\n"
      "dataset is as it was. Appended subjects that sort between existing ones renumber\n"
      "volumes so that radiobject 0.1.1's positional lookup stays right.\n"
@@ -55,10 +61,14 @@ const cli_command cli_commands[] = {
      "  --tile ORIENT      tile orientation: axial (default), sagittal, coronal, isotropic\n"
      "  --compression ALG[:LEVEL]  zstd (default, level 3), lz4, gzip or none\n"
      "  --validate-alignment  refuse a collection whose files differ in spatial shape\n"
+     "  --nifti, --dicom  the format of every NAME=GLOB (default: detected per argument)\n"
+     "  --series-uid UID  DICOM: ingest the series with this SeriesInstanceUID\n"
+     "  --keep-patient-id  DICOM: store PatientID in obs (default: no identifier)\n"
      "  --json        print a JSON summary (schema in docs/cli.md)\n"
      "  -h, --help    show this help\n",
      "radi ingest [--obs-meta FILE.csv] [--append] [--tile ORIENT] [--compression ALG[:LEVEL]]\n"
-     "            [--validate-alignment] [--json] URI NAME=GLOB [NAME=GLOB ...]", CLI_OPT_RAW, cli_cmd_ingest},
+     "            [--validate-alignment] [--nifti|--dicom] [--series-uid UID] [--keep-patient-id]\n"
+     "            [--json] URI NAME=GLOB [NAME=GLOB ...]", CLI_OPT_RAW, cli_cmd_ingest},
     {"ls", "list a dataset's collections, subjects and volumes",
      "Lists the collections of the dataset at URI and, for each, its volumes with\n"
      "subject, obs_id, shape and datatype.\n"

@@ -1,5 +1,6 @@
 /* radi_abi_sizeof: the size of every public struct, so that language bindings can check
  * their hand-written mirrors (Python's ctypes) against the library they load. */
+#include "radi/dicom.h"
 #include "radi/nifti.h"
 #include "radi/radi.h"
 #include "radi/radiobject.h"
@@ -26,6 +27,9 @@ static const struct {
     /* radiobject.h */
     ABI(radi_volume_entry), ABI(radi_nifti_source), ABI(radi_ingest_options),
     ABI(radi_ingest_collection), ABI(radi_selection),
+    /* dicom.h */
+    ABI(radi_dicom_source), ABI(radi_dicom_collection), ABI(radi_dicom_options),
+    ABI(radi_dicom_series_info),
 };
 
 size_t radi_abi_sizeof(const char *type_name)

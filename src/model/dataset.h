@@ -154,4 +154,10 @@ int rdi_ds_meta_unreadable(radi_dataset *ds, const char *uri, rdi_strlist *msgs)
 /* Drops repeated lines, keeping each at its first place. */
 void rdi_ds_unique_lines(rdi_strlist *l);
 
+/* sources.c: glob patterns as radi_sources_from_pattern matches them. Whether pattern
+ * has a wildcard outside its scheme and authority; its matches (every entry, or with
+ * dirs_only directories only) pushed on out, unsorted. */
+int rdi_pattern_is_glob(const char *pattern);
+radi_status rdi_pattern_expand(rdi_vfs *vfs, const char *pattern, int dirs_only, rdi_strlist *out);
+
 #endif

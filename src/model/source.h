@@ -1,8 +1,8 @@
 /*
  * model layer: the image-source interface ingest reads through (docs/dataset.md §7).
  *
- * A kind of source (NIfTI: source_nifti.c; DICOM next) is a table of functions, and the
- * ingest transaction (ingest*.c) talks to nothing else: it opens each source twice, once
+ * A kind of source (NIfTI: source_nifti.c; DICOM: source_dicom.c) is a table of
+ * functions, and the ingest transaction (ingest*.c) talks to nothing else: it opens each source twice, once
  * in the check pass (header, then describe: nothing is written until every source of
  * the call passed) and once in the write pass (header again, compared with the first,
  * then read), closing it after each pass. The format's own knowledge stays with its
@@ -104,6 +104,8 @@ struct rdi_image_source_ops {
 
 /* The NIfTI kind (source_nifti.c): desc is a const radi_nifti_source *. */
 extern const rdi_image_source_ops rdi_nifti_image_source;
+/* The DICOM kind (source_dicom.c): desc is a const rdi_dicom_desc * (model/dicom_files.h). */
+extern const rdi_image_source_ops rdi_dicom_image_source;
 
 /* ---- helpers for kinds (source.c) ---- */
 

@@ -113,7 +113,7 @@ static char *join(const char *dir, const char *name)
  * directory, names given relative), pushing matches on out. Inner segments match
  * directories only; the last matches every entry (a directory there is reported by
  * the ingest that reads it, rather than skipped in silence). */
-static radi_status expand(rdi_vfs *vfs, const char *dir, const char *rest, rdi_strlist *out)
+static radi_status expand(rdi_vfs *vfs, const char *dir, const char *rest, int dirs_only, rdi_strlist *out)
 {
     const char *slash = strchr(rest, '/');
     size_t seglen = slash ? (size_t)(slash - rest) : strlen(rest);
@@ -126,11 +126,11 @@ static radi_status expand(rdi_vfs *vfs, const char *dir, const char *rest, rdi_s
     if (!has_wildcard(seg, seglen)) {
         char *path = join(dir, seg);
         if (!path) s = RADI_E_NOMEM;
-        else if (next) s = expand(vfs, path, next, out);
+        else if (next) s = expand(vfs, path, next, dirs_only, out);
         else {
             int kind = 0;
             s = rdi_vfs_kind(vfs, path, &kind);
-            if (s == RADI_OK && kind) s = rdi_strlist_push(out, path);
+            if (s == RADI_OK && kind && (!dirs_only || kind == 2)) s = rdi_strlist_push(out, path);
         }
         free(path);
         free(seg);
@@ -139,14 +139,38 @@ static radi_status expand(rdi_vfs *vfs, const char *dir, const char *rest, rdi_s
     rdi_dirlist ls = {NULL, 0};
     s = rdi_vfs_ls(vfs, *dir ? dir : ".", &ls);
     for (size_t i = 0; i < ls.n && s == RADI_OK; i++) {
-        if (!match(seg, ls.items[i].name, 1) || (next && !ls.items[i].is_dir)) continue;
+        if (!match(seg, ls.items[i].name, 1) || ((next || dirs_only) && !ls.items[i].is_dir)) continue;
         char *path = join(dir, ls.items[i].name);
         if (!path) s = RADI_E_NOMEM;
-        else s = next ? expand(vfs, path, next, out) : rdi_strlist_push(out, path);
+        else s = next ? expand(vfs, path, next, dirs_only, out) : rdi_strlist_push(out, path);
         free(path);
     }
     rdi_dirlist_free(&ls);
     free(seg);
+    return s;
+}
+
+int rdi_pattern_is_glob(const char *pattern)
+{
+    /* The scheme and authority ("s3://bucket") are never pattern segments. */
+    const char *path = strstr(pattern, "://");
+    path = path ? path + 3 : pattern;
+    return has_wildcard(path, strlen(path));
+}
+
+radi_status rdi_pattern_expand(rdi_vfs *vfs, const char *pattern, int dirs_only, rdi_strlist *out)
+{
+    const char *path = strstr(pattern, "://");
+    path = path ? path + 3 : pattern;
+    if (!has_wildcard(path, strlen(path))) return rdi_error(RADI_E_INVALID, "%s: not a pattern", pattern);
+    /* The literal directories before the first segment with a wildcard, then the rest. */
+    const char *w = path;
+    while (!has_wildcard(w, 1)) w++;
+    while (w > path && w[-1] != '/') w--;
+    char *base = rdi_strndup(pattern, (size_t)(w - pattern));
+    if (!base) return RADI_E_NOMEM;
+    radi_status s = expand(vfs, base, w, dirs_only, out);
+    free(base);
     return s;
 }
 
@@ -214,15 +238,8 @@ static radi_status find(rdi_vfs *vfs, const char *pattern, const char *collectio
                              pattern, collection);
         return RADI_OK;
     }
-    /* The literal directories before the first segment with a wildcard, then the rest. */
-    const char *w = path;
-    while (!has_wildcard(w, 1)) w++;
-    while (w > path && w[-1] != '/') w--;
-    char *base = rdi_strndup(pattern, (size_t)(w - pattern));
-    if (!base) return RADI_E_NOMEM;
     rdi_strlist all = RDI_STRLIST_INIT;
-    radi_status s = expand(vfs, base, w, &all);
-    free(base);
+    radi_status s = rdi_pattern_expand(vfs, pattern, 0, &all);
     for (size_t i = 0; i < all.n && s == RADI_OK; i++)
         if (nifti_ext(all.items[i])) s = rdi_strlist_push(paths, all.items[i]);
     size_t matched = all.n;

@@ -1,0 +1,284 @@
+/*
+ * The DICOM files of one directory (dicom_files.h): listed, read and parsed through the
+ * context's storage, then grouped into series and one picked, with messages that list
+ * what a directory holds when the pick is ambiguous.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model/dicom_files.h"
+
+/* A batch of reads: at most this many files or bytes at once (whole files of a series
+ * are kept until decoded, but files of other series are dropped batch by batch). */
+enum { BATCH_FILES = 256 };
+#define BATCH_BYTES ((uint64_t)256 << 20)
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
+
+static int is_dicomdir(const char *name)
+{
+    const char *k = "dicomdir";
+    for (; *name && *k; name++, k++)
+        if (lower((unsigned char)*name) != *k) return 0;
+    return !*name && !*k;
+}
+
+void rdi_dicom_files_release(rdi_dicom_files *f, size_t i)
+{
+    if (i >= f->n) return;
+    rdi_dcm_info_free(f->infos[i]);
+    f->infos[i] = NULL;
+    rdi_buf_free(&f->bytes[i]);
+}
+
+void rdi_dicom_files_drop_bytes(rdi_dicom_files *f, size_t i)
+{
+    if (i < f->n) rdi_buf_free(&f->bytes[i]);
+}
+
+void rdi_dicom_files_free(rdi_dicom_files *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        rdi_dicom_files_release(f, i);
+        free(f->uris[i]);
+    }
+    free(f->uris);
+    free(f->bytes);
+    free(f->infos);
+    memset(f, 0, sizeof *f);
+}
+
+/* One candidate file: its URI and listed size. */
+typedef struct cand {
+    char *uri;
+    uint64_t size;
+} cand;
+
+/* The files to read: the one file `path` names, or the entries of the directory. */
+static radi_status list_candidates(rdi_vfs *vfs, const char *path, cand **out, size_t *nout, size_t *skipped)
+{
+    *out = NULL;
+    *nout = 0;
+    int kind = 0;
+    size_t pl = strlen(path);
+    RDI_TRY(rdi_vfs_kind(vfs, path, &kind));
+    if (kind == 0 && pl && path[pl - 1] == '/') kind = 2; /* an S3 prefix given as a directory */
+    if (kind == 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no such file or directory", path);
+    if (kind == 1) {
+        cand *c = rdi_calloc(1, sizeof *c);
+        if (!c) return RADI_E_NOMEM;
+        radi_status s = rdi_vfs_size(vfs, path, &c->size);
+        if (s == RADI_OK && !(c->uri = rdi_strdup(path))) s = RADI_E_NOMEM;
+        if (s != RADI_OK) {
+            free(c);
+            return s;
+        }
+        *out = c;
+        *nout = 1;
+        return RADI_OK;
+    }
+    rdi_dirlist ls = {NULL, 0};
+    RDI_TRY(rdi_vfs_ls(vfs, path, &ls));
+    cand *c = rdi_calloc(ls.n ? ls.n : 1, sizeof *c);
+    radi_status s = c ? RADI_OK : RADI_E_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < ls.n && s == RADI_OK; i++) {
+        const rdi_dirent *e = &ls.items[i];
+        if (e->is_dir) continue;
+        if (e->name[0] == '.' || is_dicomdir(e->name) || e->size == 0) {
+            ++*skipped;
+            continue;
+        }
+        c[n].uri = rdi_path_join(path, e->name);
+        c[n].size = e->size;
+        if (!c[n++].uri) s = RADI_E_NOMEM;
+    }
+    rdi_dirlist_free(&ls);
+    if (s != RADI_OK) {
+        for (size_t i = 0; i < n; i++) free(c[i].uri);
+        free(c);
+        return s;
+    }
+    *out = c;
+    *nout = n;
+    return RADI_OK;
+}
+
+/* Probes and parses the read file c (its bytes in *b) into f, or skips it. Takes c->uri
+ * and *b. */
+static radi_status take_file(rdi_dicom_files *f, cand *c, rdi_buf *b, const char *series_uid, int keep_bytes)
+{
+    if (!rdi_dcm_probe(b->data, b->len)) {
+        f->not_dicom++;
+        rdi_buf_free(b);
+        free(c->uri);
+        c->uri = NULL;
+        return RADI_OK;
+    }
+    rdi_dcm_info *info = NULL;
+    radi_status s = rdi_dcm_parse(b->data, b->len, c->uri, &info);
+    if (s != RADI_OK) {
+        rdi_buf_free(b);
+        return s; /* the parser's message names the file */
+    }
+    if (series_uid && strcmp(info->series_uid, series_uid) != 0) {
+        f->other_series++;
+        rdi_dcm_info_free(info);
+        rdi_buf_free(b);
+        free(c->uri);
+        c->uri = NULL;
+        return RADI_OK;
+    }
+    size_t i = f->n++;
+    f->uris[i] = c->uri;
+    c->uri = NULL;
+    f->infos[i] = info;
+    f->bytes[i] = *b;
+    memset(b, 0, sizeof *b);
+    if (!keep_bytes) rdi_buf_free(&f->bytes[i]);
+    return RADI_OK;
+}
+
+radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *series_uid, int keep_bytes,
+                                 rdi_dicom_files *out)
+{
+    memset(out, 0, sizeof *out);
+    cand *c = NULL;
+    size_t nc = 0;
+    RDI_TRY(list_candidates(ctx->vfs, path, &c, &nc, &out->not_dicom));
+    radi_status s = RADI_OK;
+    size_t cap = nc ? nc : 1;
+    out->uris = rdi_calloc(cap, sizeof *out->uris);
+    out->bytes = rdi_calloc(cap, sizeof *out->bytes);
+    out->infos = rdi_calloc(cap, sizeof *out->infos);
+    rdi_vfs_range *r = rdi_calloc(RDI_MIN(cap, (size_t)BATCH_FILES), sizeof *r);
+    rdi_buf *b = rdi_calloc(RDI_MIN(cap, (size_t)BATCH_FILES), sizeof *b);
+    if (!out->uris || !out->bytes || !out->infos || !r || !b) s = RADI_E_NOMEM;
+    for (size_t lo = 0; lo < nc && s == RADI_OK;) {
+        /* One batch: one vectored read (parallel GETs on S3). */
+        size_t hi = lo;
+        uint64_t bytes = 0;
+        while (hi < nc && hi - lo < BATCH_FILES && (hi == lo || bytes + c[hi].size <= BATCH_BYTES))
+            bytes += c[hi++].size;
+        for (size_t i = lo; i < hi && s == RADI_OK; i++) {
+            if (c[i].size > SIZE_MAX / 2) {
+                s = rdi_error(RADI_E_UNSUPPORTED, "%s: %llu bytes is too large for a DICOM file", c[i].uri,
+                              (unsigned long long)c[i].size);
+                break;
+            }
+            s = rdi_buf_resize(&b[i - lo], (size_t)c[i].size);
+            r[i - lo] = (rdi_vfs_range){c[i].uri, 0, c[i].size, b[i - lo].data, RADI_OK};
+        }
+        if (s == RADI_OK) s = rdi_vfs_read_many(ctx->vfs, r, hi - lo);
+        for (size_t i = lo; i < hi && s == RADI_OK; i++) s = take_file(out, &c[i], &b[i - lo], series_uid, keep_bytes);
+        for (size_t i = lo; i < hi; i++) rdi_buf_free(&b[i - lo]);
+        lo = hi;
+    }
+    for (size_t i = 0; i < nc; i++) free(c[i].uri);
+    free(c);
+    free(r);
+    free(b);
+    return s;
+}
+
+/* ------------------------------------------------------------------ pick -- */
+
+static void msg_add(rdi_buf *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void msg_add(rdi_buf *m, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k > 0) rdi_buf_append(m, tmp, RDI_MIN((size_t)k, sizeof tmp - 1));
+}
+
+static const char *msg_text(rdi_buf *m)
+{
+    if (rdi_buf_put_u8(m, 0) != RADI_OK || !m->data) return "(message lost)";
+    return (const char *)m->data;
+}
+
+/* "'desc' #5 CT, 120 files (part 2 of 3), uid 1.2.3" for each series in [lo, hi). */
+static void list_series(rdi_buf *m, const rdi_dcm_series *s, size_t n, const char *only_uid)
+{
+    size_t shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (only_uid && strcmp(s[i].series_uid, only_uid) != 0) continue;
+        if (shown++ == 12) {
+            msg_add(m, "; ...");
+            break;
+        }
+        char num[24] = "";
+        if (s[i].series_number >= 0) snprintf(num, sizeof num, " #%d", s[i].series_number);
+        msg_add(m, "%s'%s'%s %s, %zu file%s", shown > 1 ? "; " : "", s[i].description, num,
+                s[i].modality[0] ? s[i].modality : "(no modality)", s[i].nfiles, s[i].nfiles == 1 ? "" : "s");
+        if (s[i].nparts > 1) msg_add(m, " (part %u of %u)", s[i].part + 1, s[i].nparts);
+        msg_add(m, ", uid %s", s[i].series_uid);
+    }
+}
+
+/* What was skipped, for a "no series" message. */
+static void list_skipped(rdi_buf *m, const rdi_dicom_files *f, const rdi_dcm_skipped *sk)
+{
+    msg_add(m, "%zu DICOM file%s", f->n, f->n == 1 ? "" : "s");
+    if (sk->no_pixels) msg_add(m, ", %zu without an image (e.g. %s)", sk->no_pixels, sk->first_no_pixels);
+    if (sk->not_image) msg_add(m, ", %zu of a non-image class (e.g. %s)", sk->not_image, sk->first_not_image);
+    if (f->not_dicom) msg_add(m, ", %zu other file%s skipped", f->not_dicom, f->not_dicom == 1 ? "" : "s");
+    if (f->other_series) msg_add(m, ", %zu of other series", f->other_series);
+}
+
+radi_status rdi_dicom_files_pick(const rdi_dicom_files *f, const char *path, const char *series_uid,
+                                 rdi_dcm_series **series, size_t *nseries, size_t *pick)
+{
+    *series = NULL;
+    *nseries = 0;
+    const char **names = rdi_calloc(f->n ? f->n : 1, sizeof *names);
+    if (!names) return RADI_E_NOMEM;
+    for (size_t i = 0; i < f->n; i++) names[i] = f->uris[i];
+    rdi_dcm_series *s = NULL;
+    size_t ns = 0;
+    rdi_dcm_skipped sk;
+    radi_status st = rdi_dcm_group((const rdi_dcm_info *const *)f->infos, f->n, names, &s, &ns, &sk);
+    free(names);
+    RDI_TRY(st);
+    size_t hit = ns, nhit = 0;
+    for (size_t i = 0; i < ns; i++)
+        if (!series_uid || strcmp(s[i].series_uid, series_uid) == 0) {
+            if (!nhit++) hit = i;
+        }
+    rdi_buf m = RDI_BUF_INIT;
+    if (nhit == 0) {
+        list_skipped(&m, f, &sk);
+        if (series_uid && ns) {
+            msg_add(&m, "; series found: ");
+            list_series(&m, s, ns, NULL);
+        }
+        st = series_uid ? rdi_error(RADI_E_NOT_FOUND, "%s: no DICOM image series with SeriesInstanceUID %s (%s)", path,
+                                    series_uid, msg_text(&m))
+                        : rdi_error(RADI_E_NOT_FOUND, "%s: no DICOM image series (%s)", path, msg_text(&m));
+    } else if (nhit > 1 && series_uid) {
+        list_series(&m, s, ns, series_uid);
+        st = rdi_error(RADI_E_INVALID, "%s: series %s changes orientation, size or pixel spacing between its files, "
+                       "so it is not one volume (%zu parts: %s)", path, series_uid, nhit, msg_text(&m));
+    } else if (nhit > 1) {
+        list_series(&m, s, ns, NULL);
+        int one_uid = 1;
+        for (size_t i = 1; i < ns; i++) one_uid &= strcmp(s[i].series_uid, s[0].series_uid) == 0;
+        st = one_uid ? rdi_error(RADI_E_INVALID, "%s: its series changes orientation, size or pixel spacing between "
+                                 "files, so it is not one volume (%zu parts: %s)", path, ns, msg_text(&m))
+                     : rdi_error(RADI_E_INVALID, "%s: %zu DICOM image series; choose one by its series UID "
+                                 "(series_uid, radi ingest --series-uid): %s", path, ns, msg_text(&m));
+    }
+    rdi_buf_free(&m);
+    if (st != RADI_OK) {
+        rdi_dcm_series_free(s, ns);
+        return st;
+    }
+    *series = s;
+    *nseries = ns;
+    *pick = hit;
+    return RADI_OK;
+}
