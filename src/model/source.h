@@ -2,12 +2,13 @@
  * model layer: the image-source interface ingest reads through (docs/dataset.md §7).
  *
  * A kind of source (NIfTI: source_nifti.c; DICOM: source_dicom.c) is a table of
- * functions, and the ingest transaction (ingest*.c) talks to nothing else: it opens each source twice, once
- * in the check pass (header, then describe: nothing is written until every source of
- * the call passed) and once in the write pass (header again, compared with the first,
- * then read), closing it after each pass. The format's own knowledge stays with its
- * kind: which header fields become volume metadata and obs columns, and how they are
- * spelled (0.1.1's conventions, rdi_py_float, rdi_affine_json, rdi_axcodes).
+ * functions, and the ingest transaction (ingest*.c) talks to nothing else: it opens
+ * each source twice, once in the check pass (header, then describe: nothing is
+ * written until every source of the call passed) and once in the write pass (header
+ * again, compared with the first, then read), closing it after each pass. The
+ * format's own knowledge stays with its kind: which header fields become volume
+ * metadata and obs columns, and how they are spelled (0.1.1's conventions,
+ * rdi_py_float, rdi_affine_json, rdi_axcodes).
  *
  * It lives in model rather than io because what a source produces is the RadiObject
  * layout (obs columns, volume metadata keys); the parsers stay in io (io/nifti.h,
