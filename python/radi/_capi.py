@@ -185,6 +185,27 @@ class Selection(C.Structure):
                 ("n_obs_ids", C.c_size_t), ("obs_ids", C.POINTER(C.c_char_p))]
 
 
+class DicomSource(C.Structure):
+    _fields_ = [("path", C.c_char_p), ("subject_id", C.c_char_p), ("obs_id", C.c_char_p),
+                ("series_uid", C.c_char_p)]
+
+
+class DicomCollection(C.Structure):
+    _fields_ = [("name", C.c_char_p), ("n", C.c_size_t), ("sources", C.POINTER(DicomSource))]
+
+
+class DicomOptions(C.Structure):
+    _fields_ = [("keep_patient_id", C.c_int), ("gap_tolerance_mm", C.c_double),
+                ("gap_tolerance_rel", C.c_double)]
+
+
+class DicomSeriesInfo(C.Structure):
+    _fields_ = [("series_uid", C.c_char_p), ("modality", C.c_char_p),
+                ("series_description", C.c_char_p), ("series_number", C.c_int32),
+                ("nfiles", C.c_uint64), ("nframes", C.c_uint64), ("rows", C.c_uint32),
+                ("cols", C.c_uint32)]
+
+
 # ---------------------------------------------------------------- ABI check --
 
 # Every public struct of include/radi/*.h and its mirror.
@@ -198,6 +219,8 @@ ABI_MIRRORS = {
     "radi_nifti_header": NiftiHeader, "radi_volume_entry": VolumeEntry,
     "radi_nifti_source": NiftiSource, "radi_ingest_options": IngestOptions,
     "radi_ingest_collection": IngestCollection, "radi_selection": Selection,
+    "radi_dicom_source": DicomSource, "radi_dicom_collection": DicomCollection,
+    "radi_dicom_options": DicomOptions, "radi_dicom_series_info": DicomSeriesInfo,
 }
 
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "aws_env_fixture.h"
+#include "radi/dicom.h"
 #include "ctx/ctx.h"
 #include "ctx/options.h"
 #include "radi/nifti.h"
@@ -239,6 +240,10 @@ static void test_abi_sizeof(void **state)
     assert_int_equal(radi_abi_sizeof("radi_selection"), sizeof(radi_selection));
     assert_int_equal(radi_abi_sizeof("radi_sparse_column"), sizeof(radi_sparse_column));
     assert_int_equal(radi_abi_sizeof("radi_tile_config"), sizeof(radi_tile_config));
+    assert_int_equal(radi_abi_sizeof("radi_dicom_source"), sizeof(radi_dicom_source));
+    assert_int_equal(radi_abi_sizeof("radi_dicom_collection"), sizeof(radi_dicom_collection));
+    assert_int_equal(radi_abi_sizeof("radi_dicom_options"), sizeof(radi_dicom_options));
+    assert_int_equal(radi_abi_sizeof("radi_dicom_series_info"), sizeof(radi_dicom_series_info));
     assert_int_equal(radi_abi_sizeof("radi_ctx"), 0);     /* opaque */
     assert_int_equal(radi_abi_sizeof("radi_nonsense"), 0);
     assert_int_equal(radi_abi_sizeof(NULL), 0);
