@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,9 +30,17 @@ typedef struct spec {
  * directory's .nii/.nii.gz files, a glob's matches or one file. DICOM: a series
  * directory (one subject), a directory of subject directories, or a glob of subject
  * directories. Auto-detection: NIfTI when the pattern finds NIfTI files, else DICOM. */
+static int nifti_named(const char *p)
+{
+    size_t n = strlen(p);
+    return (n >= 4 && strcasecmp(p + n - 4, ".nii") == 0) || (n >= 7 && strcasecmp(p + n - 7, ".nii.gz") == 0);
+}
+
 static int expand(radi_ctx *ctx, spec *sp, int format, const char *series_uid)
 {
     char *nifti_why = NULL;
+    /* A pattern spelled as NIfTI (x/<star>.nii.gz) is not tried as DICOM. */
+    if (format == FMT_AUTO && nifti_named(sp->pattern)) format = FMT_NIFTI;
     if (format != FMT_DICOM) {
         radi_status s = radi_sources_from_pattern(ctx, sp->pattern, sp->name, &sp->list);
         if (s == RADI_OK) {
