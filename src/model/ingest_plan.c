@@ -235,9 +235,51 @@ static radi_status check_shapes_aligned(ingest_job *j)
     return RADI_OK;
 }
 
+/* The appended rows must give every obs column of the collection (by name, of its type)
+ * and no other: refused here, before anything is written, rather than by the commit's
+ * write. */
+static radi_status check_append_columns(radi_dataset *ds, coll_job *c)
+{
+    const rdi_image_fields *f = &c->j.items[0].fields;
+    char *obs = rdi_ds_coll_uri(ds, c->name, "obs");
+    radi_array *a = NULL;
+    radi_schema_info si;
+    radi_status s = obs ? radi_array_open(ds->ctx, obs, 0, 0, &a) : RADI_E_NOMEM;
+    if (s == RADI_OK) s = radi_schema_get_info(radi_array_schema(a), &si);
+    const char *why = NULL, *col = NULL;
+    for (uint32_t i = 0; s == RADI_OK && !why && i < f->nobs; i++) {
+        uint32_t k = 0;
+        radi_attr_info ai;
+        if (radi_schema_attr_index(radi_array_schema(a), f->obs[i].name, &k) != RADI_OK) {
+            rdi_error_clear();
+            why = "has no column", col = f->obs[i].name;
+        } else if ((s = radi_schema_get_attr(radi_array_schema(a), k, &ai)) == RADI_OK && ai.type != f->obs[i].type) {
+            why = "has another type for column", col = f->obs[i].name;
+        }
+    }
+    if (s == RADI_OK && !why && si.nattr != f->nobs) why = "has other columns too, e.g.", col = NULL;
+    if (s == RADI_OK && why && !col) {
+        for (uint32_t k = 0; k < si.nattr && !col; k++) {
+            radi_attr_info ai;
+            int given = 0;
+            if (radi_schema_get_attr(radi_array_schema(a), k, &ai) != RADI_OK) break;
+            for (uint32_t i = 0; i < f->nobs && !given; i++) given = strcmp(ai.name, f->obs[i].name) == 0;
+            if (!given) col = ai.name;
+        }
+    }
+    if (s == RADI_OK && why)
+        s = rdi_error(RADI_E_INVALID, "%s: its obs row does not fit collection '%s' of %s, which %s '%s' (%u columns "
+                      "there, %u from this %s source): a collection takes one kind of source, with the same options",
+                      c->j.items[0].path, c->name, ds->uri, why, col ? col : "?", si.nattr, f->nobs, c->j.ops->name);
+    radi_array_close(a);
+    free(obs);
+    return s;
+}
+
 /* Checks of an existing collection taking an append, and where its volumes go. */
 static radi_status prepare_append(radi_dataset *ds, coll_job *c)
 {
+    RDI_TRY(check_append_columns(ds, c));
     const coll_cache *cc = &ds->cache[c->ci];
     c->j.base = cc->n;
     for (uint64_t r = 0; r < cc->n; r++)

@@ -285,6 +285,20 @@ static void test_append_and_mixed(void **state)
         check_volume(ds, "CT", e[i].obs_id, 1);
     }
     assert_string_equal(e[1].obs_id, "sub-02_CT");
+    /* A DICOM series into a NIfTI collection, or with another set of columns: refused
+     * before anything is written. */
+    radi_dicom_source s3 = {d[2], "sub-04", NULL, NULL};
+    radi_dicom_collection c3 = {"FLAIR", 1, &s3};
+    assert_int_equal(radi_dataset_ingest_dicoms(ds, 1, &c3, NULL, NULL), RADI_E_INVALID);
+    assert_non_null(strstr(radi_errmsg(), "has no column 'modality'"));
+    radi_dicom_options o;
+    radi_dicom_options_init(&o);
+    o.keep_patient_id = 1;
+    c3.name = "CT";
+    assert_int_equal(radi_dataset_ingest_dicoms(ds, 1, &c3, NULL, &o), RADI_E_INVALID);
+    assert_non_null(strstr(radi_errmsg(), "has no column 'patient_id'"));
+    OK(radi_dataset_volumes(ds, "CT", &e, &n));
+    assert_int_equal(n, 3);
     assert_valid(ds);
     radi_dataset_close(ds);
 }
