@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "model/dataset.h"
+#include "model/journal.h"
 
 static radi_status read_keys(radi_ctx *ctx, const char *uri, rdi_strlist *sids, rdi_strlist *oids)
 {
@@ -140,12 +141,28 @@ radi_status rdi_ds_load(radi_dataset *ds)
     return s;
 }
 
+/* A failed open of a dataset that an interrupted write left half-changed says so, and
+ * how to make it whole (the message stays one line). */
+static radi_status explain_interrupted(radi_ctx *ctx, const char *uri, radi_status st)
+{
+    char *why = rdi_strdup(radi_errmsg()), *root = rdi_uri_normalize(uri), *line = NULL;
+    if (why && root && rdi_journal_describe(ctx, root, &line) == RADI_OK && line)
+        rdi_error(st, "%s (%s)", why, line);
+    else if (why)
+        rdi_error(st, "%s", why);
+    free(line);
+    free(root);
+    free(why);
+    return st;
+}
+
 static radi_status open_as(radi_ctx *ctx, const char *uri, int standalone, radi_dataset **out)
 {
     radi_object_type t;
     RDI_TRY(radi_object_type_of(ctx, uri, &t));
     if (t != RADI_OBJECT_GROUP)
-        return rdi_error(RADI_E_NOT_FOUND, "%s: no %s (not a TileDB group)", uri, standalone ? "collection" : "dataset");
+        return explain_interrupted(ctx, uri, rdi_error(RADI_E_NOT_FOUND, "%s: no %s (not a TileDB group)", uri,
+                                                       standalone ? "collection" : "dataset"));
     radi_dataset *ds = rdi_calloc(1, sizeof *ds);
     if (!ds) return RADI_E_NOMEM;
     ds->ctx = ctx;
@@ -153,7 +170,7 @@ static radi_status open_as(radi_ctx *ctx, const char *uri, int standalone, radi_
     radi_status s = (ds->uri = rdi_uri_normalize(uri)) ? rdi_ds_load(ds) : RADI_E_NOMEM;
     if (s != RADI_OK) {
         radi_dataset_close(ds);
-        return s;
+        return s == RADI_E_NOMEM ? s : explain_interrupted(ctx, uri, s);
     }
     *out = ds;
     return RADI_OK;

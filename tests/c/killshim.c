@@ -102,44 +102,33 @@ static int opened(int fd, int flags, const char *path)
 
 static int writes(int flags) { return (flags & (O_WRONLY | O_RDWR | O_CREAT)) != 0; }
 
-int open(const char *path, int flags, ...)
-{
-    REAL(open);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
+/* The optional mode argument of the open family (present with O_CREAT or O_TMPFILE). */
+#define MODE_ARG(flags, mode)                  \
+    mode_t mode = 0;                           \
+    if ((flags) & (O_CREAT | O_TMPFILE)) {     \
+        va_list ap;                            \
+        va_start(ap, flags);                   \
+        mode = va_arg(ap, mode_t);             \
+        va_end(ap);                            \
     }
-    if (writes(flags) && below(path)) step();
-    return opened(real_open(path, flags, mode), flags, path);
-}
 
-int open64(const char *path, int flags, ...)
-{
-    REAL(open64);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
+/* open and open64: the same call under two names. */
+#define OPEN_WRAPPER(name)                                         \
+    int name(const char *path, int flags, ...)                     \
+    {                                                              \
+        REAL(name);                                                \
+        MODE_ARG(flags, mode);                                     \
+        if (writes(flags) && below(path)) step();                  \
+        return opened(real_##name(path, flags, mode), flags, path); \
     }
-    if (writes(flags) && below(path)) step();
-    return opened(real_open64(path, flags, mode), flags, path);
-}
+
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
     REAL(openat);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    MODE_ARG(flags, mode);
     int hit = writes(flags) && below_at(dirfd, path);
     if (hit) step();
     int fd = real_openat(dirfd, path, flags, mode);
