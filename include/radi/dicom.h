@@ -63,6 +63,14 @@ RADI_API radi_status radi_dataset_ingest_dicoms(radi_dataset *ds, size_t ncollec
                                                 const radi_ingest_options *opt,
                                                 const radi_dicom_options *dopt);
 
+/* Writes one series as a stand-alone volume array at uri (0.1.1's Volume.from_dicom):
+ * the voxels, geometry and metadata an ingest gives a collection's volume (no obs_id;
+ * subject_id and obs_id of source are not used). tile / compression NULL: axial tiles,
+ * ZSTD 3. *out (may be NULL) receives the open volume (close with radi_volume_close). */
+RADI_API radi_status radi_volume_from_dicom(radi_ctx *ctx, const char *uri, const radi_dicom_source *source,
+                                            const radi_dicom_options *opt, const radi_tile_config *tile,
+                                            const radi_compression *compression, radi_volume **out);
+
 /* NIfTI and DICOM collections in one call (a mixed `radi ingest`), with the contract of
  * radi_dataset_ingest across all of them; either list may be empty (n 0, NULL). */
 RADI_API radi_status radi_dataset_ingest_images(radi_dataset *ds, size_t nnifti,

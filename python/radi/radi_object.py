@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from . import _lib
+from . import _dicom, _lib
 from .collection import VolumeCollection, _Dataset, _ILoc, _LocIdx, _pairs, _positions, _validate
 from .ctx import _tile_struct, get_config
 
@@ -99,6 +99,14 @@ def _route(niftis, collections) -> list:
     return list(plan.items())
 
 
+def _no_reorient(reorient) -> None:
+    """radi keeps volumes in their acquisition orientation (the affine records it); 0.1.1's
+    reorient=True (resample to RAS) is not offered yet."""
+    if reorient:
+        raise ValueError("reorient=True is not supported: radi stores volumes as acquired and "
+                         "records the orientation in the affine (Volume.orientation_info)")
+
+
 def _progress_printer(total: int):
     """A C progress callback that keeps one status line on stderr."""
     import sys
@@ -112,9 +120,11 @@ def _progress_printer(total: int):
 
 
 def _ingest(ds: _Dataset, plan, validate_alignment: bool = False, obs_meta=None,
-            progress: bool = False) -> None:
-    """One all-or-nothing radi_dataset_ingest of plan [(collection, [(path, sid)])]:
-    tiling and compression from configure(); obs_meta a DataFrame of obs_meta rows."""
+            progress: bool = False, dicom_plan=None, keep_patient_id: bool = False) -> None:
+    """One all-or-nothing ingest (radi_dataset_ingest_images) of the NIfTI plan
+    [(collection, [(path, sid, oid)])] and the DICOM plan [(collection, [(dir, sid, oid,
+    series_uid)])] (_dicom.plan): tiling and compression from configure(); obs_meta a
+    DataFrame of obs_meta rows."""
     L = _lib.lib()
     opt = _lib.IngestOptions()
     L.radi_ingest_options_init(C.byref(opt))
@@ -134,12 +144,17 @@ def _ingest(ds: _Dataset, plan, validate_alignment: bool = False, obs_meta=None,
         arr = (_lib.NiftiSource * len(enc))(*[_lib.NiftiSource(*e) for e in enc])
         keep += [enc, arr]
         colls[k] = _lib.IngestCollection(name.encode(), len(enc), arr)
+    dicom_plan = dicom_plan or []
+    dcolls, dkeep = _dicom.collections(dicom_plan)
+    dopt = _dicom.options(keep_patient_id)
     if progress:
-        opt.progress = _progress_printer(sum(len(srcs) for _n, srcs in plan))
+        opt.progress = _progress_printer(sum(len(srcs) for _n, srcs in plan + dicom_plan))
     try:
         with ds.lock:
-            _lib.check(L.radi_dataset_ingest(ds.h, len(plan), colls, C.byref(opt)))
+            _lib.check(L.radi_dataset_ingest_images(ds.h, len(plan), colls, len(dicom_plan), dcolls,
+                                                    C.byref(opt), C.byref(dopt)))
     finally:
+        del dkeep
         ds.refresh()
 
 
@@ -412,7 +427,8 @@ class RadiObject:
         return RadiObject(dst, ctx=ctx if ctx is not None else self._ds.ctx)
 
     def append(self, images=None, niftis=None, obs_meta=None, validate_alignment: bool = False,
-               progress: bool = False) -> None:
+               progress: bool = False, dicom_dirs=None, reorient=None, *, series_uid=None,
+               keep_patient_id: bool = False) -> None:
         """Adds NIfTI files to existing or new collections, all-or-nothing.
 
         images: {collection: glob | directory | [(path, subject_id)]}, as from_niftis.
@@ -421,17 +437,23 @@ class RadiObject:
         obs_meta: a DataFrame of obs_meta rows (obs_subject_id, optional obs_id, user
         columns); required for new subjects when obs_meta has user columns; rows of
         existing subjects update theirs, columns left out keep their values.
+        dicom_dirs: 0.1.1's [(series_dir, subject_id)]; each series goes to the collection
+        named after its Modality ("CT", "MR"; created if new), as from_dicoms.
         Volumes stay in sorted order (renumbered when new keys sort between old ones)."""
         self._attached("append")
+        _no_reorient(reorient)
         plan = [(str(n), _sources(self._ds.ctx, str(n), spec)) for n, spec in (images or {}).items()]
         if niftis:
             plan += _route(niftis, self.collection_names)
-        if not plan:
-            raise ValueError("append needs images={collection: ...} or niftis=[(path, subject_id)]")
+        dplan = _dicom.plan(self._ds.ctx, dicom_dirs, series_uid=series_uid) if dicom_dirs else []
+        if not plan and not dplan:
+            raise ValueError("append needs images={collection: ...}, niftis=[(path, subject_id)] or "
+                             "dicom_dirs=[(series_dir, subject_id)]")
         merged: dict = {}
         for name, srcs in plan:
             merged.setdefault(name, []).extend(srcs)
-        _ingest(self._ds, list(merged.items()), validate_alignment, obs_meta, progress)
+        _ingest(self._ds, list(merged.items()), validate_alignment, obs_meta, progress, dplan,
+                keep_patient_id)
 
     def rename_collection(self, old: str, new: str) -> None:
         """Renames a collection: its directory, its group member and its `name`, so the
@@ -445,6 +467,27 @@ class RadiObject:
             self._ds.refresh()
 
     # ----------------------------------------------------------------- ingest --
+    @classmethod
+    def from_dicoms(cls, uri, dicom_dirs, obs_meta=None, reorient=None, ctx=None, progress: bool = False,
+                    *, series_uid=None, keep_patient_id: bool = False) -> "RadiObject":
+        """Creates a dataset at uri from DICOM series, with 0.1.1's signature and names.
+
+        dicom_dirs: [(series_dir, subject_id)] (a third item, an obs_id, is radi's
+        addition); each directory must hold one image series (or pass series_uid). Series
+        go to collections named after their Modality ("CT", "MR", ...) with obs_ids
+        "{subject_id}_{Modality}", as 0.1.1. Unlike 0.1.1, slices are sorted by position
+        along the slice normal (not InstanceNumber), spacing comes from the positions,
+        the affine from the first slice in that order, and reads return physical values
+        (Hounsfield units for CT); docs/dataset.md §10 lists every difference.
+        obs_meta: as from_niftis. keep_patient_id: also store PatientID (default: no
+        patient identifier is stored). reorient: only None/False (volumes keep the
+        acquisition's orientation; the affine records it).
+        All-or-nothing: if anything fails, nothing is left at uri."""
+        _no_reorient(reorient)
+        ctx = ctx if ctx is not None else _lib.context()
+        dplan = _dicom.plan(ctx, dicom_dirs, series_uid=series_uid)
+        return cls._create_and_ingest(uri, ctx, [], dplan, False, obs_meta, progress, keep_patient_id)
+
     @classmethod
     def from_niftis(cls, uri, images=None, validate_alignment: bool = False, obs_meta=None,
                     ctx=None, progress: bool = False) -> "RadiObject":
@@ -466,12 +509,18 @@ class RadiObject:
                              "[(path, subject_id), ...]}")
         ctx = ctx if ctx is not None else _lib.context()
         plan = [(str(name), _sources(ctx, str(name), spec)) for name, spec in images.items()]
+        return cls._create_and_ingest(uri, ctx, plan, [], validate_alignment, obs_meta, progress)
+
+    @classmethod
+    def _create_and_ingest(cls, uri, ctx, plan, dplan, validate_alignment, obs_meta, progress,
+                           keep_patient_id=False) -> "RadiObject":
+        """A new dataset at uri holding the NIfTI plan and the DICOM plan, all-or-nothing."""
         uri_s = os.fspath(uri)
         L = _lib.lib()
         if obs_meta is not None:
             sch, frame = _obs_meta_schema(obs_meta)
             known = set(frame["obs_subject_id"])
-            missing = sorted({src[1] for _n, srcs in plan for src in srcs} - known)
+            missing = sorted({src[1] for _n, srcs in plan + dplan for src in srcs} - known)
             if missing:
                 L.radi_schema_free(sch)
                 raise ValueError(f"obs_meta has no row for subject(s) {missing[:5]}")
@@ -484,7 +533,8 @@ class RadiObject:
         try:
             ds = _Dataset(uri_s, ctx)
             # A new dataset: the rows go in first (the whole dataset goes on failure).
-            _ingest(ds, plan, validate_alignment, frame if obs_meta is not None else None, progress)
+            _ingest(ds, plan, validate_alignment, frame if obs_meta is not None else None, progress, dplan,
+                    keep_patient_id)
         except BaseException:
             # All-or-nothing: the dataset this call created goes away again.
             if L.radi_object_remove(ctx.handle, uri_s.encode()) != _lib.OK and os.path.isdir(uri_s):

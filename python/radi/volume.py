@@ -125,6 +125,46 @@ class Volume:
             arr.ctypes.data_as(C.c_void_p), C.byref(tile), C.byref(comp), C.byref(h)))
         return cls._from_handle(h, uri, ctx)
 
+    @classmethod
+    def from_dicom(cls, uri, dicom_dir, ctx=None, reorient=None, dtype=None, *, series_uid=None,
+                   keep_patient_id: bool = False) -> "Volume":
+        """Creates a volume at uri from the one image series in dicom_dir (0.1.1's
+        signature; series_uid picks one of several): slices sorted along the slice
+        normal, the affine from the positions, values stored as the files hold them with
+        their rescale (reads give Hounsfield units for CT; CT whose values fit is stored as
+        int16 HU, as dcm2niix). dtype: None (as stored) or a numpy dtype the voxels are
+        converted to on write. reorient: only None/False. Tiling and compression follow
+        configure()."""
+        from . import _capi
+
+        if reorient:
+            raise ValueError("reorient=True is not supported: radi stores volumes as acquired and "
+                             "records the orientation in the affine (Volume.orientation_info)")
+        ctx = ctx if ctx is not None else _lib.context()
+        if dtype is not None:
+            # Decode, convert, then store: the conversion is the caller's choice of type.
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="radi-dicom-") as tmp:
+                src = cls.from_dicom(os.path.join(tmp, "v"), dicom_dir, ctx=ctx, series_uid=series_uid,
+                                     keep_patient_id=keep_patient_id)
+                data = src.to_numpy().astype(np.dtype(dtype))
+                src.close()
+            return cls.from_numpy(uri, data, ctx=ctx)
+        L = _lib.lib()
+        w = get_config().write
+        tile = _tile_struct(w.tile)
+        comp = w.compression._struct()
+        opt = _capi.DicomOptions()
+        L.radi_dicom_options_init(C.byref(opt))
+        opt.keep_patient_id = int(bool(keep_patient_id))
+        source = _capi.DicomSource(_lib.encode_uri(dicom_dir), b"", None,
+                                   series_uid.encode() if series_uid else None)
+        h = C.c_void_p()
+        _lib.check(L.radi_volume_from_dicom(ctx.handle, _lib.encode_uri(uri), C.byref(source), C.byref(opt),
+                                            C.byref(tile), C.byref(comp), C.byref(h)))
+        return cls._from_handle(h, uri, ctx)
+
     # ---------------------------------------------------------------- lifetime --
     def close(self) -> None:
         h = getattr(self, "_h", None)

@@ -37,23 +37,7 @@ radi_status rdi_ingest_header_task(void *arg, size_t i, unsigned worker)
 static radi_status volume_meta(radi_meta *m, const radi_meta_item *orientation, void *arg)
 {
     const item *it = arg;
-    const rdi_image_fields *f = &it->fields;
-    char slope_s[48], inter_s[48];
-    rdi_py_float(slope_s, sizeof slope_s, it->hdr.scl_slope);
-    rdi_py_float(inter_s, sizeof inter_s, it->hdr.scl_inter);
-    radi_meta_item *items = rdi_calloc((size_t)f->nmeta + 4, sizeof *items);
-    if (!items) return RADI_E_NOMEM;
-    uint32_t n = 0;
-    /* tile_orientation first, in the same file as the source's keys. */
-    items[n++] = *orientation;
-    for (uint32_t k = 0; k < f->nmeta; k++) items[n++] = f->meta[k];
-    items[n++] = (radi_meta_item){"nifti_scl_slope", RADI_STRING_UTF8, (uint32_t)strlen(slope_s), slope_s};
-    items[n++] = (radi_meta_item){"nifti_scl_inter", RADI_STRING_UTF8, (uint32_t)strlen(inter_s), inter_s};
-    items[n++] = (radi_meta_item){K_OID, RADI_STRING_UTF8, (uint32_t)strlen(it->oid), it->oid};
-    /* One metadata file per volume: one write and one timestamp instead of eleven. */
-    radi_status s = radi_meta_put_many(m, n, items);
-    free(items);
-    return s;
+    return rdi_image_put_volume_meta(m, orientation, &it->hdr, &it->fields, it->oid);
 }
 
 /* Reads one source and writes volumes/<k> with its metadata. */

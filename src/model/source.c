@@ -140,3 +140,24 @@ void rdi_image_fields_free(rdi_image_fields *f)
     rdi_strlist_free(&f->strs);
     memset(f, 0, sizeof *f);
 }
+
+radi_status rdi_image_put_volume_meta(radi_meta *m, const radi_meta_item *orientation, const rdi_image_header *h,
+                                      const rdi_image_fields *f, const char *obs_id)
+{
+    char slope_s[48], inter_s[48];
+    rdi_py_float(slope_s, sizeof slope_s, h->scl_slope);
+    rdi_py_float(inter_s, sizeof inter_s, h->scl_inter);
+    radi_meta_item *items = rdi_calloc((size_t)f->nmeta + 4, sizeof *items);
+    if (!items) return RADI_E_NOMEM;
+    uint32_t n = 0;
+    /* tile_orientation first, in the same file as the source's keys. */
+    items[n++] = *orientation;
+    for (uint32_t k = 0; k < f->nmeta; k++) items[n++] = f->meta[k];
+    items[n++] = (radi_meta_item){"nifti_scl_slope", RADI_STRING_UTF8, (uint32_t)strlen(slope_s), slope_s};
+    items[n++] = (radi_meta_item){"nifti_scl_inter", RADI_STRING_UTF8, (uint32_t)strlen(inter_s), inter_s};
+    if (obs_id) items[n++] = (radi_meta_item){"obs_id", RADI_STRING_UTF8, (uint32_t)strlen(obs_id), obs_id};
+    /* One metadata file per volume: one write and one timestamp instead of eleven. */
+    radi_status s = radi_meta_put_many(m, n, items);
+    free(items);
+    return s;
+}

@@ -151,4 +151,17 @@ typedef struct rdi_ingest_set {
 radi_status rdi_dataset_ingest_sets(radi_dataset *ds, size_t nsets, const rdi_ingest_set *sets,
                                     const radi_ingest_options *opt);
 
+/* A volume's metadata as ingest writes it, in one file: `orientation` (tile_orientation),
+ * the source's keys, the scaling as nifti_scl_slope / nifti_scl_inter (the keys scaled
+ * reads use) and obs_id (NULL: none, a stand-alone volume). */
+radi_status rdi_image_put_volume_meta(radi_meta *m, const radi_meta_item *orientation, const rdi_image_header *h,
+                                      const rdi_image_fields *f, const char *obs_id);
+
+/* A stand-alone volume at uri from one source of kind ops (Volume.from_dicom): header,
+ * describe (no collection), read, written with tiling and compression, metadata as
+ * ingest writes it without obs_id. *out (may be NULL) gets the open volume. */
+radi_status rdi_volume_from_source(radi_ctx *ctx, const char *uri, const rdi_image_source_ops *ops, const void *desc,
+                                   const char *source_path, const radi_tile_config *tile,
+                                   const radi_compression *compression, radi_volume **out);
+
 #endif
