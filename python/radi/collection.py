@@ -387,23 +387,67 @@ class VolumeCollection:
         del keep
         return VolumeCollection(dst, ctx=ctx if ctx is not None else self._ds.ctx)
 
+    @classmethod
+    def from_dicoms(cls, uri, dicom_dirs, reorient=None, validate_dimensions: bool = True,
+                    valid_subject_ids=None, name: str | None = None, ctx=None, progress: bool = False,
+                    *, series_uid=None, keep_patient_id: bool = False) -> "VolumeCollection":
+        """A stand-alone collection at uri from DICOM series (0.1.1's signature):
+        dicom_dirs [(series_dir, subject_id)], one image series each (or series_uid), all
+        of one Modality unless `name` is given (default name: the Modality); obs_ids
+        "{subject_id}_{name}". validate_dimensions: refuse series of different spatial
+        shapes. valid_subject_ids: refuse subjects outside it. Geometry and values as
+        RadiObject.from_dicoms. The series are ingested into a temporary dataset beside
+        uri (all-or-nothing, journaled) and copied from it; nothing is left at uri on
+        failure."""
+        import uuid
+
+        from . import _dicom
+        from .radi_object import RadiObject, _no_reorient
+
+        _no_reorient(reorient)
+        ctx = ctx if ctx is not None else _lib.context()
+        if valid_subject_ids is not None:
+            allowed = {str(s) for s in valid_subject_ids}
+            bad = sorted({str(e[1]) for e in dicom_dirs} - allowed)
+            if bad:
+                raise ValueError(f"subject(s) not in valid_subject_ids: {bad[:5]}")
+        dplan = _dicom.plan(ctx, dicom_dirs, name=name, series_uid=series_uid)
+        if len(dplan) != 1:
+            raise ValueError(f"series of several modalities ({', '.join(c for c, _ in dplan)}): pass name=... "
+                             "to put them in one collection")
+        cname = dplan[0][0]
+        dst = os.fspath(uri)
+        tmp = dst.rstrip("/") + f".radi-tmp-{uuid.uuid4().hex[:12]}"
+        try:
+            ro = RadiObject._create_and_ingest(tmp, ctx, [], dplan, bool(validate_dimensions), None, progress,
+                                               keep_patient_id)
+            return ro.collection(cname).materialize(dst, name=cname, ctx=ctx)
+        finally:
+            _lib.lib().radi_object_remove(ctx.handle, _lib.encode_uri(tmp))
+
     def append(self, niftis=None, validate_alignment: bool = False, obs_meta=None,
-               progress: bool = False) -> None:
-        """Adds NIfTI files, [(path, obs_subject_id), ...], to this collection of a
-        dataset (all-or-nothing; obs_ids are "{subject}_{collection}"). New subjects get
-        obs_meta rows: from obs_meta (a DataFrame) when the dataset's obs_meta has user
-        columns. Volumes stay in sorted order, renumbered if needed."""
+               progress: bool = False, dicom_dirs=None, reorient=None, *, series_uid=None,
+               keep_patient_id: bool = False) -> None:
+        """Adds NIfTI files, [(path, obs_subject_id), ...], or DICOM series,
+        dicom_dirs=[(series_dir, obs_subject_id), ...], to this collection of a dataset
+        (all-or-nothing; obs_ids are "{subject}_{collection}"). New subjects get obs_meta
+        rows: from obs_meta (a DataFrame) when the dataset's obs_meta has user columns.
+        Volumes stay in sorted order, renumbered if needed."""
         if self._view:
             raise ValueError("Cannot append on a view. Call materialize(uri) first.")
         if self._ds.standalone:
             raise _lib.RadiError(f"{self.uri}: a stand-alone collection takes no appends; "
                                  "append through its dataset")
-        if not niftis:
-            raise ValueError("append needs niftis=[(path, obs_subject_id), ...]")
-        from .radi_object import _ingest
+        if not niftis and not dicom_dirs:
+            raise ValueError("append needs niftis=[(path, obs_subject_id), ...] or "
+                             "dicom_dirs=[(series_dir, obs_subject_id), ...]")
+        from . import _dicom
+        from .radi_object import _ingest, _no_reorient
 
-        _ingest(self._ds, [(self._name, _pairs(self._name, niftis))], validate_alignment,
-                obs_meta, progress)
+        _no_reorient(reorient)
+        plan = [(self._name, _pairs(self._name, niftis))] if niftis else []
+        dplan = _dicom.plan(self._ds.ctx, dicom_dirs, name=self._name, series_uid=series_uid) if dicom_dirs else []
+        _ingest(self._ds, plan, validate_alignment, obs_meta, progress, dplan, keep_patient_id)
         self._reload()
 
     def _reload(self) -> None:

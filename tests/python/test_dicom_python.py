@@ -137,3 +137,17 @@ def test_volume_from_dicom(dirs, tmp_path):
         assert a.meta["orientation_source"] == "dicom_iop"
     with pytest.raises(radi.RadiError, match="202.5"):
         radi.Volume.from_dicom(str(tmp_path / "bad"), CT2)
+
+
+def test_volume_collection_from_dicoms_and_append(dirs, tmp_path):
+    uri = tmp_path / "vc"
+    vc = radi.VolumeCollection.from_dicoms(str(uri), [(dirs["p1"], "p1"), (dirs["p2"], "p2")])
+    assert vc.name == "CT" and sorted(vc.obs_ids) == ["p1_CT", "p2_CT"]
+    np.testing.assert_array_equal(vc.loc["p2_CT"].to_numpy(), hu_volume(sorted(CT5N.iterdir())))
+    assert not [p for p in tmp_path.iterdir() if ".radi-tmp-" in p.name]  # the temporary dataset went
+    with pytest.raises(ValueError, match="valid_subject_ids"):
+        radi.VolumeCollection.from_dicoms(str(tmp_path / "x"), [(dirs["p1"], "p1")], valid_subject_ids=["p2"])
+    # append to a dataset's collection
+    ro = radi.RadiObject.from_dicoms(str(tmp_path / "ds"), [(dirs["p1"], "p1")])
+    ro.CT.append(dicom_dirs=[(dirs["p3"], "p3")])
+    assert sorted(radi.RadiObject(str(tmp_path / "ds")).CT.obs_ids) == ["p1_CT", "p3_CT"]
