@@ -13,8 +13,25 @@
  *    freed or closed, unless their declaration names an earlier end (a write through
  *    the same handle); never free them. Memory returned as "owned" is freed with
  *    radi_free.
- *  - Thread model: a radi_ctx may be shared by threads. A radi_array, radi_group or
- *    radi_volume is used by one thread at a time.
+ *  - Thread model: a radi_ctx may be shared by threads. Dense reads of one open
+ *    radi_array or radi_volume (radi_array_read_dense, radi_volume_read,
+ *    radi_volume_read_scaled, radi_read_patches) may run concurrently from any number
+ *    of threads, together with the calls that only look at the handle (schema, shape,
+ *    dtype, metadata gets, scaling, URI). Every other call on a handle (writes,
+ *    metadata puts, sparse queries, close) needs it to itself: no read may be running
+ *    on that handle meanwhile, and closing it while another thread reads is the
+ *    caller's bug. A radi_group is used by one thread at a time. Concurrent calls share
+ *    the context's thread pool: one caller's parallel loop uses it, the others run their
+ *    loop on their own thread (so N reading threads still use N cores).
+ *  - Fork: a context belongs to the process that created it (its pool threads and
+ *    connections do not exist in a fork()ed child). In a child, every call on an
+ *    inherited context, or on a handle made from one, that would touch storage, the
+ *    pool or a lock fails at once with RADI_E_FORKED ("radi context created in process
+ *    N used in process M after fork(): create a new context in the child"), never
+ *    hangs. radi_ctx_free releases nothing there (the threads and connections are the
+ *    parent's; the memory is the child's copy and goes with the process); closing a
+ *    handle frees its memory only. A child makes its own context and opens its own
+ *    handles.
  *  - URIs: plain paths, file:// URIs (and s3:// once that backend exists).
  */
 #ifndef RADI_RADI_H
@@ -53,7 +70,9 @@ typedef enum radi_status {
     RADI_E_CODEC = 8,       /* a compressor or filter failed */
     RADI_E_BUDGET = 9,      /* the memory budget cannot fit the smallest unit of work */
     RADI_E_INTERNAL = 10,   /* a bug in radi */
-    RADI_E_BUSY = 11        /* another writer holds the dataset (or array) lock */
+    RADI_E_BUSY = 11,       /* another writer holds the dataset (or array) lock */
+    RADI_E_FORKED = 12      /* a context (or a handle made from it) used in a process
+                             * fork()ed from the one that created it (see Fork below) */
 } radi_status;
 
 /* Static name of a status, e.g. "RADI_E_CORRUPT". Never NULL. */

@@ -54,6 +54,14 @@ RADI_API radi_status radi_volume_from_buffer(radi_ctx *ctx, const char *uri, uin
                                              const radi_compression *compression,
                                              radi_volume **out);
 
+/* Opens a volume, loading everything its reads need (schema, fragment metadata, every
+ * tile index), so that afterwards reads only read the handle.
+ * Threads: radi_volume_read, radi_volume_read_scaled, radi_read_patches (patches.h) and
+ * the accessors below (ndim, shape, dtype, scaling, the array's schema, URI and metadata
+ * gets) may be called on one handle from any number of threads at once; each read uses
+ * its own scratch. radi_volume_close, radi_volume_to_nifti's write and anything writing
+ * through radi_volume_array need the handle to themselves (no read running). A handle
+ * belongs to the process that opened it (radi.h, "Fork"). */
 RADI_API radi_status radi_volume_open(radi_ctx *ctx, const char *uri, radi_volume **out);
 RADI_API void radi_volume_close(radi_volume *vol);
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from . import _lib
 from .ctx import (CompressionConfig, Compressor, IOConfig, RadiObjectConfig, ReadConfig,
                   S3Config, SliceOrientation, TileConfig, WriteConfig, configure, get_config)
-from .errors import RadiBusyError, RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
+from .errors import (RadiBusyError, RadiError, RadiExistsError, RadiForkedError, RadiInvalidError,
+                     RadiNotFoundError)
 from .volume import OrientationInfo, Volume
 from .collection import VolumeCollection
 from .radi_object import RadiObject
@@ -22,7 +23,8 @@ __all__ = [
     "RadiObject", "VolumeCollection", "Volume", "OrientationInfo", "Dataframe", "configure", "get_config", "TileConfig", "CompressionConfig", "IOConfig",
     "ReadConfig", "WriteConfig", "S3Config", "RadiObjectConfig", "SliceOrientation",
     "Compressor", "consolidate", "vacuum", "repair", "RadiError", "RadiInvalidError",
-    "RadiNotFoundError", "RadiExistsError", "RadiBusyError", "library_version",
+    "RadiNotFoundError", "RadiExistsError", "RadiBusyError", "RadiForkedError",
+    "library_version",
 ]
 
 

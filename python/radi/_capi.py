@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ctypes as C
 
-from .errors import RadiBusyError, RadiError, RadiExistsError, RadiInvalidError, RadiNotFoundError
+from .errors import (RadiBusyError, RadiError, RadiExistsError, RadiForkedError, RadiInvalidError,
+                     RadiNotFoundError)
 
 # ----------------------------------------------------------------- code tables --
 
@@ -18,9 +19,14 @@ OK = 0
 STATUS_NAMES = {
     1: "RADI_E_INVALID", 2: "RADI_E_NOMEM", 3: "RADI_E_IO", 4: "RADI_E_NOT_FOUND",
     5: "RADI_E_EXISTS", 6: "RADI_E_CORRUPT", 7: "RADI_E_UNSUPPORTED", 8: "RADI_E_CODEC",
-    9: "RADI_E_BUDGET", 10: "RADI_E_INTERNAL", 11: "RADI_E_BUSY",
+    9: "RADI_E_BUDGET", 10: "RADI_E_INTERNAL", 11: "RADI_E_BUSY", 12: "RADI_E_FORKED",
 }
-STATUS_ERRORS = {1: RadiInvalidError, 4: RadiNotFoundError, 5: RadiExistsError, 11: RadiBusyError}
+STATUS_ERRORS = {1: RadiInvalidError, 4: RadiNotFoundError, 5: RadiExistsError, 11: RadiBusyError,
+                 12: RadiForkedError}
+
+# radi_patch_output, radi_pad_mode (patches.h).
+PATCH_STORED, PATCH_FLOAT32, PATCH_FLOAT64 = 0, 1, 2
+PAD_CONSTANT, PAD_EDGE, PAD_REFLECT = 0, 1, 2
 
 # radi_datatype codes.
 INT32, INT64, FLOAT32, FLOAT64, CHAR = 0, 1, 2, 3, 4
@@ -133,6 +139,18 @@ class Compression(C.Structure):
     _fields_ = [("algorithm", C.c_int), ("level", C.c_int32), ("shuffle", C.c_int)]
 
 
+# ---------------------------------------------------------------- patches.h --
+
+
+class PatchOptions(C.Structure):
+    _fields_ = [("output", C.c_int), ("pad_mode", C.c_int), ("pad_value", C.c_double)]
+
+
+class PatchRequest(C.Structure):
+    _fields_ = [("volume", C.c_void_p), ("start", C.c_int64 * 4), ("shape", C.c_uint64 * 4),
+                ("out", C.c_void_p), ("out_size", C.c_uint64), ("status", C.c_int)]
+
+
 # ------------------------------------------------------------------ nifti.h --
 
 
@@ -216,6 +234,7 @@ ABI_MIRRORS = {
     "radi_read_stats": ReadStats, "radi_meta_item": MetaItem, "radi_group_member": GroupMember,
     "radi_sparse_buffer": SparseBuffer, "radi_sparse_column": SparseColumn,
     "radi_tile_config": TileConfig, "radi_compression": Compression,
+    "radi_patch_options": PatchOptions, "radi_patch_request": PatchRequest,
     "radi_nifti_header": NiftiHeader, "radi_volume_entry": VolumeEntry,
     "radi_nifti_source": NiftiSource, "radi_ingest_options": IngestOptions,
     "radi_ingest_collection": IngestCollection, "radi_selection": Selection,

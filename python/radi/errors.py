@@ -24,3 +24,8 @@ class RadiExistsError(RadiError, FileExistsError):
 
 class RadiBusyError(RadiError, BlockingIOError):
     """Another writer holds the dataset's lock (RADI_E_BUSY)."""
+
+
+class RadiForkedError(RadiError):
+    """A context (or a handle made from it) used in a process fork()ed from the one that
+    created it (RADI_E_FORKED): make a new context in the child."""

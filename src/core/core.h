@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "radi/radi.h"
 
@@ -31,6 +33,8 @@ radi_status rdi_error_wrap(radi_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void rdi_error_clear(void);
 radi_status rdi_nomem(void);
+/* RADI_E_FORKED: a context made by process `created` used by this one after fork(). */
+radi_status rdi_forked_error(long created);
 
 #define RDI_TRY(expr)                    \
     do {                                 \

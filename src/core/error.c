@@ -45,6 +45,14 @@ void rdi_error_clear(void) { rdi_errbuf[0] = '\0'; }
 
 radi_status rdi_nomem(void) { return rdi_error(RADI_E_NOMEM, "out of memory"); }
 
+radi_status rdi_forked_error(long created)
+{
+    return rdi_error(RADI_E_FORKED,
+                     "radi context created in process %ld used in process %ld after fork(): create a new "
+                     "context in the child",
+                     created, (long)getpid());
+}
+
 const char *radi_errmsg(void) { return rdi_errbuf; }
 
 const char *radi_version(void) { return "0.1.0"; }
@@ -64,6 +72,7 @@ const char *radi_status_name(radi_status status)
     case RADI_E_BUDGET: return "RADI_E_BUDGET";
     case RADI_E_INTERNAL: return "RADI_E_INTERNAL";
     case RADI_E_BUSY: return "RADI_E_BUSY";
+    case RADI_E_FORKED: return "RADI_E_FORKED";
     }
     return "RADI_E_UNKNOWN";
 }

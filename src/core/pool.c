@@ -24,6 +24,7 @@ struct rdi_pool {
     radi_status status;
     char errmsg[1024];
     int stop;
+    pid_t pid;                /* the creating process: its threads exist only there */
 };
 
 /* Marks threads running pool tasks, so nested loops run inline instead of deadlocking. */
@@ -91,6 +92,7 @@ radi_status rdi_pool_create(unsigned nthreads, rdi_pool **out)
     rdi_pool *p = rdi_calloc(1, sizeof *p);
     if (!p) return RADI_E_NOMEM;
     p->nthreads = nthreads;
+    p->pid = getpid();
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->busy, NULL);
     pthread_cond_init(&p->work_cv, NULL);
@@ -120,6 +122,8 @@ radi_status rdi_pool_create(unsigned nthreads, rdi_pool **out)
 void rdi_pool_free(rdi_pool *p)
 {
     if (!p) return;
+    /* In a fork()ed child the threads do not exist and the locks may be held by them. */
+    if (getpid() != p->pid) return;
     if (p->threads) {
         pthread_mutex_lock(&p->mu);
         p->stop = 1;
@@ -152,6 +156,7 @@ static radi_status run_inline(size_t ntasks, rdi_task_fn fn, void *arg)
 radi_status rdi_pool_for(rdi_pool *p, size_t ntasks, rdi_task_fn fn, void *arg)
 {
     if (ntasks == 0) return RADI_OK;
+    if (p && getpid() != p->pid) return rdi_forked_error((long)p->pid);
     if (!p || p->nthreads == 1 || ntasks == 1 || tl_in_task || pthread_mutex_trylock(&p->busy) != 0)
         return run_inline(ntasks, fn, arg);
 

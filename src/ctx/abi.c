@@ -2,6 +2,7 @@
  * their hand-written mirrors (Python's ctypes) against the library they load. */
 #include "radi/dicom.h"
 #include "radi/nifti.h"
+#include "radi/patches.h"
 #include "radi/radi.h"
 #include "radi/radiobject.h"
 #include "radi/sparse.h"
@@ -22,6 +23,8 @@ static const struct {
     ABI(radi_sparse_buffer), ABI(radi_sparse_column),
     /* volume.h */
     ABI(radi_tile_config), ABI(radi_compression),
+    /* patches.h */
+    ABI(radi_patch_options), ABI(radi_patch_request),
     /* nifti.h */
     ABI(radi_nifti_header),
     /* radiobject.h */

@@ -53,6 +53,7 @@ radi_status radi_ctx_create_with_options(const radi_config *config, const radi_o
     radi_ctx *ctx = rdi_calloc(1, sizeof *ctx);
     if (!ctx) return RADI_E_NOMEM;
     ctx->config = c;
+    ctx->pid = getpid();
     radi_status s = rdi_options_ms(opts, "dataset.lock_wait_ms", 30000, &ctx->lock_wait_ms);
     int sync = 1;
     if (s == RADI_OK) s = rdi_options_bool(opts, "vfs.posix.sync", 1, &sync);
@@ -78,6 +79,7 @@ radi_status radi_ctx_create(const radi_config *config, radi_ctx **out)
 void radi_ctx_free(radi_ctx *ctx)
 {
     if (!ctx) return;
+    if (getpid() != ctx->pid) return; /* fork()ed child: nothing of it is ours to release */
     rdi_pool_free(ctx->pool);
     rdi_vfs_free(ctx->vfs);
     free(ctx);

@@ -13,7 +13,14 @@ struct radi_ctx {
     rdi_pool *pool;   /* config.concurrency threads; used for I/O and (de)compression */
     uint32_t lock_wait_ms; /* how long a dataset writer waits for the lock (option
                             * dataset.lock_wait_ms, default 30 s) */
+    pid_t pid;             /* the creating process; elsewhere (after fork) calls fail */
 };
+
+/* RADI_E_FORKED unless the calling process created ctx (radi.h, "Fork"). */
+static inline radi_status rdi_ctx_check(const radi_ctx *ctx)
+{
+    return getpid() == ctx->pid ? RADI_OK : rdi_forked_error((long)ctx->pid);
+}
 
 /* RADI_E_INVALID, naming the field, unless every field of c is in range. */
 radi_status rdi_config_check(const radi_config *c);

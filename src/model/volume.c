@@ -12,22 +12,12 @@
 #include "ctx/ctx.h"
 #include "tdb/tdb.h"
 #include "model/dataset.h"
+#include "model/volume_int.h"
 
 #define RDI_ISOTROPIC_EXTENT 64
 #define RDI_ORIENTATION_KEY "tile_orientation"
-#define RDI_VOXELS "voxels"
 #define RDI_META_SCL_SLOPE "nifti_scl_slope"
 #define RDI_META_SCL_INTER "nifti_scl_inter"
-
-struct radi_volume {
-    radi_array *array;
-    uint32_t ndim;
-    uint64_t shape[4];
-    int64_t lo[4];          /* domain lower bounds: 0 for what radi and RadiObject write */
-    radi_datatype dtype;
-    double slope, inter;    /* NIfTI scaling recorded at ingest; 1, 0 when none */
-    int has_scaling;
-};
 
 static const char *const rdi_orientation_names[] = {"axial", "sagittal", "coronal", "isotropic"};
 static const char *const rdi_axis_names[] = {"x", "y", "z", "t"};
@@ -347,6 +337,8 @@ radi_status radi_volume_open(radi_ctx *ctx, const char *uri, radi_volume **out)
     radi_status st = radi_array_open(ctx, uri, 0, 0, &vol->array);
     if (st == RADI_OK) st = volume_check(uri, radi_array_schema(vol->array), vol);
     if (st == RADI_OK) st = load_scaling(uri, radi_array_meta(vol->array), vol);
+    /* Every tile index now, so reads of the handle only read it (volume.h: concurrent reads). */
+    if (st == RADI_OK) st = rdi_array_load_all_tile_index(vol->array);
     if (st != RADI_OK) {
         radi_volume_close(vol);
         return st;

@@ -407,6 +407,7 @@ static radi_status load_fragments(radi_array *a)
         s = rdi_fragmeta_load_all(a->ctx, a->snap, a->uri, &names, &metas, a->schemas, a->nschemas, &frags);
     if (s == RADI_OK) {
         free_frags(a);
+        atomic_store_explicit(&a->index_complete, 0, memory_order_relaxed);
         a->frags = frags;
         a->nfrags = (uint32_t)names.n;
         /* Fragment sizes for info, from the listing (no per-fragment listing later). */
@@ -472,6 +473,7 @@ radi_status radi_array_open(radi_ctx *ctx, const char *uri, uint64_t timestamp_s
                             uint64_t timestamp_end, radi_array **out)
 {
     if (!ctx || !uri || !out) return rdi_error(RADI_E_INVALID, "radi_array_open: NULL argument");
+    RDI_TRY(rdi_ctx_check(ctx));
     uint64_t t_end = timestamp_end ? timestamp_end : rdi_now_ms();
     if (timestamp_start > t_end)
         return rdi_error(RADI_E_INVALID, "%s: open range [%llu, %llu] is empty", uri,
@@ -482,6 +484,7 @@ radi_status radi_array_open(radi_ctx *ctx, const char *uri, uint64_t timestamp_s
         free(a);
         return rdi_error(RADI_E_INTERNAL, "%s: cannot create a mutex", uri);
     }
+    atomic_init(&a->index_complete, 0);
     a->ctx = ctx;
     a->t_start = timestamp_start;
     a->t_end = t_end;

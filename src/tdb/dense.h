@@ -53,8 +53,11 @@ typedef struct nd { int64_t n, ss, ds; } nd;
  * contiguous in both, so copies run over the longest possible rows. */
 uint32_t rdi_dense_normalize(const int64_t *n, const int64_t *ss, const int64_t *ds, uint32_t ndim, nd *out);
 /* Plans a read of box q (2*ndim bounds) in `layout`: space tiles in output order, each
- * with its contributions oldest first. */
-radi_status rdi_dense_build_plan(plan *p, radi_array *a, const int64_t *q, radi_layout layout);
+ * with its contributions oldest first. ostride (cells, may be NULL): the output strides
+ * of an enclosing buffer instead of the box's own, ordered as `layout` (the fastest
+ * dimension's stride is 1). */
+radi_status rdi_dense_build_plan(plan *p, radi_array *a, const int64_t *q, radi_layout layout,
+                                 const uint64_t *ostride);
 /* Copies one piece (a transposition walks BLOCK×BLOCK blocks). */
 void rdi_dense_copy_piece(const piece *pc, uint32_t ndim, size_t cs);
 /* Copies a group of whole-box pieces that follow each other along the output's fastest

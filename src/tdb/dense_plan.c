@@ -76,7 +76,8 @@ static int tile_is_contiguous(const plan *p, const int64_t *tbox)
     return k == 0 || (k == 1 && dims[0].ss == 1 && dims[0].ds == 1);
 }
 
-radi_status rdi_dense_build_plan(plan *p, radi_array *a, const int64_t *q, radi_layout layout)
+radi_status rdi_dense_build_plan(plan *p, radi_array *a, const int64_t *q, radi_layout layout,
+                                 const uint64_t *ostride)
 {
     const radi_schema *s = a->schema;
     uint32_t nd_ = s->ndim;
@@ -90,6 +91,7 @@ radi_status rdi_dense_build_plan(plan *p, radi_array *a, const int64_t *q, radi_
         p->ostride[d] = acc;
         acc *= (uint64_t)(q[2 * d + 1] - q[2 * d] + 1);
     }
+    if (ostride) memcpy(p->ostride, ostride, nd_ * sizeof *ostride);
     p->g = layout == RADI_ROW_MAJOR ? nd_ - 1 : 0;
     rdi_grid grid;
     RDI_TRY(rdi_grid_init(s, q, &grid));

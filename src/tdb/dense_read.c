@@ -93,11 +93,34 @@ typedef struct range {
     uint64_t off, len, pos;   /* pos: where it lands in the arena */
 } range;
 
-typedef struct worker {
+/* One worker's state; a caller that reads many boxes in turn on one thread
+ * (rdi_dense_read_box) keeps it between reads, so codec contexts and buffers are made once. */
+struct rdi_dense_worker {
     rdi_scratch *scratch;
     bigbuf buf;              /* unfiltered tiles of the task being copied */
     bigbuf chunk;            /* one filtered chunk, for partial tile decodes */
-} worker;
+    bigbuf arena;            /* filtered tiles of a batch, when the worker owns the read */
+};
+typedef struct rdi_dense_worker worker;
+
+radi_status rdi_dense_workers_create(unsigned n, rdi_dense_worker **out)
+{
+    *out = rdi_calloc(n ? n : 1, sizeof **out);
+    return *out ? RADI_OK : RADI_E_NOMEM;
+}
+
+void rdi_dense_workers_free(rdi_dense_worker *w, unsigned n)
+{
+    for (unsigned i = 0; w && i < n; i++) {
+        rdi_scratch_free(w[i].scratch);
+        bigbuf_free(&w[i].buf);
+        bigbuf_free(&w[i].chunk);
+        bigbuf_free(&w[i].arena);
+    }
+    free(w);
+}
+
+rdi_dense_worker *rdi_dense_worker_at(rdi_dense_worker *w, unsigned i) { return &w[i]; }
 
 /* One attribute's data, or its validity, read into one output buffer. */
 typedef struct pass {
@@ -119,10 +142,13 @@ typedef struct pass {
     uint64_t ntasks, t0;        /* t0: first task of the running batch */
     worker *workers;
     unsigned nworkers;
+    int keep;                   /* the workers outlive the read: keep their buffers */
+    uint64_t budget;            /* bytes of tiles in flight */
     /* the batch being run */
     range *ranges;
     uint64_t nranges;
-    bigbuf arena;
+    bigbuf *arena;              /* own_arena, or the single worker's (keep) */
+    bigbuf own_arena;
     uint64_t *parts;            /* I/O requests: range index | part number << 40 */
     radi_read_stats stats;
 } pass;
@@ -178,7 +204,7 @@ static radi_status io_task(void *arg, size_t i, unsigned w)
     const range *rg = &ps->ranges[r];
     uint64_t off = part * PART_MAX, len = RDI_MIN(PART_MAX, rg->len - off);
     radi_status s =
-        rdi_vfs_read(ps->ctx->vfs, ps->furi[rg->frag], rg->off + off, ps->arena.data + rg->pos + off, len);
+        rdi_vfs_read(ps->ctx->vfs, ps->furi[rg->frag], rg->off + off, ps->arena->data + rg->pos + off, len);
     /* The footer lists this file: its absence is a damaged fragment, not a bad argument. */
     if (s == RADI_E_NOT_FOUND)
         s = rdi_error(RADI_E_CORRUPT, "%s: missing from its fragment", ps->furi[rg->frag]);
@@ -195,7 +221,7 @@ static radi_status read_remote(pass *ps)
     if (!r) return RADI_E_NOMEM;
     for (uint64_t i = 0; i < ps->nranges; i++) {
         const range *rg = &ps->ranges[i];
-        r[i] = (rdi_vfs_range){ps->furi[rg->frag], rg->off, rg->len, ps->arena.data + rg->pos, RADI_OK};
+        r[i] = (rdi_vfs_range){ps->furi[rg->frag], rg->off, rg->len, ps->arena->data + rg->pos, RADI_OK};
     }
     radi_status s = rdi_vfs_read_many(ps->ctx->vfs, r, (size_t)ps->nranges);
     for (uint64_t i = 0; s == RADI_E_NOT_FOUND && i < ps->nranges; i++)
@@ -345,6 +371,8 @@ static int unit_cmp(const void *a, const void *b)
 static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, uint64_t budget)
 {
     plan *p = ps->p;
+    /* One worker: the read runs on the calling thread (rdi_dense_read_box). */
+    rdi_pool *pool = ps->nworkers > 1 ? ps->ctx->pool : NULL;
     uint64_t nu = 0;
     for (uint64_t ti = t0; ti < t1; ti++)
         for (uint32_t k = 0; k < ps->tasks[ti].ns; k++) {
@@ -391,7 +419,7 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
         nparts += (ps->ranges[r].len + PART_MAX - 1) / PART_MAX;
     }
     if (s == RADI_OK) {
-        s = bigbuf_reserve(&ps->arena, (size_t)pos);
+        s = bigbuf_reserve(ps->arena, (size_t)pos);
         ps->parts = rdi_malloc((size_t)(nparts ? nparts : 1) * sizeof *ps->parts);
         if (s == RADI_OK && !ps->parts) s = RADI_E_NOMEM;
     }
@@ -407,15 +435,15 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
                                         u[i].off + u[i].len <= ps->ranges[r].off + ps->ranges[r].len))
                 r++;
             if (r == ps->nranges) s = rdi_error(RADI_E_INTERNAL, "dense read: tile outside every read range");
-            else ps->cdata[u[i].ci] = ps->arena.data + ps->ranges[r].pos + (u[i].off - ps->ranges[r].off);
+            else ps->cdata[u[i].ci] = ps->arena->data + ps->ranges[r].pos + (u[i].off - ps->ranges[r].off);
         }
-        if (s == RADI_OK) s = ps->remote ? read_remote(ps) : rdi_pool_for(ps->ctx->pool, (size_t)np, io_task, ps);
+        if (s == RADI_OK) s = ps->remote ? read_remote(ps) : rdi_pool_for(pool, (size_t)np, io_task, ps);
         ps->stats.io_requests += ps->remote ? ps->nranges : np;
         ps->stats.bytes_read += pos;
         ps->stats.tiles_read += nu;
     }
     ps->t0 = t0;
-    if (s == RADI_OK) s = rdi_pool_for(ps->ctx->pool, (size_t)(t1 - t0), decode_task, ps);
+    if (s == RADI_OK) s = rdi_pool_for(pool, (size_t)(t1 - t0), decode_task, ps);
     free(u);
     free(ps->ranges);
     ps->ranges = NULL;
@@ -425,7 +453,7 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
     /* With several batches, free what this one held so the next stays within the
      * budget (a single batch keeps its buffers until the read ends). */
     if (t1 < ps->ntasks || t0 > 0) {
-        bigbuf_free(&ps->arena);
+        bigbuf_free(ps->arena);
         for (unsigned i = 0; i < ps->nworkers; i++) bigbuf_free(&ps->workers[i].buf);
     }
     return s;
@@ -493,7 +521,7 @@ static radi_status run_pass(pass *ps)
         uint64_t along = (uint64_t)p->ext[p->g] * ps->cs;
         G = along >= LINE ? 1 : (uint32_t)RDI_MIN((LINE + along - 1) / along, GROUP_MAX);
     }
-    uint64_t budget = ps->ctx->config.memory_budget, maxcost = 0;
+    uint64_t budget = ps->budget, maxcost = 0;
     for (;;) {
         if (s == RADI_OK) s = make_tasks(ps, G);
         maxcost = 0;
@@ -510,8 +538,8 @@ static radi_status run_pass(pass *ps)
         s = run_batch(ps, t0, t1, cost, budget);
         t0 = t1;
     }
-    bigbuf_free(&ps->arena);
-    for (unsigned i = 0; i < ps->nworkers; i++) {
+    bigbuf_free(&ps->own_arena);
+    for (unsigned i = 0; i < ps->nworkers && !ps->keep; i++) {
         bigbuf_free(&ps->workers[i].buf);
         bigbuf_free(&ps->workers[i].chunk);
     }
@@ -531,6 +559,7 @@ static radi_status check_read_args(radi_array *array, const int64_t *sub, radi_l
 {
     if (!array || !sub || (nbuffers && !buffers))
         return rdi_error(RADI_E_INVALID, "radi_array_read_dense: NULL argument");
+    RDI_TRY(rdi_ctx_check(array->ctx));
     const radi_schema *s = array->schema;
     if (s->type != RADI_DENSE) return rdi_error(RADI_E_INVALID, "%s: not a dense array", array->uri);
     if (layout != RADI_ROW_MAJOR && layout != RADI_COL_MAJOR)
@@ -575,10 +604,10 @@ radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, ra
     radi_ctx *ctx = array->ctx;
     plan p;
     memset(&p, 0, sizeof p);
-    radi_status s = rdi_dense_build_plan(&p, array, subarray, layout);
+    radi_status s = rdi_dense_build_plan(&p, array, subarray, layout, NULL);
     unsigned nw = rdi_pool_size(ctx->pool);
-    worker *workers = rdi_calloc(nw, sizeof *workers);
-    if (s == RADI_OK && !workers) s = RADI_E_NOMEM;
+    worker *workers = NULL;
+    if (s == RADI_OK) s = rdi_dense_workers_create(nw, &workers);
     radi_read_stats total;
     memset(&total, 0, sizeof total);
     for (uint32_t b = 0; b < nbuffers && s == RADI_OK; b++) {
@@ -608,6 +637,8 @@ radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, ra
             }
             ps.workers = workers;
             ps.nworkers = nw;
+            ps.budget = ctx->config.memory_budget;
+            ps.arena = &ps.own_arena;
             ps.remote = array->snap ? array->snap->remote
                                     : (rdi_vfs_flags(ctx->vfs, array->uri) & RDI_VFS_REMOTE) != 0;
             s = run_pass(&ps);
@@ -617,14 +648,51 @@ radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, ra
             total.batches += ps.stats.batches;
         }
     }
-    for (unsigned i = 0; workers && i < nw; i++) {
-        rdi_scratch_free(workers[i].scratch);
-        bigbuf_free(&workers[i].buf);
-        bigbuf_free(&workers[i].chunk);
-    }
-    free(workers);
+    rdi_dense_workers_free(workers, nw);
     free(p.st);
     free(p.c);
     if (s == RADI_OK && stats) *stats = total;
+    return s;
+}
+
+radi_status rdi_dense_read_box(radi_array *a, const int64_t *q, const char *attr, void *out, const uint64_t *ostride,
+                               rdi_dense_worker *w, uint64_t budget, radi_read_stats *stats)
+{
+    const radi_schema *sc = a->schema;
+    uint32_t ai;
+    if (sc->type != RADI_DENSE || radi_schema_attr_index(sc, attr, &ai) != RADI_OK)
+        return rdi_error(RADI_E_INTERNAL, "%s: no dense attribute %s", a->uri, attr);
+    const rdi_attr *at = &sc->attrs[ai];
+    if (at->cell_val_num == RADI_VAR_NUM || at->nullable)
+        return rdi_error(RADI_E_INTERNAL, "%s: %s is var-sized or nullable", a->uri, attr);
+    plan p;
+    memset(&p, 0, sizeof p);
+    radi_status s = rdi_dense_build_plan(&p, a, q, RADI_ROW_MAJOR, ostride);
+    pass ps;
+    memset(&ps, 0, sizeof ps);
+    ps.p = &p;
+    ps.ctx = a->ctx;
+    ps.attr = at->name;
+    ps.cs = rdi_attr_cell_size(at);
+    ps.out = out;
+    uint8_t zero[8] = {0};
+    ps.fill = at->fill && at->fill_size == ps.cs ? at->fill : zero;
+    if (s == RADI_OK && !(at->fill && at->fill_size == ps.cs) && ps.cs > sizeof zero)
+        s = rdi_error(RADI_E_CORRUPT, "%s: attribute %s has no fill value of its cell size", a->uri, at->name);
+    ps.workers = w;
+    ps.nworkers = 1;
+    ps.keep = 1;
+    ps.budget = budget;
+    ps.arena = &w->arena;
+    ps.remote = a->snap ? a->snap->remote : (rdi_vfs_flags(a->ctx->vfs, a->uri) & RDI_VFS_REMOTE) != 0;
+    if (s == RADI_OK) s = run_pass(&ps);
+    free(p.st);
+    free(p.c);
+    if (stats) {
+        stats->tiles_read += ps.stats.tiles_read;
+        stats->bytes_read += ps.stats.bytes_read;
+        stats->io_requests += ps.stats.io_requests;
+        stats->batches += ps.stats.batches;
+    }
     return s;
 }

@@ -7,6 +7,7 @@
 #define RDI_TDB_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/core.h"
 #include "filters/filters.h"
@@ -261,12 +262,34 @@ struct radi_array {
     rdi_snap *snap;             /* the prefix snapshot of the last (re)load; NULL if none */
     /* Guards what reads load lazily into the open handle (fragments' tile indexes). */
     pthread_mutex_t lock;
+    /* Set (release) once every fragment's tile index is loaded, so later reads skip the
+     * lock (acquire); cleared by a reload of the fragments. */
+    atomic_int index_complete;
 };
 
 /* Loads the tile index sections (tile, var and validity offsets, var sizes; every field)
  * of the fragments a->frags[which[0..n-1]] that lack them: one wave of reads for the
  * bytes the snapshot does not hold, then decoding. Thread-safe on one handle. */
 radi_status rdi_array_load_tile_index(radi_array *a, const uint32_t *which, uint32_t n);
+/* The same for every fragment of the handle (an open that wants reads lock-free). */
+radi_status rdi_array_load_all_tile_index(radi_array *a);
+
+/* ------------------------------------------------- dense reads into strided boxes -- */
+
+/* A dense read's per-thread state (codec contexts, tile buffers), kept by a caller that
+ * reads many boxes in turn on one thread. One thread at a time per worker. */
+typedef struct rdi_dense_worker rdi_dense_worker;
+radi_status rdi_dense_workers_create(unsigned n, rdi_dense_worker **out);
+void rdi_dense_workers_free(rdi_dense_worker *w, unsigned n);
+rdi_dense_worker *rdi_dense_worker_at(rdi_dense_worker *w, unsigned i);
+
+/* Reads attribute attr (fixed-size, not nullable) of the box q (2*ndim bounds inside the
+ * domain) on the calling thread with worker w: the cell c goes to out + cell size *
+ * sum_d (c_d - q_lo_d) * ostride[d] (row-major strides of an enclosing buffer, in cells;
+ * NULL = the box's own). budget caps the tile bytes in flight. Adds to *stats (may be
+ * NULL). Reentrant on one handle, as radi_array_read_dense. */
+radi_status rdi_dense_read_box(radi_array *a, const int64_t *q, const char *attr, void *out, const uint64_t *ostride,
+                               rdi_dense_worker *w, uint64_t budget, radi_read_stats *stats);
 
 /* The object name after "<dir>/" in a .vac line (relative, with a leading slash, or an
  * absolute URI before format 19, format.md §9). 0 when the line names nothing in dir. */

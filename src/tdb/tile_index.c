@@ -5,7 +5,8 @@
  * of that read's fragments at once: one wave of reads for whatever the open's snapshot
  * does not already hold (usually nothing: it fetched small metadata files whole), then
  * decoding on the pool. The handle's lock makes the load safe for concurrent reads of
- * one handle.
+ * one handle; once every fragment's index is in, a flag lets reads skip the lock, and
+ * the handle is read-only for reads (volumes load it all at open).
  */
 #include <stdlib.h>
 
@@ -237,8 +238,28 @@ static radi_status load_locked(radi_array *a, const uint32_t *which, uint32_t n)
 
 radi_status rdi_array_load_tile_index(radi_array *a, const uint32_t *which, uint32_t n)
 {
+    /* Everything loaded: nothing to take the lock for (reads are then read-only). */
+    if (atomic_load_explicit(&a->index_complete, memory_order_acquire)) return RADI_OK;
+    /* A forked child must not wait on a lock a parent's thread held at the fork. */
+    RDI_TRY(rdi_ctx_check(a->ctx));
     pthread_mutex_lock(&a->lock);
     radi_status s = load_locked(a, which, n);
+    if (s == RADI_OK) {
+        int all = 1;
+        for (uint32_t f = 0; f < a->nfrags && all; f++) all = index_loaded(a->frags[f]);
+        if (all) atomic_store_explicit(&a->index_complete, 1, memory_order_release);
+    }
     pthread_mutex_unlock(&a->lock);
+    return s;
+}
+
+radi_status rdi_array_load_all_tile_index(radi_array *a)
+{
+    if (atomic_load_explicit(&a->index_complete, memory_order_acquire) || a->nfrags == 0) return RADI_OK;
+    uint32_t *all = rdi_malloc((size_t)a->nfrags * sizeof *all);
+    if (!all) return RADI_E_NOMEM;
+    for (uint32_t f = 0; f < a->nfrags; f++) all[f] = f;
+    radi_status s = rdi_array_load_tile_index(a, all, a->nfrags);
+    free(all);
     return s;
 }

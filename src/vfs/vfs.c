@@ -8,6 +8,7 @@ struct rdi_vfs {
     void *local_self;
     const rdi_vfs_ops *s3_ops;   /* NULL until the context installs one */
     void *s3_self;
+    pid_t pid;                   /* the creating process (backends' connections live there) */
 };
 
 void rdi_dirlist_free(rdi_dirlist *l)
@@ -23,6 +24,7 @@ radi_status rdi_vfs_create(rdi_vfs **out)
     rdi_vfs *v = rdi_calloc(1, sizeof *v);
     if (!v) return RADI_E_NOMEM;
     v->local_ops = &rdi_vfs_posix_ops;
+    v->pid = getpid();
     *out = v;
     return RADI_OK;
 }
@@ -30,6 +32,7 @@ radi_status rdi_vfs_create(rdi_vfs **out)
 void rdi_vfs_free(rdi_vfs *v)
 {
     if (!v) return;
+    if (getpid() != v->pid) return; /* a fork()ed child: the connections are the parent's */
     if (v->local_ops && v->local_ops->destroy) v->local_ops->destroy(v->local_self);
     if (v->s3_ops && v->s3_ops->destroy) v->s3_ops->destroy(v->s3_self);
     free(v);
@@ -54,6 +57,7 @@ radi_status rdi_vfs_set_s3(rdi_vfs *v, const rdi_vfs_ops *ops, void *self)
 /* Picks the backend; unknown schemes are refused with the URI named. */
 static radi_status pick(rdi_vfs *v, const char *uri, const rdi_vfs_ops **ops, void **self)
 {
+    if (getpid() != v->pid) return rdi_forked_error((long)v->pid);
     if (!uri || !*uri) return rdi_error(RADI_E_INVALID, "empty URI");
     const char *colon = strstr(uri, "://");
     if (colon && strncmp(uri, "file://", 7) != 0) {
