@@ -253,7 +253,8 @@ static radi_status list_commits(radi_array *a, const char *commits, listing *L)
         } else if (has_suffix(n, ".ign")) {
             if (!(file = rdi_path_join(commits, n))) { s = RADI_E_NOMEM; break; }
             s = rdi_snap_read_all(a->snap, a->ctx->vfs, file, &text);
-            const char *p = (const char *)text.data, *end = p + text.len, *line;
+            /* An empty file reads as no buffer at all. */
+            const char *p = text.data ? (const char *)text.data : "", *end = p + text.len, *line;
             size_t len;
             while (s == RADI_OK && next_line(&p, end, &line, &len)) {
                 char *l = len ? rdi_strndup(line, len) : NULL;
@@ -271,7 +272,8 @@ static radi_status list_commits(radi_array *a, const char *commits, listing *L)
         if (ls.items[i].is_dir || !has_suffix(n, ".con")) continue;
         if (!(file = rdi_path_join(commits, n))) { s = RADI_E_NOMEM; break; }
         s = rdi_snap_read_all(a->snap, a->ctx->vfs, file, &text);
-        const char *p = (const char *)text.data, *end = p + text.len, *line;
+        /* An empty file reads as no buffer at all. */
+        const char *p = text.data ? (const char *)text.data : "", *end = p + text.len, *line;
         size_t len;
         while (s == RADI_OK && next_line(&p, end, &line, &len)) {
             if (len == 0 || rdi_strlist_has_sorted(&ignored, line, len)) continue;
@@ -324,7 +326,8 @@ static radi_status apply_vac(radi_array *a, const char *commits, listing *L, int
         int any = sparse && tn.version >= SPARSE_OVERLAP_MIN_VERSION;
         if (s == RADI_OK && range_visible(a, tn.t1, tn.t2, any)) {
             s = rdi_snap_read_all(a->snap, a->ctx->vfs, file, &text);
-            const char *p = (const char *)text.data, *end = p + text.len, *line, *target;
+            /* An empty file reads as no buffer at all. */
+            const char *p = text.data ? (const char *)text.data : "", *end = p + text.len, *line, *target;
             size_t len, tl;
             while (s == RADI_OK && next_line(&p, end, &line, &len)) {
                 if (!rdi_vac_target(line, len, FRAGMENTS_DIR, &target, &tl)) continue;

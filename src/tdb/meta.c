@@ -165,7 +165,8 @@ static radi_status vacuumed(radi_ctx *ctx, const rdi_snap *snap, const char *dir
         else if ((s = rdi_tsname_parse(stem, &tn))) rdi_error_wrap(s, "%s", file);
         else if (inside(tn.t1, tn.t2, t_start, t_end) &&
                  (s = rdi_snap_read_all(snap, ctx->vfs, file, &text)) == RADI_OK) {
-            const char *p = (const char *)text.data, *end = p + text.len;
+            /* An empty file reads as no buffer at all. */
+            const char *p = text.data ? (const char *)text.data : "", *end = p + text.len;
             while (p < end && s == RADI_OK) {
                 const char *nlp = memchr(p, '\n', (size_t)(end - p));
                 const char *stop = nlp ? nlp : end;
