@@ -423,14 +423,14 @@ def hostile_files():
 # ------------------------------------------------------------- corpus --
 
 def write_corpus(dest):
-    """Small hostile seeds for fuzz/corpus/dicom/ (the 10^4-deep one made 40 deep)."""
+    """Small hostile seeds for fuzz/corpus/dicom/ (the 10^4-deep one made 34 deep: still past radi's bound of 32)."""
     dest = Path(dest)
     for name, (data, _) in hostile_files().items():
         if name == "nested_1e4":
             uid = "1.2.826.0.1.3680043.8.498.9.1"
-            data = (meta(sop_uid=uid) + header(sop_uid=uid) + nested_sequences(40, True)
+            data = (meta(sop_uid=uid) + header(sop_uid=uid) + nested_sequences(34, True)
                     + el(0x7FE0, 0x0010, "OW", pixels().tobytes()))
-            name = "nested_40"
+            name = "nested_34"
         assert len(data) < 2048, (name, len(data))
         (dest / f"hostile_{name}.dcm").write_bytes(data)
 
@@ -440,3 +440,55 @@ if __name__ == "__main__":
         write_corpus(sys.argv[2])
     else:
         sys.exit(__doc__)
+
+
+# ------------------------------------------------------ cut-file worker --
+
+def cut_worker(spec_json):
+    """Run in a subprocess by test_dicom_hostile.py (so that a crash is a signal the test
+    sees, not a dead pytest): for each seed file and each length n < its size, the seed
+    cut to n bytes alone in a directory, ingested through RadiObject.from_dicoms (the
+    Python scan, then the C ingest) and, every spec[seed]-th length (0: never) and the
+    last 4, straight through the C ingest (the directory as the source, no Python scan:
+    ~50 ms a call, as it sets up and rolls back a dataset); the whole seed must
+    ingest. Prints one JSON line: {seed: {"full": error or null, "bad": [[n, path,
+    message], ...], "kinds": {exception type: count}}}."""
+    import radi
+    from radi import _lib
+    spec = json.loads(spec_json)
+    root = Path(spec["root"])
+    ctx = _lib.context()
+    report = {}
+    for name, direct in spec["seeds"].items():
+        full = (root / "seeds" / name).read_bytes()
+        res = {"full": None, "bad": [], "kinds": {}}
+        d = root / name / "full" / "s"
+        d.mkdir(parents=True)
+        (d / "x.dcm").write_bytes(full)
+        try:
+            radi.RadiObject.from_dicoms(str(root / name / "full_ds"), [(d, "p")])
+        except Exception as e:  # noqa: BLE001 - reported
+            res["full"] = f"{type(e).__name__}: {e}"
+        for n in range(len(full)):
+            d = root / name / str(n)
+            d.mkdir(parents=True)
+            (d / "x.dcm").write_bytes(full[:n])
+            ways = [("py", lambda uri: radi.RadiObject.from_dicoms(uri, [(d, "p")]))]
+            if direct and (n % direct == 0 or n >= len(full) - 4):
+                ways.append(("c", lambda uri: radi.RadiObject._create_and_ingest(
+                    uri, ctx, [], [("CT", [(str(d), "p", None, None)])], False, None, False)))
+            for way, call in ways:
+                uri = root / name / f"{n}_{way}"
+                try:
+                    call(str(uri))
+                    res["bad"].append([n, way, "ingested"])
+                    continue
+                except Exception as e:  # noqa: BLE001 - classified by the test
+                    err = e
+                msg, kind = str(err), type(err).__name__
+                res["kinds"][kind] = res["kinds"].get(kind, 0) + 1
+                ok_kind = isinstance(err, radi.RadiError) or (isinstance(err, ValueError) and "no image series" in msg)
+                if not ok_kind or "\n" in msg or str(d) not in msg or uri.exists():
+                    res["bad"].append([n, way, f"{kind}: {msg} (uri exists: {uri.exists()})"])
+        report[name] = res
+    print(json.dumps(report))
