@@ -205,3 +205,59 @@ def test_corpus_holds_the_seeds():
         if n != "nested_1e4":
             assert (CORPUS / f"hostile_{n}.dcm").read_bytes() == CASES[n][0], n
     assert all((CORPUS / n).stat().st_size < 2048 for n in names)
+
+
+def _series_with(tmp_path, name, old, new_for_z, n=3):
+    """A 3-slice good series whose element `old` is replaced per slice by new_for_z(z)."""
+    d = tmp_path / name / "s"
+    d.mkdir(parents=True)
+    for z in range(n):
+        b = du.small_ct(z=float(z), instance=z + 1)
+        assert old(z) in b
+        (d / f"f{z}.dcm").write_bytes(b.replace(old(z), new_for_z(z)))
+    return d
+
+
+IOP = lambda z: du.el(0x0020, 0x0037, "DS", "1\\0\\0\\0\\1\\0")  # noqa: E731
+SPACING = lambda z: du.el(0x0028, 0x0030, "DS", "0.5\\0.75")  # noqa: E731
+IPP = lambda z: du.el(0x0020, 0x0032, "DS", f"-20\\-15\\{z:g}")  # noqa: E731
+BAD_GEOMETRY = {  # name -> (element, replacement, words)
+    # Regressions: these were stored with a wrong affine (2x/3x voxels, a singular or
+    # mirrored one, an infinite one) before series.c checked them.
+    "iop_not_unit": (IOP, lambda z: du.el(0x0020, 0x0037, "DS", "2\\0\\0\\0\\3\\0"),
+                     ["(0020,0037) ImageOrientationPatient", "not orthogonal unit vectors", "lengths 2 and 3"]),
+    "iop_not_orthogonal": (IOP, lambda z: du.el(0x0020, 0x0037, "DS", "1\\0\\0\\0.1\\0.995\\0"),
+                           ["(0020,0037) ImageOrientationPatient", "dot product 0.1"]),
+    "spacing_zero": (SPACING, lambda z: du.el(0x0028, 0x0030, "DS", "0\\0"),
+                     ["(0028,0030) PixelSpacing 0\\0", "not a positive spacing"]),
+    "spacing_negative": (SPACING, lambda z: du.el(0x0028, 0x0030, "DS", "-0.5\\0.75"),
+                         ["(0028,0030) PixelSpacing -0.5\\0.75"]),
+    "spacing_huge": (SPACING, lambda z: du.el(0x0028, 0x0030, "DS", "1e308\\1e308"),
+                     ["(0028,0030) PixelSpacing 1e+308\\1e+308"]),
+    "positions_huge": (IPP, lambda z: du.el(0x0020, 0x0032, "DS", f"-20\\-15\\{z * 1e307:g}"),
+                       ["(0020,0032) ImagePositionPatient out of range", "f0.dcm to", "f2.dcm"]),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_GEOMETRY))
+def test_bad_geometry_refused(name, tmp_path):
+    old, new, words = BAD_GEOMETRY[name]
+    d = _series_with(tmp_path, name, old, new)
+    line = du.one_line_error(du.cli("ingest", tmp_path / "cli", f"CT={d.parent}"))
+    check_line(line, d, words)
+    with pytest.raises(radi.RadiError) as e:
+        radi.RadiObject.from_dicoms(str(tmp_path / "py"), [(d, "s")])
+    check_line(str(e.value), d, words)
+    assert not (tmp_path / "cli").exists() and not (tmp_path / "py").exists()
+
+
+def test_rounded_cosines_still_read(tmp_path):
+    """Cosines written to 4 digits (lengths 1 +- 1e-4, as old scanners write them) are
+    read, and the affine equals pydicom's reading of the files."""
+    iop = "0.7071\\0.7071\\0\\-0.7071\\0.7071\\0"
+    d = _series_with(tmp_path, "rounded", IOP, lambda z: du.el(0x0020, 0x0037, "DS", iop))
+    du.cli_ingest(tmp_path / "cli", f"CT={d.parent}")
+    aff = radi.RadiObject(str(tmp_path / "cli")).CT.loc["s_CT"].affine
+    c = np.array([float(v) for v in iop.split("\\")])
+    want = np.array([[-c[0] * 0.75, -c[3] * 0.5, 0, 20], [-c[1] * 0.75, -c[4] * 0.5, 0, 15], [0, 0, 1, 0], [0, 0, 0, 1]])
+    np.testing.assert_allclose(aff, want, atol=1e-9)
