@@ -59,6 +59,12 @@ def plan(ctx, dicom_dirs, name=None, series_uid=None) -> list:
         series = scan(path, ctx)
         if series_uid is not None:
             series = [s for s in series if s["series_uid"] == series_uid]
+        if len(series) > 1 and series[0]["series_uid"] and all(s["series_uid"] == series[0]["series_uid"]
+                                                                for s in series):
+            # Parts of one series (its orientation, size or spacing changes between files,
+            # e.g. a localizer): no series_uid can pick one. The C ingest refuses it by
+            # name ("changes orientation, size or pixel spacing ... N parts").
+            series = series[:1]
         if len(series) != 1:
             found = "; ".join(f"{s['series_description'] or '(no description)'} #{s['series_number']} "
                               f"{s['modality']} {s['nfiles']} files UID {s['series_uid']}" for s in series)

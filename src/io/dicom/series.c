@@ -18,6 +18,11 @@
 #define IOP_TOL 1e-4
 #define SPACING_TOL 1e-4
 #define POS_TOL 0.01
+/* How far ImageOrientationPatient's cosines may be from unit length and orthogonality. */
+#define IOP_UNIT_TOL 1e-3
+/* PixelSpacing (mm) at or above which a file is refused: 1 km pixels are no image, and
+ * larger values overflow the affine's norms. */
+#define PIXEL_SPACING_MAX 1e6
 
 static const char *name_of(const char *const *names, size_t i, char tmp[32])
 {
@@ -516,6 +521,21 @@ static radi_status positions(const rdi_dcm_info *const *files, const char *const
     if (!(len > 0.5))
         return rdi_error(RADI_E_CORRUPT, "%s: ImageOrientationPatient has no slice normal (row and column cosines %s)",
                          name_of(names, k[0].file, t0), len > 0 ? "are not orthogonal unit vectors" : "are parallel");
+    /* The affine takes the cosines as they are (times PixelSpacing), so they must be
+     * unit vectors and orthogonal: a normal longer than 0.5 alone let "2\0\0\0\3\0"
+     * through as a 2x and 3x too large voxel. Real files write them to 4-6 digits. */
+    double lr = sqrt(dot(r0->iop, r0->iop)), lc = sqrt(dot(r0->iop + 3, r0->iop + 3));
+    double rc = dot(r0->iop, r0->iop + 3);
+    if (!(fabs(lr - 1) <= IOP_UNIT_TOL && fabs(lc - 1) <= IOP_UNIT_TOL && fabs(rc) <= IOP_UNIT_TOL))
+        return rdi_error(RADI_E_CORRUPT, "%s: (0020,0037) ImageOrientationPatient: row and column cosines are not "
+                         "orthogonal unit vectors (lengths %.6g and %.6g, dot product %.6g)",
+                         name_of(names, k[0].file, t0), lr, lc, rc);
+    /* PixelSpacing scales the affine: zero, negative (a flipped axis) or huge values would
+     * store a singular, mirrored or infinite geometry. */
+    if (r0->has_spacing && !(r0->spacing[0] > 0 && r0->spacing[1] > 0 && r0->spacing[0] < PIXEL_SPACING_MAX &&
+                             r0->spacing[1] < PIXEL_SPACING_MAX))
+        return rdi_error(RADI_E_CORRUPT, "%s: (0028,0030) PixelSpacing %.6g\\%.6g: not a positive spacing below %g mm",
+                         name_of(names, k[0].file, t0), r0->spacing[0], r0->spacing[1], PIXEL_SPACING_MAX);
     for (int i = 0; i < 3; i++) n[i] /= len;
     for (size_t j = 0; j < nk; j++) k[j].d = dot(k[j].ipp, n);
     return RADI_OK;
@@ -558,7 +578,8 @@ static radi_status stack(const rdi_dcm_assemble_options *opt, fkey *k, size_t nk
 }
 
 /* The RAS affine (dicom.md §4.4 item 6), spacing and tilt of the stacked frames. */
-static void geometry(const rdi_dcm_info *const *files, const rdi_dcm_frame *r0, const double n[3], rdi_dcm_volume *v)
+static radi_status geometry(const rdi_dcm_info *const *files, const char *const *names, const rdi_dcm_frame *r0,
+                            const double n[3], rdi_dcm_volume *v)
 {
     const rdi_dcm_info *f0 = files[v->refs[0].file];
     size_t nz = (size_t)v->shape[2];
@@ -592,6 +613,17 @@ static void geometry(const rdi_dcm_info *const *files, const rdi_dcm_frame *r0, 
         for (int c = 0; c < 4; c++) v->affine[4 * i + c] = (i < 2 ? -m[i][c] : m[i][c]) + 0.0;
     v->affine[12] = v->affine[13] = v->affine[14] = 0;
     v->affine[15] = 1;
+    /* Positions near DBL_MAX (parsed, so finite) can still overflow the step or its norm:
+     * an infinite affine is no geometry to store. */
+    int finite = 1;
+    for (int i = 0; i < 12; i++) finite &= isfinite(v->affine[i]) != 0;
+    for (int c = 0; c < 3; c++) finite &= isfinite(v->spacing[c]) != 0;
+    if (!finite) {
+        char t0[32], t1[32];
+        return rdi_error(RADI_E_CORRUPT, "%s to %s: (0020,0032) ImagePositionPatient out of range: the affine is not finite",
+                         name_of(names, v->refs[0].file, t0), name_of(names, v->refs[nz - 1].file, t1));
+    }
+    return RADI_OK;
 }
 
 static int instance_order(const rdi_dcm_info *const *files, const rdi_dcm_volume *v)
@@ -662,10 +694,10 @@ radi_status rdi_dcm_assemble(const rdi_dcm_info *const *files, const char *const
             for (int i = 0; i < 16; i++) out->affine[i] = i % 5 == 0;
             out->spacing[0] = out->spacing[1] = out->spacing[2] = 1;
         } else {
-            geometry(files, r0, n, out);
+            st = geometry(files, names, r0, n, out);
         }
         out->instance_order = instance_order(files, out);
-        st = decide_values(files, names, out);
+        if (st == RADI_OK) st = decide_values(files, names, out);
     }
     free(k);
     free(start);
