@@ -3,8 +3,9 @@
 Torch is optional: a dataset is a plain object with __len__, __getitem__ and
 __getitems__ (the batch hook torch's DataLoader calls with a whole batch's indices, read
 here with one radi_read_patches call per output type), so it works with DataLoader, with
-multiprocessing, or alone. Samples hold numpy arrays, or torch tensors when `tensors`
-is True (default: when torch is already imported).
+multiprocessing, or alone. Samples hold numpy arrays (DataLoader's default collate turns
+them into tensors), or torch tensors with tensors=True (the create_*_dataloader
+factories set it, as radiobject 0.1.1's samples hold tensors).
 
 Determinism: the patch of sample i in epoch e is a pure function of (seed, e, i) -- the
 same for any num_workers, start method or order of access, different in every epoch
@@ -17,7 +18,6 @@ fork()ed worker its volumes reopen by themselves (radi/_handle.py).
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,7 +67,7 @@ class EpochSampler:
 
 
 def _want_tensors(tensors):
-    return ("torch" in sys.modules) if tensors is None else bool(tensors)
+    return bool(tensors)
 
 
 def _as_out(x, tensors: bool):
