@@ -8,7 +8,9 @@
 #   5. the oracle tests again against the ASan+UBSan build of libradi, and the S3
 #      transport tests with the sanitized S3 driver
 # Exits non-zero on the first failure. Options: --no-asan (skip steps 3 and 5, for quick runs).
-# RADI_BUILD_DIR / RADI_ASAN_BUILD_DIR override build/ and build-asan/.
+# RADI_BUILD_DIR / RADI_ASAN_BUILD_DIR override build/ and build-asan/. RADI_TEST_ML=1 also
+# installs requirements-ml.txt (torch) so that tests/python/test_ml_torch.py runs (it is
+# skipped without torch).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -67,6 +69,11 @@ fi
 step "pip install . (.venv)"
 # No build isolation: setuptools and wheel are pinned in .venv, and CI need not fetch them.
 .venv/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps .
+
+if [ "${RADI_TEST_ML:-0}" = "1" ]; then
+  step "pip install -r requirements-ml.txt (RADI_TEST_ML=1)"
+  .venv/bin/python -m pip install -q -r requirements-ml.txt
+fi
 
 step "Python tests (installed package; oracle TileDB-Py)"
 # The installed package and its bundled libradi/radi are what is tested, not the tree.

@@ -16,6 +16,7 @@ from .errors import (RadiBusyError, RadiError, RadiExistsError, RadiForkedError,
 from .volume import OrientationInfo, Volume
 from .collection import VolumeCollection
 from .radi_object import RadiObject
+from .patches import read_patches
 
 __version__ = "0.1.0"
 
@@ -24,7 +25,7 @@ __all__ = [
     "ReadConfig", "WriteConfig", "S3Config", "RadiObjectConfig", "SliceOrientation",
     "Compressor", "consolidate", "vacuum", "repair", "RadiError", "RadiInvalidError",
     "RadiNotFoundError", "RadiExistsError", "RadiBusyError", "RadiForkedError",
-    "library_version",
+    "library_version", "read_patches",
 ]
 
 

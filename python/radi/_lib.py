@@ -74,6 +74,11 @@ _PROTOTYPES = {
                                       C.POINTER(C.c_int)]),
     "radi_volume_to_nifti": (C.c_int, [_p, C.c_char_p]),
     "radi_array_meta": (_p, [_p]),
+    "radi_array_fragment_count": (C.c_uint32, [_p]),
+    "radi_array_fragment": (C.c_int, [_p, C.c_uint32, C.POINTER(_capi.FragmentInfo)]),
+    "radi_patch_options_init": (None, [C.POINTER(_capi.PatchOptions)]),
+    "radi_read_patches": (C.c_int, [_p, _p, C.c_size_t, C.POINTER(_capi.PatchOptions),
+                                    C.POINTER(ReadStats)]),
     "radi_meta_get": (C.c_int, [_p, C.c_char_p, C.POINTER(C.c_int), C.POINTER(C.c_uint32),
                                 C.POINTER(_p)]),
     "radi_consolidate": (C.c_int, [_p, C.c_char_p, C.c_int]),
@@ -164,6 +169,10 @@ _PROTOTYPES = {
 
 _lock = _thread.RLock()  # context() loads the library while holding it
 _lib: C.CDLL | None = None
+# The process the library state below belongs to. A fork()ed child gets a fresh lock, no
+# cached context and a new _pid (_after_fork_in_child); handles compare their own pid with
+# it and reopen lazily in the child (_handle.Handle).
+_pid = os.getpid()
 
 
 def library_path() -> Path:
@@ -229,7 +238,9 @@ def encode_uri(uri) -> bytes:
 class Context:
     """One C context (thread pool, storage backends) for one configuration, given as
     radi_options key/value pairs. Volumes keep a reference to the context they were
-    opened with, so it outlives them."""
+    opened with, so it outlives them. A context belongs to the process that made it:
+    in a fork()ed child it is stale (`live` is False) and handles reopen theirs through
+    context_for(key). It pickles as its options less the S3 secrets (see context_for)."""
 
     def __init__(self, options: tuple):
         L = lib()
@@ -244,8 +255,19 @@ class Context:
             L.radi_options_free(opts)
         self.handle = h
         self.key = options
+        self.pid = os.getpid()
+
+    @property
+    def live(self) -> bool:
+        """True in the process that created the context."""
+        return self.pid == _pid
+
+    def __reduce__(self):
+        return (context_for, (_public_key(self.key),))
 
     def __del__(self):
+        # In a fork()ed child radi_ctx_free frees the child's copy of the memory only
+        # (radi.h, "Fork"), so it is safe there too.
         h = getattr(self, "handle", None)
         try:
             if h and _lib is not None:
@@ -256,6 +278,15 @@ class Context:
 
 
 _ctx: Context | None = None
+_others = None  # weakref.WeakValueDictionary: contexts of other configurations, by key
+
+# S3 secrets never go into a pickle: a process that unpickles a handle resolves them
+# itself (its own configure(s3=...), AWS_* variables, ~/.aws), as the C library does.
+_SECRET_KEYS = ("vfs.s3.aws_access_key_id", "vfs.s3.aws_secret_access_key", "vfs.s3.aws_session_token")
+
+
+def _public_key(key: tuple) -> tuple:
+    return tuple((k, v) for k, v in key if k not in _SECRET_KEYS)
 
 
 def context_options(cfg=None) -> tuple:
@@ -273,10 +304,47 @@ def context_options(cfg=None) -> tuple:
 def context() -> Context:
     """The context of the current configuration, rebuilt when configure() changes any of
     what it is built from (read.memory_budget_mb, read.concurrency, the S3 settings).
-    S3 settings left unset are resolved from AWS_* and ~/.aws when it is built."""
+    S3 settings left unset are resolved from AWS_* and ~/.aws when it is built. A fork()ed
+    child builds its own on first use."""
     global _ctx
     key = context_options()
     with _lock:
-        if _ctx is None or _ctx.key != key:
+        if _ctx is None or _ctx.key != key or not _ctx.live:
             _ctx = Context(key)
         return _ctx
+
+
+def context_for(key: tuple) -> Context:
+    """A live context for the options `key` (as a handle recorded them): the current
+    context when its options (secrets aside) are these, else one shared context per key,
+    kept while anything uses it. This is how handles reopen after fork() or unpickling."""
+    global _others
+    key = tuple(tuple(kv) for kv in key)
+    cur = context()
+    if _public_key(cur.key) == _public_key(key):
+        return cur
+    with _lock:
+        if _others is None:
+            import weakref
+
+            _others = weakref.WeakValueDictionary()
+        got = _others.get(key)
+        if got is None or not got.live:
+            got = Context(key)
+            _others[key] = got
+        return got
+
+
+def _after_fork_in_child() -> None:
+    """os.register_at_fork hook: the parent's lock may be held by a thread that does not
+    exist here, and its contexts' threads and connections are gone. Drop them; handles
+    see the new pid and reopen lazily."""
+    global _lock, _ctx, _others, _pid
+    _lock = _thread.RLock()
+    _ctx = None
+    _others = None
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

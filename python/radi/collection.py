@@ -15,35 +15,82 @@ import _thread  # not threading: a lock is all radi needs, and import time count
 import numpy as np
 
 from . import _lib
+from ._handle import Handle
 from .volume import Volume
 
 __all__ = ["VolumeCollection"]
 
 
-class _Dataset:
+class _Dataset(Handle):
     """An open radi_dataset shared by a RadiObject and all its views. The C handle is
-    used by one thread at a time (radiobject.h), hence the lock; what it reports is
-    copied into Python objects and cached."""
+    used by one thread at a time (radiobject.h), hence `lock`, held around every call
+    on `h`; what it reports is copied into Python objects and cached. It pickles as a
+    token (URI, context options, the cached names) and reopens on first use, as it does
+    in a fork()ed child (radi/_handle.py)."""
+
+    _what = "dataset"
 
     def __init__(self, uri, ctx=None, standalone: bool = False):
-        self.ctx = ctx if ctx is not None else _lib.context()
         self.uri = os.fspath(uri)
         self.standalone = standalone
-        self.lock = _thread.allocate_lock()
-        h = C.c_void_p()
-        opener = _lib.lib().radi_collection_open if standalone else _lib.lib().radi_dataset_open
-        _lib.check(opener(self.ctx.handle, _lib.encode_uri(self.uri), C.byref(h)))
-        self.h = h
+        self._dlock = _thread.allocate_lock()
+        self._init_handle(ctx if ctx is not None else _lib.context())
+        self._h = self._open_raw(self._ctx)
         self.refresh()
+
+    def _describe(self) -> str:
+        return self.uri
+
+    def _open_raw(self, ctx):
+        h = C.c_void_p()
+        opener = _lib.lib().radi_collection_open if self.standalone else _lib.lib().radi_dataset_open
+        _lib.check(opener(ctx.handle, _lib.encode_uri(self.uri), C.byref(h)))
+        return h
+
+    def _close_raw(self, h) -> None:
+        _lib.lib().radi_dataset_close(h)
+
+    def _forked(self) -> None:
+        with _lib._lock:
+            if self._hpid != _lib._pid:
+                self._dlock = _thread.allocate_lock()
+        super()._forked()
+
+    @property
+    def ctx(self):
+        if self._hpid != _lib._pid:
+            self._forked()
+        if not self._ctx.live:
+            self._ctx = _lib.context_for(self._ctx.key)
+        return self._ctx
+
+    @property
+    def lock(self):
+        """Held around every call on `h` (a fresh one in a fork()ed child)."""
+        if self._hpid != _lib._pid:
+            self._forked()
+        return self._dlock
+
+    @property
+    def h(self):
+        """The raw radi_dataset* (opened now if this object was unpickled or forked)."""
+        with self.use() as h:
+            return h
+
+    def __reduce__(self):
+        return (_restore_dataset, (self.uri, self._ctx, self.standalone, self.collections,
+                                   self.subjects))
 
     def refresh(self) -> None:
         """Re-reads names and subjects after a write through this handle (the C side
         reloads itself; these are the Python copies)."""
-        L, h = _lib.lib(), self.h
-        self.collections = tuple(L.radi_dataset_collection_name(h, i).decode()
-                                 for i in range(L.radi_dataset_collection_count(h)))
-        self.subjects = tuple(L.radi_dataset_subject_id(h, i).decode()
-                              for i in range(L.radi_dataset_subject_count(h)))
+        L = _lib.lib()
+        with self.lock:
+            h = self.h
+            self.collections = tuple(L.radi_dataset_collection_name(h, i).decode()
+                                     for i in range(L.radi_dataset_collection_count(h)))
+            self.subjects = tuple(L.radi_dataset_subject_id(h, i).decode()
+                                  for i in range(L.radi_dataset_subject_count(h)))
         self._volumes = {}
         self._dims = {}
 
@@ -125,14 +172,17 @@ class _Dataset:
         finally:
             self.refresh()
 
-    def __del__(self):
-        h = getattr(self, "h", None)
-        try:
-            if h and _lib._lib is not None:
-                _lib._lib.radi_dataset_close(h)
-                self.h = None
-        except Exception:  # interpreter shutdown
-            pass
+
+
+def _restore_dataset(uri, ctx, standalone, collections, subjects) -> _Dataset:
+    """Unpickles a _Dataset: nothing is opened until it is used."""
+    ds = _Dataset.__new__(_Dataset)
+    ds.uri, ds.standalone = uri, standalone
+    ds._dlock = _thread.allocate_lock()
+    ds._init_handle(ctx)
+    ds.collections, ds.subjects = tuple(collections), tuple(subjects)
+    ds._volumes, ds._dims = {}, {}
+    return ds
 
 
 _ALL_MODES = ("fragments", "commits", "fragment_meta", "array_meta")
@@ -177,6 +227,17 @@ def _positions(key, n: int, what: str) -> list:
             raise IndexError(f"index {i} is out of range for {n} {what}")
         out.append(i % n)
     return out
+
+
+def _restore_collection(ds, name, obs_ids, entries) -> "VolumeCollection":
+    vc = VolumeCollection.__new__(VolumeCollection)
+    vc._ds, vc._name = ds, name
+    vc._entries = {e[1]: tuple(e) for e in entries}
+    ds._volumes.setdefault(name, tuple(vc._entries.values()))
+    vc._view = obs_ids is not None
+    vc._obs_ids = tuple(obs_ids) if obs_ids is not None else tuple(vc._entries)
+    vc._idset = frozenset(vc._obs_ids)
+    return vc
 
 
 class _ILoc:
@@ -228,6 +289,12 @@ class VolumeCollection:
 
     def _derive(self, obs_ids) -> "VolumeCollection":
         return VolumeCollection(_ds=self._ds, _name=self._name, _obs_ids=obs_ids)
+
+    def __reduce__(self):
+        # A token: the dataset's (URI, options, names), the collection name, the view's
+        # obs_ids and the resolved volume entries, so unpickling opens nothing.
+        return (_restore_collection, (self._ds, self._name, self._obs_ids if self._view else None,
+                                      tuple(self._entries.values())))
 
     # -------------------------------------------------------------- properties --
     @property

@@ -227,6 +227,10 @@ class RadiObject:
         self._subjects = tuple(_subjects) if _subjects is not None else None
         self._colls = tuple(_collections) if _collections is not None else None
 
+    def __reduce__(self):
+        # A token: the dataset's (URI, options, names) and the view's selection.
+        return (_restore_radi_object, (self._ds, self._subjects, self._colls))
+
     def _derive(self, subjects=None, collections=None) -> "RadiObject":
         return RadiObject(_ds=self._ds,
                           _subjects=subjects if subjects is not None else self._subjects,
@@ -543,3 +547,7 @@ class RadiObject:
                 shutil.rmtree(uri_s, ignore_errors=True)
             raise
         return cls(_ds=ds)
+
+
+def _restore_radi_object(ds, subjects, collections) -> RadiObject:
+    return RadiObject(_ds=ds, _subjects=subjects, _collections=collections)

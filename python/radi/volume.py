@@ -21,6 +21,7 @@ import os
 import numpy as np
 
 from . import _lib
+from ._handle import Handle
 from .ctx import SliceOrientation, _Record, _tile_struct, get_config
 
 __all__ = ["Volume", "OrientationInfo"]
@@ -68,28 +69,58 @@ class OrientationInfo(_Record):
                 f"is_canonical={self.is_canonical} confidence={self.confidence!r} source={self.source!r}")
 
 
-class Volume:
-    """A volume array: `Volume(uri)` opens one, `Volume.from_numpy(uri, data)` writes one."""
+class Volume(Handle):
+    """A volume array: `Volume(uri)` opens one, `Volume.from_numpy(uri, data)` writes one.
+
+    Threads: reads may run on any number of threads at once; close() waits for none of
+    them but frees the C handle only when the last running read ends. Fork and pickle: a
+    Volume pickles as a small token (URI, context options, shape, dtype, scaling) and
+    reopens on first use; in a fork()ed child it reopens by itself (radi/_handle.py)."""
+
+    _what = "volume"
 
     def __init__(self, uri, ctx=None):
-        self._ctx = ctx if ctx is not None else _lib.context()
         self._uri = os.fspath(uri)
-        h = C.c_void_p()
-        _lib.check(_lib.lib().radi_volume_open(self._ctx.handle, _lib.encode_uri(self._uri), C.byref(h)))
+        ctx = ctx if ctx is not None else _lib.context()
+        self._init_handle(ctx)
+        h = self._open_raw(ctx)
+        self._h = h
         self._attach(h)
 
     @classmethod
     def _from_handle(cls, h, uri, ctx) -> "Volume":
         """Wraps a radi_volume* the caller opened (ownership passes to the Volume)."""
         vol = cls.__new__(cls)
-        vol._ctx = ctx
         vol._uri = os.fspath(uri)
-        vol._attach(h)
+        vol._init_handle(ctx, h)
+        try:
+            vol._attach(h)
+        except BaseException:
+            vol.close()
+            raise
         return vol
+
+    def _open_raw(self, ctx):
+        h = C.c_void_p()
+        _lib.check(_lib.lib().radi_volume_open(ctx.handle, _lib.encode_uri(self._uri), C.byref(h)))
+        return h
+
+    def _close_raw(self, h) -> None:
+        _lib.lib().radi_volume_close(h)
+
+    def _opened(self, h) -> None:
+        # A lazy reopen (after unpickling or fork): the volume must still be the same.
+        n = _lib.lib().radi_volume_ndim(h)
+        shp = _lib.lib().radi_volume_shape(h)
+        shape = tuple(int(shp[i]) for i in range(n))
+        if shape != self._shape or _NP_DTYPES.get(_lib.lib().radi_volume_dtype(h)) != self._stored:
+            self._close_raw(h)
+            self._h = None
+            raise _lib.RadiError(f"{self._uri}: reopened volume has shape {shape}, expected "
+                                 f"{self._shape} (overwritten since it was pickled?)")
 
     def _attach(self, h):
         L = _lib.lib()
-        self._h = h
         n = L.radi_volume_ndim(h)
         shp = L.radi_volume_shape(h)
         self._shape = tuple(int(shp[i]) for i in range(n))
@@ -101,6 +132,11 @@ class Volume:
         _lib.check(L.radi_volume_scaling(h, C.byref(slope), C.byref(inter), C.byref(has)))
         self._scaling = (slope.value, inter.value) if has.value else None
         self._dtype = np.dtype(np.float32) if self._scaling else self._stored
+
+    def __reduce__(self):
+        if self._closed:
+            raise ValueError(f"{self._uri}: a closed volume cannot be pickled")
+        return (_restore_volume, (self._uri, self._ctx, self._shape, self._stored.str, self._scaling))
 
     @classmethod
     def from_numpy(cls, uri, data, ctx=None) -> "Volume":
@@ -166,28 +202,12 @@ class Volume:
         return cls._from_handle(h, uri, ctx)
 
     # ---------------------------------------------------------------- lifetime --
-    def close(self) -> None:
-        h = getattr(self, "_h", None)
-        if h:
-            _lib.lib().radi_volume_close(h)
-            self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    # close(), context-manager use and __del__ come from Handle.
 
     def _handle(self):
-        if not self._h:
-            raise ValueError(f"{self._uri}: volume is closed")
-        return self._h
+        """The raw handle for a call that only looks at it (no read running long)."""
+        with self.use() as h:
+            return h
 
     # -------------------------------------------------------------- properties --
     @property
@@ -227,9 +247,8 @@ class Volume:
     def tile_orientation(self):
         """The SliceOrientation stored at creation (key `tile_orientation`, or the legacy
         `slice_orientation`), or None."""
-        arr = _lib.lib().radi_volume_array(self._handle())
         for key in ("tile_orientation", "slice_orientation"):
-            v = _meta_string(arr, key)
+            v = self._meta(key)
             if v is not None:
                 try:
                     return SliceOrientation(v)
@@ -238,7 +257,8 @@ class Volume:
         return None
 
     def _meta(self, key: str):
-        return _meta_string(_lib.lib().radi_volume_array(self._handle()), key)
+        with self.use() as h:
+            return _meta_string(_lib.lib().radi_volume_array(h), key)
 
     @property
     def obs_id(self):
@@ -280,7 +300,7 @@ class Volume:
         return tuple(float(v) for v in np.linalg.norm(a[:3, :3], axis=0))
 
     def __repr__(self) -> str:
-        oid = self.obs_id if self._h else None
+        oid = self.obs_id if self._h and not self._closed else None
         extra = f", obs_id={oid!r}" if oid is not None else ""
         return f"Volume(shape={'x'.join(str(s) for s in self._shape)}, dtype={self._dtype}{extra})"
 
@@ -293,14 +313,16 @@ class Volume:
         want = np.dtype(dtype) if dtype is not None else (self._stored if raw else self._dtype)
         if raw or self._scaling is None:
             out = np.empty(box, dtype=self._stored)
-            _lib.check(_lib.lib().radi_volume_read(self._handle(), lohi, out.ctypes.data_as(C.c_void_p),
-                                                   out.nbytes, None))
+            with self.use() as h:
+                _lib.check(_lib.lib().radi_volume_read(h, lohi, out.ctypes.data_as(C.c_void_p),
+                                                       out.nbytes, None))
             return out if want == self._stored else out.astype(want)
         # Scaled in C: one pass, computed in double and rounded once.
         code = _lib.FLOAT64 if want == np.float64 else _lib.FLOAT32
         out = np.empty(box, dtype=np.float64 if code == _lib.FLOAT64 else np.float32)
-        _lib.check(_lib.lib().radi_volume_read_scaled(self._handle(), lohi, code,
-                                                      out.ctypes.data_as(C.c_void_p), out.nbytes, None))
+        with self.use() as h:
+            _lib.check(_lib.lib().radi_volume_read_scaled(h, lohi, code,
+                                                          out.ctypes.data_as(C.c_void_p), out.nbytes, None))
         return out if out.dtype == want else out.astype(want)
 
     def to_numpy(self, raw: bool = False, dtype=None) -> np.ndarray:
@@ -374,7 +396,8 @@ class Volume:
             raise ValueError(f"{path}: compression=False but the name ends in .gz")
         if not (path.endswith(".nii") or path.endswith(".nii.gz")):
             raise ValueError(f"{path}: a NIfTI file name ends in .nii or .nii.gz")
-        _lib.check(_lib.lib().radi_volume_to_nifti(self._handle(), path.encode()))
+        with self.use() as h:
+            _lib.check(_lib.lib().radi_volume_to_nifti(h, path.encode()))
         return path
 
     def slice(self, x=slice(None), y=slice(None), z=slice(None), t=None) -> np.ndarray:
@@ -412,3 +435,15 @@ class _RawIndexer:
 
     def __getitem__(self, key) -> np.ndarray:
         return self._vol._index(key, raw=True)
+
+
+def _restore_volume(uri, ctx, shape, stored, scaling) -> Volume:
+    """Unpickles a Volume: nothing is opened until it is used."""
+    vol = Volume.__new__(Volume)
+    vol._uri = uri
+    vol._init_handle(ctx)
+    vol._shape = tuple(shape)
+    vol._stored = np.dtype(stored)
+    vol._scaling = tuple(scaling) if scaling is not None else None
+    vol._dtype = np.dtype(np.float32) if vol._scaling else vol._stored
+    return vol
