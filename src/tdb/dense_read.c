@@ -196,6 +196,25 @@ static radi_status make_tasks(pass *ps, uint32_t G)
     return RADI_OK;
 }
 
+/* A data file of an opened fragment is gone. If the fragment's metadata went with it,
+ * the fragment itself was removed after the array was opened (a concurrent vacuum,
+ * or a dataset write moving the volume: docs/dataset.md §8.4): NOT_FOUND, open again.
+ * Otherwise the fragment is damaged: CORRUPT. */
+static radi_status missing_file(radi_ctx *ctx, const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    char *dir = slash ? rdi_strndup(file, (size_t)(slash - file)) : NULL;
+    char *meta = dir ? rdi_path_join(dir, "__fragment_metadata.tdb") : NULL;
+    int kind = 1;
+    if (meta && rdi_vfs_kind(ctx->vfs, meta, &kind) != RADI_OK) kind = 1;
+    free(meta);
+    free(dir);
+    if (kind == 0)
+        return rdi_error(RADI_E_NOT_FOUND, "%s: its fragment was removed after the array was opened (a "
+                                           "concurrent vacuum or move); open it again", file);
+    return rdi_error(RADI_E_CORRUPT, "%s: missing from its fragment", file);
+}
+
 static radi_status io_task(void *arg, size_t i, unsigned w)
 {
     RDI_UNUSED(w);
@@ -205,9 +224,8 @@ static radi_status io_task(void *arg, size_t i, unsigned w)
     uint64_t off = part * PART_MAX, len = RDI_MIN(PART_MAX, rg->len - off);
     radi_status s =
         rdi_vfs_read(ps->ctx->vfs, ps->furi[rg->frag], rg->off + off, ps->arena->data + rg->pos + off, len);
-    /* The footer lists this file: its absence is a damaged fragment, not a bad argument. */
-    if (s == RADI_E_NOT_FOUND)
-        s = rdi_error(RADI_E_CORRUPT, "%s: missing from its fragment", ps->furi[rg->frag]);
+    /* The footer lists this file: its absence is not a bad argument. */
+    if (s == RADI_E_NOT_FOUND) s = missing_file(ps->ctx, ps->furi[rg->frag]);
     return s;
 }
 
@@ -225,8 +243,7 @@ static radi_status read_remote(pass *ps)
     }
     radi_status s = rdi_vfs_read_many(ps->ctx->vfs, r, (size_t)ps->nranges);
     for (uint64_t i = 0; s == RADI_E_NOT_FOUND && i < ps->nranges; i++)
-        if (r[i].status == RADI_E_NOT_FOUND)
-            s = rdi_error(RADI_E_CORRUPT, "%s: missing from its fragment", r[i].uri);
+        if (r[i].status == RADI_E_NOT_FOUND) s = missing_file(ps->ctx, r[i].uri);
     free(r);
     return s;
 }
