@@ -130,6 +130,9 @@ def systems_for(ctx, key, sdir):
         out.append(System("radi_c1", "radi ingest --concurrency 1",
                           lambda: [ctx.cli, "--concurrency", "1", "ingest", ds, f"CT={syn_root}"],
                           prepare=rm_ds))
+    if ctx.base_cli:
+        out.append(System("radi_base", "radi ingest, baseline build",
+                          lambda: [ctx.base_cli, "ingest", ds, f"CT={syn_root}"], prepare=rm_ds))
     if ctx.peers and ctx.rob_ok:
         ok, reason = pydicom_decodes(sdir)
         if ok:
@@ -209,6 +212,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--syntax", default=",".join(k for k, *_ in dicom_series.SYNTAXES))
     ap.add_argument("--no-peers", action="store_true", help="radi only (profiling)")
+    ap.add_argument("--baseline-cli", help="another radi CLI (an older build) timed beside, for before/after")
     ap.add_argument("--json")
     a = ap.parse_args()
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -219,6 +223,7 @@ def main():
     ctx = argparse.Namespace(radi=radi, cli=radi_cli_path(radi), env=child_env(radi), peers=not a.no_peers)
     if not ctx.cli:
         raise SystemExit("no radi CLI (set RADI_CLI)")
+    ctx.base_cli = a.baseline_cli
     ctx.dcm2niix = shutil.which("dcm2niix", path=os.path.dirname(sys.executable)) or shutil.which("dcm2niix")
     rob, rob_err = try_import("radiobject")
     sitk, sitk_err = try_import("SimpleITK")
@@ -284,6 +289,15 @@ def main():
             for key, r in results.items()]
     print(md_table(["syntax", "radi", "radi -c1", "0.1.1 (process)", "dcm2niix -z n", "dcm2niix -z y",
                     "SimpleITK (process)"], rows))
+    if a.baseline_cli:
+        print(f"\nBefore/after: the baseline build {a.baseline_cli} beside this one, wall (CPU) seconds:\n")
+        rows = [[dicom_series.LABEL[key], f"{fmt_s(g(r, 'radi_base'))} ({fmt_s(g(r, 'radi_base', 'cpu'))})",
+                 f"{fmt_s(g(r, 'radi'))} ({fmt_s(g(r, 'radi', 'cpu'))})", fmt_ratio(g(r, "radi_base"), g(r, "radi")),
+                 fmt_ratio(g(r, "radi_base", "cpu"), g(r, "radi", "cpu")),
+                 f"{r['radi_base']['rss']:.0f} -> {r['radi']['rss']:.0f}" if "radi_base" in r and "radi" in r
+                 and r["radi"]["rss"] else "–"]
+                for key, r in results.items()]
+        print(md_table(["syntax", "baseline", "this build", "wall ratio", "CPU ratio", "RSS MB"], rows))
     for key in keys:
         if key in skipped:
             print(f"- {dicom_series.LABEL[key]}: skipped, {skipped[key]}")
