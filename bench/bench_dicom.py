@@ -10,8 +10,9 @@ JPEG-LS, JPEG 2000, HTJ2K) and cached under --dir. Per syntax, the wall time of:
   concurrency, and `--concurrency 1`), peak RSS by /usr/bin/time;
 - radiobject 0.1.1: `RadiObject.from_dicoms(uri, [(series_dir, "s1")])` in a fresh Python
   process; the time is that of the call inside it (interpreter start and `import
-  radiobject`, ~0.6 s, excluded: this favours 0.1.1). Only for the syntaxes pydicom decodes
-  without plugins (uncompressed, deflated, RLE): the others print why not;
+  radiobject`, ~0.6 s, excluded: this favours 0.1.1). Only for the syntaxes the venv's
+  pydicom decodes (tried on the first file): uncompressed, deflated and RLE natively, JPEG
+  2000 through Pillow when it is installed; the others print why not;
 - dcm2niix (the PyPI build beside the venv's python): `-z n` (an uncompressed .nii) and
   `-z y` (.nii.gz), the whole process;
 - SimpleITK, if importable: ImageSeriesReader (GDCM's IPP sorter) then WriteImage to .nii,
