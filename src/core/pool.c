@@ -144,8 +144,12 @@ unsigned rdi_pool_size(const rdi_pool *p) { return p ? p->nthreads : 1; }
 static radi_status run_inline(size_t ntasks, rdi_task_fn fn, void *arg)
 {
     int outer = tl_in_task;
+    /* A lone task of a top-level loop runs on the caller as if no loop were running:
+     * nothing else uses the pool meanwhile, so its own loops may (an ingest of one DICOM
+     * series decodes its frames and compresses its tiles on every worker). */
+    int mark = outer || ntasks > 1;
     for (size_t i = 0; i < ntasks; i++) {
-        tl_in_task = 1;
+        tl_in_task = mark;
         radi_status s = fn(arg, i, 0);
         tl_in_task = outer;
         if (s != RADI_OK) return s;

@@ -22,8 +22,9 @@ unsigned rdi_pool_size(const rdi_pool *pool);
  * failure no new task starts; the first failing task's status and message are returned
  * to the caller's thread. Calls from inside a task (nesting) or concurrent calls from
  * other threads run their loop on the calling thread alone (worker index 0 is then
- * NOT exclusive: nested callers must not rely on per-worker scratch). pool may be NULL
- * (runs inline). */
+ * NOT exclusive: nested callers must not rely on per-worker scratch). A loop of one task
+ * outside any task runs it on the calling thread, not marked as in a task, so that the
+ * task's own loops use the pool. pool may be NULL (runs inline). */
 radi_status rdi_pool_for(rdi_pool *pool, size_t ntasks, rdi_task_fn fn, void *arg);
 
 /* Whether the calling thread is currently inside rdi_pool_for of some pool. */

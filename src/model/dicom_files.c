@@ -105,39 +105,45 @@ static radi_status list_candidates(rdi_vfs *vfs, const char *path, cand **out, s
     return RADI_OK;
 }
 
-/* Probes and parses the read file c (its bytes in *b) into f, or skips it. Takes c->uri
- * and *b. */
-static radi_status take_file(rdi_dicom_files *f, cand *c, rdi_buf *b, const char *series_uid, int keep_bytes)
+/* A batch's files are probed and parsed in parallel on the context's pool (parsing a
+ * deflated file inflates it), then taken in name order. */
+typedef struct parse_job {
+    const cand *c;
+    const rdi_buf *b;
+    rdi_dcm_info **info; /* NULL: not DICOM by its first bytes */
+} parse_job;
+
+static radi_status parse_task(void *arg, size_t i, unsigned worker)
 {
-    if (!rdi_dcm_probe(b->data, b->len)) {
-        f->not_dicom++;
+    (void)worker;
+    parse_job *j = arg;
+    if (!rdi_dcm_probe(j->b[i].data, j->b[i].len)) return RADI_OK;
+    return rdi_dcm_parse(j->b[i].data, j->b[i].len, j->c[i].uri, &j->info[i]); /* names the file */
+}
+
+/* Takes the read file c (its bytes in *b, its parsed header *info or NULL if it is not
+ * DICOM) into f, or skips it. Takes c->uri, *b and *info. */
+static void take_file(rdi_dicom_files *f, cand *c, rdi_buf *b, rdi_dcm_info **info, const char *series_uid,
+                      int keep_bytes)
+{
+    if (!*info || (series_uid && strcmp((*info)->series_uid, series_uid) != 0)) {
+        if (*info) f->other_series++;
+        else f->not_dicom++;
+        rdi_dcm_info_free(*info);
+        *info = NULL;
         rdi_buf_free(b);
         free(c->uri);
         c->uri = NULL;
-        return RADI_OK;
-    }
-    rdi_dcm_info *info = NULL;
-    radi_status s = rdi_dcm_parse(b->data, b->len, c->uri, &info);
-    if (s != RADI_OK) {
-        rdi_buf_free(b);
-        return s; /* the parser's message names the file */
-    }
-    if (series_uid && strcmp(info->series_uid, series_uid) != 0) {
-        f->other_series++;
-        rdi_dcm_info_free(info);
-        rdi_buf_free(b);
-        free(c->uri);
-        c->uri = NULL;
-        return RADI_OK;
+        return;
     }
     size_t i = f->n++;
     f->uris[i] = c->uri;
     c->uri = NULL;
-    f->infos[i] = info;
+    f->infos[i] = *info;
+    *info = NULL;
     f->bytes[i] = *b;
     memset(b, 0, sizeof *b);
     if (!keep_bytes) rdi_buf_free(&f->bytes[i]);
-    return RADI_OK;
 }
 
 radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *series_uid, int keep_bytes,
@@ -148,13 +154,14 @@ radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *se
     size_t nc = 0;
     RDI_TRY(list_candidates(ctx->vfs, path, &c, &nc, &out->not_dicom));
     radi_status s = RADI_OK;
-    size_t cap = nc ? nc : 1;
+    size_t cap = nc ? nc : 1, bcap = RDI_MIN(cap, (size_t)BATCH_FILES);
     out->uris = rdi_calloc(cap, sizeof *out->uris);
     out->bytes = rdi_calloc(cap, sizeof *out->bytes);
     out->infos = rdi_calloc(cap, sizeof *out->infos);
-    rdi_vfs_range *r = rdi_calloc(RDI_MIN(cap, (size_t)BATCH_FILES), sizeof *r);
-    rdi_buf *b = rdi_calloc(RDI_MIN(cap, (size_t)BATCH_FILES), sizeof *b);
-    if (!out->uris || !out->bytes || !out->infos || !r || !b) s = RADI_E_NOMEM;
+    rdi_vfs_range *r = rdi_calloc(bcap, sizeof *r);
+    rdi_buf *b = rdi_calloc(bcap, sizeof *b);
+    rdi_dcm_info **info = rdi_calloc(bcap, sizeof *info);
+    if (!out->uris || !out->bytes || !out->infos || !r || !b || !info) s = RADI_E_NOMEM;
     for (size_t lo = 0; lo < nc && s == RADI_OK;) {
         /* One batch: one vectored read (parallel GETs on S3). */
         size_t hi = lo;
@@ -171,14 +178,22 @@ radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *se
             r[i - lo] = (rdi_vfs_range){c[i].uri, 0, c[i].size, b[i - lo].data, RADI_OK};
         }
         if (s == RADI_OK) s = rdi_vfs_read_many(ctx->vfs, r, hi - lo);
-        for (size_t i = lo; i < hi && s == RADI_OK; i++) s = take_file(out, &c[i], &b[i - lo], series_uid, keep_bytes);
-        for (size_t i = lo; i < hi; i++) rdi_buf_free(&b[i - lo]);
+        parse_job pj = {&c[lo], b, info};
+        if (s == RADI_OK) s = rdi_pool_for(ctx->pool, hi - lo, parse_task, &pj);
+        for (size_t i = lo; i < hi && s == RADI_OK; i++)
+            take_file(out, &c[i], &b[i - lo], &info[i - lo], series_uid, keep_bytes);
+        for (size_t i = lo; i < hi; i++) {
+            rdi_dcm_info_free(info[i - lo]); /* parsed before another file failed */
+            info[i - lo] = NULL;
+            rdi_buf_free(&b[i - lo]);
+        }
         lo = hi;
     }
     for (size_t i = 0; i < nc; i++) free(c[i].uri);
     free(c);
     free(r);
     free(b);
+    free(info);
     return s;
 }
 

@@ -143,6 +143,7 @@ static void free_job(coll_job *c)
         free(c->j.items[i].oid);
         free(c->j.items[i].abspath);
         rdi_image_fields_free(&c->j.items[i].fields);
+        if (c->j.items[i].held) c->j.ops->close(c->j.items[i].held); /* the write pass did not run */
     }
     free(c->j.items);
     free(c->j.order);
@@ -276,6 +277,9 @@ static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const rd
     }
     rdi_strlist news = RDI_STRLIST_INIT;
     meta_undo du = {0};
+    ingest_hold hold = {.used = 0, .budget = RDI_INGEST_HOLD_BUDGET};
+    pthread_mutex_init(&hold.lock, NULL);
+    for (size_t k = 0; k < ncollections; k++) jobs[k].j.hold = &hold;
     if (s == RADI_OK) s = rdi_ingest_check_all(ds, jobs, ncollections, opt, &news);
     rdi_journal *jr = NULL;
     if (s == RADI_OK) s = journal_ingest(ds, jobs, ncollections, &jr);
@@ -301,6 +305,7 @@ static radi_status ingest_locked(radi_dataset *ds, size_t ncollections, const rd
     ds->journal = NULL;
     s = rdi_journal_finish(jr, s);
     free(jobs);
+    pthread_mutex_destroy(&hold.lock);
     free(du.obs_meta_frag);
     rdi_strlist_free(&news);
     radi_status l = rdi_ds_load(ds);

@@ -8,6 +8,8 @@
 #ifndef RDI_MODEL_INGEST_H
 #define RDI_MODEL_INGEST_H
 
+#include <pthread.h>
+
 #include "model/dataset.h"
 #include "model/source.h"
 
@@ -26,7 +28,21 @@ typedef struct item {
     rdi_image_header hdr;
     rdi_image_fields fields;   /* its volume metadata and obs row, from the check pass */
     uint64_t k;                /* volumes/<k> */
+    rdi_image_source *held;    /* the check pass's open source, kept for the write pass
+                                * (ingest_hold), or NULL */
 } item;
+
+/* The check pass keeps its open sources for the write pass while the voxels they stand
+ * for (header shape x type size) add up to at most `budget` bytes: those are then
+ * neither read nor decoded again (a DICOM CT series is decoded when it opens, to decide
+ * int16 HU: docs/dataset.md §10.3). The others are closed and opened again, so that an
+ * ingest of many sources holds no more than this between its passes. Shared by the
+ * collections of one ingest. */
+typedef struct ingest_hold {
+    pthread_mutex_t lock;
+    uint64_t used, budget;
+} ingest_hold;
+#define RDI_INGEST_HOLD_BUDGET ((uint64_t)1 << 30)
 
 typedef struct ingest_job {
     radi_dataset *ds;
@@ -38,6 +54,7 @@ typedef struct ingest_job {
     const char *vol_dir;       /* where rdi_ingest_volume_task writes volumes/<k> (staging when renumbering) */
     uint64_t base;             /* volumes in the collection before this ingest */
     size_t n;                  /* items */
+    ingest_hold *hold;         /* may be NULL: nothing kept between the passes */
 } ingest_job;
 
 /* One existing volume's move when an append renumbers volumes/<k>. */

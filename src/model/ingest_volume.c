@@ -4,6 +4,7 @@
  * (rdi_ingest_volume_task, volume_meta), and the obs rows (rdi_ingest_write_obs). The
  * format is the kind's business (model/source.h); nothing here knows it.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,6 +29,17 @@ radi_status rdi_ingest_header_task(void *arg, size_t i, unsigned worker)
     if (s == RADI_OK) s = j->ops->header(src, &it->hdr);
     if (s == RADI_OK) s = rdi_image_header_check(&it->hdr, j->ops, it->path);
     if (s == RADI_OK) s = j->ops->describe(src, j->collection, it->abspath, &it->fields);
+    if (s == RADI_OK && j->hold) {
+        uint64_t nb = radi_datatype_size(it->hdr.datatype);
+        for (uint32_t d = 0; d < 4; d++) nb *= it->hdr.shape[d];
+        pthread_mutex_lock(&j->hold->lock);
+        if (nb <= j->hold->budget - j->hold->used) {
+            j->hold->used += nb;
+            it->held = src;
+            src = NULL;
+        }
+        pthread_mutex_unlock(&j->hold->lock);
+    }
     if (src) j->ops->close(src);
     return name_source(s, it);
 }
@@ -53,8 +65,16 @@ radi_status rdi_ingest_volume_task(void *arg, size_t i, unsigned worker)
     rdi_image_header h;
     rdi_buf own = RDI_BUF_INIT;
     const void *raw = NULL;
-    radi_status s = j->ops->open(j->ds->ctx, it->desc, &src);
-    if (s == RADI_OK) s = j->ops->header(src, &h);
+    radi_status s = RADI_OK;
+    if (it->held) {
+        /* Kept open since the check pass: its header is the one checked. */
+        src = it->held;
+        it->held = NULL;
+        h = it->hdr;
+    } else {
+        s = j->ops->open(j->ds->ctx, it->desc, &src);
+        if (s == RADI_OK) s = j->ops->header(src, &h);
+    }
     /* The header was checked; a file changed since then is refused, not misread. */
     if (s == RADI_OK && (h.datatype != it->hdr.datatype || h.ndim != it->hdr.ndim ||
                          memcmp(h.shape, it->hdr.shape, sizeof h.shape) != 0))

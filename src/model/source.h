@@ -3,9 +3,10 @@
  *
  * A kind of source (NIfTI: source_nifti.c; DICOM: source_dicom.c) is a table of
  * functions, and the ingest transaction (ingest*.c) talks to nothing else: it opens
- * each source twice, once in the check pass (header, then describe: nothing is
- * written until every source of the call passed) and once in the write pass (header
- * again, compared with the first, then read), closing it after each pass. The
+ * each source in the check pass (header, then describe: nothing is written until every
+ * source of the call passed) and reads it in the write pass, either through that same
+ * handle, kept open between the passes within a memory budget (ingest.h, ingest_hold),
+ * or by opening it again (header again, compared with the first, then read). The
  * format's own knowledge stays with its kind: which header fields become volume
  * metadata and obs columns, and how they are spelled (0.1.1's conventions,
  * rdi_py_float, rdi_affine_json, rdi_axcodes).

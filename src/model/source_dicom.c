@@ -8,7 +8,8 @@
  * The volume's datatype can depend on the voxels (rdi_dcm_narrow_int16: CT whose HU fit
  * int16 is stored as int16 HU), and the header must say it before any voxel is read and
  * the same in both passes of the ingest. So when narrowing is possible, open decodes
- * the volume and decides; read then hands over those voxels. Otherwise open keeps only
+ * the volume and decides; read then hands over those voxels (the ingest usually keeps
+ * the check pass's handle for the write pass, so this happens once). Otherwise open keeps only
  * the series' file bytes, and read decodes them. File bytes go as soon as the voxels
  * are decoded, files of other series as soon as the series is picked.
  */
