@@ -1,4 +1,6 @@
 /* Growable byte buffers, the bounds-checked reader and string lists. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/core.h"
@@ -194,4 +196,20 @@ void rdi_strlist_free(rdi_strlist *l)
     free(l->items);
     l->items = NULL;
     l->n = l->cap = 0;
+}
+
+void rdi_msg_add(rdi_buf *m, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k > 0) rdi_buf_append(m, tmp, RDI_MIN((size_t)k, sizeof tmp - 1));
+}
+
+const char *rdi_msg_text(rdi_buf *m)
+{
+    if (rdi_buf_put_u8(m, 0) != RADI_OK || !m->data) return "(message lost)";
+    return (const char *)m->data;
 }

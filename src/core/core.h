@@ -87,6 +87,11 @@ radi_status rdi_buf_put_str32(rdi_buf *b, const char *s);
 radi_status rdi_buf_put_str64(rdi_buf *b, const char *s, size_t n);
 /* Hands the storage to the caller and resets b. */
 uint8_t *rdi_buf_detach(rdi_buf *b, size_t *len);
+/* Messages built in pieces (an error listing several things): rdi_msg_add appends printf
+ * text (at most 511 bytes a call; a failed allocation just cuts the message), rdi_msg_text
+ * NUL-terminates it and returns it ("(message lost)" when memory ran out). */
+void rdi_msg_add(rdi_buf *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *rdi_msg_text(rdi_buf *m);
 /* Appends a row-major 4x4 matrix as json.dumps writes a nested list, NUL-terminated
  * ("[[1.0, 0.0, 0.0, -30.0], ...]"): the orientation_affine / affine_json value. */
 radi_status rdi_affine_json(const double *a, rdi_buf *out);

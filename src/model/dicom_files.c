@@ -199,22 +199,6 @@ radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *se
 
 /* ------------------------------------------------------------------ pick -- */
 
-static void msg_add(rdi_buf *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void msg_add(rdi_buf *m, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k > 0) rdi_buf_append(m, tmp, RDI_MIN((size_t)k, sizeof tmp - 1));
-}
-
-static const char *msg_text(rdi_buf *m)
-{
-    if (rdi_buf_put_u8(m, 0) != RADI_OK || !m->data) return "(message lost)";
-    return (const char *)m->data;
-}
 
 /* "'desc' #5 CT, 120 files (part 2 of 3), uid 1.2.3" for each series in [lo, hi). */
 static void list_series(rdi_buf *m, const rdi_dcm_series *s, size_t n, const char *only_uid)
@@ -223,26 +207,26 @@ static void list_series(rdi_buf *m, const rdi_dcm_series *s, size_t n, const cha
     for (size_t i = 0; i < n; i++) {
         if (only_uid && strcmp(s[i].series_uid, only_uid) != 0) continue;
         if (shown++ == 12) {
-            msg_add(m, "; ...");
+            rdi_msg_add(m, "; ...");
             break;
         }
         char num[24] = "";
         if (s[i].series_number >= 0) snprintf(num, sizeof num, " #%d", s[i].series_number);
-        msg_add(m, "%s'%s'%s %s, %zu file%s", shown > 1 ? "; " : "", s[i].description, num,
+        rdi_msg_add(m, "%s'%s'%s %s, %zu file%s", shown > 1 ? "; " : "", s[i].description, num,
                 s[i].modality[0] ? s[i].modality : "(no modality)", s[i].nfiles, s[i].nfiles == 1 ? "" : "s");
-        if (s[i].nparts > 1) msg_add(m, " (part %u of %u)", s[i].part + 1, s[i].nparts);
-        msg_add(m, ", uid %s", s[i].series_uid);
+        if (s[i].nparts > 1) rdi_msg_add(m, " (part %u of %u)", s[i].part + 1, s[i].nparts);
+        rdi_msg_add(m, ", uid %s", s[i].series_uid);
     }
 }
 
 /* What was skipped, for a "no series" message. */
 static void list_skipped(rdi_buf *m, const rdi_dicom_files *f, const rdi_dcm_skipped *sk)
 {
-    msg_add(m, "%zu DICOM file%s", f->n, f->n == 1 ? "" : "s");
-    if (sk->no_pixels) msg_add(m, ", %zu without an image (e.g. %s)", sk->no_pixels, sk->first_no_pixels);
-    if (sk->not_image) msg_add(m, ", %zu of a non-image class (e.g. %s)", sk->not_image, sk->first_not_image);
-    if (f->not_dicom) msg_add(m, ", %zu other file%s skipped", f->not_dicom, f->not_dicom == 1 ? "" : "s");
-    if (f->other_series) msg_add(m, ", %zu of other series", f->other_series);
+    rdi_msg_add(m, "%zu DICOM file%s", f->n, f->n == 1 ? "" : "s");
+    if (sk->no_pixels) rdi_msg_add(m, ", %zu without an image (e.g. %s)", sk->no_pixels, sk->first_no_pixels);
+    if (sk->not_image) rdi_msg_add(m, ", %zu of a non-image class (e.g. %s)", sk->not_image, sk->first_not_image);
+    if (f->not_dicom) rdi_msg_add(m, ", %zu other file%s skipped", f->not_dicom, f->not_dicom == 1 ? "" : "s");
+    if (f->other_series) rdi_msg_add(m, ", %zu of other series", f->other_series);
 }
 
 radi_status rdi_dicom_files_pick(const rdi_dicom_files *f, const char *path, const char *series_uid,
@@ -268,24 +252,24 @@ radi_status rdi_dicom_files_pick(const rdi_dicom_files *f, const char *path, con
     if (nhit == 0) {
         list_skipped(&m, f, &sk);
         if (series_uid && ns) {
-            msg_add(&m, "; series found: ");
+            rdi_msg_add(&m, "; series found: ");
             list_series(&m, s, ns, NULL);
         }
         st = series_uid ? rdi_error(RADI_E_NOT_FOUND, "%s: no DICOM image series with SeriesInstanceUID %s (%s)", path,
-                                    series_uid, msg_text(&m))
-                        : rdi_error(RADI_E_NOT_FOUND, "%s: no DICOM image series (%s)", path, msg_text(&m));
+                                    series_uid, rdi_msg_text(&m))
+                        : rdi_error(RADI_E_NOT_FOUND, "%s: no DICOM image series (%s)", path, rdi_msg_text(&m));
     } else if (nhit > 1 && series_uid) {
         list_series(&m, s, ns, series_uid);
         st = rdi_error(RADI_E_INVALID, "%s: series %s changes orientation, size or pixel spacing between its files, "
-                       "so it is not one volume (%zu parts: %s)", path, series_uid, nhit, msg_text(&m));
+                       "so it is not one volume (%zu parts: %s)", path, series_uid, nhit, rdi_msg_text(&m));
     } else if (nhit > 1) {
         list_series(&m, s, ns, NULL);
         int one_uid = 1;
         for (size_t i = 1; i < ns; i++) one_uid &= strcmp(s[i].series_uid, s[0].series_uid) == 0;
         st = one_uid ? rdi_error(RADI_E_INVALID, "%s: its series changes orientation, size or pixel spacing between "
-                                 "files, so it is not one volume (%zu parts: %s)", path, ns, msg_text(&m))
+                                 "files, so it is not one volume (%zu parts: %s)", path, ns, rdi_msg_text(&m))
                      : rdi_error(RADI_E_INVALID, "%s: %zu DICOM image series; choose one by its series UID "
-                                 "(series_uid, radi ingest --series-uid): %s", path, ns, msg_text(&m));
+                                 "(series_uid, radi ingest --series-uid): %s", path, ns, rdi_msg_text(&m));
     }
     rdi_buf_free(&m);
     if (st != RADI_OK) {

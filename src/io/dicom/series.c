@@ -287,23 +287,6 @@ static void cross(const double *a, const double *b, double *c)
 
 static double dot(const double *a, const double *b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
 
-/* Appends printf text to a message being built; a failed allocation just cuts it. */
-static void msg_add(rdi_buf *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void msg_add(rdi_buf *m, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k > 0) rdi_buf_append(m, tmp, RDI_MIN((size_t)k, sizeof tmp - 1));
-}
-
-static const char *msg_text(rdi_buf *m)
-{
-    if (rdi_buf_put_u8(m, 0) != RADI_OK || !m->data) return "(message lost)";
-    return (const char *)m->data;
-}
 
 /* Positions (cluster starts in sorted keys) with unequal frame counts: names them. */
 static radi_status refuse_counts(const fkey *k, const size_t *start, size_t nz, size_t kmin)
@@ -314,17 +297,17 @@ static radi_status refuse_counts(const fkey *k, const size_t *start, size_t nz, 
         size_t c = start[z + 1] - start[z];
         if (c == kmin) continue;
         if (bad++ >= 6) continue;
-        msg_add(&m, "%s%.6g mm: %zu frames (", listed++ ? "; " : "", k[start[z]].d, c);
+        rdi_msg_add(&m, "%s%.6g mm: %zu frames (", listed++ ? "; " : "", k[start[z]].d, c);
         for (size_t j = start[z]; j < start[z + 1] && j < start[z] + 4; j++)
-            msg_add(&m, "%s%s%s", j > start[z] ? ", " : "", k[j].name,
+            rdi_msg_add(&m, "%s%s%s", j > start[z] ? ", " : "", k[j].name,
                     k[j].frame ? " (a frame)" : "");
-        msg_add(&m, "%s)", c > 4 ? ", ..." : "");
+        rdi_msg_add(&m, "%s)", c > 4 ? ", ..." : "");
     }
-    if (bad > 6) msg_add(&m, "; and %zu more positions", bad - 6);
+    if (bad > 6) rdi_msg_add(&m, "; and %zu more positions", bad - 6);
     radi_status s = rdi_error(RADI_E_UNSUPPORTED,
                               "duplicate slice positions: %s; other positions have %zu frame%s. A 4-D "
                               "series needs the same number of frames at every position",
-                              msg_text(&m), kmin, kmin == 1 ? "" : "s");
+                              rdi_msg_text(&m), kmin, kmin == 1 ? "" : "s");
     rdi_buf_free(&m);
     return s;
 }
@@ -335,8 +318,8 @@ static radi_status refuse_gaps(const fkey *k, const size_t *start, size_t nz, co
     double sum = 0;
     size_t ng = nz - 1, shown = RDI_MIN(ng, (size_t)16);
     for (size_t i = 0; i < ng; i++) sum += gap[i];
-    for (size_t i = 0; i < shown; i++) msg_add(&m, "%s%.6g", i ? ", " : "", gap[i]);
-    if (shown < ng) msg_add(&m, ", ... (%zu gaps)", ng);
+    for (size_t i = 0; i < shown; i++) rdi_msg_add(&m, "%s%.6g", i ? ", " : "", gap[i]);
+    if (shown < ng) rdi_msg_add(&m, ", ... (%zu gaps)", ng);
     /* A gap near a small multiple of the usual one is most likely a missing file. */
     const char *hint = "";
     for (size_t i = 0; i < ng; i++) {
@@ -348,7 +331,7 @@ static radi_status refuse_gaps(const fkey *k, const size_t *start, size_t nz, co
         "uneven slice spacing (%zu positions, %s to %s): gaps %s mm along the slice normal (median %.6g)%s. "
         "radi refuses such a series rather than store a wrong geometry; dcm2niix writes it with the first "
         "gap and adds an interpolated _Eq volume, SimpleITK assumes the mean gap (%.6g mm)",
-        nz, k[start[0]].name, k[start[nz - 1]].name, msg_text(&m), med, hint, sum / (double)ng);
+        nz, k[start[0]].name, k[start[nz - 1]].name, rdi_msg_text(&m), med, hint, sum / (double)ng);
     rdi_buf_free(&m);
     return s;
 }
