@@ -197,7 +197,8 @@ RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
  *   vfs.s3.multipart_part_size       bytes (or vfs.s3.multipart_part_size_mb), default 50 MiB
  *   vfs.s3.connect_timeout_ms        default 3000
  *   vfs.s3.request_timeout_ms        default 30000
- *   vfs.s3.max_retries               default 5 (5xx, SlowDown, 429, timeouts, resets, short bodies)
+ *   vfs.s3.max_retries               default 5 (5xx, SlowDown, 429, timeouts, resets, short bodies);
+ *                                    a retry waits at least the answer's Retry-After (capped at 20 s)
  *   vfs.s3.lock_lease_ms             a dataset writer's lease on S3, renewed every third of it
  *                                    while held; a crashed writer blocks others this long at
  *                                    most; default 30000 (1000 .. 86400000)

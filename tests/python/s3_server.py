@@ -234,8 +234,9 @@ class FaultProxy:
     KINDS = ("500", "503", "slowdown", "stall", "cut", "stall_body", "error200")
 
     def configure(self, rate=0.0, kinds=("500",), seed=0, delay_s=0.0, stall_s=5.0, gone=False,
-                  max_faults=None, match=None, gone_after=None):
-        """Sets the fault plan (and resets the random sequence); the default is no faults."""
+                  max_faults=None, match=None, gone_after=None, retry_after=None):
+        """Sets the fault plan (and resets the random sequence); the default is no faults.
+        retry_after: a Retry-After header value (str) sent with every injected error answer."""
         for k in kinds:
             if k not in self.KINDS:
                 raise ValueError(f"unknown fault kind {k!r}")
@@ -243,6 +244,7 @@ class FaultProxy:
             self.rate, self.kinds, self.delay_s, self.stall_s = rate, tuple(kinds), delay_s, stall_s
             self.gone, self.max_faults, self.faults = gone, max_faults, 0
             self.match, self.gone_after = match, gone_after
+            self.retry_after = retry_after
             self._rng = random.Random(seed)
 
     def reset_counts(self):
@@ -292,6 +294,8 @@ class FaultProxy:
                        f"<Message>{msg}</Message><RequestId>proxy</RequestId></Error>").encode()
             h.send_response(status)
             h.send_header("Content-Type", "application/xml")
+            if self.retry_after is not None and status != 200:
+                h.send_header("Retry-After", self.retry_after)
             h.send_header("Content-Length", str(len(payload)))
             h.end_headers()
             if h.command != "HEAD":

@@ -2,6 +2,7 @@
 tests/c/s3_vfs_check (built with the library; $RADI_BUILD_DIR, default <repo>/build),
 directly and through the fault proxy of s3_server.py. A missing driver fails the tests.
 """
+import email.utils
 import os
 import subprocess
 import time
@@ -134,6 +135,29 @@ def test_persistent_slowdown_gives_up_with_the_s3_code(moto, s3_bucket, fault_pr
     line = one_error_line(out)
     assert "HTTP 503 SlowDown" in line and "after 3 attempts" in line, line
     assert fault_proxy.count == 3
+
+
+@pytest.mark.parametrize("header", ["2", "HTTP-date"])
+def test_retry_after_is_honoured(moto, s3_bucket, fault_proxy, header):
+    """A throttled request is not retried before the server's Retry-After (delay-seconds or
+    an HTTP-date), although radi's own backoff would retry within 50-100 ms."""
+    if header == "HTTP-date":
+        header = email.utils.formatdate(time.time() + 3, usegmt=True)  # 2-3 s from now
+    fault_proxy.configure(rate=1.0, kinds=("slowdown",), retry_after=header)
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "gone", RADI_S3_MAX_RETRIES=1)
+    line = one_error_line(out)
+    assert "HTTP 503 SlowDown" in line and "after 2 attempts" in line, line
+    gaps = [b - a for a, b in zip(fault_proxy.arrivals, fault_proxy.arrivals[1:])]
+    assert len(gaps) == 1 and gaps[0] >= 1.0, gaps
+
+
+def test_malformed_retry_after_is_ignored(moto, s3_bucket, fault_proxy):
+    """A Retry-After that is neither delay-seconds nor an HTTP-date leaves radi's own backoff."""
+    fault_proxy.configure(rate=1.0, kinds=("slowdown",), retry_after="bogus")
+    t0 = time.monotonic()
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "gone", RADI_S3_MAX_RETRIES=2)
+    assert "after 3 attempts" in one_error_line(out)
+    assert time.monotonic() - t0 < 15
 
 
 def test_virtual_hosted_addressing():

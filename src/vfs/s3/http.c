@@ -20,6 +20,9 @@
 #define BODY_CAP ((size_t)64 << 20)   /* error/XML answers are small; refuse a flood */
 #define BACKOFF_BASE_MS 50
 #define BACKOFF_CAP_MS 2000
+/* A server's Retry-After is honoured up to this long: a longer (or hostile) value must not
+ * park a request for minutes when the retry budget is meant to bound the wait. */
+#define RETRY_AFTER_CAP_MS 20000
 #define POOL_KEEP 64                  /* idle easy handles kept for reuse */
 #define MAX_HEADERS 16
 
@@ -227,6 +230,7 @@ typedef struct xfer {
     uint64_t rng;
     int overflow;           /* 1: body longer than asked; 2: error body over the cap */
     int64_t total;          /* object size from Content-Range, -1 if none */
+    uint64_t retry_after_ms; /* the last answer's Retry-After (0: none), capped */
     char payload[65];
     char errbuf[CURL_ERROR_SIZE];
 } xfer;
@@ -271,6 +275,30 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
     return rdi_buf_append(&r->resp, p, n) == RADI_OK ? n : 0;
 }
 
+/* Retry-After is delay-seconds or an HTTP-date (RFC 9110 10.2.3); anything else is
+ * ignored (0), and the wait is capped at RETRY_AFTER_CAP_MS. */
+static uint64_t retry_after_ms(const char *v, size_t n)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf) return 0;
+    memcpy(buf, v, n);
+    buf[n] = 0;
+    uint64_t ms = 0;
+    if (buf[0] >= '0' && buf[0] <= '9') {
+        uint64_t secs = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (buf[i] < '0' || buf[i] > '9') return 0;
+            if (secs < RETRY_AFTER_CAP_MS) secs = secs * 10 + (uint64_t)(buf[i] - '0');
+        }
+        ms = secs * 1000u;
+    } else {
+        time_t when = curl_getdate(buf, NULL), now = time(NULL);
+        if (when == (time_t)-1 || when <= now) return 0;
+        ms = (uint64_t)(when - now) * 1000u;
+    }
+    return ms > RETRY_AFTER_CAP_MS ? RETRY_AFTER_CAP_MS : ms;
+}
+
 static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 {
     xfer *x = ud;
@@ -279,6 +307,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
         free(x->r->etag);
         x->r->etag = NULL;
         x->total = -1;
+        x->retry_after_ms = 0;
         return n;
     }
     const char *colon = memchr(p, ':', n);
@@ -294,6 +323,8 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
     } else if (name_len == 13 && strncasecmp(p, "Content-Range", 13) == 0) {
         const char *slash = memchr(v, '/', (size_t)(end - v));
         if (slash && slash + 1 < end && slash[1] != '*') x->total = strtoll(slash + 1, NULL, 10);
+    } else if (name_len == 11 && strncasecmp(p, "Retry-After", 11) == 0) {
+        x->retry_after_ms = retry_after_ms(v, (size_t)(end - v));
     }
     return n;
 }
@@ -342,6 +373,7 @@ static radi_status prepare(xfer *x)
     x->hdrs = NULL;
     x->overflow = 0;
     x->total = -1;
+    x->retry_after_ms = 0;
     x->errbuf[0] = '\0';
     rdi_buf_free(&r->resp);
     free(r->etag);
@@ -662,7 +694,11 @@ radi_status rdi_http_run_many(rdi_http *h, rdi_http_req *r, size_t n)
                 uint64_t window = (uint64_t)BACKOFF_BASE_MS << (x->attempt < 16 ? x->attempt : 16);
                 if (window > BACKOFF_CAP_MS) window = BACKOFF_CAP_MS;
                 x->attempt++;
-                x->due_ms = mono_ms() + next_rand(&x->rng) % (window + 1);
+                uint64_t wait = next_rand(&x->rng) % (window + 1);
+                /* The server said how long to back off (throttling, maintenance): never
+                 * sooner than that. */
+                if (x->retry_after_ms > wait) wait = x->retry_after_ms;
+                x->due_ms = mono_ms() + wait;
                 atomic_fetch_add(&h->retries, 1);
             } else {
                 if (x->r->result != RADI_OK && x->attempt > 0 && x->r->msg) {
