@@ -37,6 +37,20 @@ def _read_in_child(args):
     raise ValueError(kind)
 
 
+def _digests(args):
+    """sha256 of each sample (image, mask, patch_start) of keys, read in this process."""
+    import hashlib
+
+    d, keys = args
+    out = []
+    for smp in d.__getitems__(keys):
+        h = hashlib.sha256(smp["image"].tobytes())
+        h.update(smp["mask"].tobytes())
+        h.update(repr(smp["patch_start"]).encode())
+        out.append(h.hexdigest())
+    return out
+
+
 def test_pickle_tokens_are_small_and_lazy(data):
     ds, truth = data
     vol = ds.T1w.iloc[0]
@@ -105,7 +119,8 @@ def test_close_during_reads_is_safe(data):
 def test_children_read_after_parent_read(data, method):
     """The parent reads first (its context's pool is running), then children of each start
     method read volumes, views, datasets and a radi.ml dataset handed over by pickling
-    (forkserver, spawn) or inherited (fork): same voxels, within the timeout."""
+    (forkserver, spawn) or inherited (fork): same voxels, within the timeout; a whole
+    epoch split over the pool's 2 workers equals the parent's, sample for sample."""
     import radi.ml as ml
 
     ds, truth = data
@@ -115,11 +130,18 @@ def test_children_read_after_parent_read(data, method):
                                  sampler=ml.PosNegSampler(1, 1))
     work = [(vol, "volume"), (ds.T1w, "collection"), (ds, "radi_object"), (seg, "dataset")]
     want = [_read_in_child(w) for w in work]  # the parent has read
+    # one epoch of label-balanced samples, read by the parent alone and by 2 workers
+    # taking chunks of 5 keys in any order: byte-identical
+    keys = [(2, i) for i in range(len(seg))]
+    ref = _digests((seg, keys))
     ctx = mp.get_context(method)
     with ctx.Pool(2) as pool:
         got = pool.map_async(_read_in_child, work).get(timeout=120)
+        chunks = pool.map_async(_digests, [(seg, keys[k:k + 5]) for k in range(0, len(keys), 5)],
+                                chunksize=1).get(timeout=120)
     for g, w in zip(got, want):
         assert np.array_equal(g, w)
+    assert [h for c in chunks for h in c] == ref
 
 
 def test_fork_child_context_is_its_own(data):
