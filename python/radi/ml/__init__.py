@@ -3,7 +3,8 @@
 create_*_dataloader, the TorchIO adapter VolumeCollectionSubjectsDataset, Compose),
 importable without torch.
 
-The datasets need only numpy (they are map-style: __len__, __getitem__, __getitems__).
+The datasets need only numpy (they are map-style: __len__, __getitem__, __getitems__);
+BatchLoader iterates them in batches read ahead on a thread, without worker processes.
 The create_*_dataloader factories build torch DataLoaders and need torch, and
 VolumeCollectionSubjectsDataset needs torchio; without them they raise ImportError.
 Label-balanced patch sampling (PosNegSampler, LabelSampler) draws voxels exactly
@@ -17,12 +18,13 @@ from ._config import DatasetConfig, LoadingMode
 from ._datasets import EpochSampler, GridPatchDataset, SegmentationDataset, VolumeCollectionDataset
 from ._factory import (create_inference_dataloader, create_segmentation_dataloader,
                        create_training_dataloader, create_validation_dataloader)
+from ._loader import BatchLoader, collate
 from ._labels import LabelIndex, LabelSampler, PosNegSampler, label_index
 from ._torchio import Compose, VolumeCollectionSubjectsDataset
 
 __all__ = [
     "DatasetConfig", "LoadingMode", "VolumeCollectionDataset", "SegmentationDataset", "GridPatchDataset",
-    "EpochSampler", "PosNegSampler", "LabelSampler", "LabelIndex", "label_index",
+    "EpochSampler", "BatchLoader", "collate", "PosNegSampler", "LabelSampler", "LabelIndex", "label_index",
     "create_training_dataloader", "create_validation_dataloader", "create_inference_dataloader",
     "create_segmentation_dataloader", "VolumeCollectionSubjectsDataset", "Compose",
 ]
