@@ -173,3 +173,10 @@ def test_radiobject_011_datasets_read_the_same_voxels(data):
         sl3 = (slice(x, x + ps[0]), slice(y, y + ps[1]), slice(z, z + ps[2]))
         assert np.array_equal(phys(r.T1w.iloc[s["idx"]].slice(*sl3)), s["image"][0])
         assert np.array_equal(r.seg.iloc[s["idx"]].slice(*sl3), s["mask"][0])
+
+
+def test_every_name_of_radiobject_ml():
+    """radi.ml exports every name radiobject 0.1.1's radiobject.ml does."""
+    pytest.importorskip("torch")
+    rml = pytest.importorskip("radiobject.ml")
+    assert set(rml.__all__) <= set(ml.__all__), sorted(set(rml.__all__) - set(ml.__all__))

@@ -14,7 +14,7 @@ as 0.1.1's samples do (docs/ml.md).
 """
 from __future__ import annotations
 
-from ._config import DatasetConfig, LoadingMode
+from ._config import DatasetConfig, LabelSource, LoadingMode
 from ._datasets import EpochSampler, GridPatchDataset, SegmentationDataset, VolumeCollectionDataset
 from ._factory import (create_inference_dataloader, create_segmentation_dataloader,
                        create_training_dataloader, create_validation_dataloader)
@@ -23,7 +23,7 @@ from ._labels import LabelIndex, LabelSampler, PosNegSampler, label_index
 from ._torchio import Compose, VolumeCollectionSubjectsDataset
 
 __all__ = [
-    "DatasetConfig", "LoadingMode", "VolumeCollectionDataset", "SegmentationDataset", "GridPatchDataset",
+    "DatasetConfig", "LoadingMode", "LabelSource", "VolumeCollectionDataset", "SegmentationDataset", "GridPatchDataset",
     "EpochSampler", "BatchLoader", "collate", "PosNegSampler", "LabelSampler", "LabelIndex", "label_index",
     "create_training_dataloader", "create_validation_dataloader", "create_inference_dataloader",
     "create_segmentation_dataloader", "VolumeCollectionSubjectsDataset", "Compose",
