@@ -58,6 +58,15 @@ def test_pickle_tokens_are_small_and_lazy(data):
                        (ds.iloc[[1]], 1024)):
         blob = pickle.dumps(obj)
         assert len(blob) < limit, (type(obj).__name__, len(blob))
+    import radi.ml as ml
+
+    cfg = ml.DatasetConfig(loading_mode="patch", patch_size=(8, 8, 8), patches_per_volume=2)
+    for d in (ml.VolumeCollectionDataset([ds.T1w, ds.seg], cfg), ml.GridPatchDataset(ds.T1w, (16, 16, 16)),
+              ml.SegmentationDataset(ds.T1w, ds.seg, cfg, sampler=ml.PosNegSampler(1, 1))):
+        d.__getitems__([0, 5])  # opened volumes and label indexes stay out of the token
+        blob = pickle.dumps(d)
+        assert len(blob) < 2048, (type(d).__name__, len(blob))
+        assert pickle.loads(blob)._open == {}
     v2 = pickle.loads(pickle.dumps(vol))
     assert v2._h is None  # nothing opened yet
     assert v2.shape == vol.shape and v2.dtype == vol.dtype
