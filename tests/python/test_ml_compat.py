@@ -2,7 +2,7 @@
 absent): the TorchIO adapter (real affines, masks as LabelMaps, 4-D as channels, a
 torchio.Queue with TorchIO's LabelSampler, DataLoader workers), MONAI dict transforms on
 radi samples, and radiobject 0.1.1's own ML datasets reading a radi-written dataset: the
-same voxels at the same patch_start."""
+same voxels at the same patch_start, and 0.1.1's shapes on 4-D volumes."""
 import sys
 
 import numpy as np
@@ -180,3 +180,32 @@ def test_every_name_of_radiobject_ml():
     pytest.importorskip("torch")
     rml = pytest.importorskip("radiobject.ml")
     assert set(rml.__all__) <= set(ml.__all__), sorted(set(rml.__all__) - set(ml.__all__))
+
+
+def test_radiobject_011_4d_samples_match(data4):
+    """On 4-D volumes radi's samples have 0.1.1's shapes and lengths (time last) in every
+    mode, and the same voxels (0.1.1's stored values scaled) at 0.1.1's patch_start."""
+    pytest.importorskip("torch")
+    rml = pytest.importorskip("radiobject.ml")
+    import radiobject
+
+    from radi.patches import read_patches
+
+    ds, truth, _aff = data4
+    r = radiobject.RadiObject(ds.uri)
+    for mode, ps in (("full_volume", None), ("slice_2d", None), ("patch", (8, 8, 8))):
+        theirs = rml.VolumeCollectionDataset(r.bold, rml.DatasetConfig(loading_mode=rml.LoadingMode(mode),
+                                                                       patch_size=ps, patches_per_volume=3))
+        ours = ml.VolumeCollectionDataset(ds.bold, ml.DatasetConfig(loading_mode=mode, patch_size=ps,
+                                                                    patches_per_volume=3))
+        assert len(theirs) == len(ours)
+        for i in range(len(ours)):
+            a, b = theirs[i], ours[i]
+            assert tuple(a["image"].shape) == b["image"].shape
+            phys = (a["image"].numpy().astype(np.float64) * 0.5 + 2.0).astype(np.float32)
+            if mode == "patch":
+                st = tuple(int(v) for v in a["patch_start"]) + (0,)
+                got = read_patches(ds.bold.iloc[int(a["idx"])], [st], ps + (3,))[0]
+                assert np.array_equal(phys[0], got)
+            else:
+                assert np.array_equal(phys, b["image"])
