@@ -108,10 +108,12 @@ def test_monai_dict_transforms_on_radi_samples(data):
         want = (a["image"][:, ::-1].astype(np.float64) + 3.0) / 1500.0
         assert np.allclose(np.asarray(b["image"]), want, atol=1e-6)
     # a MONAI crop returning several samples per volume, on full-volume radi samples
-    full = ml.SegmentationDataset(ds.T1w, ds.seg, spatial_transform=mt.RandCropByPosNegLabeld(
-        keys=["image", "mask"], label_key="mask", spatial_size=(8, 8, 8), pos=1, neg=0, num_samples=3))
+    # (later transforms of ml.Compose apply to each crop, as with MONAI's Compose)
+    full = ml.SegmentationDataset(ds.T1w, ds.seg, spatial_transform=ml.Compose([mt.RandCropByPosNegLabeld(
+        keys=["image", "mask"], label_key="mask", spatial_size=(8, 8, 8), pos=1, neg=0, num_samples=3),
+        mt.SpatialPadd(keys=["image", "mask"], spatial_size=(10, 10, 10))]))
     crops = full[0]
-    assert len(crops) == 3 and all(c["mask"].shape == (1, 8, 8, 8) and c["mask"].any() for c in crops)
+    assert len(crops) == 3 and all(c["mask"].shape == (1, 10, 10, 10) and c["mask"].any() for c in crops)
     loader = monai.data.DataLoader(plain, batch_size=4, num_workers=0)
     b = next(iter(loader))
     assert tuple(b["image"].shape) == (4, 1, 16, 16, 12)

@@ -20,7 +20,7 @@ from ._factory import (create_inference_dataloader, create_segmentation_dataload
                        create_training_dataloader, create_validation_dataloader)
 from ._loader import BatchLoader, collate
 from ._labels import LabelIndex, LabelSampler, PosNegSampler, label_index
-from ._torchio import Compose, VolumeCollectionSubjectsDataset
+from ._compat import Compose, VolumeCollectionSubjectsDataset
 
 __all__ = [
     "DatasetConfig", "LoadingMode", "LabelSource", "VolumeCollectionDataset", "SegmentationDataset", "GridPatchDataset",

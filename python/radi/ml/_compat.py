@@ -1,5 +1,5 @@
-"""TorchIO adapter with radiobject 0.1.1's name (radiobject.ml.VolumeCollectionSubjectsDataset):
-one torchio.Subject per subject, one image per collection.
+"""radiobject 0.1.1's compat names (radiobject.ml.compat): Compose, and the TorchIO adapter
+VolumeCollectionSubjectsDataset -- one torchio.Subject per subject, one image per collection.
 
 Where 0.1.1 builds every image as a ScalarImage with no affine (so TorchIO's spatial
 transforms, resampling and patch aggregation work in voxel units and treat masks as
@@ -142,15 +142,16 @@ class VolumeCollectionSubjectsDataset(_Base):
 
 class Compose:
     """Applies transforms in order (radiobject 0.1.1 exports MONAI's or TorchIO's Compose
-    as radiobject.ml.Compose when installed; this plain one works with either library's
-    dict or Subject transforms without importing them)."""
+    as radiobject.ml.Compose when installed; this one imports neither). As MONAI's
+    Compose (map_items), once a transform returns a list -- several crops of one sample,
+    e.g. RandCropByPosNegLabeld -- the later transforms apply to each item."""
 
     def __init__(self, transforms):
         self.transforms = list(transforms)
 
     def __call__(self, data):
         for t in self.transforms:
-            data = t(data)
+            data = [t(d) for d in data] if isinstance(data, list) else t(data)
         return data
 
     def __repr__(self) -> str:
