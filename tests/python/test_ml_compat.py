@@ -32,9 +32,11 @@ def test_subjects_dataset_needs_torchio(data, monkeypatch):
         ml.VolumeCollectionSubjectsDataset(ds.T1w)
 
 
-def test_torchio_subjects_affine_label_maps_voxels(data, data4):
+def test_torchio_subjects_affine_label_maps_voxels(data, data4, tmp_path):
     tio = pytest.importorskip("torchio")
     import nibabel as nib
+
+    import radi
 
     ds, truth = data
     sids = ds.T1w.obs_subject_ids
@@ -61,6 +63,14 @@ def test_torchio_subjects_affine_label_maps_voxels(data, data4):
     assert s["bold"].data.shape == (3, 21, 18, 11) and s["seg"].data.shape == (1, 21, 18, 11)
     assert np.array_equal(s["bold"].data.numpy(), np.moveaxis(truth4[ds4.bold.obs_subject_ids[0]][0], 3, 0))
     assert np.allclose(s["bold"].affine, aff) and np.allclose(s["seg"].affine, aff)
+    # subjects of different shapes (which the patch datasets refuse) are fine for TorchIO
+    for k, sh in enumerate([(10, 12, 8), (9, 11, 7)]):
+        nib.save(nib.Nifti1Image(np.full(sh, k, np.int16), np.eye(4)), str(tmp_path / f"s{k}_T1w.nii.gz"))
+    mixed = radi.RadiObject.from_niftis(str(tmp_path / "ds"), images={
+        "T1w": [(str(tmp_path / f"s{k}_T1w.nii.gz"), f"s{k}") for k in range(2)]})
+    assert mixed.T1w.shape is None
+    assert [tuple(s["T1w"].shape) for s in ml.VolumeCollectionSubjectsDataset(mixed.T1w)] == \
+        [(1, 10, 12, 8), (1, 9, 11, 7)]
 
 
 def test_torchio_queue_label_sampler_and_workers(data):
