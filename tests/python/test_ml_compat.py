@@ -82,6 +82,7 @@ def test_torchio_queue_label_sampler_and_workers(data):
     import torch
 
     ds, _ = data
+    torch.manual_seed(0)  # TorchIO draws with torch's generator
     t = tio.Compose([tio.RandomAffine(degrees=10, scales=0.1), tio.ZNormalization()])
     d = ml.VolumeCollectionSubjectsDataset([ds.T1w, ds.seg], transform=t)
     q = tio.Queue(d, max_length=12, samples_per_volume=4, num_workers=2,
