@@ -106,7 +106,7 @@ def test_monai_dict_transforms_on_radi_samples(data):
     monai = pytest.importorskip("monai")
     from monai import transforms as mt
 
-    ds, truth = data
+    ds, _truth = data
     cfg = ml.DatasetConfig(loading_mode="patch", patch_size=(16, 16, 12), patches_per_volume=4)
     plain = ml.SegmentationDataset(ds.T1w, ds.seg, cfg, sampler=ml.PosNegSampler(1, 1), seed=2)
     t = ml.Compose([mt.RandFlipd(keys=["image", "mask"], prob=1.0, spatial_axis=0),
@@ -204,7 +204,7 @@ def test_radiobject_011_4d_samples_match(data4):
 
     from radi.patches import read_patches
 
-    ds, truth, _aff = data4
+    ds, _truth, _aff = data4
     r = radiobject.RadiObject(ds.uri)
     for mode, ps in (("full_volume", None), ("slice_2d", None), ("patch", (8, 8, 8))):
         theirs = rml.VolumeCollectionDataset(r.bold, rml.DatasetConfig(loading_mode=rml.LoadingMode(mode),
