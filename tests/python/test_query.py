@@ -152,6 +152,18 @@ def test_steps_apply_in_order(both):
     a, b = both
     assert a.lazy().filter("age > 40").head(2).to_obs_meta()["obs_subject_id"].tolist() == ["sub-02", "sub-03"]
     assert b.lazy().filter("age > 40").head(2).to_obs_meta()["obs_subject_id"].tolist() == ["sub-02"]
+    # a query of a view: positions within the view (0.1.1: within the whole dataset)
+    assert a.iloc[[1, 2, 3]].lazy().head(2).to_obs_meta()["obs_subject_id"].tolist() == ["sub-02", "sub-03"]
+    assert b.iloc[[1, 2, 3]].lazy().head(2).to_obs_meta()["obs_subject_id"].tolist() == ["sub-02"]
+
+
+def test_query_of_a_view_keeps_its_selection(both):
+    a, b = both
+    qa = a.loc[["sub-01", "sub-03"]].select_collections(["T1w"]).lazy()
+    qb = b.loc[["sub-01", "sub-03"]].select_collections(["T1w"]).lazy()
+    assert (qa.count().n_subjects, qa.count().n_volumes) == (qb.count().n_subjects, qb.count().n_volumes) \
+        == (2, {"T1w": 2})
+    assert sorted(_vols(qa)) == sorted(_vols(qb)) == ["sub-01_T1w", "sub-03_T1w"]
 
 
 def test_filter_collection(both):
