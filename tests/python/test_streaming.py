@@ -58,6 +58,8 @@ def test_streaming_writer_matches_radiobject(tmp_path, oracle):
             np.testing.assert_array_equal(A[:]["voxels"], _vol(k))
     with oracle.Group(ours) as g:
         assert g.meta["n_volumes"] == 3 and g.meta["x_dim"] == SHAPE[0]
+    with oracle.open(os.path.join(ours, "obs")) as A:
+        assert sorted(A.df[:].reset_index()["obs_id"]) == ["sub-01_T1w", "sub-02_T1w", "sub-03_T1w"]
     # ... and its own output wrong (volumes in write order, obs sorted: 0.1.1 defect D3)
     r11 = radiobject.VolumeCollection(theirs)
     assert not np.array_equal(r11.iloc[0].to_numpy(), _vol(1))
@@ -200,18 +202,28 @@ _MEM_SCRIPT = textwrap.dedent("""
     peak = status("VmHWM:") - base
     vc = radi.VolumeCollection(d + "/vc", ctx=ctx)
     assert len(vc) == 100 and float(vc.loc["v042"].to_numpy()[0, 1, 0]) == 42.0
-    print(peak / nbytes)
+    # map().materialize holds the volume read and its transform, not the collection
+    vc.head(1).map(lambda v: v * 2).materialize(d + "/warm_map", ctx=ctx)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = status("VmRSS:")
+    out = vc.head(40).map(lambda v: v * 2).materialize(d + "/mapped", ctx=ctx)
+    peak_map = status("VmHWM:") - base
+    assert len(out) == 40 and float(out.loc["v007"].to_numpy()[0, 1, 0]) == 14.0
+    print(peak / nbytes, peak_map / nbytes)
 """)
 
 
 def test_streaming_100_volumes_bounded_memory():
     """Peak RSS while streaming 100 volumes stays under two volumes' worth, the caller's
-    volume being written included (it would be 100 if the writer kept them)."""
+    volume being written included (it would be 100 if the writer kept them); a mapped
+    materialize of 40 volumes under three (the volume read, fn's result, the write)."""
     if not os.path.exists("/proc/self/clear_refs"):
         pytest.skip("needs Linux /proc (VmHWM reset)")
     r = subprocess.run([sys.executable, "-c", _MEM_SCRIPT], capture_output=True, text=True,
                        env=dict(os.environ), timeout=300)
     assert r.returncode == 0, r.stderr
-    ratio = float(r.stdout.split()[-1])
-    print(f"peak over baseline: {ratio:.2f} volumes")
+    ratio, ratio_map = (float(x) for x in r.stdout.split()[-2:])
+    print(f"peak over baseline: streaming {ratio:.2f} volumes, map().materialize {ratio_map:.2f}")
     assert ratio < 2.0
+    assert ratio_map < 3.0
