@@ -163,8 +163,8 @@ class Query:
 
     # ------------------------------------------------------------- resolve --
     def _resolve(self):
-        """(subjects, {collection: [obs_id]}) in dataset order: the steps applied in turn
-        on obs_meta's subjects and the obs tables (no volume is opened)."""
+        """(subjects, {collection: [(obs_subject_id, obs_id)]}) in dataset order: the steps
+        applied in turn on obs_meta's subjects and the obs tables (no volume is opened)."""
         src = self._source
         subjects = list(src.obs_subject_ids)
         collections = list(src.collection_names)
@@ -198,16 +198,21 @@ class Query:
                 have = {k[0] for k in keys[name]}
                 subjects = [s for s in subjects if s in have]
         kept = set(subjects)
-        return subjects, {c: [o for s, o in rows(c) if s in kept] for c in collections}
+        return subjects, {c: [k for k in rows(c) if k[0] in kept] for c in collections}
+
+    def _selected(self):
+        """(subjects, {collection: [obs_id]})."""
+        subjects, vols = self._resolve()
+        return subjects, {c: [o for _s, o in keys] for c, keys in vols.items()}
 
     # ------------------------------------------------------------- results --
     def count(self) -> QueryCount:
         """Subjects and volumes per collection, from obs_meta and obs alone."""
-        subjects, vols = self._resolve()
+        subjects, vols = self._selected()
         return QueryCount(n_subjects=len(subjects), n_volumes={c: len(v) for c, v in vols.items()})
 
     def __len__(self) -> int:
-        return len(self._resolve()[0])
+        return len(self._selected()[0])
 
     def __repr__(self) -> str:
         c = self.count()
@@ -216,7 +221,7 @@ class Query:
 
     def to_obs_meta(self):
         """obs_meta rows of the query's subjects (pandas), in subject order."""
-        subjects = self._resolve()[0]
+        subjects = self._selected()[0]
         df = self._source._ds.obs_meta()
         if not subjects:
             return df.read().iloc[0:0].reset_index(drop=True)
@@ -230,7 +235,7 @@ class Query:
 
     def iter_volumes(self, collection_name: str | None = None):
         """The query's volumes (radi.Volume), collection by collection in obs order."""
-        _subjects, vols = self._resolve()
+        _subjects, vols = self._selected()
         if collection_name is not None:
             if collection_name not in vols:
                 raise ValueError(f"Collection '{collection_name}' not in query scope")
@@ -253,13 +258,12 @@ class Query:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         subjects, vols = self._resolve()
-        owner = {c: {o: s for s, o in _obs_keys(self._source._ds.obs(c))} for c in vols}
         for i in range(0, len(subjects), int(batch_size)):
             batch = subjects[i:i + int(batch_size)]
             want = set(batch)
             volumes, obs_ids = {}, {}
-            for name, ids in vols.items():
-                mine = [o for o in ids if owner[name][o] in want]
+            for name, keys in vols.items():
+                mine = [o for s, o in keys if s in want]
                 if mine:
                     volumes[name] = np.stack([self._array(name, o) for o in mine])
                     obs_ids[name] = tuple(mine)
@@ -274,7 +278,7 @@ class Query:
         `streaming` is accepted for 0.1.1's signature (radi always streams)."""
         from .radi_object import RadiObject
 
-        subjects, vols = self._resolve()
+        subjects, vols = self._selected()
         ds = self._source._ds
         dst = os.fspath(uri)
         if self._transform is None:
