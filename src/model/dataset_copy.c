@@ -123,8 +123,10 @@ static radi_status copy_rows(radi_ctx *ctx, const char *src, const char *dst, co
     int sid = -1, oid = -1;
     for (uint32_t i = 0; i < ncols && s == RADI_OK; i++) {
         s = radi_sparse_query_column(q, i, &cols[i]);
-        if (s == RADI_OK && strcmp(cols[i].name, K_SID) == 0 && cols[i].offsets) sid = (int)i;
-        if (s == RADI_OK && strcmp(cols[i].name, K_OID) == 0 && cols[i].offsets) oid = (int)i;
+        /* Key columns are var-size; an empty result (no rows) has no offsets to show it. */
+        int keyed = cols[i].offsets || (rows == 0 && cols[i].cell_val_num == RADI_VAR_NUM);
+        if (s == RADI_OK && strcmp(cols[i].name, K_SID) == 0 && keyed) sid = (int)i;
+        if (s == RADI_OK && strcmp(cols[i].name, K_OID) == 0 && keyed) oid = (int)i;
     }
     if (s == RADI_OK && (sid < 0 || oid < 0))
         s = rdi_error(RADI_E_CORRUPT, "%s: not a dataframe keyed by " K_SID ", " K_OID, src);

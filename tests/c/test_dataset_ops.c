@@ -364,6 +364,37 @@ static void test_materialize(void **state)
     radi_dataset_close(ds);
 }
 
+/* An empty dataset (obs_meta and an obs without rows) copies: the copy holds the same
+ * empty tables and validates. */
+static void test_materialize_empty(void **state)
+{
+    fixture *f = *state;
+    char src[160], dst[160], coll[160];
+    snprintf(src, sizeof src, "%s/empty", f->dir);
+    snprintf(dst, sizeof dst, "%s/empty_copy", f->dir);
+    snprintf(coll, sizeof coll, "%s/empty_coll", f->dir);
+    OK(radi_dataset_create(f->ctx, src));
+    radi_dataset *ds = NULL, *c = NULL;
+    OK(radi_dataset_open(f->ctx, src, &ds));
+    OK(radi_dataset_add_collection(ds, "X"));
+    OK(radi_dataset_materialize(ds, dst, NULL));
+    OK(radi_dataset_copy_collection(ds, "X", NULL, coll, NULL));
+    OK(radi_dataset_open(f->ctx, dst, &c));
+    assert_int_equal(radi_dataset_subject_count(c), 0);
+    assert_int_equal(radi_dataset_collection_count(c), 1);
+    const radi_volume_entry *e;
+    uint64_t n = 1;
+    OK(radi_dataset_volumes(c, "X", &e, &n));
+    assert_int_equal(n, 0);
+    assert_valid(c);
+    radi_dataset_close(c);
+    OK(radi_collection_open(f->ctx, coll, &c));
+    assert_string_equal(radi_dataset_collection_name(c, 0), "X");
+    assert_valid(c);
+    radi_dataset_close(c);
+    radi_dataset_close(ds);
+}
+
 static void test_collection_copy_and_standalone(void **state)
 {
     fixture *f = *state;
@@ -498,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multi_collection_ingest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_materialize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_materialize_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_collection_copy_and_standalone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scaled_read_and_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vfs_move_and_copy, setup, teardown),
