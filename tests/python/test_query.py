@@ -207,6 +207,11 @@ def test_map_materialize_equals_numpy(both, tmp_path, oracle):
     assert sorted(got) == sorted(src)
     for k in src:
         np.testing.assert_array_equal(got[k], np.sqrt(_fn(src[k])))
+    pd.testing.assert_frame_equal(out.obs_meta.read(), a.lazy().filter("age > 40").to_obs_meta())
+    for m in MODS:
+        want = a.collection(m).obs.read()
+        pd.testing.assert_frame_equal(out.collection(m).obs.read(),
+                                      want[want["obs_subject_id"] != "sub-01"].reset_index(drop=True))
     # opens and validates in 0.1.1, which reads the same voxels by position
     r = radiobject.RadiObject(str(tmp_path / "m"))
     r.validate()
