@@ -81,6 +81,18 @@ def _positions(key, n: int) -> list:
     return out
 
 
+def _iloc_key(key):
+    """key checked when the step is recorded (its positions resolve later): an int, a
+    slice, a list of ints or a bool mask."""
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer, slice, list, tuple, np.ndarray)):
+        raise TypeError("iloc key must be int, slice, list[int], or bool array")
+    if isinstance(key, (list, tuple, np.ndarray)):
+        arr = np.asarray(key)
+        if arr.size and arr.dtype.kind not in "iub":
+            raise TypeError("iloc key must be int, slice, list[int], or bool array")
+    return key
+
+
 def _ids(key) -> list:
     return [key] if isinstance(key, str) else [str(k) for k in key]
 
@@ -122,7 +134,7 @@ class Query:
 
     def iloc(self, key) -> "Query":
         """Subjects by position among the query's subjects (int, slice, list, bool mask)."""
-        return self._then("iloc", key)
+        return self._then("iloc", _iloc_key(key))
 
     def loc(self, key) -> "Query":
         """Subjects by obs_subject_id (str or list), as filter_subjects."""
@@ -282,8 +294,10 @@ class Query:
         ds = self._source._ds
         dst = os.fspath(uri)
         if self._transform is None:
+            # obs_ids only narrow the copy when a collection filter picked volumes.
+            picked = any(step[0] == "collection" for step in self._steps)
             sel, keep = _lib.selection(collections=list(vols), subjects=subjects,
-                                       obs_ids=[o for ids in vols.values() for o in ids])
+                                       obs_ids=[o for ids in vols.values() for o in ids] if picked else None)
             with ds.lock:
                 _lib.check(_lib.lib().radi_dataset_materialize(ds.h, _lib.encode_uri(dst), C.byref(sel)))
             del keep
@@ -332,7 +346,7 @@ class CollectionQuery:
 
     def iloc(self, key) -> "CollectionQuery":
         """Volumes by position among the query's volumes (int, slice, list, bool mask)."""
-        return self._then("iloc", key)
+        return self._then("iloc", _iloc_key(key))
 
     def loc(self, key) -> "CollectionQuery":
         """Volumes by obs_id (str or list; ids not in the query are ignored)."""

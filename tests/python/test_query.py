@@ -180,6 +180,14 @@ def test_filter_collection(both):
         b.lazy().filter_collection("T1w", "obs_id == 'sub-02_T1w'").count()
 
 
+def test_bad_iloc_key_refused_at_once(both):
+    for r in both:
+        with pytest.raises(TypeError, match="iloc key must be"):
+            r.lazy().iloc("sub-01")
+        with pytest.raises(TypeError, match="iloc key must be"):
+            r.T1w.lazy().iloc(1.5)
+
+
 def test_sample_is_seeded_subset(both):
     a, _b = both
     s1 = a.lazy().sample(2, seed=5).to_obs_meta()["obs_subject_id"].tolist()
