@@ -293,6 +293,7 @@ class Query:
         subjects, vols = self._selected()
         ds = self._source._ds
         dst = os.fspath(uri)
+        ctx = ctx if ctx is not None else ds.ctx   # the source's storage settings by default
         if self._transform is None:
             # obs_ids only narrow the copy when a collection filter picked volumes.
             picked = any(step[0] == "collection" for step in self._steps)
@@ -301,7 +302,7 @@ class Query:
             with ds.lock:
                 _lib.check(_lib.lib().radi_dataset_materialize(ds.h, _lib.encode_uri(dst), C.byref(sel)))
             del keep
-            return RadiObject(dst, ctx=ctx if ctx is not None else ds.ctx)
+            return RadiObject(dst, ctx=ctx)
         from .streaming import RadiObjectWriter
 
         with RadiObjectWriter(dst, ctx=ctx) as w:
@@ -433,6 +434,7 @@ class CollectionQuery:
         if not len(vc):
             raise ValueError("No volumes match the query")
         cname = name or self._source.name
+        ctx = ctx if ctx is not None else self._source._ds.ctx
         if self._transform is None:
             return vc.materialize(uri, name=cname, ctx=ctx)
         ids = vc.obs_ids
