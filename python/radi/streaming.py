@@ -7,12 +7,15 @@ volume being written, whatever the number of volumes.
 
 All-or-nothing. Volumes go to a staging object beside the target
 (`<uri>.radi-tmp-<hex>`, through the context's storage); when the writer closes without
-an exception the staged object is copied to `uri` by the library's dataset copy
-(radi_dataset_copy_collection / radi_dataset_materialize: file by file, bounded memory,
-under the new dataset's lock and journal, nothing left at `uri` on failure), which also
-numbers volumes in obs order and writes the counts and shape metadata. The staging object
-is removed in every case. Until the writer closes nothing is at `uri` (0.1.1 builds the
-object in place, so a failed or interrupted write leaves half a collection there).
+an exception the staged object is moved to `uri` by the library (radi_dataset_move /
+radi_dataset_move_collection: the volumes renamed, not rewritten, under the new
+dataset's lock and journal, nothing left at `uri` on failure), which also numbers
+volumes in obs order and writes the counts and shape metadata. The staging object is
+removed in every case. Until the writer closes nothing is at `uri` (0.1.1 builds the
+object in place, so a failed or interrupted write leaves half a collection there). A
+process killed while writing leaves the staging object behind (never anything at `uri`;
+a kill during the final copy is rolled back by the copy's journal, radi.repair); it can
+be deleted.
 """
 from __future__ import annotations
 
@@ -35,11 +38,14 @@ _PROTOTYPES = {
     "radi_group_create": (C.c_int, [C.c_void_p, C.c_char_p]),
     "radi_group_add_members": (C.c_int, [C.c_void_p, C.c_size_t, C.POINTER(C.c_char_p), C.c_int,
                                          C.POINTER(C.c_char_p)]),
+    "radi_dataset_move": (C.c_int, [C.c_void_p, C.c_char_p]),
+    "radi_dataset_move_collection": (C.c_int, [C.c_void_p, C.c_char_p, C.c_char_p, C.c_char_p]),
 }
 
 
 def _lib_with_groups():
-    """The library with the group-writing prototypes set (setting them again is harmless)."""
+    """The library with the prototypes of the calls this module adds (group writes,
+    moves) set; setting them again is harmless."""
     L = _lib.lib()
     for name, (res, args) in _PROTOTYPES.items():
         fn = getattr(L, name)
@@ -267,9 +273,8 @@ class StreamingWriter:
         ds = _Dataset(self._staging, self._stage.ctx, standalone=True)
         try:
             with ds.lock:
-                _lib.check(_lib.lib().radi_dataset_copy_collection(
-                    ds.h, self._stage.name.encode(), None, _lib.encode_uri(self.uri),
-                    self._stage.name.encode()))
+                _lib.check(_lib_with_groups().radi_dataset_move_collection(
+                    ds.h, self._stage.name.encode(), _lib.encode_uri(self.uri), self._stage.name.encode()))
         finally:
             ds.close()
 
@@ -449,7 +454,7 @@ class RadiObjectWriter:
         ds = _Dataset(self._staging, self._ctx_used)
         try:
             with ds.lock:
-                _lib.check(_lib.lib().radi_dataset_materialize(ds.h, _lib.encode_uri(self.uri), None))
+                _lib.check(_lib_with_groups().radi_dataset_move(ds.h, _lib.encode_uri(self.uri)))
         finally:
             ds.close()
 
