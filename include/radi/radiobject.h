@@ -236,6 +236,16 @@ RADI_API radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *
                                                   const radi_selection *sel, const char *dst_uri,
                                                   const char *name);
 
+/* radi_dataset_materialize / radi_dataset_copy_collection of everything, moving the
+ * volumes instead of copying them (a rename on local storage): to publish a dataset or
+ * collection built at a staging URI the caller owns and removes afterwards (radi's
+ * streaming writers build beside the target, then move). dst_uri as the copies: new,
+ * all-or-nothing. Whatever the outcome ds's volumes may be gone: only close ds and remove
+ * its URI. Both URIs must be on one storage backend (else RADI_E_UNSUPPORTED). */
+RADI_API radi_status radi_dataset_move(radi_dataset *ds, const char *dst_uri);
+RADI_API radi_status radi_dataset_move_collection(radi_dataset *ds, const char *collection,
+                                                  const char *dst_uri, const char *name);
+
 /* Checks the dataset's consistency and structure: counts (subject_count, n_collections, n_volumes),
  * orphan volumes (obs_id not in obs), obs rows without a volume, volumes without or with a
  * duplicated obs_id, volumes/<k> not matching the k-th obs row (0.1.1 would read the

@@ -428,6 +428,16 @@ class VolumeCollection:
         keep = set(subjects)
         return self._derive([o for o in self._obs_ids if self._entries[o][0] in keep])
 
+    def lazy(self):
+        """A lazy CollectionQuery over this collection or view (radi/query.py)."""
+        from .query import CollectionQuery
+
+        return CollectionQuery(self)
+
+    def map(self, fn):
+        """lazy().map(fn): fn (ndarray -> ndarray) applied when the query is materialized."""
+        return self.lazy().map(fn)
+
     def to_numpy_stack(self) -> np.ndarray:
         """All volumes stacked on a new first axis (needs a uniform view)."""
         return np.stack([v.to_numpy() for v in self])

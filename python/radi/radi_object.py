@@ -362,6 +362,12 @@ class RadiObject:
         keep = set(df.read(columns=["obs_subject_id"], value_filter=expr)["obs_subject_id"])
         return self._derive(subjects=[s for s in self.obs_subject_ids if s in keep])
 
+    def lazy(self):
+        """A lazy Query over this dataset or view (radi/query.py)."""
+        from .query import Query
+
+        return Query(self)
+
     # ------------------------------------------------------------ summaries --
     def describe(self) -> str:
         """A text summary: URI, subjects, collections with shapes, label columns of

@@ -123,8 +123,10 @@ static radi_status copy_rows(radi_ctx *ctx, const char *src, const char *dst, co
     int sid = -1, oid = -1;
     for (uint32_t i = 0; i < ncols && s == RADI_OK; i++) {
         s = radi_sparse_query_column(q, i, &cols[i]);
-        if (s == RADI_OK && strcmp(cols[i].name, K_SID) == 0 && cols[i].offsets) sid = (int)i;
-        if (s == RADI_OK && strcmp(cols[i].name, K_OID) == 0 && cols[i].offsets) oid = (int)i;
+        /* Key columns are var-size; an empty result (no rows) has no offsets to show it. */
+        int keyed = cols[i].offsets || (rows == 0 && cols[i].cell_val_num == RADI_VAR_NUM);
+        if (s == RADI_OK && strcmp(cols[i].name, K_SID) == 0 && keyed) sid = (int)i;
+        if (s == RADI_OK && strcmp(cols[i].name, K_OID) == 0 && keyed) oid = (int)i;
     }
     if (s == RADI_OK && (sid < 0 || oid < 0))
         s = rdi_error(RADI_E_CORRUPT, "%s: not a dataframe keyed by " K_SID ", " K_OID, src);
@@ -179,6 +181,7 @@ typedef struct vol_copy_job {
     const radi_volume_entry *const *rows; /* the kept rows, in obs order */
     const char *dst_volumes;
     uint64_t (*shapes)[3];                /* spatial shape of each copy */
+    int move;                             /* move the volumes (radi_dataset_move*) */
 } vol_copy_job;
 
 /* Copies one volume's files to volumes/<i>; a volume that lacked its obs_id key (0.1.1
@@ -191,7 +194,8 @@ static radi_status vol_copy_task(void *arg, size_t i, unsigned worker)
     snprintf(num, sizeof num, "%zu", i);
     char *dst = rdi_path_join(j->dst_volumes, num);
     if (!dst) return RADI_E_NOMEM;
-    radi_status s = rdi_vfs_copy_tree(j->ctx->vfs, j->rows[i]->volume_uri, dst);
+    radi_status s = j->move ? rdi_vfs_move(j->ctx->vfs, j->rows[i]->volume_uri, dst)
+                            : rdi_vfs_copy_tree(j->ctx->vfs, j->rows[i]->volume_uri, dst);
     radi_volume *v = NULL;
     if (s == RADI_OK) s = radi_volume_open(j->ctx, dst, &v);
     if (s == RADI_OK) {
@@ -210,9 +214,9 @@ static radi_status vol_copy_task(void *arg, size_t i, unsigned worker)
 
 /* Writes collection ci (the picked rows) as a collection group at dst named `name`.
  * *nkept gets the number of volumes. standalone_root: dst is a new root the caller
- * holds (rdi_new_root_begin). */
+ * holds (rdi_new_root_begin). move: the volumes are moved, not copied. */
 static radi_status copy_collection_to(radi_dataset *ds, size_t ci, const picks *p, const char *dst, const char *name,
-                                      uint64_t *nkept, int standalone_root)
+                                      uint64_t *nkept, int standalone_root, int move)
 {
     RDI_TRY(rdi_ds_load_collection(ds, ci));
     const coll_cache *c = &ds->cache[ci];
@@ -241,7 +245,7 @@ static radi_status copy_collection_to(radi_dataset *ds, size_t ci, const picks *
     if (s == RADI_OK && nrows != n)
         s = rdi_error(RADI_E_CORRUPT, "%s: collection '%s' changed during the copy", ds->uri, cname);
     if (s == RADI_OK) s = radi_group_create(ds->ctx, vols);
-    vol_copy_job job = {ds->ctx, rows, vols, shapes};
+    vol_copy_job job = {ds->ctx, rows, vols, shapes, move};
     if (s == RADI_OK) s = rdi_pool_for(ds->ctx->pool, n, vol_copy_task, &job);
     radi_group *g = NULL;
     char **names = rdi_calloc(n ? n : 1, sizeof *names);
@@ -284,30 +288,43 @@ static radi_status copy_collection_to(radi_dataset *ds, size_t ci, const picks *
 /* ------------------------------------------------------------- public API -- */
 
 
-radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *collection, const radi_selection *sel,
-                                         const char *dst_uri, const char *name)
+static radi_status collection_to(radi_dataset *ds, const char *collection, const radi_selection *sel,
+                                 const char *dst_uri, const char *name, int move)
 {
-    if (!ds || !collection || !dst_uri)
-        return rdi_error(RADI_E_INVALID, "radi_dataset_copy_collection: NULL argument");
+    const char *op = move ? "move_collection" : "copy_collection";
+    if (!ds || !collection || !dst_uri) return rdi_error(RADI_E_INVALID, "radi_dataset_%s: NULL argument", op);
     int64_t ci = rdi_ds_coll_index(ds, collection);
     if (ci < 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s'", ds->uri, collection);
     if (!name) name = collection;
     if (!rdi_ds_name_ok(name))
         return rdi_error(RADI_E_INVALID, "bad collection name '%s' (1-255 of A-Z a-z 0-9 _ . -)", name);
     rdi_new_root nr;
-    RDI_TRY(rdi_new_root_begin(ds->ctx, dst_uri, "copy_collection", 0, &nr));
+    RDI_TRY(rdi_new_root_begin(ds->ctx, dst_uri, op, 0, &nr));
     picks p;
     radi_status s = picks_make(ds, sel, &p);
     if (s == RADI_OK) {
-        s = copy_collection_to(ds, (size_t)ci, &p, nr.root, name, NULL, 1);
+        s = copy_collection_to(ds, (size_t)ci, &p, nr.root, name, NULL, 1, move);
         picks_free(&p);
     }
     return rdi_new_root_end(&nr, s);
 }
 
-radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, const radi_selection *sel)
+radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *collection, const radi_selection *sel,
+                                         const char *dst_uri, const char *name)
 {
-    if (!ds || !dst_uri) return rdi_error(RADI_E_INVALID, "radi_dataset_materialize: NULL argument");
+    return collection_to(ds, collection, sel, dst_uri, name, 0);
+}
+
+radi_status radi_dataset_move_collection(radi_dataset *ds, const char *collection, const char *dst_uri,
+                                         const char *name)
+{
+    return collection_to(ds, collection, NULL, dst_uri, name, 1);
+}
+
+static radi_status dataset_to(radi_dataset *ds, const char *dst_uri, const radi_selection *sel, int move)
+{
+    const char *op = move ? "move" : "materialize";
+    if (!ds || !dst_uri) return rdi_error(RADI_E_INVALID, "radi_dataset_%s: NULL argument", op);
     if (ds->standalone)
         return rdi_error(RADI_E_UNSUPPORTED, "%s: a stand-alone collection copies with radi_dataset_copy_collection",
                          ds->uri);
@@ -319,7 +336,7 @@ radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, cons
     RDI_TRY(picks_make(ds, sel, &p));
     /* The new dataset is made under its own lock and journal (create.c). */
     rdi_new_root nr;
-    radi_status s = rdi_new_root_begin(ds->ctx, dst_uri, "materialize", 0, &nr);
+    radi_status s = rdi_new_root_begin(ds->ctx, dst_uri, op, 0, &nr);
     if (s != RADI_OK) {
         picks_free(&p);
         return s;
@@ -341,7 +358,7 @@ radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, cons
         for (size_t k = 0; !take && k < sel->n_collections; k++) take = strcmp(sel->collections[k], name) == 0;
         if (!take) continue;
         char *cu = rdi_path_join(cl, name);
-        s = cu ? copy_collection_to(ds, i, &p, cu, name, NULL, 0) : RADI_E_NOMEM;
+        s = cu ? copy_collection_to(ds, i, &p, cu, name, NULL, 0, move) : RADI_E_NOMEM;
         if (s == RADI_OK) s = rdi_strlist_push(&names, name);
         free(cu);
     }
@@ -370,4 +387,14 @@ radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, cons
     free(om);
     free(cl);
     return rdi_new_root_end(&nr, s);
+}
+
+radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, const radi_selection *sel)
+{
+    return dataset_to(ds, dst_uri, sel, 0);
+}
+
+radi_status radi_dataset_move(radi_dataset *ds, const char *dst_uri)
+{
+    return dataset_to(ds, dst_uri, NULL, 1);
 }

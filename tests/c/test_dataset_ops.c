@@ -364,6 +364,76 @@ static void test_materialize(void **state)
     radi_dataset_close(ds);
 }
 
+/* An empty dataset (obs_meta and an obs without rows) copies: the copy holds the same
+ * empty tables and validates. */
+static void test_materialize_empty(void **state)
+{
+    fixture *f = *state;
+    char src[160], dst[160], coll[160];
+    snprintf(src, sizeof src, "%s/empty", f->dir);
+    snprintf(dst, sizeof dst, "%s/empty_copy", f->dir);
+    snprintf(coll, sizeof coll, "%s/empty_coll", f->dir);
+    OK(radi_dataset_create(f->ctx, src));
+    radi_dataset *ds = NULL, *c = NULL;
+    OK(radi_dataset_open(f->ctx, src, &ds));
+    OK(radi_dataset_add_collection(ds, "X"));
+    OK(radi_dataset_materialize(ds, dst, NULL));
+    OK(radi_dataset_copy_collection(ds, "X", NULL, coll, NULL));
+    OK(radi_dataset_open(f->ctx, dst, &c));
+    assert_int_equal(radi_dataset_subject_count(c), 0);
+    assert_int_equal(radi_dataset_collection_count(c), 1);
+    const radi_volume_entry *e;
+    uint64_t n = 1;
+    OK(radi_dataset_volumes(c, "X", &e, &n));
+    assert_int_equal(n, 0);
+    assert_valid(c);
+    radi_dataset_close(c);
+    OK(radi_collection_open(f->ctx, coll, &c));
+    assert_string_equal(radi_dataset_collection_name(c, 0), "X");
+    assert_valid(c);
+    radi_dataset_close(c);
+    radi_dataset_close(ds);
+}
+
+/* Moves publish a staged dataset or collection: the same result as a copy, the volumes
+ * renamed out of the source; a destination that exists is refused before anything moves. */
+static void test_move(void **state)
+{
+    fixture *f = *state;
+    radi_dataset *ds = NULL, *c = NULL;
+    build(f, &ds);
+    char dst[160], coll[160];
+    snprintf(dst, sizeof dst, "%s/moved", f->dir);
+    snprintf(coll, sizeof coll, "%s/moved_t1", f->dir);
+    OK(radi_dataset_move_collection(ds, "T1w", coll, "T1"));
+    radi_dataset_close(ds);
+    char src_vol[200];
+    snprintf(src_vol, sizeof src_vol, "%s/collections/T1w/volumes/2", f->ds);
+    assert_false(exists(src_vol)); /* moved, not copied */
+    OK(radi_collection_open(f->ctx, coll, &c));
+    assert_string_equal(radi_dataset_collection_name(c, 0), "T1");
+    radi_volume *v = NULL;
+    OK(radi_dataset_open_volume(c, "T1", "sub-03_T1w", &v));
+    int16_t x;
+    int64_t box[6] = {0, 0, 0, 0, 0, 0};
+    OK(radi_volume_read(v, box, &x, sizeof x, NULL));
+    assert_int_equal(x, 1300);
+    radi_volume_close(v);
+    assert_valid(c);
+    radi_dataset_close(c);
+
+    OK(radi_object_remove(f->ctx, f->ds)); /* what a caller does with a moved-out source */
+    build(f, &ds);
+    OK(radi_dataset_move(ds, dst));
+    assert_int_equal(radi_dataset_move(ds, dst), RADI_E_EXISTS);
+    radi_dataset_close(ds);
+    OK(radi_dataset_open(f->ctx, dst, &c));
+    assert_int_equal(radi_dataset_collection_count(c), 2);
+    assert_int_equal(radi_dataset_subject_count(c), 3);
+    assert_valid(c);
+    radi_dataset_close(c);
+}
+
 static void test_collection_copy_and_standalone(void **state)
 {
     fixture *f = *state;
@@ -498,6 +568,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multi_collection_ingest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_materialize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_materialize_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_collection_copy_and_standalone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scaled_read_and_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vfs_move_and_copy, setup, teardown),
