@@ -54,6 +54,21 @@ RADI_API radi_status radi_volume_from_buffer(radi_ctx *ctx, const char *uri, uin
                                              const radi_compression *compression,
                                              radi_volume **out);
 
+/* Creates an empty volume array at uri (schema and "tile_orientation" as
+ * radi_volume_from_buffer, no fragment: reads return the fill value until written).
+ * *out (may be NULL) is an open handle. */
+RADI_API radi_status radi_volume_create(radi_ctx *ctx, const char *uri, uint32_t ndim, const uint64_t *shape,
+                                        radi_datatype dtype, const radi_tile_config *tile,
+                                        const radi_compression *compression, radi_volume **out);
+
+/* Creates a volume at uri from the NIfTI file `path` (any URI ctx serves) with the voxels,
+ * geometry and metadata an ingest gives a collection's volume, without obs_id (the
+ * stored raw values and scaling, see the scaling policy below). tile / compression NULL
+ * = defaults. *out (may be NULL) is an open handle. */
+RADI_API radi_status radi_volume_from_nifti(radi_ctx *ctx, const char *uri, const char *path,
+                                            const radi_tile_config *tile,
+                                            const radi_compression *compression, radi_volume **out);
+
 /* Opens a volume, loading everything its reads need (schema, fragment metadata, every
  * tile index), so that afterwards reads only read the handle.
  * Threads: radi_volume_read, radi_volume_read_scaled, radi_read_patches (patches.h) and

@@ -162,6 +162,55 @@ class Volume(Handle):
         return cls._from_handle(h, uri, ctx)
 
     @classmethod
+    def create(cls, uri, shape, dtype=np.float32, ctx=None) -> "Volume":
+        """Creates an empty volume at uri (3-D or 4-D `shape`, `dtype`), tiled and
+        compressed as the current configuration says. Reads return the fill value until
+        the voxels are written (e.g. by TileDB-Py, as with 0.1.1)."""
+        shape = tuple(operator.index(n) for n in shape)
+        if len(shape) not in (3, 4):
+            raise ValueError(f"Shape must be 3D or 4D, got {len(shape)}D")
+        dt = np.dtype(dtype)
+        dt = dt.newbyteorder("=") if dt.byteorder not in ("=", "|") else dt
+        if dt not in _DTYPES:
+            raise ValueError(f"unsupported volume dtype {np.dtype(dtype)} (numeric or bool only)")
+        if any(n < 1 for n in shape):
+            raise ValueError(f"volume shape {shape}: every axis needs at least one voxel")
+        ctx = ctx if ctx is not None else _lib.context()
+        w = get_config().write
+        tile = _tile_struct(w.tile)
+        comp = w.compression._struct()
+        h = C.c_void_p()
+        _lib.check(_lib.lib().radi_volume_create(ctx.handle, _lib.encode_uri(uri), len(shape),
+                                                 (C.c_uint64 * len(shape))(*shape), _DTYPES[dt],
+                                                 C.byref(tile), C.byref(comp), C.byref(h)))
+        return cls._from_handle(h, uri, ctx)
+
+    @classmethod
+    def from_nifti(cls, uri, nifti_path, ctx=None, reorient=None) -> "Volume":
+        """Creates a volume at uri from one NIfTI file (.nii, .nii.gz, .hdr/.img; any URI
+        the context serves), read in C: the voxels as stored with the file's scaling
+        recorded (see the module docstring), the affine and axis codes
+        (orientation_info), and the NIfTI header fields to_nifti writes back. reorient:
+        None/False keep the acquisition orientation; True resamples to the configured
+        canonical target as 0.1.1 does (radi.orientation.reorient_to_canonical)."""
+        ctx = ctx if ctx is not None else _lib.context()
+        if reorient is None:
+            # 0.1.1's OrientationConfig.reorient_on_load (default False), if configured.
+            reorient = bool(getattr(getattr(get_config(), "orientation", None), "reorient_on_load", False))
+        if reorient:
+            from .orientation import _from_nifti_reoriented
+
+            return _from_nifti_reoriented(cls, uri, nifti_path, ctx)
+        w = get_config().write
+        tile = _tile_struct(w.tile)
+        comp = w.compression._struct()
+        h = C.c_void_p()
+        _lib.check(_lib.lib().radi_volume_from_nifti(ctx.handle, _lib.encode_uri(uri),
+                                                     _lib.encode_uri(nifti_path), C.byref(tile),
+                                                     C.byref(comp), C.byref(h)))
+        return cls._from_handle(h, uri, ctx)
+
+    @classmethod
     def from_dicom(cls, uri, dicom_dir, ctx=None, reorient=None, dtype=None, *, series_uid=None,
                    keep_patient_id: bool = False) -> "Volume":
         """Creates a volume at uri from the one image series in dicom_dir (0.1.1's
@@ -264,6 +313,36 @@ class Volume(Handle):
     def obs_id(self):
         """The obs_id this volume holds in its collection (metadata `obs_id`), or None."""
         return self._meta("obs_id")
+
+    def set_obs_id(self, obs_id: str) -> None:
+        """Stores obs_id in the volume's metadata (key `obs_id`, as 0.1.1); `obs_id`
+        returns it from then on."""
+        if not isinstance(obs_id, str):
+            raise TypeError(f"obs_id must be a str, got {type(obs_id).__name__}")
+        self._put_meta({"obs_id": obs_id})
+
+    def _put_meta(self, items: dict) -> None:
+        """Writes string metadata through a handle of its own (this volume's may be read
+        by other threads meanwhile), then reopens this one so reads see the new keys."""
+        L = _lib.lib()
+        with self.use():
+            ctx = self._ctx
+        a = C.c_void_p()
+        _lib.check(L.radi_array_open(ctx.handle, _lib.encode_uri(self._uri), 0, 0, C.byref(a)))
+        try:
+            meta = L.radi_array_meta(a)
+            for key, value in items.items():
+                b = value.encode("utf-8")
+                _lib.check(L.radi_meta_put(meta, key.encode(), _lib.STRING_UTF8, len(b), b))
+        finally:
+            L.radi_array_close(a)
+        stale = None
+        with self._hlock:
+            # With no read running, drop the handle: the next use reopens it (Handle).
+            if self._users == 0 and self._h:
+                stale, self._h = self._h, None
+        if stale:
+            self._close_raw(stale)
 
     @property
     def orientation_info(self):
@@ -385,6 +464,36 @@ class Volume(Handle):
         box = self._read_box(lo, hi, raw)
         return box[tuple(local)]
 
+    # -------------------------------------------------------------- statistics --
+    def _values(self) -> np.ndarray:
+        """The whole volume as the values 0.1.1 computes on, flattened (a view of one
+        fresh array): physical values, in float64 for a scaled NIfTI volume (0.1.1
+        stores nibabel's float64 scaling of it), else the stored dtype."""
+        return self.to_numpy(dtype=np.float64 if self._scaling else None).reshape(-1)
+
+    def get_statistics(self, percentiles=None) -> dict:
+        """{"mean", "std", "min", "max", "median"} as Python floats, plus "p<int(p)>" for
+        each of `percentiles` (0..100): numpy's mean, std (ddof 0), min, max, median and
+        linear percentile of every voxel, exactly as 0.1.1 returns them (NaN voxels make
+        every value NaN, as in numpy). The volume is read once; the rest works in place
+        or in blocks, so the extra memory is a few small blocks, not a copy."""
+        a = self._values()
+        stats = {"mean": float(a.mean()), "std": float(_std(a)),
+                 "min": float(a.min()), "max": float(a.max())}
+        # In place from here: the partitions reorder `a`, which the sums above needed.
+        stats["median"] = float(np.median(a, overwrite_input=True))
+        if percentiles:
+            values = np.percentile(a, percentiles, overwrite_input=True)
+            for p, v in zip(percentiles, values):
+                stats[f"p{int(p)}"] = float(v)
+        return stats
+
+    def compute_histogram(self, bins=256, value_range=None) -> tuple:
+        """(counts, bin_edges) of every voxel, as numpy.histogram(values, bins,
+        range=value_range) (0.1.1's result). numpy bins the volume block by block, so
+        the extra memory is bounded."""
+        return np.histogram(self._values(), bins=bins, range=value_range)
+
     def to_nifti(self, file_path, compression: bool = True) -> str:
         """Writes the volume as NIfTI-1: stored voxels with the recorded scaling, the
         affine with its sform/qform codes, xyzt_units. With compression (the default) a
@@ -425,6 +534,35 @@ class Volume(Handle):
     def coronal(self, y: int, t: int | None = None) -> np.ndarray:
         """The (X, Z) slice at y, i.e. vol[:, y]; (X, Z, T) on 4-D volumes without t."""
         return self._plane(1, y, t)
+
+
+_STD_BLOCK = 1 << 16  # elements per block of squared deviations (512 KiB as float64)
+
+
+def _std(a: np.ndarray):
+    """numpy's a.std() of a 1-D contiguous array, bit for bit, without its full-size
+    temporary (a - mean): numpy sums one contiguous range by pairwise summation that
+    halves the range at a multiple of 8, so summing the same halves block by block and
+    adding them in the same tree gives the same rounding."""
+    n = a.size
+    # numpy's dtype rule for var: integers and bools accumulate in float64.
+    dtype = np.dtype(np.float64) if a.dtype.kind in "biu" else None
+    mean = np.add.reduce(a, dtype=dtype, keepdims=True)
+    mean = np.true_divide(mean, np.intp(n), out=mean, casting="unsafe")
+
+    def tree(lo: int, hi: int):
+        m = hi - lo
+        if m <= _STD_BLOCK:
+            x = np.subtract(a[lo:hi], mean)
+            np.multiply(x, x, out=x)
+            return np.add.reduce(x, dtype=dtype)
+        half = m // 2
+        half -= half % 8
+        return tree(lo, lo + half) + tree(lo + half, hi)
+
+    total = tree(0, n)
+    var = total.dtype.type(total / np.intp(n))
+    return var.dtype.type(np.sqrt(var))
 
 
 class _RawIndexer:
