@@ -27,6 +27,7 @@ _NP = {
 _CODE = {np.dtype(t): code for code, t in _NP.items()}
 _STR_TYPES = (_lib.STRING_ASCII, _lib.STRING_UTF8)   # decoded to str
 _BYTES_TYPES = (_lib.CHAR, _lib.BLOB)                # returned as bytes
+_OBS_KEYS = ("obs_subject_id", "obs_id")               # 0.1.1's two index columns
 _META_ATTRS = "__pandas_attribute_repr"             # TileDB-Py from_pandas dtype metadata
 _META_INDEX = "__pandas_index_dims"
 
@@ -481,6 +482,61 @@ class Dataframe:
 
     # ------------------------------------------------------------------ writes --
     @classmethod
+    def create(cls, uri, schema, ctx=None) -> "Dataframe":
+        """Creates an empty table at uri keyed by 0.1.1's two ASCII index columns
+        (obs_subject_id, obs_id) with one value column per entry of `schema` ({name:
+        dtype}: integers, float32/64, bool, str (UTF-8) or bytes), compressed as the
+        current configuration says -- the array radiobject 0.1.1's Dataframe.create makes."""
+        specs = []
+        for name, dtype in dict(schema).items():
+            name = str(name)
+            if "\x00" in name:
+                raise ValueError(f"Column name contains null byte: {name!r}")
+            if name in _OBS_KEYS:
+                raise ValueError(f"Column name conflicts with index column: {name!r}")
+            try:
+                dt = np.dtype(dtype)
+            except TypeError as e:
+                raise TypeError(f"Invalid dtype for column {name!r}: {dtype}") from e
+            if dt.kind == "U":
+                specs.append((name, _lib.STRING_UTF8, _lib.VAR_NUM))
+            elif dt.kind == "S":
+                specs.append((name, _lib.CHAR, _lib.VAR_NUM))
+            elif dt.newbyteorder("=") in _CODE:
+                specs.append((name, _CODE[dt.newbyteorder("=")], 1))
+            else:
+                raise TypeError(f"Invalid dtype for column {name!r}: {dt} (integers, float32/64, "
+                                "bool, str or bytes)")
+        from .ctx import Compressor, get_config
+
+        comp = get_config().write.compression
+        codes = {Compressor.ZSTD: _lib.FILTER_ZSTD, Compressor.LZ4: _lib.FILTER_LZ4,
+                 Compressor.GZIP: _lib.FILTER_GZIP}
+        attr_filters = (_filters((codes[comp.algorithm], comp.level)) if comp.algorithm in codes
+                        else _filters())
+        ctx = ctx if ctx is not None else _lib.context()
+        L = _lib.lib()
+        sch = C.c_void_p()
+        _lib.check(L.radi_schema_create(_lib.SPARSE, C.byref(sch)))
+        try:
+            # TileDB-Py's defaults for what 0.1.1 leaves unset: capacity 10000, no
+            # duplicates, ZSTD(-1) on the string dimensions and on offsets.
+            zstd = _filters((_lib.FILTER_ZSTD, -1))
+            _lib.check(L.radi_schema_set_capacity(sch, 10000))
+            _lib.check(L.radi_schema_set_allows_dups(sch, 0))
+            _lib.check(L.radi_schema_set_offsets_filters(sch, C.byref(zstd)))
+            for key in _OBS_KEYS:
+                _lib.check(L.radi_schema_add_dim(sch, key.encode(), _lib.STRING_ASCII, None, None, None,
+                                                 C.byref(zstd)))
+            for name, code, cvn in specs:
+                _lib.check(L.radi_schema_add_attr(sch, name.encode(), code, cvn, 0,
+                                                  C.byref(attr_filters), None, 0))
+            _lib.check(L.radi_array_create(ctx.handle, _lib.encode_uri(uri), sch))
+        finally:
+            L.radi_schema_free(sch)
+        return cls(uri, ctx=ctx)
+
+    @classmethod
     def from_pandas(cls, uri, df, index_columns=None, *, capacity=None, allows_duplicates=False,
                     ctx=None) -> "Dataframe":
         """Creates a sparse array at uri from a pandas DataFrame and writes its rows (one
@@ -624,7 +680,9 @@ def _split_keys(pd, df, index_columns):
     """df with its key columns as ordinary columns, and the key names."""
     if index_columns is None:
         names = [n for n in df.index.names if n is not None]
-        if not names or len(names) != df.index.nlevels:
+        if (not names or len(names) != df.index.nlevels) and all(c in df.columns for c in _OBS_KEYS):
+            names = list(_OBS_KEYS)  # 0.1.1's from_pandas(uri, df): the obs key columns
+        elif not names or len(names) != df.index.nlevels:
             raise RadiInvalidError("from_pandas: give index_columns, or a DataFrame whose index "
                                    "levels are named (the key columns)")
         index_columns = names
