@@ -69,6 +69,8 @@ _PROTOTYPES = {
     "radi_nifti_open_ctx": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
     "radi_nifti_get_header": (C.POINTER(_capi.NiftiHeader), [_p]),
     "radi_nifti_close": (None, [_p]),
+    "radi_nifti_read": (C.c_int, [_p, C.c_int, C.c_int, _p, C.c_uint64]),
+    "radi_meta_put_many": (C.c_int, [_p, C.c_uint32, C.POINTER(_capi.MetaItem)]),
     "radi_volume_open": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
     "radi_volume_close": (None, [_p]),
     "radi_volume_ndim": (C.c_uint32, [_p]),

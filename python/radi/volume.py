@@ -330,10 +330,13 @@ class Volume(Handle):
         a = C.c_void_p()
         _lib.check(L.radi_array_open(ctx.handle, _lib.encode_uri(self._uri), 0, 0, C.byref(a)))
         try:
-            meta = L.radi_array_meta(a)
-            for key, value in items.items():
-                b = value.encode("utf-8")
-                _lib.check(L.radi_meta_put(meta, key.encode(), _lib.STRING_UTF8, len(b), b))
+            from ._capi import MetaItem
+
+            keep = [(k.encode(), v.encode("utf-8")) for k, v in items.items()]
+            arr = (MetaItem * len(keep))(*[MetaItem(k, _lib.STRING_UTF8, len(v), C.cast(C.c_char_p(v), C.c_void_p))
+                                           for k, v in keep])
+            # One metadata file for all keys (as an ingest writes them).
+            _lib.check(L.radi_meta_put_many(L.radi_array_meta(a), len(keep), arr))
         finally:
             L.radi_array_close(a)
         stale = None
