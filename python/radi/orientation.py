@@ -170,14 +170,24 @@ def metadata_to_orientation_info(metadata: dict):
                            source=metadata.get("orientation_source", "identity"))
 
 
+def _scaling(hdr) -> tuple:
+    """(slope, inter) as radi's ingest records them: a slope of 0 or non-finite means no
+    scaling (1.0, 0.0); a non-finite intercept reads as 0.0."""
+    slope, inter = float(hdr.scl_slope), float(hdr.scl_inter)
+    if slope == 0 or not np.isfinite(slope):
+        return 1.0, 0.0
+    return slope, inter if np.isfinite(inter) else 0.0
+
+
 def _nifti_meta(hdr) -> dict:
     """The nifti_* keys radi's ingest records for a header (raw values, their scaling)."""
-    slope, inter = float(hdr.scl_slope), float(hdr.scl_inter)
-    if slope == 0 or not np.isfinite(slope):  # NIfTI: no scaling
-        slope, inter = 1.0, 0.0
-    return {"nifti_sform_code": str(int(hdr.sform_code)), "nifti_qform_code": str(int(hdr.qform_code)),
-            "nifti_scl_slope": str(slope), "nifti_scl_inter": str(inter if np.isfinite(inter) else 0.0),
+    slope, inter = _scaling(hdr)
+    meta = {"nifti_sform_code": str(int(hdr.sform_code)), "nifti_qform_code": str(int(hdr.qform_code)),
+            "nifti_scl_slope": str(slope), "nifti_scl_inter": str(inter),
             "nifti_xyzt_units": str(int(hdr.xyzt_units))}
+    if hdr.ndim == 4:
+        meta["nifti_pixdim4"] = repr(float(hdr.pixdim[4]))  # the time step, which to_nifti restores
+    return meta
 
 
 def _from_nifti_reoriented(cls, uri, path, ctx):

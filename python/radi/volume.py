@@ -539,7 +539,9 @@ class Volume(Handle):
         return self._plane(1, y, t)
 
 
-_STD_BLOCK = 1 << 16  # elements per block of squared deviations (512 KiB as float64)
+# Elements per block of squared deviations (512 KiB as float64). At least numpy's
+# pairwise block (128): numpy never splits a range that short, so neither may we.
+_STD_BLOCK = 1 << 16
 
 
 def _std(a: np.ndarray):
