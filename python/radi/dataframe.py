@@ -27,7 +27,7 @@ _NP = {
 _CODE = {np.dtype(t): code for code, t in _NP.items()}
 _STR_TYPES = (_lib.STRING_ASCII, _lib.STRING_UTF8)   # decoded to str
 _BYTES_TYPES = (_lib.CHAR, _lib.BLOB)                # returned as bytes
-_OBS_KEYS = ("obs_subject_id", "obs_id")               # 0.1.1's two index columns
+INDEX_COLUMNS = ("obs_subject_id", "obs_id")           # 0.1.1's two index columns
 _META_ATTRS = "__pandas_attribute_repr"             # TileDB-Py from_pandas dtype metadata
 _META_INDEX = "__pandas_index_dims"
 
@@ -492,7 +492,7 @@ class Dataframe:
             name = str(name)
             if "\x00" in name:
                 raise ValueError(f"Column name contains null byte: {name!r}")
-            if name in _OBS_KEYS:
+            if name in INDEX_COLUMNS:
                 raise ValueError(f"Column name conflicts with index column: {name!r}")
             try:
                 dt = np.dtype(dtype)
@@ -525,7 +525,7 @@ class Dataframe:
             _lib.check(L.radi_schema_set_capacity(sch, 10000))
             _lib.check(L.radi_schema_set_allows_dups(sch, 0))
             _lib.check(L.radi_schema_set_offsets_filters(sch, C.byref(zstd)))
-            for key in _OBS_KEYS:
+            for key in INDEX_COLUMNS:
                 _lib.check(L.radi_schema_add_dim(sch, key.encode(), _lib.STRING_ASCII, None, None, None,
                                                  C.byref(zstd)))
             for name, code, cvn in specs:
@@ -680,11 +680,13 @@ def _split_keys(pd, df, index_columns):
     """df with its key columns as ordinary columns, and the key names."""
     if index_columns is None:
         names = [n for n in df.index.names if n is not None]
-        if (not names or len(names) != df.index.nlevels) and all(c in df.columns for c in _OBS_KEYS):
-            names = list(_OBS_KEYS)  # 0.1.1's from_pandas(uri, df): the obs key columns
+        if (not names or len(names) != df.index.nlevels) and all(c in df.columns for c in INDEX_COLUMNS):
+            names = list(INDEX_COLUMNS)  # 0.1.1's from_pandas(uri, df): the obs key columns
         elif not names or len(names) != df.index.nlevels:
-            raise RadiInvalidError("from_pandas: give index_columns, or a DataFrame whose index "
-                                   "levels are named (the key columns)")
+            # 0.1.1's wording first: its users match "must contain index column".
+            missing = next(c for c in INDEX_COLUMNS if c not in df.columns)
+            raise RadiInvalidError(f"DataFrame must contain index column: {missing!r} (or give "
+                                   "index_columns, or name the index levels that are the keys)")
         index_columns = names
     if isinstance(index_columns, str):
         index_columns = [index_columns]

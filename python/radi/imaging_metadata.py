@@ -2,10 +2,9 @@
 the per-volume fields an ingest stores in a collection's obs table, read by radi's C
 NIfTI reader (no nibabel needed), and 0.1.1's series-type inference from file names.
 
-Not provided: extract_dicom_metadata (0.1.1 reads the first file by name and takes the
-slice spacing from SliceThickness; radi's DICOM ingest derives geometry from the slice
-positions and records its own obs columns -- see Volume.from_dicom and docs/dicom.md).
-DicomMetadata is provided as the record type.
+extract_dicom_metadata gives the values radi's DICOM ingest records (geometry from the
+slice positions; 0.1.1 reads the first file by name and takes the slice spacing from
+SliceThickness); absent acquisition fields are None, as in 0.1.1.
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from .ctx import _Record
 from .utils import affine_to_json
 
 __all__ = ["KNOWN_SERIES_TYPES", "infer_series_type", "NiftiMetadata", "DicomMetadata",
-           "extract_nifti_metadata"]
+           "extract_nifti_metadata", "extract_dicom_metadata"]
 
 # BIDS suffixes and the other series names 0.1.1 recognises.
 KNOWN_SERIES_TYPES = frozenset({
@@ -65,8 +64,19 @@ def infer_series_type(path, header=None) -> str:
     return "unknown"
 
 
+def _get_spatial_units(xyzt_units: int) -> str:
+    """"m", "mm", "um" or "unknown" from the spatial bits of NIfTI's xyzt_units (0.1.1's
+    helper, which its tests import)."""
+    return _UNITS.get(int(xyzt_units) & 7, "unknown")
+
+
 class _Metadata(_Record):
-    """A record whose fields become one obs row (tuples written as their str)."""
+    """A frozen record whose fields become one obs row (tuples written as their str)."""
+
+    def __setattr__(self, name, value):
+        if "_given" in self.__dict__:  # set last by _Record.__init__: construction is over
+            raise AttributeError(f"{type(self).__name__} is frozen: cannot assign to '{name}'")
+        object.__setattr__(self, name, value)
 
     def model_dump(self) -> dict:
         return self._as_dict()
@@ -125,7 +135,7 @@ def extract_nifti_metadata(nifti_path) -> NiftiMetadata:
         voxel_spacing=tuple(float(h.pixdim[i]) for i in (1, 2, 3)),
         dimensions=tuple(int(h.shape[i]) for i in range(3)),
         datatype=int(h.nifti_datatype), bitpix=int(np.dtype(_np_type(h)).itemsize * 8),
-        scl_slope=slope, scl_inter=inter, xyzt_units=xyzt, spatial_units=_UNITS.get(xyzt & 7, "unknown"),
+        scl_slope=slope, scl_inter=inter, xyzt_units=xyzt, spatial_units=_get_spatial_units(xyzt),
         qform_code=int(h.qform_code), sform_code=int(h.sform_code),
         axcodes=h.axcodes.decode(), affine_json=affine_to_json(affine),
         orientation_source=_SOURCES.get(int(h.affine_source), "identity"),
@@ -136,3 +146,41 @@ def _np_type(h):
     from .volume import _NP_DTYPES
 
     return _NP_DTYPES[int(h.datatype)]
+
+
+def _obs_tuple(text: str, kind):
+    """A "(a, b, c)" obs string back as a tuple of `kind`."""
+    return tuple(kind(v) for v in text.strip("()").split(","))
+
+
+def extract_dicom_metadata(dicom_dir) -> DicomMetadata:
+    """DicomMetadata of the one image series in a directory: the obs fields radi's DICOM
+    ingest records for it (the series is read whole, pixels included).
+    FileNotFoundError for a missing directory, ValueError without DICOM image files or
+    with several series."""
+    import math
+    import tempfile
+
+    from . import _dicom
+    from .radi_object import RadiObject
+
+    path = Path(os.fspath(dicom_dir))
+    if not path.exists():
+        raise FileNotFoundError(f"DICOM directory not found: {path}")
+    if not _dicom.scan(str(path)):
+        raise ValueError(f"No DICOM files found in {path}")
+    with tempfile.TemporaryDirectory(prefix="radi-dicom-meta-") as tmp:
+        ds = RadiObject.from_dicoms(os.path.join(tmp, "ds"), [(str(path), "subject")])
+        row = ds.collection(ds.collection_names[0]).obs.read().iloc[0].to_dict()
+    names = [n for n, _d in DicomMetadata._fields]
+    values = {n: row[n] for n in names if n in row}
+
+    def opt(v):
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    for n in ("kvp", "exposure", "repetition_time", "echo_time", "magnetic_field_strength"):
+        values[n] = opt(values.get(n))
+    values["voxel_spacing"] = _obs_tuple(values["voxel_spacing"], float)
+    values["dimensions"] = _obs_tuple(values["dimensions"], int)
+    values["source_path"] = str(path.absolute())
+    return DicomMetadata(**values)

@@ -6,9 +6,9 @@ aff2axcodes(io_orientation(affine))), the same rule the NIfTI ingest applies; a 
 file's header is read by the C reader. No nibabel needed: functions that 0.1.1 gives a
 nibabel image also accept a path, or any object with nibabel's image interface.
 
-Not provided: detect_dicom_orientation (0.1.1 builds the affine from the first file by
-name and SliceThickness; radi's DICOM reader derives it from the slice positions --
-Volume.from_dicom(...).orientation_info gives radi's answer).
+detect_dicom_orientation gives radi's DICOM geometry (the slice positions), where 0.1.1
+builds the affine from the first file by name and SliceThickness: the same for a
+series whose files are named in slice order and whose thickness equals the spacing.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from . import _lib
 from .utils import affine_to_json, affine_to_list
 from .volume import OrientationInfo
 
-__all__ = ["OrientationInfo", "is_orientation_valid", "detect_nifti_orientation", "axcodes_of",
+__all__ = ["OrientationInfo", "is_orientation_valid", "detect_nifti_orientation", "detect_dicom_orientation",
+           "axcodes_of",
            "reorient_to_canonical", "orientation_info_to_metadata", "metadata_to_orientation_info"]
 
 _SOURCES = {0: "identity", 1: "nifti_qform", 2: "nifti_sform"}  # radi_nifti_affine_source
@@ -98,6 +99,29 @@ def detect_nifti_orientation(img) -> OrientationInfo:
     if int(header.get("qform_code", 0)) > 0:
         return _info(img.get_qform(), "nifti_qform")
     return _info(img.affine, "identity")
+
+
+def detect_dicom_orientation(series_path) -> OrientationInfo:
+    """OrientationInfo of the image series in a directory, from radi's DICOM reader
+    (source 'dicom_iop': orientation, pixel spacing and the slice positions, in RAS).
+    A directory without a DICOM image series gives the identity, as 0.1.1 does. The
+    series is read whole (pixels included); use Volume.from_dicom to keep it."""
+    import tempfile
+
+    from . import _dicom
+    from .volume import Volume
+
+    path = os.fspath(series_path)
+    if not os.path.isdir(path) or not _dicom.scan(path):
+        return OrientationInfo(axcodes=("R", "A", "S"), affine=np.eye(4), is_canonical=True,
+                               confidence="unknown", source="identity")
+    with tempfile.TemporaryDirectory(prefix="radi-orient-") as tmp:
+        vol = Volume.from_dicom(os.path.join(tmp, "v"), path)
+        try:
+            info = vol.orientation_info
+        finally:
+            vol.close()
+    return info if info is not None else _info(np.eye(4), "identity")
 
 
 def _ornt(affine) -> list:

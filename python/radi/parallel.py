@@ -2,8 +2,8 @@
 
 radi's bulk operations run their own C thread pool; these are for user code that wants
 0.1.1's helper: map_on_threads runs a Python function over items on threads, keeping
-the order. Not provided: create_worker_ctx (it returns a TileDB-Py context; radi's
-contexts are shared by all threads, so none is needed per worker).
+the order. radi's contexts are shared by all threads, so create_worker_ctx returns the
+one context to use rather than a copy.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from .ctx import get_config
 
-__all__ = ["WriteResult", "map_on_threads"]
+__all__ = ["WriteResult", "create_worker_ctx", "map_on_threads"]
 
 
 class WriteResult:
@@ -38,6 +38,17 @@ class WriteResult:
 
     def __repr__(self):
         return "WriteResult(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__) + ")"
+
+
+def create_worker_ctx(base_ctx=None):
+    """The context a worker thread should use: base_ctx when given, else radi's context
+    for the current configuration (0.1.1 copies a TileDB-Py context per worker; a radi
+    context is safe to share between threads)."""
+    if base_ctx is not None:
+        return base_ctx
+    from . import _lib
+
+    return _lib.context()
 
 
 def map_on_threads(fn: Callable, items: Iterable, max_workers: int | None = None, progress: bool = False,

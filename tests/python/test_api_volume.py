@@ -336,6 +336,11 @@ def test_dataframe_from_pandas_takes_obs_keys(tmp_path):
     assert r.index_columns == ("obs_subject_id", "obs_id")
     assert ODataframe(str(tmp_path / "r")).read().to_dict("list") == {
         "obs_subject_id": ["a", "b"], "obs_id": ["a_T1", "b_T1"], "age": [1, 2]}
+    bad = df.drop(columns=["obs_id"])
+    got = _outcome(radi.Dataframe.from_pandas, str(tmp_path / "bad_r"), bad)
+    want = _outcome(ODataframe.from_pandas, str(tmp_path / "bad_o"), bad)
+    assert got[0] == want[0] == "ValueError" or (got[0] == "RadiInvalidError" and want[0] == "ValueError")
+    assert got[1].startswith(want[1]), (got, want)  # 0.1.1's words, then how else to say the keys
 
 
 # ------------------------------------------------------------- orientation --
@@ -419,6 +424,8 @@ def test_extract_nifti_metadata_matches_0_1_1(niftis):
         assert got == want, name
         assert all(type(got[k]) is type(want[k]) for k in want), name
     p = niftis["oblique"]
+    with pytest.raises(AttributeError):
+        RM.extract_nifti_metadata(p).axcodes = "LPS"  # frozen, as 0.1.1's model
     assert RM.extract_nifti_metadata(p).to_obs_dict("o", "s", "T1w") == \
            OM.extract_nifti_metadata(p).to_obs_dict("o", "s", "T1w")
     assert _outcome(RM.extract_nifti_metadata, "/nonexistent/x.nii") == \
@@ -482,4 +489,36 @@ def test_map_on_threads_matches_0_1_1():
     o = OP.WriteResult(index=0, uri="u", obs_id="o", success=True)
     assert [getattr(w, f) for f in ("index", "uri", "obs_id", "success", "error")] == \
            [getattr(o, f) for f in ("index", "uri", "obs_id", "success", "error")]
-    assert json.dumps(sorted(RP.__all__)) == '["WriteResult", "map_on_threads"]'
+    assert RP.create_worker_ctx() is not None
+    sentinel = object()
+    assert RP.create_worker_ctx(sentinel) is sentinel
+
+
+# ------------------------------------------------------------------- DICOM --
+
+def test_dicom_helpers_against_0_1_1(tmp_path):
+    """extract_dicom_metadata / detect_dicom_orientation give radi's DICOM geometry: equal
+    to 0.1.1's except the origin, which radi takes from the first slice along the slice
+    normal and 0.1.1 from the first file by name (docs/differences-volume.md)."""
+    pytest.importorskip("pydicom")
+    import dicom_util as du
+
+    du.write_series(du.oblique_nifti(shape=(12, 10, 6)), str(tmp_path / "ser"), order="sorted")
+    got = RM.extract_dicom_metadata(tmp_path / "ser").model_dump()
+    want = OM.extract_dicom_metadata(tmp_path / "ser").model_dump()
+    ga, wa = np.array(json.loads(got.pop("affine_json"))), np.array(json.loads(want.pop("affine_json")))
+    assert got == want
+    assert np.allclose(ga[:3, :3], wa[:3, :3], atol=1e-9) and not np.allclose(ga[:3, 3], wa[:3, 3])
+    r, o = RO.detect_dicom_orientation(tmp_path / "ser"), OO.detect_dicom_orientation(tmp_path / "ser")
+    assert (r.axcodes, r.is_canonical, r.confidence, r.source) == (tuple(o.axcodes), o.is_canonical, o.confidence,
+                                                                   o.source)
+    assert np.array_equal(r.affine, ga)
+    (tmp_path / "empty").mkdir()
+    assert _same_info(RO.detect_dicom_orientation(tmp_path / "empty"), OO.detect_dicom_orientation(tmp_path / "empty"))
+    for d in (tmp_path / "nope", tmp_path / "empty"):
+        assert _outcome(RM.extract_dicom_metadata, d) == _outcome(OM.extract_dicom_metadata, d)
+
+
+def test_get_spatial_units_matches_0_1_1():
+    for code in (0, 1, 2, 3, 4, 0x12, 0x0A):
+        assert RM._get_spatial_units(code) == OM._get_spatial_units(code)
