@@ -350,9 +350,10 @@ class Volume(Handle):
     @property
     def orientation_info(self):
         """OrientationInfo from the metadata a NIfTI/DICOM ingest stores
-        (`orientation_affine`, `orientation_axcodes`, ...), or None (e.g. from_numpy)."""
+        (`orientation_affine`, `orientation_axcodes`, ...), or None when either key is
+        missing or empty (e.g. from_numpy), as 0.1.1."""
         text = self._meta("orientation_affine")
-        if text is None:
+        if not text or not self._meta("orientation_axcodes"):
             return None
         import json
 

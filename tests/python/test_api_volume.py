@@ -196,6 +196,19 @@ def test_set_obs_id(tmp_path):
         r.set_obs_id(5)
 
 
+def test_orientation_info_needs_both_keys(tmp_path):
+    """As 0.1.1: without orientation_axcodes (or orientation_affine) there is no info."""
+    uri = str(tmp_path / "v")
+    radi.Volume.from_numpy(uri, np.zeros((2, 2, 2)))
+    assert radi.Volume(uri).orientation_info is None is radiobject.Volume(uri).orientation_info
+    with tiledb.open(uri, "w") as A:
+        A.meta["orientation_affine"] = "[[2.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]"
+    assert radi.Volume(uri).orientation_info is None is radiobject.Volume(uri).orientation_info
+    with tiledb.open(uri, "w") as A:
+        A.meta["orientation_axcodes"] = "RAS"
+    assert _same_info(radi.Volume(uri).orientation_info, radiobject.Volume(uri).orientation_info)
+
+
 def _oblique():
     th = 0.3
     rot = np.array([[np.cos(th), -np.sin(th), 0], [np.sin(th), np.cos(th), 0], [0, 0, 1]])
