@@ -113,6 +113,14 @@ RADI_API radi_status radi_volume_read_scaled(radi_volume *vol, const int64_t *lo
  * xyzt_units. A volume without orientation metadata gets the identity affine. */
 RADI_API radi_status radi_volume_to_nifti(radi_volume *vol, const char *path);
 
+/* Order statistics of n values of `type` at data (any numeric type or bool): out[i]
+ * receives the value of rank ks[i] (0-based) in ascending order, NaN sorting last as in
+ * numpy; out holds nk values of `type`. data is only read (not reordered); the extra
+ * memory is 512 KiB per distinct rank. Used for Volume.get_statistics' median and
+ * percentiles. RADI_E_INVALID for a rank >= n or a non-numeric type. */
+RADI_API radi_status radi_order_statistics(const void *data, radi_datatype type, uint64_t n, uint32_t nk,
+                                           const uint64_t *ks, void *out);
+
 #ifdef __cplusplus
 }
 #endif

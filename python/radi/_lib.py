@@ -66,6 +66,7 @@ _PROTOTYPES = {
     "radi_volume_from_nifti": (C.c_int, [_p, C.c_char_p, C.c_char_p, C.POINTER(TileConfig),
                                          C.POINTER(Compression), C.POINTER(_p)]),
     "radi_affine_axcodes": (None, [C.POINTER(C.c_double), C.c_char_p]),
+    "radi_order_statistics": (C.c_int, [_p, C.c_int, C.c_uint64, C.c_uint32, _u64p, _p]),
     "radi_nifti_open_ctx": (C.c_int, [_p, C.c_char_p, C.POINTER(_p)]),
     "radi_nifti_get_header": (C.POINTER(_capi.NiftiHeader), [_p]),
     "radi_nifti_close": (None, [_p]),

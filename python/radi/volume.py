@@ -479,15 +479,34 @@ class Volume(Handle):
         """{"mean", "std", "min", "max", "median"} as Python floats, plus "p<int(p)>" for
         each of `percentiles` (0..100): numpy's mean, std (ddof 0), min, max, median and
         linear percentile of every voxel, exactly as 0.1.1 returns them (NaN voxels make
-        every value NaN, as in numpy). The volume is read once; the rest works in place
-        or in blocks, so the extra memory is a few small blocks, not a copy."""
+        every value NaN, as in numpy). The volume is read once; std sums in blocks and
+        the median and percentiles come from a radix select in C over the values read
+        (radi_order_statistics), so the extra memory is small blocks, not a copy."""
         a = self._values()
-        stats = {"mean": float(a.mean()), "std": float(_std(a)),
-                 "min": float(a.min()), "max": float(a.max())}
-        # In place from here: the partitions reorder `a`, which the sums above needed.
-        stats["median"] = float(np.median(a, overwrite_input=True))
+        top = a.max()
+        stats = {"mean": float(a.mean()), "std": float(_std(a)), "min": float(a.min()), "max": float(top)}
+        # numpy's median and percentiles are NaN as soon as one value is (max shows it).
+        nan = a.dtype.kind == "f" and bool(np.isnan(top))
+        n = a.size
+        middle = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
         if percentiles:
-            values = np.percentile(a, percentiles, overwrite_input=True)
+            # numpy's own checks (range, types) on one value of this dtype: same errors.
+            np.percentile(np.zeros(1, dtype=a.dtype), percentiles)
+            q = np.true_divide(np.asanyarray(percentiles), 100)
+            at = (n - 1) * q  # linear method: the fractional rank of each percentile
+            lo = np.clip(np.floor(at).astype(np.intp), 0, n - 1)
+            hi = np.clip(lo + 1, 0, n - 1)
+        ranks = sorted(set(middle) | (set(lo.tolist()) | set(hi.tolist()) if percentiles else set()))
+        value = dict(zip(ranks, _order_statistics(a, ranks))) if not nan else {}
+        # The median as numpy takes it: the mean of the middle one or two values.
+        stats["median"] = float("nan") if nan else float(np.mean(np.array([value[k] for k in middle], a.dtype)))
+        if percentiles:
+            if nan:
+                values = np.full(len(q), np.nan)
+            else:
+                below = np.array([value[k] for k in lo.tolist()], a.dtype)
+                above = np.array([value[k] for k in hi.tolist()], a.dtype)
+                values = _lerp(below, above, at - lo)
             for p, v in zip(percentiles, values):
                 stats[f"p{int(p)}"] = float(v)
         return stats
@@ -569,6 +588,26 @@ def _std(a: np.ndarray):
     total = tree(0, n)
     var = total.dtype.type(total / np.intp(n))
     return var.dtype.type(np.sqrt(var))
+
+
+def _order_statistics(a: np.ndarray, ranks: list) -> list:
+    """The values of `ranks` (0-based, ascending order) of a 1-D contiguous array, from
+    the C library's radix select: no copy, `a` is not reordered."""
+    ks = np.array(ranks, dtype=np.uint64)
+    out = np.empty(len(ks), dtype=a.dtype)
+    _lib.check(_lib.lib().radi_order_statistics(a.ctypes.data_as(C.c_void_p), _DTYPES[a.dtype], a.size, len(ks),
+                                                ks.ctypes.data_as(C.POINTER(C.c_uint64)),
+                                                out.ctypes.data_as(C.c_void_p)))
+    return list(out)
+
+
+def _lerp(below: np.ndarray, above: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Linear interpolation between neighbouring order statistics, rounded as numpy's
+    percentile rounds it: from the lower value for t < 0.5, from the upper one above."""
+    diff = np.subtract(above, below)
+    out = np.asanyarray(np.add(below, diff * t))
+    np.subtract(above, diff * (1 - t), out=out, where=t >= 0.5)
+    return out
 
 
 class _RawIndexer:

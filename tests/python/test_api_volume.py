@@ -31,7 +31,8 @@ from radiobject.dataframe import Dataframe as ODataframe  # noqa: E402
 from radiobject.indexing import Index as OIndex  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning",
-                                      "ignore:Converting input from bool:RuntimeWarning")
+                                      "ignore:Converting input from bool:RuntimeWarning",
+                                      "ignore:invalid value encountered:RuntimeWarning")
 
 
 def _outcome(fn, *args, **kwargs):
@@ -83,6 +84,11 @@ def _cases():
         "int32-constant": np.full((8, 8, 8), 3, np.int32),
         "float32-nan": nan,
         "bool": rng.random((10, 11, 12)) < 0.3,
+        "int8": rng.integers(-128, 127, (9, 10, 11), endpoint=True).astype(np.int8),
+        "uint64-wide": rng.integers(0, 2**64 - 1, (7, 8, 9), dtype=np.uint64, endpoint=True),
+        "int64": rng.integers(-2**62, 2**62, (7, 8, 10)).astype(np.int64),
+        "float64-inf-zeros": np.where(rng.random((12, 11, 10)) < 0.1, -0.0,
+                                      np.where(rng.random((12, 11, 10)) < 0.05, np.inf, rng.standard_normal((12, 11, 10)))),
     }
 
 
@@ -98,7 +104,7 @@ def volumes(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("percentiles", [None, [1, 25, 50.5, 75, 99.9]])
+@pytest.mark.parametrize("percentiles", [None, [1, 25, 50.5, 75, 99.9], [0, 100, 33.3333, 66.6, 0.01, 50, 99.99]])
 def test_statistics_equal_0_1_1(volumes, case, percentiles):
     r, o = volumes[case]
     got, want = _outcome(r.get_statistics, percentiles), _outcome(o.get_statistics, percentiles)
@@ -124,6 +130,31 @@ def test_histogram_equal_0_1_1(volumes, case, bins, value_range):
     (gc, ge), (wc, we) = got[1], want[1]
     assert gc.dtype == wc.dtype and ge.dtype == we.dtype
     assert np.array_equal(gc, wc) and np.array_equal(ge, we)
+
+
+def test_order_statistics_are_sorted_values():
+    """radi_order_statistics: the values numpy's sort puts at each rank (NaN last), for
+    every numeric type, any rank order and repeats; `a` is left as it was."""
+    rng = np.random.default_rng(8)
+    for dt in (np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+               np.uint64, np.bool_):
+        for n in (1, 2, 5, 1000, 70001):
+            if np.dtype(dt).kind == "f":
+                a = (rng.standard_normal(n) * 1e3).astype(dt)
+                a[rng.random(n) < 0.05] = np.nan
+                a[rng.random(n) < 0.05] = -np.inf
+            elif dt is np.bool_:
+                a = rng.random(n) < 0.5
+            else:
+                a = rng.integers(np.iinfo(dt).min, np.iinfo(dt).max, n, dtype=dt, endpoint=True)
+            before = a.copy()
+            ranks = [int(k) for k in rng.integers(0, n, 6)] + [0, n - 1, n // 2]
+            got = rv._order_statistics(a, ranks)
+            want = np.sort(a)[ranks]
+            assert np.array_equal(np.array(got, dtype=dt), want, equal_nan=a.dtype.kind == "f"), (dt, n)
+            assert np.array_equal(a, before, equal_nan=a.dtype.kind == "f")
+    with pytest.raises(radi.RadiError, match="rank 5 of 5"):
+        rv._order_statistics(np.zeros(5), [5])
 
 
 def test_std_blockwise_is_numpys(monkeypatch):
