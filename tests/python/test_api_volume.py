@@ -563,6 +563,13 @@ def test_dicom_helpers_against_0_1_1(tmp_path):
         assert _outcome(RM.extract_dicom_metadata, d) == _outcome(OM.extract_dicom_metadata, d)
 
 
+def test_helper_modules_are_attributes():
+    for name in ("indexing", "orientation", "imaging_metadata", "utils", "ingest", "parallel"):
+        assert getattr(radi, name).__name__ == f"radi.{name}"
+    with pytest.raises(AttributeError):
+        radi.no_such_module
+
+
 def test_get_spatial_units_matches_0_1_1():
     for code in (0, 1, 2, 3, 4, 0x12, 0x0A):
         assert RM._get_spatial_units(code) == OM._get_spatial_units(code)
