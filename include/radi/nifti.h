@@ -102,6 +102,10 @@ RADI_API uint64_t radi_nifti_voxel_count(const radi_nifti *img);
 RADI_API radi_status radi_nifti_read(radi_nifti *img, int scaled, radi_datatype out_type,
                                      void *buf, uint64_t buf_size);
 
+/* nibabel's aff2axcodes(io_orientation(affine)) of a 4x4 row-major affine, as the header's
+ * axcodes: e.g. "RAS"; '?' for a degenerate axis. out receives 3 letters and a NUL. */
+RADI_API void radi_affine_axcodes(const double affine[16], char out[4]);
+
 /* Defaults for writing: uint8 3-D 1x1x1, pixdim 1, no scaling (slope 0), identity
  * affine with qform_code = sform_code = 1, xyzt_units 10 (mm, s). */
 RADI_API void radi_nifti_header_init(radi_nifti_header *hdr);

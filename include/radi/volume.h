@@ -54,6 +54,21 @@ RADI_API radi_status radi_volume_from_buffer(radi_ctx *ctx, const char *uri, uin
                                              const radi_compression *compression,
                                              radi_volume **out);
 
+/* Creates an empty volume array at uri (schema and "tile_orientation" as
+ * radi_volume_from_buffer, no fragment: reads return the fill value until written).
+ * *out (may be NULL) is an open handle. */
+RADI_API radi_status radi_volume_create(radi_ctx *ctx, const char *uri, uint32_t ndim, const uint64_t *shape,
+                                        radi_datatype dtype, const radi_tile_config *tile,
+                                        const radi_compression *compression, radi_volume **out);
+
+/* Creates a volume at uri from the NIfTI file `path` (any URI ctx serves) with the voxels,
+ * geometry and metadata an ingest gives a collection's volume, without obs_id (the
+ * stored raw values and scaling, see the scaling policy below). tile / compression NULL
+ * = defaults. *out (may be NULL) is an open handle. */
+RADI_API radi_status radi_volume_from_nifti(radi_ctx *ctx, const char *uri, const char *path,
+                                            const radi_tile_config *tile,
+                                            const radi_compression *compression, radi_volume **out);
+
 /* Opens a volume, loading everything its reads need (schema, fragment metadata, every
  * tile index), so that afterwards reads only read the handle.
  * Threads: radi_volume_read, radi_volume_read_scaled, radi_read_patches (patches.h) and
@@ -97,6 +112,14 @@ RADI_API radi_status radi_volume_read_scaled(radi_volume *vol, const int64_t *lo
  * the affine of "orientation_affine" with the recorded sform/qform codes, and
  * xyzt_units. A volume without orientation metadata gets the identity affine. */
 RADI_API radi_status radi_volume_to_nifti(radi_volume *vol, const char *path);
+
+/* Order statistics of n values of `type` at data (any numeric type or bool): out[i]
+ * receives the value of rank ks[i] (0-based) in ascending order, NaN sorting last as in
+ * numpy; out holds nk values of `type`. data is only read (not reordered); the extra
+ * memory is 512 KiB per distinct rank. Used for Volume.get_statistics' median and
+ * percentiles. RADI_E_INVALID for a rank >= n or a non-numeric type. */
+RADI_API radi_status radi_order_statistics(const void *data, radi_datatype type, uint64_t n, uint32_t nk,
+                                           const uint64_t *ks, void *out);
 
 #ifdef __cplusplus
 }

@@ -73,10 +73,19 @@ def library_version() -> str:
     return _lib.version()
 
 
+# 0.1.1's public helper modules, reachable as attributes (radi.orientation, ...) as in
+# 0.1.1, imported on first use.
+_SUBMODULES = frozenset({"indexing", "orientation", "imaging_metadata", "utils", "ingest", "parallel"})
+
+
 def __getattr__(name):
     # Dataframe (pandas-facing) loads on first use, keeping `import radi` light.
     if name == "Dataframe":
         from .dataframe import Dataframe
 
         return Dataframe
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'radi' has no attribute '{name}'")

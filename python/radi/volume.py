@@ -162,6 +162,55 @@ class Volume(Handle):
         return cls._from_handle(h, uri, ctx)
 
     @classmethod
+    def create(cls, uri, shape, dtype=np.float32, ctx=None) -> "Volume":
+        """Creates an empty volume at uri (3-D or 4-D `shape`, `dtype`), tiled and
+        compressed as the current configuration says. Reads return the fill value until
+        the voxels are written (e.g. by TileDB-Py, as with 0.1.1)."""
+        shape = tuple(operator.index(n) for n in shape)
+        if len(shape) not in (3, 4):
+            raise ValueError(f"Shape must be 3D or 4D, got {len(shape)}D")
+        dt = np.dtype(dtype)
+        dt = dt.newbyteorder("=") if dt.byteorder not in ("=", "|") else dt
+        if dt not in _DTYPES:
+            raise ValueError(f"unsupported volume dtype {np.dtype(dtype)} (numeric or bool only)")
+        if any(n < 1 for n in shape):
+            raise ValueError(f"volume shape {shape}: every axis needs at least one voxel")
+        ctx = ctx if ctx is not None else _lib.context()
+        w = get_config().write
+        tile = _tile_struct(w.tile)
+        comp = w.compression._struct()
+        h = C.c_void_p()
+        _lib.check(_lib.lib().radi_volume_create(ctx.handle, _lib.encode_uri(uri), len(shape),
+                                                 (C.c_uint64 * len(shape))(*shape), _DTYPES[dt],
+                                                 C.byref(tile), C.byref(comp), C.byref(h)))
+        return cls._from_handle(h, uri, ctx)
+
+    @classmethod
+    def from_nifti(cls, uri, nifti_path, ctx=None, reorient=None) -> "Volume":
+        """Creates a volume at uri from one NIfTI file (.nii, .nii.gz, .hdr/.img; any URI
+        the context serves), read in C: the voxels as stored with the file's scaling
+        recorded (see the module docstring), the affine and axis codes
+        (orientation_info), and the NIfTI header fields to_nifti writes back. reorient:
+        None/False keep the acquisition orientation; True resamples to the configured
+        canonical target as 0.1.1 does (radi.orientation.reorient_to_canonical)."""
+        ctx = ctx if ctx is not None else _lib.context()
+        if reorient is None:
+            # 0.1.1's OrientationConfig.reorient_on_load (default False), if configured.
+            reorient = bool(getattr(getattr(get_config(), "orientation", None), "reorient_on_load", False))
+        if reorient:
+            from .orientation import _from_nifti_reoriented
+
+            return _from_nifti_reoriented(cls, uri, nifti_path, ctx)
+        w = get_config().write
+        tile = _tile_struct(w.tile)
+        comp = w.compression._struct()
+        h = C.c_void_p()
+        _lib.check(_lib.lib().radi_volume_from_nifti(ctx.handle, _lib.encode_uri(uri),
+                                                     _lib.encode_uri(nifti_path), C.byref(tile),
+                                                     C.byref(comp), C.byref(h)))
+        return cls._from_handle(h, uri, ctx)
+
+    @classmethod
     def from_dicom(cls, uri, dicom_dir, ctx=None, reorient=None, dtype=None, *, series_uid=None,
                    keep_patient_id: bool = False) -> "Volume":
         """Creates a volume at uri from the one image series in dicom_dir (0.1.1's
@@ -265,12 +314,46 @@ class Volume(Handle):
         """The obs_id this volume holds in its collection (metadata `obs_id`), or None."""
         return self._meta("obs_id")
 
+    def set_obs_id(self, obs_id: str) -> None:
+        """Stores obs_id in the volume's metadata (key `obs_id`, as 0.1.1); `obs_id`
+        returns it from then on."""
+        if not isinstance(obs_id, str):
+            raise TypeError(f"obs_id must be a str, got {type(obs_id).__name__}")
+        self._put_meta({"obs_id": obs_id})
+
+    def _put_meta(self, items: dict) -> None:
+        """Writes string metadata through a handle of its own (this volume's may be read
+        by other threads meanwhile), then reopens this one so reads see the new keys."""
+        L = _lib.lib()
+        with self.use():
+            ctx = self._ctx
+        a = C.c_void_p()
+        _lib.check(L.radi_array_open(ctx.handle, _lib.encode_uri(self._uri), 0, 0, C.byref(a)))
+        try:
+            from ._capi import MetaItem
+
+            keep = [(k.encode(), v.encode("utf-8")) for k, v in items.items()]
+            arr = (MetaItem * len(keep))(*[MetaItem(k, _lib.STRING_UTF8, len(v), C.cast(C.c_char_p(v), C.c_void_p))
+                                           for k, v in keep])
+            # One metadata file for all keys (as an ingest writes them).
+            _lib.check(L.radi_meta_put_many(L.radi_array_meta(a), len(keep), arr))
+        finally:
+            L.radi_array_close(a)
+        stale = None
+        with self._hlock:
+            # With no read running, drop the handle: the next use reopens it (Handle).
+            if self._users == 0 and self._h:
+                stale, self._h = self._h, None
+        if stale:
+            self._close_raw(stale)
+
     @property
     def orientation_info(self):
         """OrientationInfo from the metadata a NIfTI/DICOM ingest stores
-        (`orientation_affine`, `orientation_axcodes`, ...), or None (e.g. from_numpy)."""
+        (`orientation_affine`, `orientation_axcodes`, ...), or None when either key is
+        missing or empty (e.g. from_numpy), as 0.1.1."""
         text = self._meta("orientation_affine")
-        if text is None:
+        if not text or not self._meta("orientation_axcodes"):
             return None
         import json
 
@@ -385,6 +468,55 @@ class Volume(Handle):
         box = self._read_box(lo, hi, raw)
         return box[tuple(local)]
 
+    # -------------------------------------------------------------- statistics --
+    def _values(self) -> np.ndarray:
+        """The whole volume as the values 0.1.1 computes on, flattened (a view of one
+        fresh array): physical values, in float64 for a scaled NIfTI volume (0.1.1
+        stores nibabel's float64 scaling of it), else the stored dtype."""
+        return self.to_numpy(dtype=np.float64 if self._scaling else None).reshape(-1)
+
+    def get_statistics(self, percentiles=None) -> dict:
+        """{"mean", "std", "min", "max", "median"} as Python floats, plus "p<int(p)>" for
+        each of `percentiles` (0..100): numpy's mean, std (ddof 0), min, max, median and
+        linear percentile of every voxel, exactly as 0.1.1 returns them (NaN voxels make
+        every value NaN, as in numpy). The volume is read once; std sums in blocks and
+        the median and percentiles come from a radix select in C over the values read
+        (radi_order_statistics), so the extra memory is small blocks, not a copy."""
+        a = self._values()
+        top = a.max()
+        stats = {"mean": float(a.mean()), "std": float(_std(a)), "min": float(a.min()), "max": float(top)}
+        # numpy's median and percentiles are NaN as soon as one value is (max shows it).
+        nan = a.dtype.kind == "f" and bool(np.isnan(top))
+        n = a.size
+        middle = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+        if percentiles:
+            # numpy's own checks (range, types) on one value of this dtype: same errors.
+            np.percentile(np.zeros(1, dtype=a.dtype), percentiles)
+            q = np.true_divide(np.asanyarray(percentiles), 100)
+            at = (n - 1) * q  # linear method: the fractional rank of each percentile
+            lo = np.clip(np.floor(at).astype(np.intp), 0, n - 1)
+            hi = np.clip(lo + 1, 0, n - 1)
+        ranks = sorted(set(middle) | (set(lo.tolist()) | set(hi.tolist()) if percentiles else set()))
+        value = dict(zip(ranks, _order_statistics(a, ranks))) if not nan else {}
+        # The median as numpy takes it: the mean of the middle one or two values.
+        stats["median"] = float("nan") if nan else float(np.mean(np.array([value[k] for k in middle], a.dtype)))
+        if percentiles:
+            if nan:
+                values = np.full(len(q), np.nan)
+            else:
+                below = np.array([value[k] for k in lo.tolist()], a.dtype)
+                above = np.array([value[k] for k in hi.tolist()], a.dtype)
+                values = _lerp(below, above, at - lo)
+            for p, v in zip(percentiles, values):
+                stats[f"p{int(p)}"] = float(v)
+        return stats
+
+    def compute_histogram(self, bins=256, value_range=None) -> tuple:
+        """(counts, bin_edges) of every voxel, as numpy.histogram(values, bins,
+        range=value_range) (0.1.1's result). numpy bins the volume block by block, so
+        the extra memory is bounded."""
+        return np.histogram(self._values(), bins=bins, range=value_range)
+
     def to_nifti(self, file_path, compression: bool = True) -> str:
         """Writes the volume as NIfTI-1: stored voxels with the recorded scaling, the
         affine with its sform/qform codes, xyzt_units. With compression (the default) a
@@ -425,6 +557,57 @@ class Volume(Handle):
     def coronal(self, y: int, t: int | None = None) -> np.ndarray:
         """The (X, Z) slice at y, i.e. vol[:, y]; (X, Z, T) on 4-D volumes without t."""
         return self._plane(1, y, t)
+
+
+# Elements per block of squared deviations (512 KiB as float64). At least numpy's
+# pairwise block (128): numpy never splits a range that short, so neither may we.
+_STD_BLOCK = 1 << 16
+
+
+def _std(a: np.ndarray):
+    """numpy's a.std() of a 1-D contiguous array, bit for bit, without its full-size
+    temporary (a - mean): numpy sums one contiguous range by pairwise summation that
+    halves the range at a multiple of 8, so summing the same halves block by block and
+    adding them in the same tree gives the same rounding."""
+    n = a.size
+    # numpy's dtype rule for var: integers and bools accumulate in float64.
+    dtype = np.dtype(np.float64) if a.dtype.kind in "biu" else None
+    mean = np.add.reduce(a, dtype=dtype, keepdims=True)
+    mean = np.true_divide(mean, np.intp(n), out=mean, casting="unsafe")
+
+    def tree(lo: int, hi: int):
+        m = hi - lo
+        if m <= _STD_BLOCK:
+            x = np.subtract(a[lo:hi], mean)
+            np.multiply(x, x, out=x)
+            return np.add.reduce(x, dtype=dtype)
+        half = m // 2
+        half -= half % 8
+        return tree(lo, lo + half) + tree(lo + half, hi)
+
+    total = tree(0, n)
+    var = total.dtype.type(total / np.intp(n))
+    return var.dtype.type(np.sqrt(var))
+
+
+def _order_statistics(a: np.ndarray, ranks: list) -> list:
+    """The values of `ranks` (0-based, ascending order) of a 1-D contiguous array, from
+    the C library's radix select: no copy, `a` is not reordered."""
+    ks = np.array(ranks, dtype=np.uint64)
+    out = np.empty(len(ks), dtype=a.dtype)
+    _lib.check(_lib.lib().radi_order_statistics(a.ctypes.data_as(C.c_void_p), _DTYPES[a.dtype], a.size, len(ks),
+                                                ks.ctypes.data_as(C.POINTER(C.c_uint64)),
+                                                out.ctypes.data_as(C.c_void_p)))
+    return list(out)
+
+
+def _lerp(below: np.ndarray, above: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Linear interpolation between neighbouring order statistics, rounded as numpy's
+    percentile rounds it: from the lower value for t < 0.5, from the upper one above."""
+    diff = np.subtract(above, below)
+    out = np.asanyarray(np.add(below, diff * t))
+    np.subtract(above, diff * (1 - t), out=out, where=t >= 0.5)
+    return out
 
 
 class _RawIndexer:

@@ -179,6 +179,11 @@ void rdi_axcodes(const double *a, char out[4])
     out[3] = '\0';
 }
 
+void radi_affine_axcodes(const double affine[16], char out[4])
+{
+    rdi_axcodes(affine, out);
+}
+
 static void qform_affine(const radi_nifti_header *h, double *a)
 {
     double b = h->quatern[0], c = h->quatern[1], d = h->quatern[2];

@@ -169,7 +169,7 @@ static radi_status volume_schema(uint32_t ndim, const uint64_t *shape, radi_data
     return RADI_OK;
 }
 
-/* Writes the orientation key, then the data as one fragment (0.1.1's order: create writes
+/* Writes the orientation key, then the data (if any) as one fragment (0.1.1's order: create writes
  * the metadata, from_numpy then writes the voxels). */
 static radi_status volume_fill(radi_ctx *ctx, const char *uri, uint32_t ndim, const uint64_t *shape,
                                radi_datatype dtype, const void *data, radi_layout layout, radi_orientation o,
@@ -181,7 +181,7 @@ static radi_status volume_fill(radi_ctx *ctx, const char *uri, uint32_t ndim, co
     radi_meta_item orient = {RDI_ORIENTATION_KEY, RADI_STRING_UTF8, (uint32_t)strlen(name), name};
     radi_status st = meta_fn ? meta_fn(radi_array_meta(a), &orient, meta_arg)
                              : radi_meta_put_many(radi_array_meta(a), 1, &orient);
-    if (st == RADI_OK) {
+    if (st == RADI_OK && data) {
         int64_t box[8];
         for (uint32_t d = 0; d < ndim; d++) {
             box[2 * d] = 0;
@@ -192,6 +192,14 @@ static radi_status volume_fill(radi_ctx *ctx, const char *uri, uint32_t ndim, co
     }
     radi_array_close(a);
     return st;
+}
+
+radi_status radi_volume_create(radi_ctx *ctx, const char *uri, uint32_t ndim, const uint64_t *shape,
+                               radi_datatype dtype, const radi_tile_config *tile,
+                               const radi_compression *compression, radi_volume **out)
+{
+    return rdi_volume_from_buffer_layout(ctx, uri, ndim, shape, dtype, NULL, RADI_ROW_MAJOR, tile,
+                                         compression, NULL, NULL, out);
 }
 
 radi_status radi_volume_from_buffer(radi_ctx *ctx, const char *uri, uint32_t ndim,
@@ -210,13 +218,14 @@ radi_status rdi_volume_from_buffer_layout(radi_ctx *ctx, const char *uri, uint32
                                           const radi_compression *compression, rdi_volume_meta_fn meta_fn,
                                           void *meta_arg, radi_volume **out)
 {
-    if (!ctx || !uri || !shape || !data)
+    if (!ctx || !uri || !shape)
         return rdi_error(RADI_E_INVALID, "radi_volume_from_buffer: NULL argument");
     RDI_TRY(check_shape(ndim, shape));
     if (!volume_dtype_ok(dtype))
         return rdi_error(RADI_E_INVALID, "%s: volume dtype must be numeric or bool, got %s", uri,
                          radi_datatype_name(dtype));
-    if (box_bytes(ndim, shape, dtype) == 0)
+    /* An empty volume (data NULL) is never held in memory, so any shape the array takes. */
+    if (data && box_bytes(ndim, shape, dtype) == 0)
         return rdi_error(RADI_E_INVALID, "%s: volume of this shape does not fit in memory", uri);
     radi_tile_config tdef;
     radi_compression cdef;

@@ -1,5 +1,5 @@
 /*
- * A stand-alone volume from one image source (Volume.from_dicom): the same header,
+ * A stand-alone volume from one image source (Volume.from_nifti, Volume.from_dicom): the same header,
  * metadata and voxels an ingest writes into a collection, without obs_id.
  */
 #include <stdlib.h>
@@ -61,4 +61,12 @@ radi_status radi_volume_from_dicom(radi_ctx *ctx, const char *uri, const radi_di
     }
     rdi_dicom_desc d = {source, opt};
     return rdi_volume_from_source(ctx, uri, &rdi_dicom_image_source, &d, source->path, tile, compression, out);
+}
+
+radi_status radi_volume_from_nifti(radi_ctx *ctx, const char *uri, const char *path, const radi_tile_config *tile,
+                                   const radi_compression *compression, radi_volume **out)
+{
+    if (!ctx || !uri || !path) return rdi_error(RADI_E_INVALID, "radi_volume_from_nifti: NULL argument");
+    radi_nifti_source d = {path, NULL, NULL};
+    return rdi_volume_from_source(ctx, uri, &rdi_nifti_image_source, &d, path, tile, compression, out);
 }
