@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Regenerates the seed corpora of the DICOM decoder fuzz targets (fuzz_rle, fuzz_jpegll,
-fuzz_j2k). Each seed is fuzz/dicom_fuzz_fmt.h's 3-byte format prefix followed by one
+fuzz_j2k, fuzz_jls). Each seed is fuzz/dicom_fuzz_fmt.h's 3-byte format prefix followed by one
 encoded frame: real frames of pydicom-data's small files, and 16x16 crops of MR_small.dcm
 (signed 16-bit) and emri_small.dcm (12-bit) encoded by DCMTK's dcmcjpeg (every
 predictor, a point transform), OpenJPEG's opj_compress (J2K, JP2,
-lossy) and OpenJPH's ojph_compress (HTJ2K). Run with the test venv, the Debian tools
+lossy), OpenJPH's ojph_compress (HTJ2K) and dcmcjpls (JPEG-LS lossless and near-lossless,
+every interleave mode). Run with the test venv, the Debian tools
 installed (scripts/setup.sh):
 
     .venv/bin/python fuzz/corpus/make_codec_corpus.py
@@ -138,6 +139,32 @@ def main():
         subprocess.run(["ojph_compress", "-i", str(pgm), "-o", str(out), "-reversible", "true", "-num_decomps", "2"],
                        check=True, capture_output=True)
         put("j2k", "htj2k", shape(cds), out.read_bytes())
+
+        # JPEG-LS: a real frame, and DCMTK's dcmcjpls on the crops (lossless, near-lossless
+        # with two deviations, a non-default reset interval) and on an 8-bit crop.
+        ds, fr = first_frame("MR_small_jpeg_ls_lossless.dcm")
+        put("jls", "MR_small_jpeg_ls_lossless", shape(ds), fr)
+        for name, tag in (("MR_small.dcm", "mr"), ("emri_small.dcm", "emri")):
+            path, _, cds = crop(name, tmp)
+            for extra, label in (([], "lossless"), (["+en"], "near2"), (["+en", "+md", "5"], "near5"),
+                                 (["+rs", "16"], "reset16")):
+                if extra[:1] == ["+en"] and cds.PixelRepresentation:
+                    continue  # dcmcjpls has no near-lossless mode for signed samples
+                out = tmp / "enc.dcm"
+                subprocess.run(["dcmcjpls", *extra, str(path), str(out)], check=True)
+                eds, efr = first_frame_path(out)
+                put("jls", f"{tag}_{label}", shape(eds), efr)
+        path, _, cds = crop("MR_small.dcm", tmp)
+        ds8 = pydicom.dcmread(path)
+        ds8.PixelData = (ds8.pixel_array.astype(np.int32) % 251).astype(np.uint8).tobytes()
+        ds8.BitsAllocated = ds8.BitsStored = 8
+        ds8.HighBit = 7
+        ds8.PixelRepresentation = 0
+        ds8.save_as(tmp / "crop8.dcm", enforce_file_format=True)
+        out = tmp / "enc8.dcm"
+        subprocess.run(["dcmcjpls", str(tmp / "crop8.dcm"), str(out)], check=True)
+        eds, efr = first_frame_path(out)
+        put("jls", "crop8_lossless", shape(eds), efr)
 
 
 def first_frame_path(path):
