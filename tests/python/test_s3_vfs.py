@@ -353,3 +353,15 @@ def test_rename_collection_moves_a_big_volume_by_parts(moto, s3_bucket, fault_pr
     parts = [p for m, p, _ in reqs if m == "PUT" and "partNumber=" in p and "/collections/func/" in p]
     assert len(parts) >= 2, parts  # the data object went by parts (>= 2 of 5 MiB)
     assert moto.client().list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+def test_big_and_small_copies_of_a_move_go_in_one_parallel_batch(moto, s3_bucket, fault_proxy):
+    """With 0.5 s added to every request, the tree move's 3 CopyObjects and 6
+    UploadPartCopy parts arrive together (one batch), not 0.5 s apart."""
+    fault_proxy.configure(delay_s=0.5)
+    rc, out = run(fault_proxy.endpoint, s3_bucket, "bigcopy", **BIG_COPY)
+    assert rc == 0 and "PASSED" in out, out
+    batch = [t for (m, p, _), t in zip(fault_proxy.requests, fault_proxy.arrivals)
+             if m == "PUT" and "/t/bc/moved/" in p]
+    assert len(batch) == 3 + 6
+    assert max(batch) - min(batch) < 0.4, batch
