@@ -548,6 +548,10 @@ static void bigcopy(void)
     s = rdi_vfs_copy(vfs, src[1], cs);
     printf("bigcopy copy-small requests=%llu\n", (unsigned long long)(requests() - before));
     CHECK(s == RADI_OK && same_as(cs, d[1], sizes[1]), "bigcopy copy of a small object");
+    before = requests();
+    s = rdi_vfs_copy_sized(vfs, src[0], cs, sizes[0]); /* the size known: no HEAD */
+    printf("bigcopy copy-big-sized requests=%llu\n", (unsigned long long)(requests() - before));
+    CHECK(s == RADI_OK && same_as(cs, d[0], sizes[0]), "bigcopy copy of a big object of known size");
     CHECK(rdi_vfs_copy(vfs, src[4], cb) == RADI_OK && same_as(cb, d[4], sizes[4]), "bigcopy copy replaces a big target");
     int k = -1;
     CHECK(rdi_vfs_move(vfs, cb, mb) == RADI_OK && same_as(mb, d[4], sizes[4]) && rdi_vfs_kind(vfs, cb, &k) == RADI_OK &&

@@ -465,22 +465,24 @@ static radi_status s3_move(void *self, const char *from, const char *to)
     return st;
 }
 
-/* One object, server-side; the target is replaced if it exists. The HEAD gives the size
- * that chooses between CopyObject and a multipart copy. */
-static radi_status s3_copy(void *self, const char *from, const char *to)
+/* One object, server-side; the target is replaced if it exists. The size chooses between
+ * CopyObject and a multipart copy; a HEAD asks for it when the caller does not know it. */
+static radi_status s3_copy(void *self, const char *from, const char *to, uint64_t size)
 {
     OPEN(from);
     char *tb = NULL, *tk = NULL;
     radi_status st = rdi_s3_split(to, &tb, &tk);
     if (st == RADI_OK && (!*key || !*tk)) st = rdi_error(RADI_E_INVALID, "%s: cannot copy %s: not an object", to, from);
     rdi_http_req h = {.method = "HEAD", .bucket = bucket, .key = key, .missing_ok = 1};
-    if (st == RADI_OK) st = rdi_http_run(s->http, &h);
-    if (st == RADI_OK && h.http_status == 404) st = rdi_error(RADI_E_NOT_FOUND, "%s: copy to %s failed: not found", from, to);
-    else if (st == RADI_OK && h.content_length < 0)
-        st = rdi_error(RADI_E_IO, "%s: HEAD answer has no Content-Length", from);
+    if (st == RADI_OK && size == RDI_VFS_SIZE_UNKNOWN) {
+        st = rdi_http_run(s->http, &h);
+        if (st == RADI_OK && h.http_status == 404) st = rdi_error(RADI_E_NOT_FOUND, "%s: copy to %s failed: not found", from, to);
+        else if (st == RADI_OK && h.content_length < 0)
+            st = rdi_error(RADI_E_IO, "%s: HEAD answer has no Content-Length", from);
+        size = (uint64_t)h.content_length;
+    }
     if (st == RADI_OK) {
         char *sk[1] = {key}, *dk[1] = {tk};
-        uint64_t size = (uint64_t)h.content_length;
         st = rdi_s3_copy_objects(s, bucket, sk, &size, tb, dk, 1);
     }
     rdi_http_req_clear(&h);

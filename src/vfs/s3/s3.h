@@ -21,7 +21,8 @@
  *               up to multipart_copy_threshold is one CopyObject; a larger one is a
  *               multipart upload of UploadPartCopy parts of part_size (s3_copy.c), all
  *               parts and small copies of a move in flight together, aborted on failure
- *   copy        the same for one object (a HEAD first, for its size)
+ *   copy        the same for one object (a HEAD first for its size, unless the caller
+ *               gives it: rdi_vfs_copy_sized, as dataset moves do from their listing)
  * Errors name the operation, the bucket/key, the HTTP status and the S3 error code,
  * never a credential.
  */

@@ -40,8 +40,6 @@ radi_status rdi_s3_complete_upload(rdi_s3 *s, const char *bucket, const char *ke
                                    const char *const *etags, size_t np, uint64_t len);
 /* AbortMultipartUpload (a missing upload is not an error). */
 radi_status rdi_s3_abort_upload(rdi_s3 *s, const char *bucket, const char *key, const char *eid);
-/* The same after a failure st: the failure's message stays the thread's message. */
-void rdi_s3_abort_keeping_error(rdi_s3 *s, const char *bucket, const char *key, const char *eid, radi_status st);
 /* s3.c: deletes keys with DeleteObjects batches in parallel; `what` names the directory
  * in messages. */
 radi_status rdi_s3_delete_keys(rdi_s3 *s, const char *bucket, char *const *keys, size_t n, const char *what);

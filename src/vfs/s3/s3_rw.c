@@ -283,7 +283,8 @@ radi_status rdi_s3_complete_upload(rdi_s3 *s, const char *bucket, const char *ke
     return st;
 }
 
-void rdi_s3_abort_keeping_error(rdi_s3 *s, const char *bucket, const char *key, const char *eid, radi_status st)
+/* Aborts after a failure st; the failure's message stays the thread's message. */
+static void abort_keeping_error(rdi_s3 *s, const char *bucket, const char *key, const char *eid, radi_status st)
 {
     char *saved = rdi_strdup(radi_errmsg());
     (void)rdi_s3_abort_upload(s, bucket, key, eid);
@@ -316,7 +317,7 @@ static radi_status multipart(rdi_s3 *s, const char *bucket, const char *key, con
     }
     if (st == RADI_OK) st = rdi_s3_complete_upload(s, bucket, key, eid, etags, np, len);
     /* Leave no billed, invisible parts behind; the first failure stays the message. */
-    if (st != RADI_OK) rdi_s3_abort_keeping_error(s, bucket, key, eid, st);
+    if (st != RADI_OK) abort_keeping_error(s, bucket, key, eid, st);
     for (size_t i = 0; rq && i < np; i++) rdi_http_req_clear(&rq[i]);
     for (size_t i = 0; qs && i < np; i++) free(qs[i]);
     free(rq);
