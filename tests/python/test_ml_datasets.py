@@ -192,6 +192,29 @@ def test_pos_neg_one_to_one(cube):
             assert s["mask"].any()
 
 
+def test_positive_draws_read_one_mask_tile_each(data):
+    """1,000 positive draws (PosNegSampler(1, 0)) over 4 volumes read at most one mask
+    tile each (read statistics of the draws, the label indexes built beforehand), and
+    every drawn centre is a foreground voxel."""
+    ds, truth = data
+    d = ml.SegmentationDataset(ds.T1w, ds.seg, _patch_cfg((16, 16, 16), 250), sampler=ml.PosNegSampler(1, 0),
+                               seed=13)
+    for v in range(4):
+        d.label_index(v)
+    sids = ds.T1w.obs_subject_ids
+    centres, kinds, tiles = [], [], 0
+    for k in range(0, 1000, 100):
+        plans = [dict(d._plan(0, i), e=0, i=i) for i in range(k, k + 100)]
+        d._prepare(plans)
+        st = d.last_read_stats
+        assert st["tiles_read"] <= 100, st
+        tiles += st["tiles_read"]
+        centres += [(i // 250, p["centre"]) for i, p in zip(range(k, k + 100), plans)]
+        kinds += [p["draw"] for p in plans]
+    assert kinds == ["pos"] * 1000 and tiles <= 1000
+    assert all(truth[sids[v]][1][c] > 0 for v, c in centres)
+
+
 def test_label_sampler_weights_multinomial(data):
     ds, truth = data
     n = 6000

@@ -37,6 +37,20 @@ def _read_in_child(args):
     raise ValueError(kind)
 
 
+def _digests(args):
+    """sha256 of each sample (image, mask, patch_start) of keys, read in this process."""
+    import hashlib
+
+    d, keys = args
+    out = []
+    for smp in d.__getitems__(keys):
+        h = hashlib.sha256(smp["image"].tobytes())
+        h.update(smp["mask"].tobytes())
+        h.update(repr(smp["patch_start"]).encode())
+        out.append(h.hexdigest())
+    return out
+
+
 def test_pickle_tokens_are_small_and_lazy(data):
     ds, truth = data
     vol = ds.T1w.iloc[0]
@@ -44,6 +58,15 @@ def test_pickle_tokens_are_small_and_lazy(data):
                        (ds.iloc[[1]], 1024)):
         blob = pickle.dumps(obj)
         assert len(blob) < limit, (type(obj).__name__, len(blob))
+    import radi.ml as ml
+
+    cfg = ml.DatasetConfig(loading_mode="patch", patch_size=(8, 8, 8), patches_per_volume=2)
+    for d in (ml.VolumeCollectionDataset([ds.T1w, ds.seg], cfg), ml.GridPatchDataset(ds.T1w, (16, 16, 16)),
+              ml.SegmentationDataset(ds.T1w, ds.seg, cfg, sampler=ml.PosNegSampler(1, 1))):
+        d.__getitems__([0, 5])  # opened volumes and label indexes stay out of the token
+        blob = pickle.dumps(d)
+        assert len(blob) < 2048, (type(d).__name__, len(blob))
+        assert pickle.loads(blob)._open == {}
     v2 = pickle.loads(pickle.dumps(vol))
     assert v2._h is None  # nothing opened yet
     assert v2.shape == vol.shape and v2.dtype == vol.dtype
@@ -105,7 +128,8 @@ def test_close_during_reads_is_safe(data):
 def test_children_read_after_parent_read(data, method):
     """The parent reads first (its context's pool is running), then children of each start
     method read volumes, views, datasets and a radi.ml dataset handed over by pickling
-    (forkserver, spawn) or inherited (fork): same voxels, within the timeout."""
+    (forkserver, spawn) or inherited (fork): same voxels, within the timeout; a whole
+    epoch split over the pool's 2 workers equals the parent's, sample for sample."""
     import radi.ml as ml
 
     ds, truth = data
@@ -115,11 +139,18 @@ def test_children_read_after_parent_read(data, method):
                                  sampler=ml.PosNegSampler(1, 1))
     work = [(vol, "volume"), (ds.T1w, "collection"), (ds, "radi_object"), (seg, "dataset")]
     want = [_read_in_child(w) for w in work]  # the parent has read
+    # one epoch of label-balanced samples, read by the parent alone and by 2 workers
+    # taking chunks of 5 keys in any order: byte-identical
+    keys = [(2, i) for i in range(len(seg))]
+    ref = _digests((seg, keys))
     ctx = mp.get_context(method)
     with ctx.Pool(2) as pool:
         got = pool.map_async(_read_in_child, work).get(timeout=120)
+        chunks = pool.map_async(_digests, [(seg, keys[k:k + 5]) for k in range(0, len(keys), 5)],
+                                chunksize=1).get(timeout=120)
     for g, w in zip(got, want):
         assert np.array_equal(g, w)
+    assert [h for c in chunks for h in c] == ref
 
 
 def test_fork_child_context_is_its_own(data):
@@ -147,7 +178,7 @@ def test_fork_child_context_is_its_own(data):
 
 
 def test_import_radi_ml_without_torch():
-    code = ("import sys, radi, radi.ml; assert 'torch' not in sys.modules, 'torch imported';"
+    code = ("import sys, radi, radi.ml; assert not {'torch', 'torchio', 'monai'} & set(sys.modules), 'imported';"
             "import radi.ml as ml\n"
             "try:\n    ml.create_training_dataloader(None)\nexcept ImportError as e:\n    print('IE', e)\n"
             "except Exception as e:\n    print('OTHER', type(e).__name__)\n")

@@ -1,11 +1,18 @@
-"""LoadingMode and DatasetConfig with radiobject 0.1.1's names, fields and defaults
+"""LoadingMode, DatasetConfig and LabelSource with radiobject 0.1.1's names, fields and defaults
 (radiobject.ml.config), without pydantic: a frozen record validated on creation."""
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from enum import Enum
+from typing import Any, Union
 
-__all__ = ["LoadingMode", "DatasetConfig"]
+__all__ = ["LoadingMode", "DatasetConfig", "LabelSource"]
+
+# 0.1.1's type of a dataset's `labels`: an obs column name, a pandas DataFrame (obs_id
+# column or index), a dict obs_id -> label, a callable of obs_id, or None (pandas is
+# named, not imported).
+LabelSource = Union[str, "pandas.DataFrame", dict, Callable[[str], Any], None]
 
 
 class LoadingMode(str, Enum):

@@ -157,7 +157,8 @@ class _Base:
     """What the datasets share: volume URIs per channel, lazy per-process opening, the
     deterministic plan of each sample and batched reads."""
 
-    def _setup(self, channels: dict, config, transform, seed, pad_value, tensors, slice_orientation):
+    def _setup(self, channels: dict, config, transform, seed, pad_value, tensors, slice_orientation,
+               uniform: bool = True):
         self._config = config or DatasetConfig()
         self._transform = transform
         self._seed = int(seed)
@@ -169,9 +170,10 @@ class _Base:
         self._slice_axis = _AXES[slice_orientation]
         if len(channels) > 1:
             _check_alignment(channels)
-        self._volume_shape = _uniform_shape(channels)
-        if len(self._volume_shape) != 3:
-            raise ValueError(f"radi.ml reads 3-D volumes; the collections have shape {self._volume_shape}")
+        # uniform=False (whole subjects of any shape, the TorchIO adapter): no common shape
+        self._volume_shape = _uniform_shape(channels) if uniform else None
+        if uniform and len(self._volume_shape) != 3:  # a collection's shape is spatial, also for 4-D volumes
+            raise ValueError(f"radi.ml needs collections of a 3-D spatial shape, got {self._volume_shape}")
         colls = list(channels.values())
         first = colls[0]
         self._ctx = first._ds.ctx
@@ -293,12 +295,26 @@ class _Base:
         self._prepare(plans)
         return self._read(plans)
 
+    def _time_extent(self, uris_by_channel, v) -> tuple:
+        """() for 3-D volumes; (T,) when volume v of every channel is 4-D with T
+        timepoints. Channels of one sample must agree (they are stacked)."""
+        ext = [tuple(self._volume(ch[v]).shape[3:]) for ch in uris_by_channel]
+        if any(e != ext[0] for e in ext[1:]):
+            detail = ", ".join(f"{ch[v]}: {self._volume(ch[v]).shape}" for ch in uris_by_channel)
+            raise ValueError(f"volume {v} cannot be stacked as channels: its collections differ beyond the "
+                             f"spatial axes ({detail})")
+        return ext[0]
+
     def _read_channels(self, plans, uris_by_channel, dtype):
-        """One read_boxes call: for each plan, every channel's box into one (C, *box) array."""
+        """One read_boxes call: for each plan, every channel's box into one (C, *box) array.
+        A 4-D volume keeps its whole time axis last, (C, *box, T), as radiobject 0.1.1's
+        samples do (its collection shape is spatial and its reads take every timepoint)."""
         vols, starts, shapes, outs, arrays = [], [], [], [], []
         for p in plans:
             nch = len(uris_by_channel)
-            shp = tuple(p["shape"])
+            extra = self._time_extent(uris_by_channel, p["vol"])
+            shp = tuple(p["shape"]) + extra
+            start = tuple(p["start"]) + (0,) * len(extra)
             if dtype == "stored":
                 dt = self._volume(uris_by_channel[0][p["vol"]]).stored_dtype
             else:
@@ -307,7 +323,7 @@ class _Base:
             arrays.append(a)
             for c in range(nch):
                 vols.append(self._volume(uris_by_channel[c][p["vol"]]))
-                starts.append(p["start"])
+                starts.append(start)
                 shapes.append(shp)
                 outs.append(a[c])
         read_boxes(vols, starts, shapes, outs, dtype, "constant", self._pad_value)
