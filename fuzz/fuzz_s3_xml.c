@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: the S3 XML answers and bodies (src/vfs/s3/xml.c). The first byte
  * picks the code under test, the rest is its input:
- *   0 <Error>   1 ListObjectsV2   2 InitiateMultipartUpload   3 DeleteResult
+ *   0 <Error>   1 ListObjectsV2   2 InitiateMultipartUpload and CopyPartResult   3 DeleteResult
  *   4 the builders: the rest split on '\n' into keys (and ETags); a body that builds
  *     must parse back as well-formed XML
  * Whatever the bytes, nothing may crash, leak or read out of bounds, and a successful
@@ -76,10 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rdi_s3_list_page_free(&p);
         break;
     }
-    case 2: {
+    case 2: { /* the two one-leaf answers share the byte */
         char *id = NULL;
         if (rdi_s3_parse_upload_id(data, size, &id) == RADI_OK && (!id || !*id)) abort();
         free(id);
+        char *etag = NULL;
+        if (rdi_s3_parse_copy_part(data, size, &etag) == RADI_OK && (!etag || !*etag)) abort();
+        free(etag);
         break;
     }
     case 3: {

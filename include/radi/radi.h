@@ -195,6 +195,11 @@ RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
  *   vfs.s3.use_virtual_addressing    default: false with an endpoint, true on AWS
  *   vfs.s3.max_parallel_ops          S3 requests in flight at once (all threads), default 8
  *   vfs.s3.multipart_part_size       bytes (or vfs.s3.multipart_part_size_mb), default 50 MiB
+ *   vfs.s3.multipart_copy_threshold  bytes: a move or copy of an object larger than this is a
+ *                                    server-side multipart copy (UploadPartCopy parts of
+ *                                    multipart_part_size), not one CopyObject, which AWS refuses
+ *                                    above 5 GiB (other stores lower); default 5368709120
+ *                                    (5 GiB), 5242880 .. 5368709120
  *   vfs.s3.connect_timeout_ms        default 3000
  *   vfs.s3.request_timeout_ms        default 30000
  *   vfs.s3.max_retries               default 5 (5xx, SlowDown, 429, timeouts, resets, short bodies);

@@ -225,7 +225,9 @@ class S3Config(_Record):
     endpoint None, use_virtual_addressing True, max_parallel_ops 8 (>= 1),
     multipart_part_size_mb 50 (>= 5), include_credentials True. radi's additions:
     scheme, connect_timeout_ms, request_timeout_ms, max_retries, lock_lease_ms (a dataset
-    writer's lease, renewed while held: how long a crashed writer blocks others), verify_ssl,
+    writer's lease, renewed while held: how long a crashed writer blocks others),
+    multipart_copy_threshold (bytes, default 5 GiB: a move or copy of a larger object is a
+    server-side multipart copy, as AWS refuses CopyObject above 5 GiB), verify_ssl,
     ca_file, the keys and profile. As with the AWS tools,
     region and use_virtual_addressing left at their defaults yield to AWS_REGION /
     ~/.aws/config and to the endpoint (path-style requests for a custom endpoint such
@@ -241,7 +243,7 @@ class S3Config(_Record):
                ("use_virtual_addressing", True), ("max_parallel_ops", 8),
                ("multipart_part_size_mb", 50), ("connect_timeout_ms", 3000),
                ("request_timeout_ms", 30000), ("max_retries", 5), ("lock_lease_ms", 30000),
-               ("verify_ssl", True),
+               ("multipart_copy_threshold", 5 << 30), ("verify_ssl", True),
                ("ca_file", None), ("include_credentials", True), ("aws_access_key_id", None),
                ("aws_secret_access_key", None), ("aws_session_token", None), ("profile", None))
 
@@ -271,6 +273,8 @@ class S3Config(_Record):
         self.max_retries = _int_field("S3Config", "max_retries", self.max_retries, lo=0, hi=100)
         self.lock_lease_ms = _int_field("S3Config", "lock_lease_ms", self.lock_lease_ms, lo=1000,
                                         hi=86400000)
+        self.multipart_copy_threshold = _int_field("S3Config", "multipart_copy_threshold",
+                                                   self.multipart_copy_threshold, lo=5 << 20, hi=5 << 30)
         if self.ca_file is not None and not isinstance(self.ca_file, str):
             try:
                 self.ca_file = os.fspath(self.ca_file)
@@ -320,6 +324,7 @@ class S3Config(_Record):
               ("vfs.s3.request_timeout_ms", str(self.request_timeout_ms)),
               ("vfs.s3.max_retries", str(self.max_retries)),
               ("vfs.s3.lock_lease_ms", str(self.lock_lease_ms)),
+              ("vfs.s3.multipart_copy_threshold", str(self.multipart_copy_threshold)),
               ("vfs.s3.verify_ssl", flag(self.verify_ssl))]
         if self.ca_file is not None:
             o.append(("vfs.s3.ca_file", self.ca_file))

@@ -125,10 +125,12 @@ static radi_status move_task(void *arg, size_t i, unsigned worker)
 {
     RDI_UNUSED(worker);
     move_job *j = arg;
-    const char *rel = j->ls->items[j->order[i]].name;
+    const rdi_dirent *e = &j->ls->items[j->order[i]];
+    const char *rel = e->name;
     char *f = rdi_path_join(j->from, rel), *t = rdi_path_join(j->to, rel);
+    /* The listing's size spares S3 a HEAD per object (it picks CopyObject or a multipart copy). */
     radi_status s = !f || !t         ? RADI_E_NOMEM
-                  : j->remove == 0  ? rdi_vfs_copy(j->ctx->vfs, f, t)
+                  : j->remove == 0  ? rdi_vfs_copy_sized(j->ctx->vfs, f, t, e->size)
                   : j->remove == 1  ? rdi_vfs_remove_file(j->ctx->vfs, f)
                                     : rdi_vfs_remove_file(j->ctx->vfs, t);
     free(f);

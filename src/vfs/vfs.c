@@ -245,11 +245,16 @@ radi_status rdi_vfs_unlock(rdi_lock_hold *l)
 
 radi_status rdi_vfs_copy(rdi_vfs *v, const char *from, const char *to)
 {
+    return rdi_vfs_copy_sized(v, from, to, RDI_VFS_SIZE_UNKNOWN);
+}
+
+radi_status rdi_vfs_copy_sized(rdi_vfs *v, const char *from, const char *to, uint64_t size)
+{
     const rdi_vfs_ops *ops = NULL, *to_ops = NULL;
     void *self = NULL, *to_self = NULL;
     RDI_TRY(pick(v, from, &ops, &self));
     RDI_TRY(pick(v, to, &to_ops, &to_self));
-    if (ops == to_ops && self == to_self && ops->copy) return ops->copy(self, from, to);
+    if (ops == to_ops && self == to_self && ops->copy) return ops->copy(self, from, to, size);
     rdi_buf b = RDI_BUF_INIT;
     RDI_TRY(rdi_vfs_read_all(v, from, &b));
     radi_status s = rdi_vfs_write(v, to, b.data, b.len);

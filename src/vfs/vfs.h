@@ -86,8 +86,11 @@ typedef struct rdi_vfs_ops {
      * sorted by name. A missing prefix is an empty list. */
     radi_status (*ls_recursive)(void *self, const char *uri, rdi_dirlist *out);
     /* Copies one object to `to` (replaced if it exists) without moving its bytes through
-     * the client where the backend can (S3: server-side CopyObject). */
-    radi_status (*copy)(void *self, const char *from, const char *to);
+     * the client where the backend can (S3: server-side CopyObject, or a multipart copy
+     * for a big object). size: the source's size when the caller knows it (a listing
+     * gave it; the source must not change meanwhile), else RDI_VFS_SIZE_UNKNOWN (S3
+     * then asks with a HEAD). */
+    radi_status (*copy)(void *self, const char *from, const char *to, uint64_t size);
     /* The writer lock named by uri (an object created for it): RADI_OK with *token, or
      * RADI_E_BUSY while another holder has it. A holder that dies releases it: the
      * POSIX lock is the kernel's (released with the process); on S3 it is a lease
@@ -147,6 +150,9 @@ radi_status rdi_vfs_lock(rdi_vfs *vfs, const char *uri, uint32_t lease_ms, uint3
 radi_status rdi_vfs_unlock(rdi_lock_hold *lock);
 /* One object (not a tree); emulated by read + write where the backend has no copy. */
 radi_status rdi_vfs_copy(rdi_vfs *vfs, const char *from, const char *to);
+/* The same with the source's size known (see rdi_vfs_ops.copy): saves S3 a HEAD. */
+#define RDI_VFS_SIZE_UNKNOWN UINT64_MAX
+radi_status rdi_vfs_copy_sized(rdi_vfs *vfs, const char *from, const char *to, uint64_t size);
 radi_status rdi_vfs_ls_recursive(rdi_vfs *vfs, const char *uri, rdi_dirlist *out);
 /* Writes whole objects (see rdi_vfs_ops.write_many), one by one where the backend has
  * no vectored write. */

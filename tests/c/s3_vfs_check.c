@@ -4,7 +4,8 @@
  * needs a server. Usage:
  *   s3_vfs_check ENDPOINT BUCKET SCENARIO [PREFIX]
  * ENDPOINT is host:port (http). Scenarios: basic multipart readmany list names kind
- * remove move errors threads deferred fault gone mpfail all. Settings from the environment: RADI_S3_PART_SIZE,
+ * remove move errors threads deferred fault gone mpfail bigcopy bigcopyfail all. Settings from the
+ * environment: RADI_S3_PART_SIZE, RADI_S3_COPY_THRESHOLD,
  * RADI_S3_MAX_RETRIES, RADI_S3_TIMEOUT_MS, RADI_S3_PARALLEL, RADI_S3_VIRTUAL (1: bucket.host), RADI_S3_ACCESS_KEY (signs
  * requests when set). Prints "ok <check>" / "FAIL <check>: ..." lines, then
  * "stats requests=N retries=N bytes_in=N bytes_out=N" and, per read_many case,
@@ -45,6 +46,12 @@ static char *u(const char *fmt, ...)
     vsnprintf(rel, sizeof rel, fmt, ap);
     va_end(ap);
     return rdi_asprintf("s3://%s/%s/%s", bucket, prefix, rel);
+}
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtoull(v, NULL, 10) : dflt;
 }
 
 static uint64_t requests(void)
@@ -367,7 +374,7 @@ static void move(void)
           "copy an object");
     CHECK(rdi_vfs_copy(vfs, other, c1) == RADI_OK && same_as(c1, (const uint8_t *)"o", 1), "copy replaces the target");
     s = rdi_vfs_copy(vfs, gone, c1);
-    CHECK(s == RADI_E_NOT_FOUND && strstr(radi_errmsg(), "CopyObject from s3://") && strstr(radi_errmsg(), "mv/none failed"),
+    CHECK(s == RADI_E_NOT_FOUND && strstr(radi_errmsg(), "mv/none: copy to s3://") && strstr(radi_errmsg(), "not found"),
           "copy of nothing (%s): %s",
           radi_status_name(s), radi_errmsg());
     free(c1);
@@ -510,6 +517,81 @@ static void mpfail(void)
     free(d);
 }
 
+/* Copies and moves of objects above RADI_S3_COPY_THRESHOLD (multipart copies) and at or
+ * below it (CopyObject): single objects and a tree mixing both, checked byte for byte.
+ * The Python side counts the requests each took through the proxy. */
+#define BIG_N ((size_t)(12u << 20) + 7)
+static void bigcopy(void)
+{
+    /* "edge" is exactly the threshold when that is small enough to write here. */
+    uint64_t th = env_u64("RADI_S3_COPY_THRESHOLD", (uint64_t)5 << 30);
+    size_t sizes[5] = {BIG_N, 1000, th <= (64u << 20) ? (size_t)th : 4096, 0, BIG_N + 3};
+    const char *names[5] = {"big", "small", "edge", "empty", "sub/big2"};
+    uint8_t *d[5];
+    char *tree = u("bc/tree"), *moved = u("bc/moved"), *src[5], *dst[5];
+    int ok = 1;
+    for (int i = 0; i < 5; i++) {
+        d[i] = malloc(sizes[i] ? sizes[i] : 1);
+        fill(d[i], sizes[i], 50 + (uint32_t)i);
+        src[i] = u("bc/tree/%s", names[i]);
+        dst[i] = u("bc/moved/%s", names[i]);
+        ok &= rdi_vfs_write(vfs, src[i], d[i], sizes[i]) == RADI_OK;
+    }
+    CHECK(ok, "bigcopy setup");
+    char *cb = u("bc/copy-big"), *cs = u("bc/copy-small"), *mb = u("bc/moved-big");
+    uint64_t before = requests();
+    radi_status s = rdi_vfs_copy(vfs, src[0], cb);
+    printf("bigcopy copy-big requests=%llu\n", (unsigned long long)(requests() - before));
+    CHECK(s == RADI_OK && same_as(cb, d[0], sizes[0]) && same_as(src[0], d[0], sizes[0]),
+          "bigcopy copy of a big object: identical, source intact");
+    before = requests();
+    s = rdi_vfs_copy(vfs, src[1], cs);
+    printf("bigcopy copy-small requests=%llu\n", (unsigned long long)(requests() - before));
+    CHECK(s == RADI_OK && same_as(cs, d[1], sizes[1]), "bigcopy copy of a small object");
+    before = requests();
+    s = rdi_vfs_copy_sized(vfs, src[0], cs, sizes[0]); /* the size known: no HEAD */
+    printf("bigcopy copy-big-sized requests=%llu\n", (unsigned long long)(requests() - before));
+    CHECK(s == RADI_OK && same_as(cs, d[0], sizes[0]), "bigcopy copy of a big object of known size");
+    CHECK(rdi_vfs_copy(vfs, src[4], cb) == RADI_OK && same_as(cb, d[4], sizes[4]), "bigcopy copy replaces a big target");
+    int k = -1;
+    CHECK(rdi_vfs_move(vfs, cb, mb) == RADI_OK && same_as(mb, d[4], sizes[4]) && rdi_vfs_kind(vfs, cb, &k) == RADI_OK &&
+              k == 0, "bigcopy move of a big object");
+    before = requests();
+    s = rdi_vfs_move(vfs, tree, moved);
+    printf("bigcopy move-tree requests=%llu\n", (unsigned long long)(requests() - before));
+    CHECK(s == RADI_OK, "bigcopy move of a tree of big and small objects");
+    ok = 1;
+    for (int i = 0; i < 5; i++) ok &= same_as(dst[i], d[i], sizes[i]);
+    CHECK(ok, "bigcopy moved tree identical");
+    CHECK(rdi_vfs_kind(vfs, tree, &k) == RADI_OK && k == 0, "bigcopy moved tree's source gone: %d", k);
+    for (int i = 0; i < 5; i++) {
+        free(d[i]);
+        free(src[i]);
+        free(dst[i]);
+    }
+    free(tree); free(moved); free(cb); free(cs); free(mb);
+}
+
+/* A big copy whose parts fail (the proxy refuses them): a tree move and a copy fail with
+ * the part's error, leave no target and keep the sources. */
+static void bigcopyfail(void)
+{
+    uint8_t *d = malloc(BIG_N);
+    fill(d, BIG_N, 60);
+    char *a = u("bcf/tree/big"), *b = u("bcf/tree/small"), *tree = u("bcf/tree"), *to = u("bcf/moved"),
+         *c = u("bcf/copy");
+    CHECK(rdi_vfs_write(vfs, a, d, BIG_N) == RADI_OK && rdi_vfs_write(vfs, b, "s", 1) == RADI_OK, "bigcopyfail setup");
+    radi_status s = rdi_vfs_move(vfs, tree, to);
+    printf("bigcopyfail status=%s\nmessage: %s\n", radi_status_name(s), radi_errmsg());
+    int k = -1, k2 = -1;
+    CHECK(s != RADI_OK && rdi_vfs_kind(vfs, to, &k) == RADI_OK && k == 0, "bigcopyfail failed move leaves no target");
+    CHECK(same_as(a, d, BIG_N) && same_as(b, (const uint8_t *)"s", 1), "bigcopyfail failed move keeps the sources");
+    s = rdi_vfs_copy(vfs, a, c);
+    CHECK(s != RADI_OK && strstr(radi_errmsg(), "UploadPartCopy") && rdi_vfs_kind(vfs, c, &k2) == RADI_OK && k2 == 0,
+          "bigcopyfail failed copy leaves no target (%s)", radi_status_name(s));
+    free(d); free(a); free(b); free(tree); free(to); free(c);
+}
+
 /* A config problem left for the first call (a bad credentials file, say) is what every
  * operation returns, before any request. */
 static void deferred(void)
@@ -562,12 +644,6 @@ static void lease(void)
     free(k);
 }
 
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? strtoull(v, NULL, 10) : dflt;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -585,6 +661,7 @@ int main(int argc, char **argv)
     c.use_environment = 0;
     c.multipart_part_size = env_u64("RADI_S3_PART_SIZE", 5u << 20);
     c.max_retries = (uint32_t)env_u64("RADI_S3_MAX_RETRIES", 5);
+    c.multipart_copy_threshold = env_u64("RADI_S3_COPY_THRESHOLD", (uint64_t)5 << 30);
     c.request_timeout_ms = (uint32_t)env_u64("RADI_S3_TIMEOUT_MS", 30000);
     c.connect_timeout_ms = 2000;
     c.max_parallel_ops = (uint32_t)env_u64("RADI_S3_PARALLEL", 16);
@@ -614,6 +691,8 @@ int main(int argc, char **argv)
     if (!strcmp(sc, "fault")) fault();
     if (!strcmp(sc, "gone")) gone();
     if (!strcmp(sc, "mpfail")) mpfail();
+    if (!strcmp(sc, "bigcopy")) bigcopy();
+    if (!strcmp(sc, "bigcopyfail")) bigcopyfail();
     if (all || !strcmp(sc, "deferred")) deferred();
     if (all || !strcmp(sc, "lease")) lease();
     rdi_s3_stats st;

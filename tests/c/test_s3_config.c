@@ -74,6 +74,30 @@ static void test_s3_set_values(void **state)
     rdi_s3_config_free(&c);
 }
 
+/* The multipart copy threshold: AWS's CopyObject limit by default, bounded by S3's part
+ * limits (5 MiB .. 5 GiB), named in the refusal. */
+static void test_copy_threshold(void **state)
+{
+    (void)state;
+    rdi_s3_config c;
+    rdi_s3_config_init(&c);
+    assert_true(c.multipart_copy_threshold == (uint64_t)5 << 30);
+    assert_int_equal(rdi_s3_config_set(&c, "multipart_copy_threshold", "5242880"), RADI_OK);
+    assert_true(c.multipart_copy_threshold == (uint64_t)5 << 20);
+    assert_int_equal(rdi_s3_config_set(&c, "multipart_copy_threshold", "5368709120"), RADI_OK);
+    assert_true(c.multipart_copy_threshold == (uint64_t)5 << 30);
+    assert_int_equal(rdi_s3_config_set(&c, "multipart_copy_threshold", "5242879"), RADI_E_INVALID);
+    assert_has(radi_errmsg(), "vfs.s3.multipart_copy_threshold");
+    assert_has(radi_errmsg(), "5242880..5368709120");
+    assert_int_equal(rdi_s3_config_set(&c, "multipart_copy_threshold", "5368709121"), RADI_E_INVALID);
+    assert_int_equal(rdi_s3_config_set(&c, "multipart_copy_threshold", "1 GiB"), RADI_E_INVALID);
+    assert_true(c.multipart_copy_threshold == (uint64_t)5 << 30);
+    assert_int_equal(rdi_s3_config_set(&c, "multipart_copy_threshold", "6000000"), RADI_OK);
+    assert_int_equal(rdi_s3_config_set(&c, "multipart_copy_threshold", NULL), RADI_OK);
+    assert_true(c.multipart_copy_threshold == (uint64_t)5 << 30);
+    rdi_s3_config_free(&c);
+}
+
 static void test_endpoint_urls(void **state)
 {
     (void)state;
@@ -511,6 +535,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_s3_set_values),
+        cmocka_unit_test(test_copy_threshold),
         cmocka_unit_test_setup_teardown(test_endpoint_urls, setup_env, teardown_env),
         cmocka_unit_test_setup_teardown(test_resolve_defaults, setup_env, teardown_env),
         cmocka_unit_test_setup_teardown(test_resolve_env, setup_env, teardown_env),

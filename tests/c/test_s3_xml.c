@@ -288,6 +288,29 @@ static void test_upload_id(void **state)
     assert_null(id);
 }
 
+/* AWS escapes the ETag's quotes as &quot; and may put it between newlines. */
+static void test_copy_part(void **state)
+{
+    (void)state;
+    const char *body = DECL "<CopyPartResult " NS "><LastModified>2026-01-01T00:00:00.000Z</LastModified>\n"
+                       "<ETag>\n&quot;b54357faf0632cce46e942fa68356b38&quot;\n</ETag></CopyPartResult>";
+    char *etag = (char *)1;
+    assert_int_equal(rdi_s3_parse_copy_part(body, len_of(body), &etag), RADI_OK);
+    assert_string_equal(etag, "\"b54357faf0632cce46e942fa68356b38\"");
+    free(etag);
+    const char *none = "<CopyPartResult><LastModified>x</LastModified></CopyPartResult>";
+    assert_int_equal(rdi_s3_parse_copy_part(none, len_of(none), &etag), RADI_E_CORRUPT);
+    assert_null(etag);
+    /* The 200 answer carrying an <Error> (a copy that failed after the headers went out). */
+    const char *err = "<Error><Code>InternalError</Code><Message>We encountered an internal error</Message></Error>";
+    assert_int_equal(rdi_s3_parse_copy_part(err, len_of(err), &etag), RADI_E_IO);
+    assert_non_null(strstr(radi_errmsg(), "InternalError"));
+    assert_null(etag);
+    const char *other = "<CopyObjectResult><ETag>\"x\"</ETag></CopyObjectResult>";
+    assert_int_equal(rdi_s3_parse_copy_part(other, len_of(other), &etag), RADI_E_CORRUPT);
+    assert_non_null(strstr(radi_errmsg(), "expected <CopyPartResult>"));
+}
+
 static void test_delete_result(void **state)
 {
     (void)state;
@@ -377,7 +400,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error),         cmocka_unit_test(test_list),
         cmocka_unit_test(test_list_empty_and_encoded), cmocka_unit_test(test_list_bad),
-        cmocka_unit_test(test_list_many),     cmocka_unit_test(test_upload_id),
+        cmocka_unit_test(test_list_many),     cmocka_unit_test(test_upload_id), cmocka_unit_test(test_copy_part),
         cmocka_unit_test(test_delete_result), cmocka_unit_test(test_build_delete),
         cmocka_unit_test(test_build_complete),
     };

@@ -1,7 +1,7 @@
 /*
  * The S3 backend's table and its namespace operations: URI parsing, listings (with and
  * without delimiter, paged), kind, size, removal (DeleteObjects in batches) and moves
- * (server-side copies, then deletes). Reads and writes live in s3_rw.c. Object stores
+ * (server-side copies, s3_copy.c, then deletes). Reads and writes live in s3_rw.c. Object stores
  * have no directories: a "directory" is a key prefix ending in '/', so every call here
  * maps a path to a key prefix and never trusts a name to be inside a prefix without the
  * '/' ("ab" is not inside "a").
@@ -232,8 +232,9 @@ static radi_status s3_ls_recursive(void *self, const char *uri, rdi_dirlist *out
 /* ---- kind, size ---- */
 
 /* HEAD of the key and a one-key listing of "key/" go out together (one round trip, not
- * two in a row): an object is a file, else anything below the prefix makes a directory. */
-static radi_status kind_of(rdi_s3 *s, const char *bucket, const char *key, int *out)
+ * two in a row): an object is a file, else anything below the prefix makes a directory.
+ * For a file, *size (if size is not NULL) is its size, from the HEAD. */
+static radi_status kind_of(rdi_s3 *s, const char *bucket, const char *key, int *out, uint64_t *size)
 {
     if (!*key) { /* the bucket root is a directory when the bucket exists */
         rdi_http_req r = {.method = "HEAD", .bucket = bucket, .key = key, .missing_ok = 1};
@@ -258,6 +259,10 @@ static radi_status kind_of(rdi_s3 *s, const char *bucket, const char *key, int *
     if (st == RADI_OK) {
         if (r[0].http_status != 404) {
             *out = 1;
+            if (size && r[0].content_length < 0)
+                st = rdi_error(RADI_E_IO, "s3://%s/%s: HEAD answer has no Content-Length", bucket, key);
+            else if (size)
+                *size = (uint64_t)r[0].content_length;
         } else if (r[1].http_status == 404) { /* no bucket: nothing there */
             *out = 0;
         } else {
@@ -283,7 +288,7 @@ static radi_status kind_of(rdi_s3 *s, const char *bucket, const char *key, int *
 static radi_status s3_kind(void *self, const char *uri, int *out)
 {
     OPEN(uri);
-    radi_status st = kind_of(s, bucket, key, out);
+    radi_status st = kind_of(s, bucket, key, out, NULL);
     CLOSE();
     return st;
 }
@@ -338,7 +343,7 @@ static void content_md5(const void *data, size_t len, char out[32])
 /* Deletes keys in DeleteObjects batches, the batches in parallel. A batch whose keys
  * XML 1.0 cannot carry (control characters, invalid UTF-8) is deleted key by key with
  * plain DELETEs instead. `what` names the directory in messages. */
-static radi_status delete_keys(rdi_s3 *s, const char *bucket, char *const *keys, size_t n, const char *what)
+radi_status rdi_s3_delete_keys(rdi_s3 *s, const char *bucket, char *const *keys, size_t n, const char *what)
 {
     if (n == 0) return RADI_OK;
     char *where = rdi_s3_uri_of(bucket, what);
@@ -411,7 +416,7 @@ static radi_status s3_remove_dir(void *self, const char *uri)
     radi_status st = prefix ? list_all(s, bucket, prefix, 0, 0, 1, &l) : rdi_nomem();
     /* As on POSIX, removing a path that is a file removes the file. */
     if (st == RADI_OK && *key) st = rdi_strlist_push(&l.keys, key);
-    if (st == RADI_OK) st = delete_keys(s, bucket, l.keys.items, l.keys.n, key);
+    if (st == RADI_OK) st = rdi_s3_delete_keys(s, bucket, l.keys.items, l.keys.n, key);
     if (prefix) listing_free(&l);
     free(prefix);
     CLOSE();
@@ -420,64 +425,21 @@ static radi_status s3_remove_dir(void *self, const char *uri)
 
 /* ---- move ---- */
 
-/* srcs[2i] is the copy-source header value, srcs[2i+1] the operation as messages name
- * it (the request's URI is the target, so the source must be named there). */
-static radi_status copy_requests(const char *from_bucket, char *const *src_keys, char *const *dst_keys, size_t n,
-                                 const char *to_bucket, rdi_http_req *rq, rdi_http_header *hs, char **srcs)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *enc = rdi_s3_encode(src_keys[i], 1);
-        srcs[2 * i] = enc ? rdi_asprintf("/%s/%s", from_bucket, enc) : NULL;
-        srcs[2 * i + 1] = rdi_asprintf("CopyObject from s3://%s/%s", from_bucket, src_keys[i]);
-        free(enc);
-        if (!srcs[2 * i] || !srcs[2 * i + 1]) return rdi_nomem();
-        hs[i] = (rdi_http_header){"x-amz-copy-source", srcs[2 * i]};
-        rq[i] = (rdi_http_req){.op = srcs[2 * i + 1], .method = "PUT", .bucket = to_bucket, .key = dst_keys[i],
-                               .headers = &hs[i], .n_headers = 1, .error_in_200 = 1};
-    }
-    return RADI_OK;
-}
-
-/* Copies every src key to its dst key in parallel; on failure removes the copies made. */
-static radi_status copy_all(rdi_s3 *s, const char *fb, char *const *src, const char *tb, char *const *dst, size_t n)
-{
-    rdi_http_req *rq = rdi_calloc(n ? n : 1, sizeof *rq);
-    rdi_http_header *hs = rdi_calloc(n ? n : 1, sizeof *hs);
-    char **srcs = rdi_calloc(n ? 2 * n : 1, sizeof *srcs);
-    radi_status st = rq && hs && srcs ? copy_requests(fb, src, dst, n, tb, rq, hs, srcs) : RADI_E_NOMEM;
-    if (st == RADI_OK) st = rdi_http_run_many(s->http, rq, n);
-    if (st != RADI_OK && rq) {
-        rdi_strlist made = RDI_STRLIST_INIT;
-        for (size_t i = 0; i < n; i++)
-            if (rq[i].result == RADI_OK && rq[i].http_status) rdi_strlist_push(&made, dst[i]);
-        char *saved = rdi_strdup(radi_errmsg());
-        (void)delete_keys(s, tb, made.items, made.n, "(undo of a failed move)");
-        if (saved) rdi_error(st, "%s", saved);
-        free(saved);
-        rdi_strlist_free(&made);
-    }
-    for (size_t i = 0; rq && i < n; i++) rdi_http_req_clear(&rq[i]);
-    for (size_t i = 0; srcs && i < 2 * n; i++) free(srcs[i]);
-    free(rq);
-    free(hs);
-    free(srcs);
-    return st;
-}
-
 static radi_status s3_move(void *self, const char *from, const char *to)
 {
     OPEN(from);
     char *tb = NULL, *tk = NULL;
     int kto = 0, kfrom = 0;
+    uint64_t fsize = 0;
     radi_status st = rdi_s3_split(to, &tb, &tk);
     if (st == RADI_OK && (!*key || !*tk)) st = rdi_error(RADI_E_INVALID, "%s: cannot move %s: a bucket root cannot move", to, from);
-    if (st == RADI_OK) st = kind_of(s, tb, tk, &kto);
+    if (st == RADI_OK) st = kind_of(s, tb, tk, &kto, NULL);
     if (st == RADI_OK && kto) st = rdi_error(RADI_E_EXISTS, "%s: cannot move %s there: it already exists", to, from);
-    if (st == RADI_OK) st = kind_of(s, bucket, key, &kfrom);
+    if (st == RADI_OK) st = kind_of(s, bucket, key, &kfrom, &fsize);
     if (st == RADI_OK && !kfrom) st = rdi_error(RADI_E_NOT_FOUND, "%s: move to %s failed: not found", from, to);
     if (st == RADI_OK && kfrom == 1) {
         char *sk[1] = {key}, *dk[1] = {tk};
-        st = copy_all(s, bucket, sk, tb, dk, 1);
+        st = rdi_s3_copy_objects(s, bucket, sk, &fsize, tb, dk, 1);
         rdi_http_req r = {.method = "DELETE", .bucket = bucket, .key = key, .missing_ok = 1};
         if (st == RADI_OK) st = rdi_http_run(s->http, &r);
         rdi_http_req_clear(&r);
@@ -491,8 +453,8 @@ static radi_status s3_move(void *self, const char *from, const char *to)
             char *d = rdi_asprintf("%s/%s", tk, l.keys.items[i] + plen);
             st = d ? rdi_strlist_push_owned(&dst, d) : rdi_nomem();
         }
-        if (st == RADI_OK) st = copy_all(s, bucket, l.keys.items, tb, dst.items, l.keys.n);
-        if (st == RADI_OK) st = delete_keys(s, bucket, l.keys.items, l.keys.n, key);
+        if (st == RADI_OK) st = rdi_s3_copy_objects(s, bucket, l.keys.items, l.sizes, tb, dst.items, l.keys.n);
+        if (st == RADI_OK) st = rdi_s3_delete_keys(s, bucket, l.keys.items, l.keys.n, key);
         rdi_strlist_free(&dst);
         if (prefix) listing_free(&l);
         free(prefix);
@@ -503,17 +465,27 @@ static radi_status s3_move(void *self, const char *from, const char *to)
     return st;
 }
 
-/* One object, server-side; the target is replaced if it exists. */
-static radi_status s3_copy(void *self, const char *from, const char *to)
+/* One object, server-side; the target is replaced if it exists. The size chooses between
+ * CopyObject and a multipart copy; a HEAD asks for it when the caller does not know it. */
+static radi_status s3_copy(void *self, const char *from, const char *to, uint64_t size)
 {
     OPEN(from);
     char *tb = NULL, *tk = NULL;
     radi_status st = rdi_s3_split(to, &tb, &tk);
     if (st == RADI_OK && (!*key || !*tk)) st = rdi_error(RADI_E_INVALID, "%s: cannot copy %s: not an object", to, from);
+    rdi_http_req h = {.method = "HEAD", .bucket = bucket, .key = key, .missing_ok = 1};
+    if (st == RADI_OK && size == RDI_VFS_SIZE_UNKNOWN) {
+        st = rdi_http_run(s->http, &h);
+        if (st == RADI_OK && h.http_status == 404) st = rdi_error(RADI_E_NOT_FOUND, "%s: copy to %s failed: not found", from, to);
+        else if (st == RADI_OK && h.content_length < 0)
+            st = rdi_error(RADI_E_IO, "%s: HEAD answer has no Content-Length", from);
+        size = (uint64_t)h.content_length;
+    }
     if (st == RADI_OK) {
         char *sk[1] = {key}, *dk[1] = {tk};
-        st = copy_all(s, bucket, sk, tb, dk, 1);
+        st = rdi_s3_copy_objects(s, bucket, sk, &size, tb, dk, 1);
     }
+    rdi_http_req_clear(&h);
     free(tb);
     free(tk);
     CLOSE();
@@ -533,6 +505,8 @@ radi_status rdi_s3_create(const rdi_s3_config *c, void **self)
     }
     uint64_t ps = c->multipart_part_size ? c->multipart_part_size : (uint64_t)50 << 20;
     s->part_size = RDI_MAX(ps, (uint64_t)5 << 20);
+    /* 0 (a config not from rdi_s3_config_init) means the default: AWS's CopyObject limit. */
+    s->copy_threshold = c->multipart_copy_threshold ? c->multipart_copy_threshold : (uint64_t)5 << 30;
     st = rdi_http_create(&s->cfg, &s->http);
     if (st != RADI_OK) {
         rdi_s3_config_free(&s->cfg);

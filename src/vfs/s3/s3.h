@@ -16,8 +16,13 @@
  *   mkdir       nothing (object stores have no directories)
  *   remove_file DELETE (missing is not an error)
  *   remove_dir  listing + DeleteObjects in batches of 1000
- *   move        server-side CopyObject of every object, then deletes (not atomic:
- *               callers order moves; docs/dataset.md states the S3 protocol)
+ *   move        server-side copy of every object, then deletes (not atomic:
+ *               callers order moves; docs/dataset.md states the S3 protocol). An object
+ *               up to multipart_copy_threshold is one CopyObject; a larger one is a
+ *               multipart upload of UploadPartCopy parts of part_size (s3_copy.c), all
+ *               parts and small copies of a move in flight together, aborted on failure
+ *   copy        the same for one object (a HEAD first for its size, unless the caller
+ *               gives it: rdi_vfs_copy_sized, as dataset moves do from their listing)
  * Errors name the operation, the bucket/key, the HTTP status and the S3 error code,
  * never a credential.
  */
@@ -35,6 +40,9 @@ typedef struct rdi_s3_config {
                                  * endpoint, 1 for AWS) ; -1 = not set (pick by endpoint) */
     uint32_t max_parallel_ops;  /* requests in flight in the whole backend; default 8 */
     uint64_t multipart_part_size; /* bytes; default 50 MiB; minimum 5 MiB */
+    uint64_t multipart_copy_threshold; /* bytes; an object larger than this is copied by
+                                        * UploadPartCopy parts, not one CopyObject (which
+                                        * AWS refuses above 5 GiB); default 5 GiB, 5 MiB..5 GiB */
     uint32_t connect_timeout_ms;  /* default 3000 */
     uint32_t request_timeout_ms;  /* whole request; default 30000 (a stalled transfer
                                    * also fails after this long without progress) */
@@ -61,7 +69,7 @@ radi_status rdi_s3_config_copy(const rdi_s3_config *src, rdi_s3_config *dst);
 
 /* Sets one option by the name after "vfs.s3." (region, endpoint, scheme,
  * use_virtual_addressing, max_parallel_ops, multipart_part_size (bytes),
- * multipart_part_size_mb, connect_timeout_ms, request_timeout_ms, max_retries,
+ * multipart_part_size_mb, multipart_copy_threshold (bytes), connect_timeout_ms, request_timeout_ms, max_retries,
  * verify_ssl, ca_file, aws_access_key_id, aws_secret_access_key, aws_session_token,
  * profile, use_environment). The value is checked (numbers, booleans "true/false/1/0");
  * an endpoint given as a URL ("http://127.0.0.1:9000") also sets the scheme. Unknown

@@ -32,6 +32,7 @@ void rdi_s3_config_init(rdi_s3_config *c)
     c->use_virtual_addressing = -1;
     c->max_parallel_ops = 8;
     c->multipart_part_size = 50 * MIB;
+    c->multipart_copy_threshold = 5120 * MIB;
     c->connect_timeout_ms = 3000;
     c->lock_lease_ms = 30000;
     c->request_timeout_ms = 30000;
@@ -210,6 +211,10 @@ static const num_opt NUM_OPTS[] = {
     /* S3's own limits on a part: 5 MiB .. 5 GiB */
     {"multipart_part_size", 5 * MIB, 5120 * MIB, 50 * MIB, offsetof(rdi_s3_config, multipart_part_size), 1, 1},
     {"multipart_part_size_mb", 5, 5120, 50, offsetof(rdi_s3_config, multipart_part_size), 1, MIB},
+    /* Up to 5 GiB a single CopyObject works on AWS; above, it is refused. Below 5 MiB a
+     * multipart copy would only cost requests. */
+    {"multipart_copy_threshold", 5 * MIB, 5120 * MIB, 5120 * MIB,
+     offsetof(rdi_s3_config, multipart_copy_threshold), 1, 1},
     {"connect_timeout_ms", 1, 600000, 3000, offsetof(rdi_s3_config, connect_timeout_ms), 0, 1},
     {"request_timeout_ms", 1, 86400000, 30000, offsetof(rdi_s3_config, request_timeout_ms), 0, 1},
     {"max_retries", 0, 100, 5, offsetof(rdi_s3_config, max_retries), 0, 1},
@@ -243,7 +248,7 @@ static int known_name(const char *name)
 {
     static const char *const NAMES[] = {
         "region", "endpoint", "scheme", "use_virtual_addressing", "max_parallel_ops",
-        "multipart_part_size", "multipart_part_size_mb", "connect_timeout_ms",
+        "multipart_part_size", "multipart_part_size_mb", "multipart_copy_threshold", "connect_timeout_ms",
         "request_timeout_ms", "max_retries", "lock_lease_ms", "verify_ssl", "ca_file", "aws_access_key_id",
         "aws_secret_access_key", "aws_session_token", "profile", "use_environment",
     };

@@ -206,7 +206,14 @@ radi_status rdi_s3_read(void *self, const char *uri, uint64_t off, void *buf, ui
 
 /* ---- writes ---- */
 
-static radi_status abort_upload(rdi_s3 *s, const char *bucket, const char *key, const char *eid)
+uint64_t rdi_s3_part_size_for(const rdi_s3 *s, uint64_t len)
+{
+    uint64_t ps = s->part_size;
+    while ((len + ps - 1) / ps > MAX_PARTS) ps *= 2;
+    return ps;
+}
+
+radi_status rdi_s3_abort_upload(rdi_s3 *s, const char *bucket, const char *key, const char *eid)
 {
     char *q = rdi_asprintf("uploadId=%s", eid);
     if (!q) return RADI_E_NOMEM;
@@ -238,28 +245,63 @@ static radi_status completed_anyway(rdi_s3 *s, const char *bucket, const char *k
     return st;
 }
 
-static radi_status multipart(rdi_s3 *s, const char *bucket, const char *key, const uint8_t *data, uint64_t len)
+radi_status rdi_s3_create_upload(rdi_s3 *s, const char *bucket, const char *key, char **eid)
 {
-    uint64_t ps = s->part_size;
-    while ((len + ps - 1) / ps > MAX_PARTS) ps *= 2;
-    size_t np = (size_t)((len + ps - 1) / ps);
     rdi_http_header ct = {"Content-Type", "application/octet-stream"};
     rdi_http_req r = {.op = "CreateMultipartUpload", .method = "POST", .bucket = bucket, .key = key,
                       .query = "uploads=", .headers = &ct, .n_headers = 1, .body = "", .body_len = 0};
-    char *id = NULL, *eid = NULL;
+    char *id = NULL;
+    *eid = NULL;
     radi_status st = rdi_http_run(s->http, &r);
     if (st == RADI_OK) {
         st = rdi_s3_parse_upload_id(r.resp.data, r.resp.len, &id);
         if (st != RADI_OK) rdi_error_wrap(st, "s3://%s/%s: CreateMultipartUpload", bucket, key);
     }
     rdi_http_req_clear(&r);
-    RDI_TRY(st);
-    eid = rdi_s3_encode(id, 0);
+    if (st == RADI_OK && !(*eid = rdi_s3_encode(id, 0))) st = rdi_nomem();
+    free(id);
+    return st;
+}
+
+radi_status rdi_s3_complete_upload(rdi_s3 *s, const char *bucket, const char *key, const char *eid,
+                                   const char *const *etags, size_t np, uint64_t len)
+{
+    rdi_buf body = RDI_BUF_INIT;
+    radi_status st = rdi_s3_xml_complete_multipart(etags, np, &body);
+    if (st == RADI_OK) {
+        char *q = rdi_asprintf("uploadId=%s", eid);
+        rdi_http_header xh = {"Content-Type", "application/xml"};
+        rdi_http_req c = {.op = "CompleteMultipartUpload", .method = "POST", .bucket = bucket, .key = key,
+                          .query = q, .headers = &xh, .n_headers = 1, .body = body.data, .body_len = body.len,
+                          .error_in_200 = 1};
+        st = q ? rdi_http_run(s->http, &c) : rdi_nomem();
+        if (st == RADI_E_NOT_FOUND && c.attempts > 1) st = completed_anyway(s, bucket, key, len, np, st);
+        rdi_http_req_clear(&c);
+        free(q);
+    }
+    rdi_buf_free(&body);
+    return st;
+}
+
+/* Aborts after a failure st; the failure's message stays the thread's message. */
+static void abort_keeping_error(rdi_s3 *s, const char *bucket, const char *key, const char *eid, radi_status st)
+{
+    char *saved = rdi_strdup(radi_errmsg());
+    (void)rdi_s3_abort_upload(s, bucket, key, eid);
+    if (saved) rdi_error(st, "%s", saved);
+    free(saved);
+}
+
+static radi_status multipart(rdi_s3 *s, const char *bucket, const char *key, const uint8_t *data, uint64_t len)
+{
+    uint64_t ps = rdi_s3_part_size_for(s, len);
+    size_t np = (size_t)((len + ps - 1) / ps);
+    char *eid = NULL;
+    RDI_TRY(rdi_s3_create_upload(s, bucket, key, &eid));
     rdi_http_req *rq = rdi_calloc(np, sizeof *rq);
     char **qs = rdi_calloc(np, sizeof *qs);
     const char **etags = rdi_calloc(np, sizeof *etags);
-    rdi_buf body = RDI_BUF_INIT;
-    st = eid && rq && qs && etags ? RADI_OK : rdi_nomem();
+    radi_status st = rq && qs && etags ? RADI_OK : rdi_nomem();
     for (size_t i = 0; i < np && st == RADI_OK; i++) {
         qs[i] = rdi_asprintf("partNumber=%zu&uploadId=%s", i + 1, eid);
         if (!qs[i]) { st = rdi_nomem(); break; }
@@ -273,37 +315,15 @@ static radi_status multipart(rdi_s3 *s, const char *bucket, const char *key, con
         if (!etags[i])
             st = rdi_error(RADI_E_IO, "s3://%s/%s: UploadPart %zu failed: the answer has no ETag", bucket, key, i + 1);
     }
-    if (st == RADI_OK) st = rdi_s3_xml_complete_multipart(etags, np, &body);
-    if (st == RADI_OK) {
-        char *q = rdi_asprintf("uploadId=%s", eid);
-        rdi_http_header xh = {"Content-Type", "application/xml"};
-        rdi_http_req c = {.op = "CompleteMultipartUpload", .method = "POST", .bucket = bucket, .key = key,
-                          .query = q, .headers = &xh, .n_headers = 1, .body = body.data, .body_len = body.len,
-                          .error_in_200 = 1};
-        st = q ? rdi_http_run(s->http, &c) : rdi_nomem();
-        if (st == RADI_E_NOT_FOUND && c.attempts > 1) st = completed_anyway(s, bucket, key, len, np, st);
-        rdi_http_req_clear(&c);
-        free(q);
-        if (st == RADI_OK) {
-            free(eid); /* completed: nothing to abort */
-            eid = NULL;
-        }
-    }
-    if (st != RADI_OK && eid) {
-        /* Leave no billed, invisible parts behind; the first failure stays the message. */
-        char *saved = rdi_strdup(radi_errmsg());
-        (void)abort_upload(s, bucket, key, eid);
-        if (saved) rdi_error(st, "%s", saved);
-        free(saved);
-    }
+    if (st == RADI_OK) st = rdi_s3_complete_upload(s, bucket, key, eid, etags, np, len);
+    /* Leave no billed, invisible parts behind; the first failure stays the message. */
+    if (st != RADI_OK) abort_keeping_error(s, bucket, key, eid, st);
     for (size_t i = 0; rq && i < np; i++) rdi_http_req_clear(&rq[i]);
     for (size_t i = 0; qs && i < np; i++) free(qs[i]);
-    rdi_buf_free(&body);
     free(rq);
     free(qs);
     free(etags);
     free(eid);
-    free(id);
     return st;
 }
 

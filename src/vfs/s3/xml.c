@@ -22,7 +22,7 @@
 enum el {
     EL_OTHER, EL_ERROR, EL_CODE, EL_MESSAGE, EL_KEY, EL_LIST, EL_CONTENTS, EL_SIZE,
     EL_COMMON, EL_PREFIX, EL_TRUNCATED, EL_NEXT, EL_ENCODING, EL_INITIATE, EL_UPLOAD_ID,
-    EL_DELETE_RESULT
+    EL_DELETE_RESULT, EL_COPY_PART, EL_ETAG
 };
 
 static const struct {
@@ -34,14 +34,14 @@ static const struct {
     {"CommonPrefixes", EL_COMMON}, {"Prefix", EL_PREFIX}, {"IsTruncated", EL_TRUNCATED},
     {"NextContinuationToken", EL_NEXT}, {"EncodingType", EL_ENCODING},
     {"InitiateMultipartUploadResult", EL_INITIATE}, {"UploadId", EL_UPLOAD_ID},
-    {"DeleteResult", EL_DELETE_RESULT},
+    {"DeleteResult", EL_DELETE_RESULT}, {"CopyPartResult", EL_COPY_PART}, {"ETag", EL_ETAG},
 };
 
-enum kind { K_ERROR, K_LIST, K_UPLOAD, K_DELETE };
+enum kind { K_ERROR, K_LIST, K_UPLOAD, K_DELETE, K_COPY_PART };
 
 static const char *const kind_what[] = {"S3 error", "S3 listing", "S3 InitiateMultipartUpload",
-                                        "S3 DeleteObjects"};
-static const enum el kind_root[] = {EL_ERROR, EL_LIST, EL_INITIATE, EL_DELETE_RESULT};
+                                        "S3 DeleteObjects", "S3 UploadPartCopy"};
+static const enum el kind_root[] = {EL_ERROR, EL_LIST, EL_INITIATE, EL_DELETE_RESULT, EL_COPY_PART};
 
 typedef struct xp {
     XML_Parser p;
@@ -63,6 +63,8 @@ typedef struct xp {
     char *truncated;
     /* K_UPLOAD */
     char *upload_id;
+    /* K_COPY_PART */
+    char *etag;
     /* K_DELETE: the current DeleteResult/Error */
     rdi_strlist *failed;
     char *err_key, *err_code;
@@ -101,6 +103,7 @@ static int wanted(const xp *x)
                at(x, EL_LIST, EL_COMMON, EL_PREFIX) || at(x, EL_LIST, EL_TRUNCATED, EL_OTHER) ||
                at(x, EL_LIST, EL_NEXT, EL_OTHER) || at(x, EL_LIST, EL_ENCODING, EL_OTHER);
     case K_UPLOAD: return at(x, EL_INITIATE, EL_UPLOAD_ID, EL_OTHER);
+    case K_COPY_PART: return at(x, EL_COPY_PART, EL_ETAG, EL_OTHER);
     case K_DELETE:
         return at(x, EL_DELETE_RESULT, EL_ERROR, EL_KEY) || at(x, EL_DELETE_RESULT, EL_ERROR, EL_CODE);
     default: return 0;
@@ -128,6 +131,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
                      : rdi_error(RADI_E_CORRUPT, "%s: expected <%s>, got <%.64s>", kind_what[x->kind],
                                  x->kind == K_LIST ? "ListBucketResult"
                                  : x->kind == K_UPLOAD ? "InitiateMultipartUploadResult"
+                                 : x->kind == K_COPY_PART ? "CopyPartResult"
                                                        : "DeleteResult",
                                  name));
             return;
@@ -239,6 +243,7 @@ static radi_status end_leaf(xp *x)
         free(tmp);
         return st;
     case K_UPLOAD: return take_text(x, &x->upload_id);
+    case K_COPY_PART: return take_text(x, &x->etag);
     case K_DELETE:
         return take_text(x, at(x, EL_DELETE_RESULT, EL_ERROR, EL_KEY) ? &x->err_key : &x->err_code);
     default: return RADI_OK;
@@ -315,6 +320,7 @@ static void xp_free(xp *x)
     free(x->encoding);
     free(x->truncated);
     free(x->upload_id);
+    free(x->etag);
     free(x->err_key);
     free(x->err_code);
 }
@@ -466,6 +472,27 @@ radi_status rdi_s3_parse_upload_id(const void *body, size_t len, char **upload_i
     if (st == RADI_OK) {
         *upload_id = x.upload_id;
         x.upload_id = NULL;
+    }
+    xp_free(&x);
+    return st;
+}
+
+/* ---- UploadPartCopy ---- */
+
+radi_status rdi_s3_parse_copy_part(const void *body, size_t len, char **etag)
+{
+    *etag = NULL;
+    xp x = {0};
+    x.kind = K_COPY_PART;
+    radi_status st = run(&x, body, len);
+    if (st == RADI_OK && x.root == EL_ERROR) st = error_doc(&x);
+    if (st == RADI_OK) {
+        if (x.etag) trim(x.etag); /* the text is the quoted ETag, perhaps between newlines */
+        if (!x.etag || !*x.etag) st = rdi_error(RADI_E_CORRUPT, "S3 UploadPartCopy: answer without <ETag>");
+    }
+    if (st == RADI_OK) {
+        *etag = x.etag;
+        x.etag = NULL;
     }
     xp_free(&x);
     return st;

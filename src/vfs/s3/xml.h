@@ -40,6 +40,10 @@ void rdi_s3_list_page_free(rdi_s3_list_page *p);
 /* InitiateMultipartUploadResult/UploadId (malloc'd). */
 radi_status rdi_s3_parse_upload_id(const void *body, size_t len, char **upload_id);
 
+/* CopyPartResult/ETag of an UploadPartCopy (malloc'd, as sent: quotes kept; the
+ * entity-escaped &quot; of AWS's answers is decoded by the parser). */
+radi_status rdi_s3_parse_copy_part(const void *body, size_t len, char **etag);
+
 /* DeleteResult: the keys that failed (<Error><Key>, with their Code), malloc'd
  * "key (Code)" strings; an empty list means every key was deleted. */
 radi_status rdi_s3_parse_delete_result(const void *body, size_t len, rdi_strlist *failed);
