@@ -22,6 +22,10 @@ struct rdi_tile_cache {
     rdi_tile_entry **buckets;
     size_t nbuckets, n;
     rdi_tile_entry *head, *tail;
+    /* The doorkeeper: hashes of keys offered once, direct-mapped (a collision forgets
+     * the older key, which costs one more partial decode), sized at the first offer. */
+    uint64_t *seen;
+    size_t nseen;
 };
 
 static uint64_t key_hash(const char *file, uint64_t index)
@@ -62,6 +66,7 @@ void rdi_tile_cache_free(rdi_tile_cache *c)
         entry_free(e);
     }
     free(c->buckets);
+    free(c->seen);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -123,6 +128,25 @@ static void grow(rdi_tile_cache *c)
     free(c->buckets);
     c->buckets = b;
     c->nbuckets = nb;
+}
+
+int rdi_tile_cache_admit(rdi_tile_cache *c, const char *file, uint64_t index, uint64_t size)
+{
+    uint64_t h = key_hash(file, index) | 1; /* 0 marks an empty slot */
+    int again = 1;                          /* without a doorkeeper (no memory): admit */
+    pthread_mutex_lock(&c->lock);
+    if (!c->seen) {
+        uint64_t n = 2 * (c->capacity / (size ? size : 1));
+        c->nseen = (size_t)RDI_MIN(RDI_MAX(n, (uint64_t)64), (uint64_t)1 << 20);
+        c->seen = calloc(c->nseen, sizeof *c->seen);
+    }
+    if (c->seen) {
+        uint64_t *slot = &c->seen[h % c->nseen];
+        again = *slot == h;
+        *slot = again ? 0 : h; /* an admitted key leaves the doorkeeper */
+    }
+    pthread_mutex_unlock(&c->lock);
+    return again;
 }
 
 rdi_tile_entry *rdi_tile_cache_get(rdi_tile_cache *c, const char *file, uint64_t index, uint64_t size)

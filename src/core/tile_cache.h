@@ -3,7 +3,8 @@
  * reader's, include/radi/patches.h). Entries are keyed by the data file a tile was
  * filtered into and its index there: a fragment's files are never rewritten (a new
  * write or a consolidation makes a new fragment with a new name), so an entry stays
- * true for as long as the file exists and needs no invalidation. Least recently used
+ * true for as long as the file exists and needs no invalidation. A tile enters on its
+ * second use within a recent window (a doorkeeper, rdi_tile_cache_admit). Least recently used
  * entries are evicted once the bytes held exceed the capacity; an entry a reader has
  * pinned is unlinked at once but freed only when its last pin is released.
  */
@@ -22,6 +23,13 @@ void rdi_tile_cache_free(rdi_tile_cache *c);
 /* Whether a tile of `size` bytes may be cached at all (size <= capacity). */
 int rdi_tile_cache_fits(const rdi_tile_cache *c, uint64_t size);
 
+/* Admission, for a tile of `size` bytes not in the cache: 1 when (file, index) was
+ * offered recently (since about 2 * capacity / size other offers), and the caller should
+ * decode it whole and put it; else 0, and the key is remembered. A tile used once, as
+ * in random patches over a dataset much larger than the cache, is so never decoded
+ * whole for nothing (decoding only the chunks a box needs is about half the work).
+ * Thread-safe. */
+int rdi_tile_cache_admit(rdi_tile_cache *c, const char *file, uint64_t index, uint64_t size);
 /* The entry of (file, index) of exactly `size` bytes, pinned and made most recent, or
  * NULL. Thread-safe. */
 rdi_tile_entry *rdi_tile_cache_get(rdi_tile_cache *c, const char *file, uint64_t index, uint64_t size);

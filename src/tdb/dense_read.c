@@ -151,8 +151,10 @@ typedef struct pass {
     bigbuf own_arena;
     uint64_t *parts;            /* I/O requests: range index | part number << 40 */
     /* Decoded-tile cache (rdi_dense_read_box's caller's; NULL: none): per contribution,
-     * its whole decoded tile, pinned, once found in or put into the cache. */
+     * whether its tile goes through the cache (found there, or admitted: then decoded
+     * whole and put there; the others decode as without a cache) and its pinned entry. */
     rdi_tile_cache *cache;
+    uint8_t *whole;
     rdi_tile_entry **pin;
     radi_read_stats stats;
 } pass;
@@ -317,12 +319,13 @@ static radi_status decode(pass *ps, worker *w, uint64_t ci, const stile *t, cons
                           (last + 1) * ps->cs, w->scratch, &w->chunk, what);
 }
 
-/* The decoded tile of contribution ci: the cached one when there is a cache (found at
- * planning, else decoded whole now and put there), else its part decoded into dst. */
+/* The decoded tile of contribution ci: the cached one when it goes through the cache
+ * (found at planning, else decoded whole now and put there), else its part decoded into
+ * dst. */
 static radi_status tile_of(pass *ps, worker *w, uint64_t ci, const stile *t, const int64_t *part, uint8_t *dst,
                            const uint8_t **tile)
 {
-    if (!ps->pin) {
+    if (!ps->whole || !ps->whole[ci]) {
         *tile = dst;
         return decode(ps, w, ci, t, part, dst);
     }
@@ -370,7 +373,7 @@ static radi_status decode_task(void *arg, size_t ti, unsigned wi)
     uint64_t tb = p->tcells * ps->cs;
     if (tk->group) {
         size_t n = tk->ns;
-        if (!ps->pin) RDI_TRY(bigbuf_reserve(&w->buf, (size_t)(n * tb)));
+        RDI_TRY(bigbuf_reserve(&w->buf, (size_t)(n * tb)));
         piece *pcs = rdi_malloc(n * (sizeof(piece) + sizeof(uint8_t *) + 2 * sizeof(int64_t)));
         if (!pcs) return RADI_E_NOMEM;
         const uint8_t **src = (const uint8_t **)(pcs + n);
@@ -379,7 +382,7 @@ static radi_status decode_task(void *arg, size_t ti, unsigned wi)
         for (uint32_t k = 0; k < tk->ns && s == RADI_OK; k++) {
             const stile *t = &p->st[tk->s0 + k];
             const uint8_t *tile = NULL;
-            s = tile_of(ps, w, t->c0, t, t->box, ps->pin ? NULL : w->buf.data + k * tb, &tile);
+            s = tile_of(ps, w, t->c0, t, t->box, w->buf.data + k * tb, &tile);
             make_piece(ps, t, t->box, tile, &pcs[k]);
         }
         if (s == RADI_OK) rdi_dense_copy_group(pcs, tk->ns, p->ndim, p->g, p->src_fast, ps->cs, src, ng, ssg);
@@ -397,14 +400,15 @@ static radi_status decode_task(void *arg, size_t ti, unsigned wi)
                 rdi_dense_fill_box(p, ps->out, c->part, ps->fill, ps->cs);
                 continue;
             }
-            if (c->direct && !ps->pin) { /* a whole tile: its first cell is the part's */
+            int cached = ps->whole && ps->whole[ci];
+            if (c->direct && !cached) { /* a whole tile: its first cell is the part's */
                 make_piece(ps, t, c->part, NULL, &pc);
                 RDI_TRY(decode(ps, w, ci, t, c->part, pc.dst));
                 continue;
             }
             const uint8_t *tile = NULL;
-            if (!ps->pin) RDI_TRY(bigbuf_reserve(&w->buf, (size_t)tb));
-            RDI_TRY(tile_of(ps, w, ci, t, c->part, ps->pin ? NULL : w->buf.data, &tile));
+            if (!cached) RDI_TRY(bigbuf_reserve(&w->buf, (size_t)tb));
+            RDI_TRY(tile_of(ps, w, ci, t, c->part, cached ? NULL : w->buf.data, &tile));
             make_piece(ps, t, c->part, tile, &pc);
             rdi_dense_copy_piece(&pc, p->ndim, ps->cs);
         }
@@ -569,14 +573,19 @@ static radi_status run_pass(pass *ps)
     }
     free(used);
     free(mark);
-    /* The tiles already in the cache are pinned now, so the batches skip their reads. */
-    if (s == RADI_OK && ps->cache && rdi_tile_cache_fits(ps->cache, p->tcells * ps->cs)) {
+    /* The tiles already in the cache are pinned now, so the batches skip their reads; of
+     * the others, those the cache admits (seen recently) will be decoded whole into it. */
+    uint64_t tb = p->tcells * ps->cs;
+    if (s == RADI_OK && ps->cache && rdi_tile_cache_fits(ps->cache, tb)) {
         ps->pin = rdi_calloc((size_t)(p->nc ? p->nc : 1), sizeof *ps->pin);
-        if (!ps->pin) s = RADI_E_NOMEM;
-        for (uint64_t ci = 0; ci < p->nc && s == RADI_OK; ci++)
-            if (ps->fai[p->c[ci].frag] >= 0)
-                ps->pin[ci] = rdi_tile_cache_get(ps->cache, ps->furi[p->c[ci].frag], p->c[ci].ftile,
-                                                 p->tcells * ps->cs);
+        ps->whole = rdi_calloc((size_t)(p->nc ? p->nc : 1), 1);
+        if (!ps->pin || !ps->whole) s = RADI_E_NOMEM;
+        for (uint64_t ci = 0; ci < p->nc && s == RADI_OK; ci++) {
+            const contrib *c = &p->c[ci];
+            if (ps->fai[c->frag] < 0) continue;
+            ps->pin[ci] = rdi_tile_cache_get(ps->cache, ps->furi[c->frag], c->ftile, tb);
+            ps->whole[ci] = ps->pin[ci] || rdi_tile_cache_admit(ps->cache, ps->furi[c->frag], c->ftile, tb);
+        }
     }
 
     /* Group tiles only when the tile's fastest dimension is not the output's (a
@@ -612,6 +621,8 @@ static radi_status run_pass(pass *ps)
     for (uint64_t ci = 0; ps->pin && ci < p->nc; ci++) rdi_tile_cache_release(ps->cache, ps->pin[ci]);
     free(ps->pin);
     ps->pin = NULL;
+    free(ps->whole);
+    ps->whole = NULL;
     for (uint32_t f = 0; f < nf && ps->furi; f++) free(ps->furi[f]);
     free(ps->furi);
     free(ps->fai);

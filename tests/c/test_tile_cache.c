@@ -1,6 +1,6 @@
 /* The decoded-tile cache (core/tile_cache.h) and radi_read_patches over it: hits, LRU
- * eviction by bytes, entries pinned through an eviction, a concurrent duplicate insert;
- * a repeated batch reads no bytes and gives the same voxels as with the cache off; many
+ * eviction by bytes, entries pinned through an eviction, a concurrent duplicate insert,
+ * admission on the second use; a batch read a third time reads no bytes and gives the same voxels as with the cache off; many
  * threads reading through a cache of three tiles (constant eviction) get exact boxes. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -60,6 +60,26 @@ static void test_lru(void **state)
     rdi_tile_cache_free(c);
 }
 
+static void test_admission(void **state)
+{
+    (void)state;
+    rdi_tile_cache *c = NULL;
+    assert_int_equal(rdi_tile_cache_create(1000, &c), RADI_OK);
+    /* first offer remembered, second admitted, and then forgotten by the doorkeeper */
+    assert_false(rdi_tile_cache_admit(c, "f/a0.tdb", 3, 100));
+    assert_false(rdi_tile_cache_admit(c, "f/a0.tdb", 4, 100));
+    assert_true(rdi_tile_cache_admit(c, "f/a0.tdb", 3, 100));
+    assert_false(rdi_tile_cache_admit(c, "f/a0.tdb", 3, 100));
+    assert_true(rdi_tile_cache_admit(c, "f/a0.tdb", 4, 100));
+    /* a window of ~2 * capacity / size offers: 500 other keys push a key out */
+    assert_false(rdi_tile_cache_admit(c, "g", 0, 100));
+    int forgotten = 0;
+    for (uint64_t k = 1; k <= 500; k++) rdi_tile_cache_admit(c, "h", k, 100);
+    forgotten = !rdi_tile_cache_admit(c, "g", 0, 100);
+    assert_true(forgotten);
+    rdi_tile_cache_free(c);
+}
+
 static radi_ctx *ctx_with_cache(const char *bytes)
 {
     radi_options *o = NULL;
@@ -105,6 +125,10 @@ static void test_repeat_reads_nothing(void **state)
     boxes(7, shape, h, rq, on);
     assert_int_equal(radi_read_patches(cached, rq, NB, &o, &s1), RADI_OK);
     assert_true(s1.bytes_read > 0);
+    for (int i = 0; i < NB; i++) assert_int_equal(ref_compare(&t, rq[i].start, rq[i].shape, on[i], &o), 0);
+    /* a tile enters the cache on its second use: the second read puts them all there */
+    memset(on, 0x5A, sizeof on);
+    assert_int_equal(radi_read_patches(cached, rq, NB, &o, &s2), RADI_OK);
     for (int i = 0; i < NB; i++) assert_int_equal(ref_compare(&t, rq[i].start, rq[i].shape, on[i], &o), 0);
     memset(on, 0x5A, sizeof on);
     assert_int_equal(radi_read_patches(cached, rq, NB, &o, &s2), RADI_OK);
@@ -195,6 +219,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lru),
+        cmocka_unit_test(test_admission),
         cmocka_unit_test(test_option_checked),
         cmocka_unit_test_setup_teardown(test_repeat_reads_nothing, vfix_setup, vfix_teardown),
         cmocka_unit_test_setup_teardown(test_threads_under_eviction, vfix_setup, vfix_teardown),
