@@ -85,7 +85,10 @@ typedef struct radi_patch_request {
  * context keeps the tiles this call decodes, whole and in the stored type, keyed by the
  * fragment file and tile index (a fragment is never rewritten, so an entry never goes
  * stale); a tile found there is neither read nor decoded again, by this call or a later
- * one, on any thread. Tiles larger than the cache are decoded for the request alone.
+ * one, on any thread. A tile enters on its second use within a recent window (about
+ * twice as many tiles as the cache holds); its first use decodes only what the box
+ * needs, so random patches over a dataset much larger than the cache cost what they cost
+ * without it. Tiles larger than the cache are decoded for the request alone.
  * Turning the cache off (0) reads and decodes each tile a request needs, only its chunks
  * holding the box.
  *
