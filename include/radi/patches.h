@@ -77,15 +77,28 @@ typedef struct radi_patch_request {
  * any request is read, and set every request's status to the same value.
  *
  * options NULL: radi_patch_options_init's. stats (may be NULL) receives the sum over the
- * requests: tiles_read counts every tile decoded for each request (a tile two requests
- * need is read twice; nothing is cached between calls).
+ * requests: tiles_read counts every tile each request uses (a tile two requests need
+ * counts twice), whether read or found in the tile cache; bytes_read and io_requests
+ * count only what was read from storage.
+ *
+ * Tile cache: with the option tile_cache_size (radi.h) nonzero, as by default, a volume's
+ * context keeps the tiles this call decodes, whole and in the stored type, keyed by the
+ * fragment file and tile index (a fragment is never rewritten, so an entry never goes
+ * stale); a tile found there is neither read nor decoded again, by this call or a later
+ * one, on any thread. A tile enters on its second use within a recent window (about
+ * twice as many tiles as the cache holds); its first use decodes only what the box
+ * needs, so random patches over a dataset much larger than the cache cost what they cost
+ * without it. Tiles larger than the cache are decoded for the request alone.
+ * Turning the cache off (0) reads and decodes each tile a request needs, only its chunks
+ * holding the box.
  *
  * Threads: requests are spread over ctx's pool, each request read by one thread (a call
  * with one request runs on one thread; use radi_volume_read for one large box). When the
  * pool is busy with another caller's loop, this call runs its requests on the calling
  * thread. The call is reentrant: any number of threads may call it at once, over the
  * same volumes too, and may read those volumes with radi_volume_read meanwhile.
- * Memory: each pool thread keeps codec contexts and tile buffers for the call, and, for
+ * Memory: the tile cache (above, up to tile_cache_size plus the tiles pinned by calls
+ * running); each pool thread keeps codec contexts and tile buffers for the call, and, for
  * float outputs or edge/reflect padding, one box in the stored type; the tile bytes in
  * flight for one request are capped at memory_budget / pool size (RADI_E_BUDGET for that
  * request beyond it). */

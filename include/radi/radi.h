@@ -180,6 +180,12 @@ RADI_API const radi_config *radi_ctx_config(const radi_ctx *ctx);
  * TileDB's Config and curl's options). radi_config above is frozen; every new setting
  * is a key here. Keys (values are strings; booleans "true"/"false"/"1"/"0"):
  *   memory_budget, concurrency, format_version     override the radi_config fields
+ *   tile_cache_size                  bytes of decoded tiles radi_read_patches keeps between
+ *                                    calls (patches.h), shared by the context's threads; a
+ *                                    tile enters on its second use, the least recently used
+ *                                    leaves; default 268435456 (256 MiB: all the 64^3 tiles
+ *                                    of ~10 int16 volumes of 240x240x155), taken only as
+ *                                    tiles are decoded; 0 turns it off
  *   dataset.lock_wait_ms             how long a dataset write waits for another writer's
  *                                    lock before failing with RADI_E_BUSY; default 30000
  *   vfs.posix.sync                   "true" (default): local writes fsync file data before the

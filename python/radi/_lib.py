@@ -309,7 +309,8 @@ def context_options(cfg=None) -> tuple:
         cfg = get_config()
     read = cfg.read
     return (("memory_budget", str(int(read.memory_budget_mb) << 20)),
-            ("concurrency", str(int(read.concurrency)))) + cfg.s3._options()
+            ("concurrency", str(int(read.concurrency))),
+            ("tile_cache_size", str(int(read.tile_cache_mb) << 20))) + cfg.s3._options()
 
 
 def context() -> Context:

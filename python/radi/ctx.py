@@ -163,15 +163,18 @@ class CompressionConfig(_Record):
 
 class ReadConfig(_Record):
     """Reads: bytes of tiles in flight (MB) and worker threads. max_workers sizes
-    thread pools of bulk operations (ingestion, copies)."""
+    thread pools of bulk operations (ingestion, copies). tile_cache_mb (radi's own):
+    decoded tiles the batch patch reader keeps between calls (option tile_cache_size;
+    0 turns the cache off)."""
 
-    _fields = (("memory_budget_mb", 1024), ("concurrency", 4), ("max_workers", 4))
+    _fields = (("memory_budget_mb", 1024), ("concurrency", 4), ("max_workers", 4), ("tile_cache_mb", 256))
 
     def _check(self):
         name = type(self).__name__
         self.memory_budget_mb = _int_field(name, "memory_budget_mb", self.memory_budget_mb, lo=64)
         self.concurrency = _int_field(name, "concurrency", self.concurrency, lo=1, hi=64)
         self.max_workers = _int_field(name, "max_workers", self.max_workers, lo=1, hi=32)
+        self.tile_cache_mb = _int_field(name, "tile_cache_mb", self.tile_cache_mb, lo=0)
 
 
 class IOConfig(ReadConfig):
@@ -389,7 +392,7 @@ def configure(*, tile: TileConfig | None = None, compression: CompressionConfig 
                                 compression=compression if compression is not None else new.write.compression)
     if io is not None:
         _expect("io", io, ReadConfig)
-        new.read = ReadConfig(io.memory_budget_mb, io.concurrency, io.max_workers)
+        new.read = ReadConfig(io.memory_budget_mb, io.concurrency, io.max_workers, io.tile_cache_mb)
     if read is not None:
         _expect("read", read, ReadConfig)
         new.read = read

@@ -57,6 +57,9 @@ radi_status radi_ctx_create_with_options(const radi_config *config, const radi_o
     radi_status s = rdi_options_ms(opts, "dataset.lock_wait_ms", 30000, &ctx->lock_wait_ms);
     int sync = 1;
     if (s == RADI_OK) s = rdi_options_bool(opts, "vfs.posix.sync", 1, &sync);
+    uint64_t cache = 0;
+    if (s == RADI_OK) s = rdi_options_bytes(opts, "tile_cache_size", RDI_TILE_CACHE_DEFAULT, &cache);
+    if (s == RADI_OK && cache) s = rdi_tile_cache_create(cache, &ctx->tile_cache);
     if (s == RADI_OK) s = rdi_vfs_create(&ctx->vfs);
     /* Durable by default; vfs.posix.sync=false trades power-cut durability for speed. */
     static const rdi_posix_settings no_sync = {0};
@@ -82,6 +85,7 @@ void radi_ctx_free(radi_ctx *ctx)
     if (getpid() != ctx->pid) return; /* fork()ed child: nothing of it is ours to release */
     rdi_pool_free(ctx->pool);
     rdi_vfs_free(ctx->vfs);
+    rdi_tile_cache_free(ctx->tile_cache);
     free(ctx);
 }
 

@@ -33,6 +33,32 @@ static int is_ms_key(const char *k)
     return 0;
 }
 
+/* Sizes in bytes. */
+static const char *const BYTES_KEYS[] = {"tile_cache_size"};
+
+static int is_bytes_key(const char *k)
+{
+    for (size_t i = 0; i < sizeof BYTES_KEYS / sizeof BYTES_KEYS[0]; i++)
+        if (!strcmp(k, BYTES_KEYS[i])) return 1;
+    return 0;
+}
+
+/* The one check of a byte count, for set (validate) and for use. */
+static radi_status parse_bytes(const char *key, const char *value, uint64_t *out)
+{
+    if (!rdi_parse_u64(value, 0, UINT64_MAX, out))
+        return rdi_error(RADI_E_INVALID, "%s: expected a number of bytes, got '%.80s'", key, value);
+    return RADI_OK;
+}
+
+radi_status rdi_options_bytes(const radi_options *o, const char *key, uint64_t dflt, uint64_t *out)
+{
+    const char *v = NULL;
+    *out = dflt;
+    if (!o || radi_options_get(o, key, &v) != RADI_OK || !v) return RADI_OK;
+    return parse_bytes(key, v, out);
+}
+
 /* Switches: "true"/"false" (or 1/0). */
 static const char *const BOOL_KEYS[] = {"vfs.posix.sync"};
 
@@ -107,6 +133,10 @@ static radi_status validate(const char *key, const char *value)
     if (is_ms_key(key)) {
         uint32_t ms;
         return value ? parse_ms(key, value, &ms) : RADI_OK;
+    }
+    if (is_bytes_key(key)) {
+        uint64_t n;
+        return value ? parse_bytes(key, value, &n) : RADI_OK;
     }
     if (is_bool_key(key)) {
         int b;

@@ -22,6 +22,9 @@ radi_status rdi_options_apply_s3(const radi_options *opts, rdi_s3_config *c);
 /* A millisecond setting (dataset.lock_wait_ms), dflt when unset (opts may be NULL). */
 radi_status rdi_options_ms(const radi_options *opts, const char *key, uint32_t dflt, uint32_t *out);
 
+/* A byte-count option's value (tile_cache_size), dflt when unset (opts may be NULL). */
+radi_status rdi_options_bytes(const radi_options *opts, const char *key, uint64_t dflt, uint64_t *out);
+
 /* A true/false option's value (dflt when unset). */
 radi_status rdi_options_bool(const radi_options *o, const char *key, int dflt, int *out);
 

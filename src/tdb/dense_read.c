@@ -150,6 +150,12 @@ typedef struct pass {
     bigbuf *arena;              /* own_arena, or the single worker's (keep) */
     bigbuf own_arena;
     uint64_t *parts;            /* I/O requests: range index | part number << 40 */
+    /* Decoded-tile cache (rdi_dense_read_box's caller's; NULL: none): per contribution,
+     * whether its tile goes through the cache (found there, or admitted: then decoded
+     * whole and put there; the others decode as without a cache) and its pinned entry. */
+    rdi_tile_cache *cache;
+    uint8_t *whole;
+    rdi_tile_entry **pin;
     radi_read_stats stats;
 } pass;
 
@@ -289,17 +295,20 @@ static radi_status unfilter_range(const radi_filter_list *fl, radi_datatype type
 }
 
 /* Unfilters the tile of contribution ci into dst (tile-sized); only the bytes holding
- * `part` (a box inside the tile) are guaranteed. */
+ * `part` (a box inside the tile; NULL: the whole tile) are guaranteed. */
 static radi_status decode(pass *ps, worker *w, uint64_t ci, const stile *t, const int64_t *part, uint8_t *dst)
 {
     const plan *p = ps->p;
     const contrib *c = &p->c[ci];
     const rdi_fragmeta *fm = p->a->frags[c->frag];
     const rdi_attr *at = &fm->schema->attrs[ps->fai[c->frag]];
-    uint64_t tb = p->tcells * ps->cs, first = 0, last = 0;
-    for (uint32_t d = 0; d < p->ndim; d++) {
-        first += (uint64_t)(part[2 * d] - t->tbox[2 * d]) * p->tstride[d];
-        last += (uint64_t)(part[2 * d + 1] - t->tbox[2 * d]) * p->tstride[d];
+    uint64_t tb = p->tcells * ps->cs, first = 0, last = p->tcells - 1;
+    if (part) {
+        last = 0;
+        for (uint32_t d = 0; d < p->ndim; d++) {
+            first += (uint64_t)(part[2 * d] - t->tbox[2 * d]) * p->tstride[d];
+            last += (uint64_t)(part[2 * d + 1] - t->tbox[2 * d]) * p->tstride[d];
+        }
     }
     char what[600];
     snprintf(what, sizeof what, "%s tile %llu", ps->furi[c->frag], (unsigned long long)c->ftile);
@@ -308,6 +317,34 @@ static radi_status decode(pass *ps, worker *w, uint64_t ci, const stile *t, cons
     radi_datatype type = ps->validity ? RADI_UINT8 : at->type;
     return unfilter_range(fl, type, (uint32_t)ps->cs, ps->cdata[ci], ps->clen[ci], dst, tb, first * ps->cs,
                           (last + 1) * ps->cs, w->scratch, &w->chunk, what);
+}
+
+/* The decoded tile of contribution ci: the cached one when it goes through the cache
+ * (found at planning, else decoded whole now and put there), else its part decoded into
+ * dst. */
+static radi_status tile_of(pass *ps, worker *w, uint64_t ci, const stile *t, const int64_t *part, uint8_t *dst,
+                           const uint8_t **tile)
+{
+    if (!ps->whole || !ps->whole[ci]) {
+        *tile = dst;
+        return decode(ps, w, ci, t, part, dst);
+    }
+    if (!ps->pin[ci]) {
+        const plan *p = ps->p;
+        const contrib *c = &p->c[ci];
+        uint64_t tb = p->tcells * ps->cs;
+        uint8_t *buf = rdi_malloc((size_t)tb);
+        if (!buf) return RADI_E_NOMEM;
+        radi_status s = decode(ps, w, ci, t, NULL, buf);
+        if (s != RADI_OK) {
+            free(buf);
+            return s;
+        }
+        ps->pin[ci] = rdi_tile_cache_put(ps->cache, ps->furi[c->frag], c->ftile, buf, tb);
+        if (!ps->pin[ci]) return rdi_nomem();
+    }
+    *tile = rdi_tile_entry_data(ps->pin[ci]);
+    return RADI_OK;
 }
 
 static void make_piece(const pass *ps, const stile *t, const int64_t *part, const uint8_t *tile, piece *pc)
@@ -344,8 +381,8 @@ static radi_status decode_task(void *arg, size_t ti, unsigned wi)
         radi_status s = RADI_OK;
         for (uint32_t k = 0; k < tk->ns && s == RADI_OK; k++) {
             const stile *t = &p->st[tk->s0 + k];
-            uint8_t *tile = w->buf.data + k * tb;
-            s = decode(ps, w, t->c0, t, t->box, tile);
+            const uint8_t *tile = NULL;
+            s = tile_of(ps, w, t->c0, t, t->box, w->buf.data + k * tb, &tile);
             make_piece(ps, t, t->box, tile, &pcs[k]);
         }
         if (s == RADI_OK) rdi_dense_copy_group(pcs, tk->ns, p->ndim, p->g, p->src_fast, ps->cs, src, ng, ssg);
@@ -363,14 +400,16 @@ static radi_status decode_task(void *arg, size_t ti, unsigned wi)
                 rdi_dense_fill_box(p, ps->out, c->part, ps->fill, ps->cs);
                 continue;
             }
-            if (c->direct) { /* a whole tile: its first cell is the part's */
+            int cached = ps->whole && ps->whole[ci];
+            if (c->direct && !cached) { /* a whole tile: its first cell is the part's */
                 make_piece(ps, t, c->part, NULL, &pc);
                 RDI_TRY(decode(ps, w, ci, t, c->part, pc.dst));
                 continue;
             }
-            RDI_TRY(bigbuf_reserve(&w->buf, (size_t)tb));
-            RDI_TRY(decode(ps, w, ci, t, c->part, w->buf.data));
-            make_piece(ps, t, c->part, w->buf.data, &pc);
+            const uint8_t *tile = NULL;
+            if (!cached) RDI_TRY(bigbuf_reserve(&w->buf, (size_t)tb));
+            RDI_TRY(tile_of(ps, w, ci, t, c->part, cached ? NULL : w->buf.data, &tile));
+            make_piece(ps, t, c->part, tile, &pc);
             rdi_dense_copy_piece(&pc, p->ndim, ps->cs);
         }
     }
@@ -394,7 +433,8 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
     for (uint64_t ti = t0; ti < t1; ti++)
         for (uint32_t k = 0; k < ps->tasks[ti].ns; k++) {
             const stile *t = &p->st[ps->tasks[ti].s0 + k];
-            for (uint32_t i = 0; i < t->nc; i++) nu += ps->fai[p->c[t->c0 + i].frag] >= 0;
+            for (uint32_t i = 0; i < t->nc; i++)
+                nu += ps->fai[p->c[t->c0 + i].frag] >= 0 && !(ps->pin && ps->pin[t->c0 + i]);
         }
     unit *u = rdi_malloc((size_t)(nu ? nu : 1) * sizeof *u);
     ps->ranges = rdi_malloc((size_t)(nu ? nu : 1) * sizeof *ps->ranges);
@@ -406,6 +446,10 @@ static radi_status run_batch(pass *ps, uint64_t t0, uint64_t t1, uint64_t cost, 
             for (uint32_t i = 0; i < t->nc; i++) {
                 uint64_t ci = t->c0 + i;
                 if (ps->fai[p->c[ci].frag] < 0) continue;
+                if (ps->pin && ps->pin[ci]) { /* found in the cache: no read */
+                    ps->stats.tiles_read++;
+                    continue;
+                }
                 u[n++] = (unit){p->c[ci].frag, ps->coff[ci], ps->clen[ci], ci};
             }
         }
@@ -529,6 +573,20 @@ static radi_status run_pass(pass *ps)
     }
     free(used);
     free(mark);
+    /* The tiles already in the cache are pinned now, so the batches skip their reads; of
+     * the others, those the cache admits (seen recently) will be decoded whole into it. */
+    uint64_t tb = p->tcells * ps->cs;
+    if (s == RADI_OK && ps->cache && rdi_tile_cache_fits(ps->cache, tb)) {
+        ps->pin = rdi_calloc((size_t)(p->nc ? p->nc : 1), sizeof *ps->pin);
+        ps->whole = rdi_calloc((size_t)(p->nc ? p->nc : 1), 1);
+        if (!ps->pin || !ps->whole) s = RADI_E_NOMEM;
+        for (uint64_t ci = 0; ci < p->nc && s == RADI_OK; ci++) {
+            const contrib *c = &p->c[ci];
+            if (ps->fai[c->frag] < 0) continue;
+            ps->pin[ci] = rdi_tile_cache_get(ps->cache, ps->furi[c->frag], c->ftile, tb);
+            ps->whole[ci] = ps->pin[ci] || rdi_tile_cache_admit(ps->cache, ps->furi[c->frag], c->ftile, tb);
+        }
+    }
 
     /* Group tiles only when the tile's fastest dimension is not the output's (a
      * transposition): enough tiles for each output row run to fill a cache line. More
@@ -560,6 +618,11 @@ static radi_status run_pass(pass *ps)
         bigbuf_free(&ps->workers[i].buf);
         bigbuf_free(&ps->workers[i].chunk);
     }
+    for (uint64_t ci = 0; ps->pin && ci < p->nc; ci++) rdi_tile_cache_release(ps->cache, ps->pin[ci]);
+    free(ps->pin);
+    ps->pin = NULL;
+    free(ps->whole);
+    ps->whole = NULL;
     for (uint32_t f = 0; f < nf && ps->furi; f++) free(ps->furi[f]);
     free(ps->furi);
     free(ps->fai);
@@ -673,7 +736,7 @@ radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, ra
 }
 
 radi_status rdi_dense_read_box(radi_array *a, const int64_t *q, const char *attr, void *out, const uint64_t *ostride,
-                               rdi_dense_worker *w, uint64_t budget, radi_read_stats *stats)
+                               rdi_dense_worker *w, uint64_t budget, rdi_tile_cache *cache, radi_read_stats *stats)
 {
     const radi_schema *sc = a->schema;
     uint32_t ai;
@@ -699,6 +762,7 @@ radi_status rdi_dense_read_box(radi_array *a, const int64_t *q, const char *attr
     ps.workers = w;
     ps.nworkers = 1;
     ps.keep = 1;
+    ps.cache = cache;
     ps.budget = budget;
     ps.arena = &w->arena;
     ps.remote = a->snap ? a->snap->remote : (rdi_vfs_flags(a->ctx->vfs, a->uri) & RDI_VFS_REMOTE) != 0;

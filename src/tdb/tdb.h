@@ -286,10 +286,14 @@ rdi_dense_worker *rdi_dense_worker_at(rdi_dense_worker *w, unsigned i);
 /* Reads attribute attr (fixed-size, not nullable) of the box q (2*ndim bounds inside the
  * domain) on the calling thread with worker w: the cell c goes to out + cell size *
  * sum_d (c_d - q_lo_d) * ostride[d] (row-major strides of an enclosing buffer, in cells;
- * NULL = the box's own). budget caps the tile bytes in flight. Adds to *stats (may be
- * NULL). Reentrant on one handle, as radi_array_read_dense. */
+ * NULL = the box's own). budget caps the tile bytes in flight. cache (may be NULL): tiles
+ * found there are neither read nor decoded, the others are decoded whole and put there
+ * (keyed by data file and tile index, core/tile_cache.h). Adds to *stats (may be NULL):
+ * tiles_read counts the tiles used, found in the cache or read; bytes_read and
+ * io_requests only what was read. Reentrant on one handle, as radi_array_read_dense. */
 radi_status rdi_dense_read_box(radi_array *a, const int64_t *q, const char *attr, void *out, const uint64_t *ostride,
-                               rdi_dense_worker *w, uint64_t budget, radi_read_stats *stats);
+                               rdi_dense_worker *w, uint64_t budget, rdi_tile_cache *cache,
+                               radi_read_stats *stats);
 
 /* The object name after "<dir>/" in a .vac line (relative, with a leading slash, or an
  * absolute URI before format 19, format.md §9). 0 when the line names nothing in dir. */

@@ -279,8 +279,13 @@ def pick_tile(index: LabelIndex, classes, rng):
 
 def voxel_in_tile(index: LabelIndex, tid: int, tile_values: np.ndarray, classes, k: int) -> tuple:
     """The global coordinate of the k-th voxel (C order) of the tile whose value is in classes."""
-    flat = np.isin(tile_values.reshape(-1), np.asarray(list(classes), dtype=tile_values.dtype)
-                   if tile_values.dtype.kind != "b" else np.asarray(list(classes), bool))
+    flat = tile_values.reshape(-1)
+    cls = list(classes)
+    if len(cls) == 1:  # the common case: one comparison, not np.isin's table of the value range
+        flat = flat == np.asarray(cls[0]).astype(tile_values.dtype)
+    else:
+        flat = np.isin(flat, np.asarray(cls, dtype=tile_values.dtype)
+                       if tile_values.dtype.kind != "b" else np.asarray(cls, bool))
     hits = np.flatnonzero(flat)
     if k >= len(hits):
         raise _lib.RadiError(f"label index is stale: tile {tid} holds {len(hits)} voxels of "
