@@ -239,6 +239,17 @@ RADI_API radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *
                                                   const radi_selection *sel, const char *dst_uri,
                                                   const char *name);
 
+/* Adds to ds a copy of src's collection `collection` (its selected volumes; sel's
+ * collections list is ignored) as the new collection `name` (NULL = the same name),
+ * copied as radi_dataset_materialize copies. src is another open dataset or a
+ * stand-alone collection (radi_collection_open); the copy is written through src's
+ * context. Every subject of the copied volumes must already have its obs_meta row in ds
+ * (RADI_E_INVALID otherwise); subject_count is set from obs_meta. All-or-nothing under
+ * ds's lock and journal: on failure ds is as it was. */
+RADI_API radi_status radi_dataset_import_collection(radi_dataset *ds, radi_dataset *src,
+                                                    const char *collection,
+                                                    const radi_selection *sel, const char *name);
+
 /* Checks the dataset's consistency and structure: counts (subject_count, n_collections, n_volumes),
  * orphan volumes (obs_id not in obs), obs rows without a volume, volumes without or with a
  * duplicated obs_id, volumes/<k> not matching the k-th obs row (0.1.1 would read the

@@ -225,13 +225,14 @@ static radi_status check_shapes_aligned(ingest_job *j)
     for (size_t i = 1; i < j->n; i++)
         for (int d = 0; d < 3; d++)
             if (j->items[i].hdr.shape[d] != j->items[0].hdr.shape[d])
-                return rdi_error(RADI_E_INVALID, "%s: shape %llux%llux%llu differs from %s (%llux%llux%llu)",
-                                 j->items[i].path, (unsigned long long)j->items[i].hdr.shape[0],
+                return rdi_error(RADI_E_INVALID, "Dimension mismatch: %s has shape (%llu, %llu, %llu), expected "
+                                 "(%llu, %llu, %llu), the shape of %s (validate_alignment)", j->items[i].path,
+                                 (unsigned long long)j->items[i].hdr.shape[0],
                                  (unsigned long long)j->items[i].hdr.shape[1],
-                                 (unsigned long long)j->items[i].hdr.shape[2], j->items[0].path,
+                                 (unsigned long long)j->items[i].hdr.shape[2],
                                  (unsigned long long)j->items[0].hdr.shape[0],
                                  (unsigned long long)j->items[0].hdr.shape[1],
-                                 (unsigned long long)j->items[0].hdr.shape[2]);
+                                 (unsigned long long)j->items[0].hdr.shape[2], j->items[0].path);
     return RADI_OK;
 }
 
