@@ -247,7 +247,7 @@ class _ExistsError(_lib.RadiExistsError, ValueError):
 class _NotFoundError(_lib.RadiNotFoundError, KeyError):
     """A name that is not there: FileNotFoundError (radi), KeyError (0.1.1)."""
 
-    __str__ = Exception.__str__  # the message, not KeyError's repr of it
+    __str__ = KeyError.__str__  # quoted as a KeyError's, not OSError's text
 
 
 class _ViewError(TypeError, ValueError):
