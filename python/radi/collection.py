@@ -514,7 +514,7 @@ class VolumeCollection:
         mismatch"). valid_subject_ids: refuse subjects outside it. reorient: only
         None/False. Voxels, geometry and obs as RadiObject.from_niftis. All-or-nothing:
         nothing is left at uri on failure."""
-        from .radi_object import _no_reorient
+        from ._sources import _no_reorient
 
         _no_reorient(reorient)
         if not niftis:
@@ -522,7 +522,7 @@ class VolumeCollection:
         srcs = _pairs(name or "niftis", niftis)
         _check_subject_ids(valid_subject_ids, [sid for _p, sid, _o in srcs])
         if name is None:
-            from .radi_object import _by_series_type
+            from ._sources import _by_series_type
 
             kinds = list(_by_series_type(niftis))
             if len(kinds) != 1:
@@ -543,7 +543,7 @@ class VolumeCollection:
         shapes. valid_subject_ids: refuse subjects outside it. Geometry and values as
         RadiObject.from_dicoms. All-or-nothing: nothing is left at uri on failure."""
         from . import _dicom
-        from .radi_object import _no_reorient
+        from ._sources import _no_reorient
 
         _no_reorient(reorient)
         ctx = ctx if ctx is not None else _lib.context()
@@ -574,7 +574,8 @@ class VolumeCollection:
             raise ValueError("append needs niftis=[(path, obs_subject_id), ...] or "
                              "dicom_dirs=[(series_dir, obs_subject_id), ...]")
         from . import _dicom
-        from .radi_object import _ingest, _no_reorient, _refuse_existing_obs_ids
+        from ._sources import _no_reorient, _refuse_existing_obs_ids
+        from .radi_object import _ingest
 
         _no_reorient(reorient)
         plan = [(self._name, _pairs(self._name, niftis))] if niftis else []
