@@ -127,8 +127,9 @@ def _legacy_images(ctx, niftis, image_dir, collection_name) -> dict:
     or the NIfTI files of image_dir, all into collection_name when given, else grouped by
     the series type inferred from each file name (radi.imaging_metadata.
     infer_series_type: `sub-01_T1w.nii.gz` -> T1w). Subject ids of image_dir's files: the
-    file name less .nii/.nii.gz and a trailing _<collection> (or _<series suffix> when
-    grouping), as for directories in images= (0.1.1 keeps the suffix)."""
+    file name less .nii/.nii.gz and a trailing _<collection> (when grouping: less a last
+    _<token> naming the series type), as for directories in images= (0.1.1 keeps the
+    suffix)."""
     if image_dir is not None:
         if collection_name:
             return {str(collection_name): os.fspath(image_dir)}
@@ -155,7 +156,14 @@ def _by_series_type(niftis) -> dict:
 
 
 def _strip_series_suffix(stem: str, series_type: str) -> str:
-    """`sub-01_flair` in series FLAIR -> `sub-01` (suffixes match in any case, as the
-    series type is inferred)."""
+    """The stem less its last `_<token>` when that token alone names the series type
+    (`sub-01_flair` in FLAIR, `BraTS_001_t1` in T1w -> `sub-01`, `BraTS_001`); stems whose
+    type is unknown keep their name (`scan_001` must not become `scan`)."""
+    from pathlib import Path
+
+    from .imaging_metadata import infer_series_type
+
     head, sep, tail = stem.rpartition("_")
-    return head if sep and head and tail.lower() == series_type.lower() else stem
+    if not (sep and head and tail) or series_type == "unknown":
+        return stem
+    return head if infer_series_type(Path(tail + ".nii")) == series_type else stem
