@@ -274,6 +274,16 @@ def test_from_niftis_legacy_forms(files, tmp_path):
     for a, b in zip(r.FLAIR, o.FLAIR):
         np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
     radiobject.RadiObject(str(tmp_path / "r4")).validate()
+    # BraTS names: the same collections as 0.1.1; the series token leaves the subject id
+    # only when it names the series (seg files are 'unknown' in both and keep it).
+    for k in (1, 2):
+        for t, fill in (("flair", 1), ("t1", 2), ("t1ce", 3), ("seg", 4)):
+            _save(tmp_path / "brats" / f"BraTS20_Training_00{k}_{t}.nii", fill)
+    r = radi.RadiObject.from_niftis(str(tmp_path / "r7"), image_dir=str(tmp_path / "brats"))
+    o = radiobject.RadiObject.from_niftis(str(tmp_path / "o7"), image_dir=str(tmp_path / "brats"))
+    assert sorted(r.collection_names) == sorted(o.collection_names) == ["FLAIR", "T1gd", "T1w", "unknown"]
+    assert r.T1gd.obs_ids == ["BraTS20_Training_001_T1gd", "BraTS20_Training_002_T1gd"]
+    assert r.unknown.obs_subject_ids == ["BraTS20_Training_001_seg", "BraTS20_Training_002_seg"]
     # The forms exclude each other as in 0.1.1; a dict in the niftis place is images.
     for kw in ({"images": {"A": pairs}, "niftis": pairs}, {"niftis": pairs, "image_dir": str(d)}):
         er = _raised(lambda: radi.RadiObject.from_niftis(str(tmp_path / "bad"), **kw))
