@@ -163,7 +163,9 @@ typedef void (*radi_progress_fn)(void *user, uint64_t done, uint64_t total, cons
 typedef struct radi_ingest_options {
     radi_tile_config tile;
     radi_compression compression;
-    int validate_alignment;     /* refuse files whose spatial shapes differ */
+    /* refuse files whose spatial shapes differ within a collection, and collections of
+     * the call that do not cover the same subjects (as 0.1.1's validate_alignment) */
+    int validate_alignment;
     /* obs_meta rows written with this ingest (after the volumes and obs rows): every
      * field of obs_meta's schema, as radi_array_write_sparse takes them (borrowed for the
      * call). They must include every subject the ingest adds; rows of existing subjects
@@ -189,7 +191,8 @@ typedef struct radi_ingest_collection {
 /* Ingests NIfTI files into one or more collections, creating those that do not exist.
  * All-or-nothing across every collection: all headers are read and every id checked
  * before anything is written (obs_ids must be unique in the dataset; a collection may
- * appear once); then all files are decoded and written in parallel up to the context's
+ * appear once; an append to a collection whose volumes share one spatial shape, i.e.
+ * has x/y/z_dim, must bring that shape: "Dimension mismatch" as 0.1.1); then all files are decoded and written in parallel up to the context's
  * concurrency; then metadata; then each collection is committed (an append's obs rows,
  * a new collection's registration). A failure at any step undoes what the call wrote,
  * earlier commits included, and the error names the file.
@@ -245,6 +248,17 @@ RADI_API radi_status radi_dataset_copy_collection(radi_dataset *ds, const char *
 RADI_API radi_status radi_dataset_move(radi_dataset *ds, const char *dst_uri);
 RADI_API radi_status radi_dataset_move_collection(radi_dataset *ds, const char *collection,
                                                   const char *dst_uri, const char *name);
+
+/* Adds to ds a copy of src's collection `collection` (its selected volumes; sel's
+ * collections list is ignored) as the new collection `name` (NULL = the same name),
+ * copied as radi_dataset_materialize copies. src is another open dataset or a
+ * stand-alone collection (radi_collection_open); the copy is written through src's
+ * context. Every subject of the copied volumes must already have its obs_meta row in ds
+ * (RADI_E_INVALID otherwise); subject_count is set from obs_meta. All-or-nothing under
+ * ds's lock and journal: on failure ds is as it was. */
+RADI_API radi_status radi_dataset_import_collection(radi_dataset *ds, radi_dataset *src,
+                                                    const char *collection,
+                                                    const radi_selection *sel, const char *name);
 
 /* Checks the dataset's consistency and structure: counts (subject_count, n_collections, n_volumes),
  * orphan volumes (obs_id not in obs), obs rows without a volume, volumes without or with a

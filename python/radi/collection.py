@@ -216,7 +216,7 @@ def _positions(key, n: int, what: str) -> list:
     arr = np.asarray(key)
     if arr.dtype == bool:
         if arr.shape != (n,):
-            raise IndexError(f"boolean mask of length {arr.size} for {n} {what}")
+            raise _MaskLengthError(f"Boolean mask length {arr.size} != {_COUNT_NAME[what]} count {n}")
         return [int(i) for i in np.flatnonzero(arr)]
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise TypeError(f"{what} are selected by int, slice, list of ints or boolean mask, "
@@ -224,9 +224,34 @@ def _positions(key, n: int, what: str) -> list:
     out = []
     for i in arr.tolist():
         if i < -n or i >= n:
-            raise IndexError(f"index {i} is out of range for {n} {what}")
+            raise IndexError(f"Index {i} out of range [0, {n})")
         out.append(i % n)
     return out
+
+
+# 0.1.1's names in its mask-length message ("volume count 3", "subject count 3").
+_COUNT_NAME = {"volumes": "volume", "subjects": "subject"}
+
+
+class _MaskLengthError(IndexError, ValueError):
+    """A boolean mask of the wrong length: ValueError as 0.1.1 raises it, and still the
+    IndexError radi raised before."""
+
+
+# Where 0.1.1 raises another exception type than radi did, radi raises one that is both,
+# so code written against either catches it.
+class _ExistsError(_lib.RadiExistsError, ValueError):
+    """Something exists already: FileExistsError (radi), ValueError (0.1.1)."""
+
+
+class _NotFoundError(_lib.RadiNotFoundError, KeyError):
+    """A name that is not there: FileNotFoundError (radi), KeyError (0.1.1)."""
+
+    __str__ = KeyError.__str__  # quoted as a KeyError's, not OSError's text
+
+
+class _ViewError(TypeError, ValueError):
+    """A write on a VolumeCollection view: TypeError (0.1.1), ValueError (radi before)."""
 
 
 def _restore_collection(ds, name, obs_ids, entries) -> "VolumeCollection":
@@ -366,10 +391,16 @@ class VolumeCollection:
         return f"VolumeCollection('{self._name}', {len(self)} volumes, shape={shape_str}{view})"
 
     # ----------------------------------------------------------------- access --
+    def _missing(self, obs_id) -> KeyError:
+        """The KeyError of an obs_id this collection or view does not hold (0.1.1's words)."""
+        if self._view and obs_id in self._entries:
+            return KeyError(f"obs_id '{obs_id}' not in view")
+        return KeyError(f"Key '{obs_id}' not found in index")
+
     def _volume(self, obs_id: str) -> Volume:
         e = self._entries.get(obs_id)
         if e is None or obs_id not in self._idset:
-            raise KeyError(f"Key '{obs_id}' not found in index")
+            raise self._missing(obs_id)
         if e[2] is None:
             raise _lib.RadiNotFoundError(f"{self._ds.uri}: collection '{self._name}': no volume "
                                          f"holds obs_id '{obs_id}'")
@@ -392,7 +423,7 @@ class VolumeCollection:
         if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
             n = len(self._obs_ids)
             if key < -n or key >= n:
-                raise IndexError(f"index {key} is out of range for {n} volumes")
+                raise IndexError(f"Index {key} out of range [0, {n})")
             return self._volume(self._obs_ids[key])
         return self._derive([self._obs_ids[i] for i in _positions(key, len(self._obs_ids), "volumes")])
 
@@ -402,7 +433,7 @@ class VolumeCollection:
         ids = list(key)
         for o in ids:
             if o not in self._idset:
-                raise KeyError(f"Key '{o}' not found in index")
+                raise self._missing(o)
         return self._derive(ids)
 
     def head(self, n: int = 5) -> "VolumeCollection":
@@ -443,11 +474,27 @@ class VolumeCollection:
         return np.stack([v.to_numpy() for v in self])
 
     def get_obs_row_by_obs_id(self, obs_id: str):
-        """The obs row of one volume, as a one-row pandas DataFrame."""
-        if obs_id not in self._idset:
-            raise KeyError(f"Key '{obs_id}' not found in index")
-        return self._ds.obs(self._name).read(
-            index={"obs_id": [obs_id]})
+        """The obs row of one volume, as a one-row pandas DataFrame; an obs_id this
+        collection (view) does not hold gives an empty one, as in 0.1.1."""
+        rows = self._ds.obs(self._name).read(index={"obs_id": [str(obs_id)]})
+        return rows if obs_id in self._idset else rows.iloc[0:0]
+
+    @property
+    def index(self):
+        """The obs_ids of this collection (view), in its order, as a radi.indexing.Index
+        (get_index, get_key, keys, key_to_idx, len, in). On a view 0.1.1 gives the whole
+        collection's index; radi the view's, as its iloc/obs_ids do."""
+        if getattr(self, "_index", None) is None:
+            from .indexing import Index
+
+            self._index = Index.build(self._obs_ids)
+        return self._index
+
+    def copy(self) -> "VolumeCollection":
+        """An equal VolumeCollection object (a view stays a view of the same volumes),
+        sharing the open dataset; nothing is written (materialize writes)."""
+        return VolumeCollection(_ds=self._ds, _name=self._name,
+                                _obs_ids=self._obs_ids if self._view else None)
 
     # ----------------------------------------------------------------- writes --
     def materialize(self, uri, name: str | None = None, ctx=None) -> "VolumeCollection":
@@ -465,6 +512,37 @@ class VolumeCollection:
         return VolumeCollection(dst, ctx=ctx if ctx is not None else self._ds.ctx)
 
     @classmethod
+    def from_niftis(cls, uri, niftis, reorient=None, validate_dimensions: bool = True,
+                    valid_subject_ids=None, name: str | None = None, ctx=None,
+                    progress: bool = False) -> "VolumeCollection":
+        """A stand-alone collection at uri from NIfTI files (0.1.1's signature): niftis
+        [(path, subject_id)] (a third item, an obs_id, is radi's addition); obs_ids
+        "{subject_id}_{name}". name: default the series type inferred from the file
+        names (radi.imaging_metadata.infer_series_type), which must then agree (0.1.1
+        leaves the collection unnamed and takes each obs_id's suffix from its file).
+        validate_dimensions: refuse files of different spatial shapes ("Dimension
+        mismatch"). valid_subject_ids: refuse subjects outside it. reorient: only
+        None/False. Voxels, geometry and obs as RadiObject.from_niftis. All-or-nothing:
+        nothing is left at uri on failure."""
+        from ._sources import _no_reorient
+
+        _no_reorient(reorient)
+        if not niftis:
+            raise ValueError("At least one NIfTI file is required")
+        srcs = _pairs(name or "niftis", niftis)
+        _check_subject_ids(valid_subject_ids, [sid for _p, sid, _o in srcs])
+        if name is None:
+            from ._sources import _by_series_type
+
+            kinds = list(_by_series_type(niftis))
+            if len(kinds) != 1:
+                raise ValueError(f"files of several series types ({', '.join(kinds)}): pass name=... to put "
+                                 "them in one collection")
+            name = kinds[0]
+        ctx = ctx if ctx is not None else _lib.context()
+        return _standalone(uri, ctx, [(str(name), srcs)], [], str(name), validate_dimensions, progress)
+
+    @classmethod
     def from_dicoms(cls, uri, dicom_dirs, reorient=None, validate_dimensions: bool = True,
                     valid_subject_ids=None, name: str | None = None, ctx=None, progress: bool = False,
                     *, series_uid=None, keep_patient_id: bool = False) -> "VolumeCollection":
@@ -473,34 +551,18 @@ class VolumeCollection:
         of one Modality unless `name` is given (default name: the Modality); obs_ids
         "{subject_id}_{name}". validate_dimensions: refuse series of different spatial
         shapes. valid_subject_ids: refuse subjects outside it. Geometry and values as
-        RadiObject.from_dicoms. The series are ingested into a temporary dataset beside
-        uri (all-or-nothing, journaled) and copied from it; nothing is left at uri on
-        failure."""
-        import uuid
-
+        RadiObject.from_dicoms. All-or-nothing: nothing is left at uri on failure."""
         from . import _dicom
-        from .radi_object import RadiObject, _no_reorient
+        from ._sources import _no_reorient
 
         _no_reorient(reorient)
         ctx = ctx if ctx is not None else _lib.context()
-        if valid_subject_ids is not None:
-            allowed = {str(s) for s in valid_subject_ids}
-            bad = sorted({str(e[1]) for e in dicom_dirs} - allowed)
-            if bad:
-                raise ValueError(f"subject(s) not in valid_subject_ids: {bad[:5]}")
+        _check_subject_ids(valid_subject_ids, [str(e[1]) for e in dicom_dirs])
         dplan = _dicom.plan(ctx, dicom_dirs, name=name, series_uid=series_uid)
         if len(dplan) != 1:
             raise ValueError(f"series of several modalities ({', '.join(c for c, _ in dplan)}): pass name=... "
                              "to put them in one collection")
-        cname = dplan[0][0]
-        dst = os.fspath(uri)
-        tmp = dst.rstrip("/") + f".radi-tmp-{uuid.uuid4().hex[:12]}"
-        try:
-            ro = RadiObject._create_and_ingest(tmp, ctx, [], dplan, bool(validate_dimensions), None, progress,
-                                               keep_patient_id)
-            return ro.collection(cname).materialize(dst, name=cname, ctx=ctx)
-        finally:
-            _lib.lib().radi_object_remove(ctx.handle, _lib.encode_uri(tmp))
+        return _standalone(uri, ctx, [], dplan, dplan[0][0], validate_dimensions, progress, keep_patient_id)
 
     def append(self, niftis=None, validate_alignment: bool = False, obs_meta=None,
                progress: bool = False, dicom_dirs=None, reorient=None, *, series_uid=None,
@@ -508,10 +570,13 @@ class VolumeCollection:
         """Adds NIfTI files, [(path, obs_subject_id), ...], or DICOM series,
         dicom_dirs=[(series_dir, obs_subject_id), ...], to this collection of a dataset
         (all-or-nothing; obs_ids are "{subject}_{collection}"). New subjects get obs_meta
-        rows: from obs_meta (a DataFrame) when the dataset's obs_meta has user columns.
+        rows: from obs_meta (a DataFrame) when the dataset's obs_meta has user columns
+        (0.1.1 writes none, leaving obs subjects without a row). Refused as in 0.1.1: on
+        a view (TypeError), obs_ids already in the dataset ("obs_ids already exist"), a
+        shape other than a uniform collection's ("Dimension mismatch").
         Volumes stay in sorted order, renumbered if needed."""
         if self._view:
-            raise ValueError("Cannot append on a view. Call materialize(uri) first.")
+            raise _ViewError("Cannot append on a view. Call materialize(uri) first.")
         if self._ds.standalone:
             raise _lib.RadiError(f"{self.uri}: a stand-alone collection takes no appends; "
                                  "append through its dataset")
@@ -519,11 +584,13 @@ class VolumeCollection:
             raise ValueError("append needs niftis=[(path, obs_subject_id), ...] or "
                              "dicom_dirs=[(series_dir, obs_subject_id), ...]")
         from . import _dicom
-        from .radi_object import _ingest, _no_reorient
+        from ._sources import _no_reorient, _refuse_existing_obs_ids
+        from .radi_object import _ingest
 
         _no_reorient(reorient)
         plan = [(self._name, _pairs(self._name, niftis))] if niftis else []
         dplan = _dicom.plan(self._ds.ctx, dicom_dirs, name=self._name, series_uid=series_uid) if dicom_dirs else []
+        _refuse_existing_obs_ids(self._ds, plan, dplan)
         _ingest(self._ds, plan, validate_alignment, obs_meta, progress, dplan, keep_patient_id)
         self._reload()
 
@@ -532,6 +599,7 @@ class VolumeCollection:
         self._obs_ids = tuple(self._entries)
         self._idset = frozenset(self._obs_ids)
         self.__dict__.pop("_shape", None)
+        self.__dict__.pop("_index", None)
 
     def consolidate(self, mode: str = "fragments", progress: bool = False) -> None:
         """Consolidates every array of this collection's dataset in `mode` (fragments,
@@ -572,6 +640,35 @@ def _pairs(collection: str, items) -> list:
     if not out:
         raise ValueError(f"'{collection}': no files given")
     return out
+
+
+def _check_subject_ids(valid_subject_ids, sids) -> None:
+    """0.1.1's valid_subject_ids check (a whitelist of obs_subject_ids)."""
+    if valid_subject_ids is None:
+        return
+    allowed = {str(s) for s in valid_subject_ids}
+    bad = sorted({str(s) for s in sids} - allowed)
+    if bad:
+        raise ValueError(f"Invalid obs_subject_ids: {bad[:5]} (not in valid_subject_ids)")
+
+
+def _standalone(uri, ctx, plan, dplan, cname: str, validate_dimensions: bool, progress: bool,
+                keep_patient_id: bool = False) -> "VolumeCollection":
+    """A stand-alone collection at uri: the sources are ingested into a temporary dataset
+    beside uri (all-or-nothing, journaled) and its collection copied from it, so a
+    failure leaves nothing at uri."""
+    import uuid
+
+    from .radi_object import RadiObject
+
+    dst = os.fspath(uri)
+    tmp = dst.rstrip("/") + f".radi-tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        ro = RadiObject._create_and_ingest(tmp, ctx, plan, dplan, bool(validate_dimensions), None, progress,
+                                           keep_patient_id)
+        return ro.collection(cname).materialize(dst, name=cname, ctx=ctx)
+    finally:
+        _lib.lib().radi_object_remove(ctx.handle, _lib.encode_uri(tmp))
 
 
 def _validate(ds: _Dataset) -> None:

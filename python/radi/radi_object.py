@@ -21,91 +21,13 @@ import os
 import numpy as np
 
 from . import _dicom, _lib
-from .collection import VolumeCollection, _Dataset, _ILoc, _LocIdx, _pairs, _positions, _validate
+from ._sources import (_legacy_images, _new_subjects_need_rows, _no_reorient, _refuse_existing_obs_ids,
+                       _route, _sources, _sources_lib)
+from .collection import (VolumeCollection, _Dataset, _ExistsError, _ILoc, _LocIdx, _NotFoundError, _positions,
+                         _validate)
 from .ctx import _tile_struct, get_config
 
 __all__ = ["RadiObject"]
-
-_NIFTI_EXT = (".nii.gz", ".nii")
-
-
-def _stem(path: str) -> str:
-    """The file name without .nii.gz / .nii."""
-    name = os.path.basename(path)
-    for ext in _NIFTI_EXT:
-        if name.lower().endswith(ext):
-            return name[:-len(ext)]
-    return name
-
-
-_SOURCES_PROTOTYPES = {
-    "radi_sources_from_pattern": (C.c_int, [C.c_void_p, C.c_char_p, C.c_char_p, C.POINTER(C.c_void_p)]),
-    "radi_source_list_count": (C.c_size_t, [C.c_void_p]),
-    "radi_source_list_items": (C.POINTER(_lib.NiftiSource), [C.c_void_p]),
-    "radi_source_list_free": (None, [C.c_void_p]),
-}
-
-
-def _sources_lib():
-    """The library with the source-discovery prototypes set (setting them again is
-    harmless; _lib's table is not extended from here)."""
-    L = _lib.lib()
-    for name, (res, args) in _SOURCES_PROTOTYPES.items():
-        fn = getattr(L, name)
-        if fn.argtypes != args:
-            fn.restype = res
-            fn.argtypes = args
-    return L
-
-
-def _discover(ctx, collection: str, pattern: str) -> list:
-    """[(path, subject_id, None)] of a directory, glob or file, found by the library
-    (radi_sources_from_pattern, the same discovery as `radi ingest`): through the
-    context's storage, so s3:// prefixes work; NIfTI extensions in any case; subject id =
-    file name less .nii/.nii.gz and a trailing _<collection>; two files giving one
-    subject are an error naming both."""
-    L = _sources_lib()
-    h = C.c_void_p()
-    _lib.check(L.radi_sources_from_pattern(ctx.handle, _lib.encode_uri(pattern), collection.encode(),
-                                           C.byref(h)))
-    try:
-        n = L.radi_source_list_count(h)
-        items = L.radi_source_list_items(h)
-        return [(items[i].path.decode(), items[i].subject_id.decode(), None) for i in range(n)]
-    finally:
-        L.radi_source_list_free(h)
-
-
-def _sources(ctx, collection: str, spec) -> list:
-    """[(path, subject_id, obs_id)] of one `images` entry: a glob, a directory or a list
-    of pairs/triples."""
-    if isinstance(spec, (str, os.PathLike)):
-        return _discover(ctx, collection, os.fspath(spec))
-    return _pairs(collection, spec)
-
-
-def _route(niftis, collections) -> list:
-    """[(collection, [(path, sid)])] for 0.1.1's legacy append(niftis=[(path, sid)]):
-    a file goes to the collection its name ends with (`sub-04_FLAIR.nii.gz` -> FLAIR)."""
-    plan: dict = {}
-    for path, sid, oid in _pairs("niftis", niftis):
-        stem = _stem(path)
-        hits = [c for c in collections if stem.endswith("_" + c)] or \
-               [c for c in collections if stem.lower().endswith("_" + c.lower())]
-        if len(hits) != 1:
-            raise ValueError(f"{path}: cannot tell its collection from the name (collections: "
-                             f"{list(collections)}); pass images={{collection: [(path, subject_id)]}}")
-        plan.setdefault(hits[0], []).append((path, sid, oid))
-    return list(plan.items())
-
-
-def _no_reorient(reorient) -> None:
-    """radi keeps volumes in their acquisition orientation (the affine records it); 0.1.1's
-    reorient=True (resample to RAS) is not offered yet."""
-    if reorient:
-        raise ValueError("reorient=True is not supported: radi stores volumes as acquired and "
-                         "records the orientation in the affine (Volume.orientation_info)")
-
 
 def _progress_printer(total: int):
     """A C progress callback that keeps one status line on stderr."""
@@ -248,7 +170,10 @@ class RadiObject:
 
     @property
     def collection_names(self) -> tuple:
-        """Collection names in the order the dataset's `collections` group lists them."""
+        """Collection names in the order they were added to the dataset (the order of the
+        `collections` group's member entries). 0.1.1 lists them in TileDB's hash-map
+        order, which is arbitrary (FLAIR then T1w gives ('T1w', 'FLAIR')): compare as
+        sets, or look collections up by name."""
         return self._colls if self._colls is not None else self._ds.collections
 
     @property
@@ -258,6 +183,28 @@ class RadiObject:
     @property
     def obs_subject_ids(self) -> list:
         return list(self._subjects if self._subjects is not None else self._ds.subjects)
+
+    @property
+    def index(self):
+        """The subjects (obs_subject_ids, in this object's order) as a radi.indexing.Index:
+        get_index, get_key, keys, key_to_idx, len, in."""
+        got = self.__dict__.get("_index")
+        if got is None or got.keys != tuple(self.obs_subject_ids):
+            from .indexing import Index
+
+            got = self.__dict__["_index"] = Index.build(self.obs_subject_ids)
+        return got
+
+    def get_obs_row_by_obs_subject_id(self, obs_subject_id: str):
+        """The subject's obs_meta row as a pandas DataFrame (empty when the subject is not
+        in this dataset or view, as 0.1.1 gives it)."""
+        rows = self._ds.obs_meta().read(index={"obs_subject_id": [str(obs_subject_id)]})
+        return rows if obs_subject_id in set(self.obs_subject_ids) else rows.iloc[0:0]
+
+    def copy(self) -> "RadiObject":
+        """An equal RadiObject object (a view stays a view of the same subjects and
+        collections), sharing the open dataset; nothing is written (materialize writes)."""
+        return self._derive()
 
     def __len__(self) -> int:
         return len(self.obs_subject_ids)
@@ -290,7 +237,7 @@ class RadiObject:
     def collection(self, name: str) -> VolumeCollection:
         """The collection `name`; on a subject view, only those subjects' volumes."""
         if name not in self.collection_names:
-            raise KeyError(f"Collection '{name}' not found. Available: {list(self.collection_names)}")
+            raise KeyError(f"Collection '{name}' not found. Available: {tuple(self.collection_names)}")
         vc = VolumeCollection(_ds=self._ds, _name=name)
         return vc if self._subjects is None else vc._restrict_subjects(self._subjects)
 
@@ -302,7 +249,7 @@ class RadiObject:
                 return self.collection(name)
         except AttributeError:
             pass
-        raise AttributeError(f"'RadiObject' object has no attribute '{name}'")
+        raise AttributeError(f"'RadiObject' has no collection '{name}'")
 
     def __dir__(self):
         return list(super().__dir__()) + list(self.collection_names)
@@ -311,7 +258,7 @@ class RadiObject:
         names = [names] if isinstance(names, str) else list(names)
         for n in names:
             if n not in self.collection_names:
-                raise KeyError(f"Collection '{n}' not found. Available: {list(self.collection_names)}")
+                raise KeyError(f"Collection '{n}' not found. Available: {tuple(self.collection_names)}")
         return self._derive(collections=names)
 
     # --------------------------------------------------------------- subjects --
@@ -445,8 +392,12 @@ class RadiObject:
         niftis: 0.1.1's [(path, subject_id)]; each file goes to the collection its name
         ends with (`sub-04_FLAIR.nii.gz` -> FLAIR).
         obs_meta: a DataFrame of obs_meta rows (obs_subject_id, optional obs_id, user
-        columns); required for new subjects when obs_meta has user columns; rows of
-        existing subjects update theirs, columns left out keep their values.
+        columns); required for new subjects (ValueError "obs_meta required for new
+        subjects", as 0.1.1); rows of existing subjects update theirs, columns left out
+        keep their values.
+        A collection whose volumes share one shape takes only that shape ("Dimension
+        mismatch"); validate_alignment: the collections given must cover the same
+        subjects, and files of one collection share one shape.
         dicom_dirs: 0.1.1's [(series_dir, subject_id)]; each series goes to the collection
         named after its Modality ("CT", "MR"; created if new), as from_dicoms.
         Volumes stay in sorted order (renumbered when new keys sort between old ones)."""
@@ -462,6 +413,8 @@ class RadiObject:
         merged: dict = {}
         for name, srcs in plan:
             merged.setdefault(name, []).extend(srcs)
+        _new_subjects_need_rows(self._ds, plan, dplan, obs_meta)
+        _refuse_existing_obs_ids(self._ds, plan, dplan)
         _ingest(self._ds, list(merged.items()), validate_alignment, obs_meta, progress, dplan,
                 keep_patient_id)
 
@@ -469,6 +422,11 @@ class RadiObject:
         """Renames a collection: its directory, its group member and its `name`, so the
         dataset opens under the new name everywhere (0.1.1 leaves the directory behind)."""
         self._attached("rename a collection")
+        # 0.1.1's exceptions for the two mistakes a caller can check for.
+        if old not in self.collection_names:
+            raise _NotFoundError(f"Collection '{old}' not found")
+        if new in self.collection_names:
+            raise _ExistsError(f"Collection '{new}' already exists")
         try:
             with self._ds.lock:
                 _lib.check(_lib.lib().radi_dataset_rename_collection(self._ds.h, old.encode(),
@@ -499,41 +457,91 @@ class RadiObject:
         return cls._create_and_ingest(uri, ctx, [], dplan, False, obs_meta, progress, keep_patient_id)
 
     @classmethod
-    def from_niftis(cls, uri, images=None, validate_alignment: bool = False, obs_meta=None,
-                    ctx=None, progress: bool = False) -> "RadiObject":
-        """Creates a dataset at uri from NIfTI files (.nii, .nii.gz; NIfTI-1 or -2).
+    def from_niftis(cls, uri, niftis=None, image_dir=None, collection_name=None, images=None,
+                    validate_alignment: bool = False, obs_meta=None, reorient=None, ctx=None,
+                    progress: bool = False) -> "RadiObject":
+        """Creates a dataset at uri from NIfTI files (.nii, .nii.gz; NIfTI-1 or -2), with
+        0.1.1's signature.
 
         images: {collection name: a glob, a directory, or a list of (path, subject_id)
         pairs or (path, subject_id, obs_id) triples} (subject ids of globs and
         directories: see the module docstring; obs_ids default to
-        "{subject_id}_{collection}").
-        validate_alignment: refuse a collection whose files differ in spatial shape.
+        "{subject_id}_{collection}"). A dict passed in the niftis position is taken as
+        images (radi's earlier signature).
+        niftis / image_dir (0.1.1's legacy forms, not with images): [(path, subject_id)]
+        or a directory's NIfTI files; all go into collection_name when given, else into
+        collections named after the series type inferred from each file name
+        (`sub-01_T1w.nii.gz` -> T1w, as 0.1.1).
+        validate_alignment: refuse collections that do not cover the same subjects (as
+        0.1.1) or whose files differ in spatial shape (radi's addition).
         obs_meta: optional pandas DataFrame with an obs_subject_id column (and optionally
         obs_id) plus user columns, one row per subject; it must cover every subject.
+        reorient: only None/False (see _no_reorient).
         Tiling and compression follow configure(tile=..., compression=...). All files are
         checked before anything is written; if anything fails, nothing is left at uri.
         progress: a status line on stderr as files complete.
         """
-        if not images:
-            raise ValueError("from_niftis needs images={collection: glob | directory | "
-                             "[(path, subject_id), ...]}")
+        if isinstance(niftis, dict) and images is None:
+            niftis, images = None, niftis
+        if images is not None:
+            if niftis is not None or image_dir is not None or collection_name is not None:
+                raise ValueError("Cannot use 'images' with legacy parameters")
+            if not images:
+                raise ValueError("images dict cannot be empty")
+        elif niftis is not None and image_dir is not None:
+            raise ValueError("Cannot specify both 'niftis' and 'image_dir'")
+        elif niftis is None and image_dir is None:
+            raise ValueError("Must specify 'images', 'niftis', or 'image_dir'")
+        _no_reorient(reorient)
         ctx = ctx if ctx is not None else _lib.context()
+        if images is None:
+            images = _legacy_images(ctx, niftis, image_dir, collection_name)
         plan = [(str(name), _sources(ctx, str(name), spec)) for name, spec in images.items()]
         return cls._create_and_ingest(uri, ctx, plan, [], validate_alignment, obs_meta, progress)
 
     @classmethod
+    def from_collections(cls, uri, collections, obs_meta=None, ctx=None) -> "RadiObject":
+        """A new dataset at uri holding copies of existing collections: {name:
+        VolumeCollection (or a view of one) | collection URI}. Volumes are copied file by
+        file (voxels, tiling, compression, affine and NIfTI keys exactly; 0.1.1 keeps only
+        voxels and obs_id). obs_meta: a DataFrame as in from_niftis, covering every
+        subject of the collections; default: one row (subject, subject) per subject, as
+        0.1.1 derives it. A collection may already be at {uri}/collections/{name} (0.1.1
+        documents linking it in place but fails); radi refuses anything already at uri.
+        All-or-nothing: on failure nothing is left at uri."""
+        if not collections:
+            raise ValueError("At least one collection is required")
+        ctx = ctx if ctx is not None else _lib.context()
+        srcs = {}
+        for name, vc in collections.items():
+            vc = VolumeCollection(os.fspath(vc), ctx=ctx) if isinstance(vc, (str, os.PathLike)) else vc
+            if not isinstance(vc, VolumeCollection):
+                raise TypeError(f"collection '{name}': expected a VolumeCollection or a URI, got "
+                                f"{type(vc).__name__}")
+            srcs[str(name)] = vc
+        subjects = sorted({s for vc in srcs.values() for s in vc.obs_subject_ids})
+        if obs_meta is None:
+            from .dataframe import _pd
+
+            obs_meta = _pd().DataFrame({"obs_subject_id": subjects, "obs_id": subjects})
+        return cls._create_and_ingest(uri, ctx, [], [], False, obs_meta, False,
+                                      copies=list(srcs.items()))
+
+    @classmethod
     def _create_and_ingest(cls, uri, ctx, plan, dplan, validate_alignment, obs_meta, progress,
-                           keep_patient_id=False) -> "RadiObject":
-        """A new dataset at uri holding the NIfTI plan and the DICOM plan, all-or-nothing."""
+                           keep_patient_id=False, copies=()) -> "RadiObject":
+        """A new dataset at uri holding the NIfTI plan and the DICOM plan, or copies of
+        the collections [(name, VolumeCollection)], all-or-nothing."""
         uri_s = os.fspath(uri)
         L = _lib.lib()
         if obs_meta is not None:
             sch, frame = _obs_meta_schema(obs_meta)
             known = set(frame["obs_subject_id"])
-            missing = sorted({src[1] for _n, srcs in plan + dplan for src in srcs} - known)
+            missing = sorted(({src[1] for _n, srcs in plan + dplan for src in srcs}
+                              | {s for _n, vc in copies for s in vc.obs_subject_ids}) - known)
             if missing:
                 L.radi_schema_free(sch)
-                raise ValueError(f"obs_meta has no row for subject(s) {missing[:5]}")
+                raise ValueError(f"obs_subject_ids in niftis not found in obs_meta: {missing[:5]}")
             try:
                 _lib.check(L.radi_dataset_create_with_obs_meta(ctx.handle, uri_s.encode(), sch))
             finally:
@@ -542,9 +550,12 @@ class RadiObject:
             _lib.check(L.radi_dataset_create(ctx.handle, uri_s.encode()))
         try:
             ds = _Dataset(uri_s, ctx)
-            # A new dataset: the rows go in first (the whole dataset goes on failure).
-            _ingest(ds, plan, validate_alignment, frame if obs_meta is not None else None, progress, dplan,
-                    keep_patient_id)
+            if copies:
+                _import(ds, frame, copies)
+            else:
+                # A new dataset: the rows go in first (the whole dataset goes on failure).
+                _ingest(ds, plan, validate_alignment, frame if obs_meta is not None else None, progress,
+                        dplan, keep_patient_id)
         except BaseException:
             # All-or-nothing: the dataset this call created goes away again.
             if L.radi_object_remove(ctx.handle, uri_s.encode()) != _lib.OK and os.path.isdir(uri_s):
@@ -553,6 +564,22 @@ class RadiObject:
                 shutil.rmtree(uri_s, ignore_errors=True)
             raise
         return cls(_ds=ds)
+
+
+def _import(ds: _Dataset, frame, copies) -> None:
+    """obs_meta rows, then a copy of each collection (radi_dataset_import_collection:
+    file-by-file, as materialize copies)."""
+    _obs_meta_cells(ds, frame).write(ds.ctx)
+    L = _sources_lib()
+    try:
+        for name, vc in copies:
+            sel, keep = _lib.selection(obs_ids=list(vc.obs_ids) if vc.is_view else None)
+            with ds.lock, vc._ds.lock:
+                _lib.check(L.radi_dataset_import_collection(ds.h, vc._ds.h, vc.name.encode(), C.byref(sel),
+                                                            name.encode()))
+            del keep
+    finally:
+        ds.refresh()
 
 
 def _restore_radi_object(ds, subjects, collections) -> RadiObject:

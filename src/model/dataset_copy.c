@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "model/dataset.h"
+#include "model/ingest.h"
 #include "model/journal.h"
 
 /* Sorted copies of a selection's string list; *out stays empty (match all) for NULL. */
@@ -397,4 +398,63 @@ radi_status radi_dataset_materialize(radi_dataset *ds, const char *dst_uri, cons
 radi_status radi_dataset_move(radi_dataset *ds, const char *dst_uri)
 {
     return dataset_to(ds, dst_uri, NULL, 1);
+}
+
+/* Adds a copy of src's collection to ds (locked): the copy under a journal, then the
+ * root counts, then the registration (the change that makes it visible). */
+static radi_status import_locked(radi_dataset *ds, radi_dataset *src, size_t ci, const picks *p, const char *name)
+{
+    RDI_TRY(rdi_ds_load(ds));
+    RDI_TRY(rdi_ds_check_new_collection(ds, name));
+    /* Every subject of the copy needs its obs_meta row here (validate's foreign key). */
+    const coll_cache *c = &src->cache[ci];
+    for (uint64_t r = 0; r < c->n; r++) {
+        const radi_volume_entry *e = &c->entries[r];
+        if (!wanted(&p->subjects, p->all_subjects, e->obs_subject_id) || !wanted(&p->obs_ids, p->all_obs_ids, e->obs_id))
+            continue;
+        if (!rdi_strlist_has_sorted(&ds->subjects, e->obs_subject_id, strlen(e->obs_subject_id)))
+            return rdi_error(RADI_E_INVALID, "%s: subject '%s' of collection '%s' (%s) has no obs_meta row here; "
+                             "write its row first", ds->uri, e->obs_subject_id, src->collections.items[ci], src->uri);
+    }
+    rdi_journal *jr = NULL;
+    char *cu = rdi_ds_coll_uri(ds, name, NULL), *cl = rdi_path_join(ds->uri, "collections");
+    radi_status s = cu && cl ? rdi_journal_begin(ds->ctx, ds->uri, "import_collection", &jr) : RADI_E_NOMEM;
+    if (s == RADI_OK) s = rdi_journal_new(jr, cu);
+    if (s == RADI_OK) s = rdi_journal_keep_group(jr, ds->uri);
+    if (s == RADI_OK) s = rdi_journal_keep_group(jr, cl);
+    if (s == RADI_OK) s = rdi_journal_open(jr);
+    if (s == RADI_OK) {
+        meta_undo u = {0};
+        s = copy_collection_to(src, ci, p, cu, name, NULL, 0, 0);
+        if (s == RADI_OK) s = rdi_ds_update_root_counts(ds, (int64_t)ds->collections.n + 1, &u);
+        if (s == RADI_OK) s = rdi_ds_register_collection(ds, name);
+        if (s != RADI_OK) {
+            rdi_ds_undo_meta(ds, name, 1, &u);
+            rdi_ds_undo(ds->ctx, cu, s);
+        }
+    }
+    free(cu);
+    free(cl);
+    s = rdi_journal_finish(jr, s);
+    radi_status l = rdi_ds_load(ds);
+    return s != RADI_OK ? s : l;
+}
+
+radi_status radi_dataset_import_collection(radi_dataset *ds, radi_dataset *src, const char *collection,
+                                           const radi_selection *sel, const char *name)
+{
+    if (!ds || !src || !collection) return rdi_error(RADI_E_INVALID, "radi_dataset_import_collection: NULL argument");
+    if (ds == src) return rdi_error(RADI_E_INVALID, "%s: import from the dataset itself", ds->uri);
+    RDI_TRY(rdi_ds_refuse_standalone(ds, "importing a collection"));
+    RDI_TRY(rdi_ds_load(src));
+    int64_t ci = rdi_ds_coll_index(src, collection);
+    if (ci < 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s'", src->uri, collection);
+    RDI_TRY(rdi_ds_load_collection(src, (size_t)ci));
+    picks p;
+    RDI_TRY(picks_make(src, sel, &p));
+    rdi_lock_hold hold;
+    radi_status s = rdi_ds_lock(ds, &hold);
+    if (s == RADI_OK) s = rdi_ds_unlock(&hold, import_locked(ds, src, (size_t)ci, &p, name ? name : collection));
+    picks_free(&p);
+    return s;
 }

@@ -225,13 +225,85 @@ static radi_status check_shapes_aligned(ingest_job *j)
     for (size_t i = 1; i < j->n; i++)
         for (int d = 0; d < 3; d++)
             if (j->items[i].hdr.shape[d] != j->items[0].hdr.shape[d])
-                return rdi_error(RADI_E_INVALID, "%s: shape %llux%llux%llu differs from %s (%llux%llux%llu)",
-                                 j->items[i].path, (unsigned long long)j->items[i].hdr.shape[0],
+                return rdi_error(RADI_E_INVALID, "Dimension mismatch: %s has shape (%llu, %llu, %llu), expected "
+                                 "(%llu, %llu, %llu), the shape of %s (validate_alignment)", j->items[i].path,
+                                 (unsigned long long)j->items[i].hdr.shape[0],
                                  (unsigned long long)j->items[i].hdr.shape[1],
-                                 (unsigned long long)j->items[i].hdr.shape[2], j->items[0].path,
+                                 (unsigned long long)j->items[i].hdr.shape[2],
                                  (unsigned long long)j->items[0].hdr.shape[0],
                                  (unsigned long long)j->items[0].hdr.shape[1],
-                                 (unsigned long long)j->items[0].hdr.shape[2]);
+                                 (unsigned long long)j->items[0].hdr.shape[2], j->items[0].path);
+    return RADI_OK;
+}
+
+/* The distinct subjects of a's sorted items missing from b's, as "['x', 'y']" (at most
+ * three, as 0.1.1 lists them). */
+static void list_missing(rdi_buf *m, const ingest_job *a, const ingest_job *b)
+{
+    size_t shown = 0, k = 0;
+    rdi_msg_add(m, "[");
+    for (size_t i = 0; i < a->n && shown < 3; i++) {
+        const char *sid = a->order[i]->sid;
+        if (i && strcmp(sid, a->order[i - 1]->sid) == 0) continue;
+        while (k < b->n && strcmp(b->order[k]->sid, sid) < 0) k++;
+        if (k < b->n && strcmp(b->order[k]->sid, sid) == 0) continue;
+        rdi_msg_add(m, "%s'%s'", shown++ ? ", " : "", sid);
+    }
+    rdi_msg_add(m, "]");
+}
+
+/* validate_alignment across collections: every collection of the call must cover the
+ * same subjects (0.1.1's rule: a label folder with an extra subject is refused). Items
+ * are sorted by subject. */
+static radi_status check_subjects_aligned(radi_dataset *ds, coll_job *jobs, size_t nc)
+{
+    for (size_t k = 1; k < nc; k++) {
+        const ingest_job *a = &jobs[0].j, *b = &jobs[k].j;
+        int same = 1;
+        size_t i = 0, l = 0;
+        while (same && (i < a->n || l < b->n)) {
+            const char *x = i < a->n ? a->order[i]->sid : NULL, *y = l < b->n ? b->order[l]->sid : NULL;
+            same = x && y && strcmp(x, y) == 0;
+            while (same && i < a->n && strcmp(a->order[i]->sid, x) == 0) i++;
+            while (same && l < b->n && strcmp(b->order[l]->sid, y) == 0) l++;
+        }
+        if (same) continue;
+        rdi_buf m = {0};
+        rdi_msg_add(&m, "%s: Subject ID mismatch between '%s' and '%s' (validate_alignment): missing in '%s': ",
+                    ds->uri, jobs[0].name, jobs[k].name, jobs[0].name);
+        list_missing(&m, b, a);
+        rdi_msg_add(&m, ", missing in '%s': ", jobs[k].name);
+        list_missing(&m, a, b);
+        radi_status s = rdi_error(RADI_E_INVALID, "%s", rdi_msg_text(&m));
+        rdi_buf_free(&m);
+        return s;
+    }
+    return RADI_OK;
+}
+
+/* An append to a collection whose volumes share one spatial shape (its x/y/z_dim, as
+ * 0.1.1 keeps them) must bring that shape: 0.1.1 refuses the rest ("Dimension
+ * mismatch"), so a uniform collection stays uniform whatever writes to it. */
+static radi_status check_append_shape(radi_dataset *ds, coll_job *c)
+{
+    char *cu = rdi_ds_coll_uri(ds, c->name, NULL);
+    radi_group *g = NULL;
+    radi_status s = cu ? radi_group_open(ds->ctx, cu, &g) : RADI_E_NOMEM;
+    free(cu);
+    RDI_TRY(s);
+    int64_t dims[3];
+    int uniform = rdi_meta_get_i64(radi_group_meta(g), "x_dim", &dims[0]) &&
+                  rdi_meta_get_i64(radi_group_meta(g), "y_dim", &dims[1]) &&
+                  rdi_meta_get_i64(radi_group_meta(g), "z_dim", &dims[2]);
+    radi_group_close(g);
+    for (size_t i = 0; uniform && i < c->j.n; i++) {
+        const uint64_t *sh = c->j.items[i].hdr.shape;
+        if ((int64_t)sh[0] != dims[0] || (int64_t)sh[1] != dims[1] || (int64_t)sh[2] != dims[2])
+            return rdi_error(RADI_E_INVALID, "Dimension mismatch: %s has shape (%llu, %llu, %llu), expected (%lld, %lld, "
+                             "%lld): collection '%s' of %s holds volumes of one shape", c->j.items[i].path,
+                             (unsigned long long)sh[0], (unsigned long long)sh[1], (unsigned long long)sh[2],
+                             (long long)dims[0], (long long)dims[1], (long long)dims[2], c->name, ds->uri);
+    }
     return RADI_OK;
 }
 
@@ -282,6 +354,7 @@ static radi_status prepare_append(radi_dataset *ds, coll_job *c)
     RDI_TRY(check_append_columns(ds, c));
     const coll_cache *cc = &ds->cache[c->ci];
     c->j.base = cc->n;
+    if (cc->n) RDI_TRY(check_append_shape(ds, c));
     for (uint64_t r = 0; r < cc->n; r++)
         if (!cc->entries[r].volume_uri)
             return rdi_error(RADI_E_CORRUPT, "%s: collection '%s' is inconsistent (obs row '%s' has no volume); "
@@ -352,6 +425,7 @@ radi_status rdi_ingest_check_all(radi_dataset *ds, coll_job *jobs, size_t nc, co
         s = check_ids(c->j.order, c->j.n);
         for (size_t i = 0; i < c->j.n; i++) all[na++] = c->j.order[i];
     }
+    if (s == RADI_OK && opt->validate_alignment) s = check_subjects_aligned(ds, jobs, nc);
     if (s == RADI_OK) s = check_oids_unique(ds, all, na);
     free(all);
     for (size_t k = 0; k < nc && s == RADI_OK; k++) {

@@ -1,6 +1,7 @@
 /* Dataset operations beyond ingest: appends that renumber volumes (and their undo under
  * injected faults), collection renames, materialize and collection copies, stand-alone
- * collections, scaled reads and NIfTI export. */
+ * collections, imported collections, scaled reads and NIfTI export; 0.1.1's alignment
+ * and uniform-append rules. */
 #include "dataset_fixture.h"
 #include "model/dataset.h"
 #include "ctx/ctx.h"
@@ -560,6 +561,122 @@ static void test_vfs_move_and_copy(void **state)
     assert_false(exists(b));
 }
 
+/* radi_dataset_import_collection: a copy of another dataset's collection (a selection of
+ * it) becomes a new collection; subjects without an obs_meta row, a taken name and a
+ * missing source are refused and leave the dataset as it was. */
+static void test_import_collection(void **state)
+{
+    fixture *f = *state;
+    radi_dataset *ds = NULL;
+    build(f, &ds);
+    char dst[160], p[3][160];
+    snprintf(dst, sizeof dst, "%s/ds2", f->dir);
+    OK(radi_dataset_create(f->ctx, dst));
+    radi_dataset *d2 = NULL;
+    OK(radi_dataset_open(f->ctx, dst, &d2));
+    /* No obs_meta rows yet: refused, nothing left behind. */
+    assert_int_equal(radi_dataset_import_collection(d2, ds, "FLAIR", NULL, NULL), RADI_E_INVALID);
+    assert_non_null(strstr(radi_errmsg(), "has no obs_meta row"));
+    char left[200];
+    snprintf(left, sizeof left, "%s/collections/FLAIR", dst);
+    assert_false(exists(left));
+    assert_int_equal(radi_dataset_collection_count(d2), 0);
+    radi_nifti_source src[2] = {{nifti_at(f, p[0], sizeof p[0], "a.nii", 7, 0, 0), "sub-02", NULL},
+                                {nifti_at(f, p[1], sizeof p[1], "b.nii", 8, 0, 0), "sub-03", NULL}};
+    OK(radi_dataset_ingest_niftis(d2, "seg", 2, src, NULL));
+    const char *ids[2] = {"sub-03_FLAIR", "sub-02_FLAIR"};
+    radi_selection sel = {0, NULL, 0, NULL, 2, ids};
+    OK(radi_dataset_import_collection(d2, ds, "FLAIR", &sel, "FL"));
+    assert_int_equal(radi_dataset_collection_count(d2), 2);
+    assert_string_equal(radi_dataset_collection_name(d2, 1), "FL");
+    const radi_volume_entry *e = NULL;
+    uint64_t n = 0;
+    OK(radi_dataset_volumes(d2, "FL", &e, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(e[0].obs_id, "sub-02_FLAIR");
+    radi_volume *v = NULL;
+    OK(radi_dataset_open_volume(d2, "FL", "sub-03_FLAIR", &v));
+    int16_t x;
+    int64_t box[6] = {0, 0, 0, 0, 0, 0};
+    OK(radi_volume_read(v, box, &x, sizeof x, NULL));
+    assert_int_equal(x, 300);
+    char a[600];
+    assert_string_equal(meta_str(v, "orientation_affine", a, sizeof a), "[[1.0, 0.0, 0.0, -30.0], [0.0, 1.0, 0.0, "
+                                                                        "-32.0], [0.0, 0.0, 2.0, -40.0], [0.0, 0.0, "
+                                                                        "0.0, 1.0]]");
+    radi_volume_close(v);
+    assert_valid(d2);
+    /* A taken name, an unknown collection, all of FLAIR (sub-01 has no row here). */
+    assert_int_equal(radi_dataset_import_collection(d2, ds, "T1w", &sel, "FL"), RADI_E_EXISTS);
+    assert_int_equal(radi_dataset_import_collection(d2, ds, "nope", NULL, "X"), RADI_E_NOT_FOUND);
+    assert_int_equal(radi_dataset_import_collection(d2, ds, "FLAIR", NULL, "F2"), RADI_E_INVALID);
+    assert_int_equal(radi_dataset_import_collection(d2, d2, "FL", NULL, "F3"), RADI_E_INVALID);
+    assert_int_equal(radi_dataset_collection_count(d2), 2);
+    assert_valid(d2);
+    radi_dataset_close(d2);
+    radi_dataset_close(ds);
+}
+
+/* A 5x4x2 int16 image (another shape than write_nifti's). */
+static const char *short_nifti(const fixture *f, char *buf, size_t cap, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", f->dir, name);
+    radi_nifti_header h;
+    radi_nifti_header_init(&h);
+    h.datatype = RADI_INT16;
+    h.ndim = 3;
+    h.shape[0] = 5, h.shape[1] = 4, h.shape[2] = 2;
+    double aff[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    memcpy(h.affine, aff, sizeof aff);
+    h.pixdim[1] = h.pixdim[2] = h.pixdim[3] = 1;
+    h.sform_code = 1;
+    int16_t v[40] = {0};
+    OK(radi_nifti_write(buf, &h, v));
+    return buf;
+}
+
+/* 0.1.1's rules, in C so the CLI shares them: validate_alignment refuses collections of
+ * one call covering different subjects; an append to a uniform collection must bring its
+ * shape (a mixed collection takes any). */
+static void test_alignment_and_uniform_append(void **state)
+{
+    fixture *f = *state;
+    char p[4][160];
+    nifti_at(f, p[0], sizeof p[0], "s1.nii", 1, 0, 0);
+    nifti_at(f, p[1], sizeof p[1], "s2.nii", 2, 0, 0);
+    nifti_at(f, p[2], sizeof p[2], "s3.nii", 3, 0, 0);
+    short_nifti(f, p[3], sizeof p[3], "short.nii");
+    radi_nifti_source a[2] = {{p[0], "sub-01", NULL}, {p[1], "sub-02", NULL}};
+    radi_nifti_source b[3] = {{p[0], "sub-01", NULL}, {p[1], "sub-02", NULL}, {p[2], "sub-03", NULL}};
+    radi_ingest_collection colls[2] = {{"A", 2, a}, {"B", 3, b}};
+    radi_ingest_options opt;
+    radi_ingest_options_init(&opt);
+    opt.validate_alignment = 1;
+    OK(radi_dataset_create(f->ctx, f->ds));
+    radi_dataset *ds = NULL;
+    OK(radi_dataset_open(f->ctx, f->ds, &ds));
+    assert_int_equal(radi_dataset_ingest(ds, 2, colls, &opt), RADI_E_INVALID);
+    assert_non_null(strstr(radi_errmsg(), "Subject ID mismatch between 'A' and 'B' (validate_alignment): "
+                                          "missing in 'A': ['sub-03'], missing in 'B': []"));
+    assert_int_equal(radi_dataset_collection_count(ds), 0);
+    OK(radi_dataset_ingest(ds, 2, colls, NULL)); /* without the check: accepted */
+    radi_nifti_source odd[1] = {{p[3], "sub-03", NULL}};
+    assert_int_equal(radi_dataset_ingest_niftis(ds, "A", 1, odd, NULL), RADI_E_INVALID);
+    assert_non_null(strstr(radi_errmsg(), "Dimension mismatch: "));
+    assert_non_null(strstr(radi_errmsg(), "has shape (5, 4, 2), expected (5, 4, 3)"));
+    const radi_volume_entry *e = NULL;
+    uint64_t n = 0;
+    OK(radi_dataset_volumes(ds, "A", &e, &n));
+    assert_int_equal(n, 2);
+    /* A mixed collection (made so) takes any shape. */
+    radi_nifti_source mixed[2] = {{p[0], "sub-01", NULL}, {p[3], "sub-02", NULL}};
+    OK(radi_dataset_ingest_niftis(ds, "M", 2, mixed, NULL));
+    radi_nifti_source more[1] = {{p[2], "sub-03", NULL}};
+    OK(radi_dataset_ingest_niftis(ds, "M", 1, more, NULL));
+    assert_valid(ds);
+    radi_dataset_close(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +690,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_collection_copy_and_standalone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scaled_read_and_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vfs_move_and_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_collection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alignment_and_uniform_append, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 
 radiobject = pytest.importorskip("radiobject")
@@ -297,7 +298,7 @@ def test_radi_append_repairs_an_unsorted_radiobject_dataset(tmp_path):
     r = radi.RadiObject(str(uri))
     for oid, d in list(data.items())[:3]:  # radi reads the 0.1.1 dataset right, by obs_id
         np.testing.assert_array_equal(r.T1w.loc[oid].to_numpy(), d)
-    r.append(images={"T1w": srcs[3:]})
+    r.append(images={"T1w": srcs[3:]}, obs_meta=pd.DataFrame({"obs_subject_id": ["sub-04"]}))
     r.validate()
     old = RadiObject(str(uri))
     old.validate()

@@ -16,6 +16,7 @@ import subprocess
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 import radi
@@ -58,7 +59,8 @@ def base(tmp_path):
             files[(s, m)] = str(p)
     uri = str(tmp_path / "ds")
     ro = radi.RadiObject.from_niftis(uri, images={m: [(files[("sub-01", m)], "sub-01")] for m in MODS})
-    ro.append(images={m: [(files[("sub-02", m)], "sub-02")] for m in MODS})
+    ro.append(images={m: [(files[("sub-02", m)], "sub-02")] for m in MODS},
+              obs_meta=pd.DataFrame({"obs_subject_id": ["sub-02"]}))
     sentinel = tmp_path / "elsewhere"
     shutil.copytree(os.path.join(uri, "collections", "T1w"), sentinel / "coll")
     (sentinel / "keep.txt").write_text("do not touch\n")
@@ -143,7 +145,8 @@ def test_hostile_member_refused_everywhere(base, oracle, tmp_path, case):
         for call in (lambda: ro.collection("FLAIR"), lambda: ro.materialize(str(tmp_path / "copy")),
                      lambda: ro.rename_collection("FLAIR", "Renamed"), lambda: ro.consolidate(),
                      lambda: ro.vacuum(), lambda: ro.consolidate(mode="all"),
-                     lambda: ro.append(images={"FLAIR": [(files[("sub-03", "FLAIR")], "sub-03")]})):
+                     lambda: ro.append(images={"FLAIR": [(files[("sub-03", "FLAIR")], "sub-03")]},
+                                       obs_meta=pd.DataFrame({"obs_subject_id": ["sub-03"]}))):
             with pytest.raises(radi.RadiError) as e:
                 call()
             _refused(str(e.value), member, ds)

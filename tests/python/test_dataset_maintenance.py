@@ -50,8 +50,10 @@ def appended(tmp_path, oracle):
     uri = str(tmp_path / "ds")
     ro = radi.RadiObject.from_niftis(uri, images={m: [(files[(s, m)], s) for s in ("sub-01", "sub-03")]
                                                   for m in MODS})
-    ro.append(images={m: [(files[("sub-04", m)], "sub-04")] for m in MODS})
-    ro.append(images={m: [(files[("sub-02", m)], "sub-02")] for m in MODS})  # sorts between: renumbers
+    ro.append(images={m: [(files[("sub-04", m)], "sub-04")] for m in MODS},
+              obs_meta=pd.DataFrame({"obs_subject_id": ["sub-04"]}))
+    ro.append(images={m: [(files[("sub-02", m)], "sub-02")] for m in MODS},  # sorts between: renumbers
+              obs_meta=pd.DataFrame({"obs_subject_id": ["sub-02"]}))
     # A second fragment on one volume (a box of new values), written by TileDB-Py.
     vol = [e for e in ro._ds.volumes("FLAIR") if e[1] == "sub-02_FLAIR"][0][2]
     patch = np.full((2, 3, 4), 7, np.int16)

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import radi
@@ -87,7 +88,8 @@ def test_append_routes_by_modality(dirs, tmp_path):
     mr = tmp_path / "mr" / "p9"
     mr.mkdir(parents=True)
     shutil.copy(MR_SMALL, mr / "MR_small.dcm")
-    ro.append(dicom_dirs=[(dirs["p3"], "p3"), (mr, "p9")])
+    ro.append(dicom_dirs=[(dirs["p3"], "p3"), (mr, "p9")],
+              obs_meta=pd.DataFrame({"obs_subject_id": ["p3", "p9"]}))
     assert sorted(ro.collection_names) == ["CT", "MR"]
     assert sorted(ro.CT.obs_ids) == ["p1_CT", "p3_CT"]
     assert list(ro.MR.obs_ids) == ["p9_MR"]

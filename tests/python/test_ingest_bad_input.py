@@ -611,7 +611,7 @@ def test_validate_alignment_mismatch_python(base, tmp_path):
     with pytest.raises(radi.RadiError) as ei:
         radi.RadiObject.from_niftis(str(new), images={"A": str(base["good"]), "X": str(d)},
                                     validate_alignment=True)
-    assert str(odd) in str(ei.value) and "5x6x8" in str(ei.value), str(ei.value)
+    assert str(odd) in str(ei.value) and "(5, 6, 8)" in str(ei.value), str(ei.value)
     assert not os.path.lexists(new)
     # 4-D files with the same spatial shape are aligned, whatever their length in t.
     d4 = tmp_path / "fourd"
@@ -627,7 +627,8 @@ def test_validate_alignment_mismatch_python(base, tmp_path):
 
 def test_mismatched_shapes_cli(base, existing, tmp_path):
     """`radi ingest` has no alignment option: mixed shapes are accepted and the dataset
-    validates (x/y/z_dim left out), on a new URI and when appended."""
+    validates (x/y/z_dim left out) on a new URI; an append of another shape to a uniform
+    collection is refused ("Dimension mismatch", 0.1.1's rule) and changes nothing."""
     d = tmp_path / "shapes"
     save_good(mkdir(d) / "sub-03_FLAIR.nii.gz", seed=1, shape=(5, 6, 8))
     mixed = tmp_path / "mixed"
@@ -640,6 +641,9 @@ def test_mismatched_shapes_cli(base, existing, tmp_path):
     assert run("validate", new).returncode == 0
     uri, _before = existing
     p = run("ingest", "--append", uri, f"FLAIR={d}")
+    assert p.returncode != 0 and "Dimension mismatch" in p.stderr, p.stderr
+    assert run("validate", uri).returncode == 0
+    p = run("ingest", "--append", uri, f"Y={d}")  # a new collection takes any shape
     assert p.returncode == 0, p.stderr
     assert run("validate", uri).returncode == 0
 
