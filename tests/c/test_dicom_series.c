@@ -560,25 +560,25 @@ static void test_values_ct_hu_int16(void **state)
     /* ... unless the data read fit: then int16 HU after all, in place. */
     uint16_t vox[36];
     for (int i = 0; i < 36; i++) vox[i] = (uint16_t)(i * 100);
-    assert_int_equal(rdi_dcm_narrow_int16(&v, vox), 1);
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, NULL), 1);
     assert_int_equal(v.values, RDI_DCM_VALUES_INT16);
     assert_int_equal(v.dtype, RADI_INT16);
     assert_true(v.slope == 1 && v.intercept == 0 && v.rescale_intercept == -1024);
     assert_int_equal((int16_t)vox[0], -1024);
     assert_int_equal((int16_t)vox[35], 3500 - 1024);
-    assert_int_equal(rdi_dcm_narrow_int16(&v, vox), 0); /* already physical */
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, NULL), 0); /* already physical */
     rdi_dcm_volume_free(&v);
     assert_int_equal(assemble(&v), RADI_OK);
     for (int i = 0; i < 36; i++) vox[i] = (uint16_t)(i * 100);
     vox[7] = 65535; /* 64511 HU does not fit */
-    assert_int_equal(rdi_dcm_narrow_int16(&v, vox), 0);
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, NULL), 0);
     assert_int_equal(v.dtype, RADI_UINT16);
     rdi_dcm_volume_free(&v);
     /* A non-integer slope is never narrowed. */
     three_slices(2.5, 0);
     for (int i = 0; i < 3; i++) X.info[i].bits_stored = 16;
     assert_int_equal(assemble(&v), RADI_OK);
-    assert_int_equal(rdi_dcm_narrow_int16(&v, vox), 0);
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, NULL), 0);
     rdi_dcm_volume_free(&v);
 }
 
