@@ -34,7 +34,9 @@ void rdi_dicom_files_release(rdi_dicom_files *f, size_t i)
 
 void rdi_dicom_files_drop_bytes(rdi_dicom_files *f, size_t i)
 {
-    if (i < f->n) rdi_buf_free(&f->bytes[i]);
+    if (i >= f->n) return;
+    rdi_dcm_info_drop_body(f->infos[i]);
+    rdi_buf_free(&f->bytes[i]);
 }
 
 void rdi_dicom_files_free(rdi_dicom_files *f)
