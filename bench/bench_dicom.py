@@ -7,7 +7,11 @@ written once in each lossless syntax (explicit VR LE, deflated, RLE, JPEG Lossle
 JPEG-LS, JPEG 2000, HTJ2K) and cached under --dir. Per syntax, the wall time of:
 
 - radi: `radi ingest DS CT=<syntax dir>` (a fresh dataset each run; the CLI's default
-  concurrency, and `--concurrency 1`), peak RSS by /usr/bin/time;
+  concurrency), peak RSS by /usr/bin/time. Its default tile compression is 0.1.1's
+  (ZSTD level 3 per tile chunk, as TileDB's ZstdFilter(3)): these are the equal-settings
+  numbers. Beside it, clearly labelled, the same ingest with `--compression none` (an
+  uncompressed dataset, the like of dcm2niix -z n's uncompressed .nii) and with
+  `--compression lz4` (--fast-settings to change the list; --c1 adds `--concurrency 1`);
 - radiobject 0.1.1: `RadiObject.from_dicoms(uri, [(series_dir, "s1")])` in a fresh Python
   process; the time is that of the call inside it (interpreter start and `import
   radiobject`, ~0.6 s, excluded: this favours 0.1.1). Only for the syntaxes the venv's
@@ -25,7 +29,7 @@ less. Ratios are "how many times faster radi is". radi's voxels are checked agai
 generated HU values after its runs. Not a test: nothing is asserted about timings.
 
     .venv/bin/python bench/bench_dicom.py [--dir DIR] [--slices N] [--repeat K]
-        [--syntax explicit,rle,...] [--no-peers] [--json FILE]
+        [--syntax explicit,rle,...] [--fast-settings none,lz4] [--c1] [--no-peers] [--json FILE]
 
 Against a build tree: RADI_LIBRARY=build/libradi.so RADI_CLI=build/radi PYTHONPATH=python
 .venv/bin/python bench/bench_dicom.py
@@ -128,9 +132,14 @@ def systems_for(ctx, key, sdir):
     if ctx.cli:
         out.append(System("radi", "radi ingest", lambda: [ctx.cli, "ingest", ds, f"CT={syn_root}"],
                           prepare=rm_ds))
-        out.append(System("radi_c1", "radi ingest --concurrency 1",
-                          lambda: [ctx.cli, "--concurrency", "1", "ingest", ds, f"CT={syn_root}"],
-                          prepare=rm_ds))
+        if ctx.c1:
+            out.append(System("radi_c1", "radi ingest --concurrency 1",
+                              lambda: [ctx.cli, "--concurrency", "1", "ingest", ds, f"CT={syn_root}"],
+                              prepare=rm_ds))
+        for comp in ctx.fast:
+            out.append(System(f"radi_{comp}", f"radi ingest --compression {comp}",
+                              lambda comp=comp: [ctx.cli, "ingest", "--compression", comp, ds, f"CT={syn_root}"],
+                              prepare=rm_ds))
     if ctx.base_cli:
         out.append(System("radi_base", "radi ingest, baseline build",
                           lambda: [ctx.base_cli, "ingest", ds, f"CT={syn_root}"], prepare=rm_ds))
@@ -213,6 +222,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--syntax", default=",".join(k for k, *_ in dicom_series.SYNTAXES))
     ap.add_argument("--no-peers", action="store_true", help="radi only (profiling)")
+    ap.add_argument("--fast-settings", default="none,lz4",
+                    help="radi also with these --compression settings (labelled, not 0.1.1's); '' for none")
+    ap.add_argument("--c1", action="store_true", help="radi also with --concurrency 1")
     ap.add_argument("--baseline-cli", help="another radi CLI (an older build) timed beside, for before/after")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -225,6 +237,8 @@ def main():
     if not ctx.cli:
         raise SystemExit("no radi CLI (set RADI_CLI)")
     ctx.base_cli = a.baseline_cli
+    ctx.c1 = a.c1
+    ctx.fast = [c for c in a.fast_settings.split(",") if c]
     ctx.dcm2niix = shutil.which("dcm2niix", path=os.path.dirname(sys.executable)) or shutil.which("dcm2niix")
     rob, rob_err = try_import("radiobject")
     sitk, sitk_err = try_import("SimpleITK")
@@ -250,7 +264,7 @@ def main():
             if key not in dirs:
                 continue
             summary, why = bench_syntax(ctx, key, dirs[key], a.repeat, log)
-            if "radi" in summary or "radi_c1" in summary:
+            if any(k.startswith("radi") for k in summary):
                 summary["_voxels_ok"] = check_radi(ctx, vol)
                 if not summary["_voxels_ok"]:
                     log(f"  {key}: radi's voxels differ from the generated values!")
@@ -270,26 +284,44 @@ def main():
     print("radi and dcm2niix: the whole process; 0.1.1 and SimpleITK: the call inside a warm "
           "process (interpreter and import excluded). Ratios: how many times faster radi "
           "(default concurrency) is.\n")
+    c1 = ["radi_c1"] if a.c1 else []
     rows = []
     for key, r in results.items():
         rob_cell = fmt_s(g(r, "rob")) if "rob" in r else ("no plugin" if "rob" in notes[key] and
                                                         "no plugin" in notes[key]["rob"] else "–")
         sitk_cell = fmt_s(g(r, "sitk")) if "sitk" in r else ("fails" if "sitk" in notes[key] else "–")
-        rows.append([dicom_series.LABEL[key], f"{r['_mb']:.0f}", fmt_s(g(r, "radi")), fmt_s(g(r, "radi_c1")),
-                     rob_cell, fmt_s(g(r, "d2n_n")), fmt_s(g(r, "d2n_y")), sitk_cell,
-                     fmt_ratio(g(r, "rob"), g(r, "radi")), fmt_ratio(g(r, "d2n_n"), g(r, "radi")),
-                     fmt_ratio(g(r, "d2n_y"), g(r, "radi")),
-                     f"{r['radi']['rss']:.0f}" if "radi" in r and r["radi"]["rss"] else "–",
-                     "yes" if r.get("_voxels_ok") else "NO"])
-    print(md_table(["syntax", "MB", "radi", "radi -c1", "0.1.1", "dcm2niix -z n", "dcm2niix -z y",
-                    "SimpleITK", "vs 0.1.1", "vs d2n -z n", "vs d2n -z y", "radi RSS MB", "radi voxels ok"],
-                   rows))
+        rows.append([dicom_series.LABEL[key], f"{r['_mb']:.0f}", fmt_s(g(r, "radi"))]
+                    + [fmt_s(g(r, k)) for k in c1]
+                    + [rob_cell, fmt_s(g(r, "d2n_n")), fmt_s(g(r, "d2n_y")), sitk_cell,
+                       fmt_ratio(g(r, "rob"), g(r, "radi")), fmt_ratio(g(r, "d2n_n"), g(r, "radi")),
+                       fmt_ratio(g(r, "d2n_y"), g(r, "radi")),
+                       fmt_ratio(g(r, "d2n_n", "cpu"), g(r, "radi", "cpu")),
+                       f"{r['radi']['rss']:.0f}" if "radi" in r and r["radi"]["rss"] else "–",
+                       "yes" if r.get("_voxels_ok") else "NO"])
+    print(md_table(["syntax", "MB", "radi"] + (["radi -c1"] if c1 else [])
+                   + ["0.1.1", "dcm2niix -z n", "dcm2niix -z y", "SimpleITK", "vs 0.1.1", "vs d2n -z n",
+                      "vs d2n -z y", "CPU vs d2n -z n", "radi RSS MB", "radi voxels ok"], rows))
     print("\nCPU seconds (user + system of the child process), medians:\n")
-    rows = [[dicom_series.LABEL[key]] + [fmt_s(g(r, k, "cpu")) for k in
-                                         ("radi", "radi_c1", "rob", "d2n_n", "d2n_y", "sitk")]
-            for key, r in results.items()]
-    print(md_table(["syntax", "radi", "radi -c1", "0.1.1 (process)", "dcm2niix -z n", "dcm2niix -z y",
-                    "SimpleITK (process)"], rows))
+    cols = ["radi"] + c1 + [f"radi_{c}" for c in ctx.fast] + ["rob", "d2n_n", "d2n_y", "sitk"]
+    rows = [[dicom_series.LABEL[key]] + [fmt_s(g(r, k, "cpu")) for k in cols] for key, r in results.items()]
+    print(md_table(["syntax", "radi"] + (["radi -c1"] if c1 else []) + [f"radi {c}" for c in ctx.fast]
+                   + ["0.1.1 (process)", "dcm2niix -z n", "dcm2niix -z y", "SimpleITK (process)"], rows))
+    if ctx.fast:
+        print("\nradi with other tile compression (labelled: NOT 0.1.1's ZSTD-3, so not the equal-settings "
+              "comparison; `none` writes uncompressed tiles as dcm2niix -z n writes an uncompressed .nii), "
+              "wall seconds and ratios (how many times faster radi is):\n")
+        rows = []
+        for key, r in results.items():
+            row = [dicom_series.LABEL[key], fmt_s(g(r, "radi"))]
+            for c in ctx.fast:
+                k = f"radi_{c}"
+                row += [fmt_s(g(r, k)), fmt_ratio(g(r, "rob"), g(r, k)), fmt_ratio(g(r, "d2n_n"), g(r, k)),
+                        fmt_ratio(g(r, "d2n_n", "cpu"), g(r, k, "cpu"))]
+            rows.append(row)
+        hdr = ["syntax", "radi (zstd 3)"]
+        for c in ctx.fast:
+            hdr += [f"radi {c}", f"{c} vs 0.1.1", f"{c} vs d2n -z n", f"{c} CPU vs d2n -z n"]
+        print(md_table(hdr, rows))
     if a.baseline_cli:
         print(f"\nBefore/after: the baseline build {a.baseline_cli} beside this one, wall (CPU) seconds:\n")
         rows = [[dicom_series.LABEL[key], f"{fmt_s(g(r, 'radi_base'))} ({fmt_s(g(r, 'radi_base', 'cpu'))})",

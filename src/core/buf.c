@@ -36,6 +36,13 @@ radi_status rdi_buf_resize(rdi_buf *b, size_t len)
     return RADI_OK;
 }
 
+radi_status rdi_buf_resize_uninit(rdi_buf *b, size_t len)
+{
+    if (len > b->len) RDI_TRY(rdi_buf_reserve(b, len - b->len));
+    b->len = len;
+    return RADI_OK;
+}
+
 radi_status rdi_buf_append(rdi_buf *b, const void *p, size_t n)
 {
     if (n == 0) return RADI_OK;

@@ -76,6 +76,10 @@ typedef struct rdi_buf {
 void rdi_buf_free(rdi_buf *b);
 radi_status rdi_buf_reserve(rdi_buf *b, size_t extra);   /* room for len + extra */
 radi_status rdi_buf_resize(rdi_buf *b, size_t len);      /* new bytes are zero */
+/* As rdi_buf_resize, but the new bytes are left unset: for a buffer its caller overwrites
+ * whole (file reads, decoded volumes), where zeroing is a pass over memory and its first
+ * touch (page faults) on one thread, before the parallel work that fills it. */
+radi_status rdi_buf_resize_uninit(rdi_buf *b, size_t len);
 radi_status rdi_buf_append(rdi_buf *b, const void *p, size_t n);
 radi_status rdi_buf_put_u8(rdi_buf *b, uint8_t v);
 radi_status rdi_buf_put_u32(rdi_buf *b, uint32_t v);

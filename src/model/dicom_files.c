@@ -34,7 +34,9 @@ void rdi_dicom_files_release(rdi_dicom_files *f, size_t i)
 
 void rdi_dicom_files_drop_bytes(rdi_dicom_files *f, size_t i)
 {
-    if (i < f->n) rdi_buf_free(&f->bytes[i]);
+    if (i >= f->n) return;
+    rdi_dcm_info_drop_body(f->infos[i]);
+    rdi_buf_free(&f->bytes[i]);
 }
 
 void rdi_dicom_files_free(rdi_dicom_files *f)
@@ -106,8 +108,11 @@ static radi_status list_candidates(rdi_vfs *vfs, const char *path, cand **out, s
 }
 
 /* A batch's files are probed and parsed in parallel on the context's pool (parsing a
- * deflated file inflates it), then taken in name order. */
+ * deflated file inflates it), then taken in name order. A backend that reads many ranges
+ * at once (S3: parallel GETs) gets the batch in one call before; otherwise (local files)
+ * each task reads its own file, so that reading too runs on every worker. */
 typedef struct parse_job {
+    rdi_vfs *vfs;        /* non-NULL: each task reads its file first */
     const cand *c;
     const rdi_buf *b;
     rdi_dcm_info **info; /* NULL: not DICOM by its first bytes */
@@ -117,8 +122,17 @@ static radi_status parse_task(void *arg, size_t i, unsigned worker)
 {
     (void)worker;
     parse_job *j = arg;
+    if (j->vfs) RDI_TRY(rdi_vfs_read(j->vfs, j->c[i].uri, 0, j->b[i].data, j->c[i].size));
     if (!rdi_dcm_probe(j->b[i].data, j->b[i].len)) return RADI_OK;
     return rdi_dcm_parse(j->b[i].data, j->b[i].len, j->c[i].uri, &j->info[i]); /* names the file */
+}
+
+/* Whether the backend serving uri reads a batch of ranges better in one call. */
+static int reads_many(rdi_vfs *vfs, const char *uri)
+{
+    const rdi_vfs_ops *ops = NULL;
+    void *self = NULL;
+    return rdi_vfs_backend(vfs, uri, &ops, &self) == RADI_OK && ops->read_many;
 }
 
 /* Takes the read file c (its bytes in *b, its parsed header *info or NULL if it is not
@@ -174,11 +188,12 @@ radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *se
                               (unsigned long long)c[i].size);
                 break;
             }
-            s = rdi_buf_resize(&b[i - lo], (size_t)c[i].size);
+            s = rdi_buf_resize_uninit(&b[i - lo], (size_t)c[i].size); /* read whole */
             r[i - lo] = (rdi_vfs_range){c[i].uri, 0, c[i].size, b[i - lo].data, RADI_OK};
         }
-        if (s == RADI_OK) s = rdi_vfs_read_many(ctx->vfs, r, hi - lo);
-        parse_job pj = {&c[lo], b, info};
+        int batched = reads_many(ctx->vfs, c[lo].uri);
+        if (s == RADI_OK && batched) s = rdi_vfs_read_many(ctx->vfs, r, hi - lo);
+        parse_job pj = {batched ? NULL : ctx->vfs, &c[lo], b, info};
         if (s == RADI_OK) s = rdi_pool_for(ctx->pool, hi - lo, parse_task, &pj);
         for (size_t i = lo; i < hi && s == RADI_OK; i++)
             take_file(out, &c[i], &b[i - lo], &info[i - lo], series_uid, keep_bytes);

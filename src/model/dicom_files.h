@@ -31,8 +31,8 @@ radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *se
                                  rdi_dicom_files *out);
 /* Frees file i's bytes and parsed header (its URI stays). */
 void rdi_dicom_files_release(rdi_dicom_files *f, size_t i);
-/* Frees file i's bytes only (its parsed header stays usable for metadata). A deflated
- * file keeps its inflated body, which its header owns. */
+/* Frees file i's bytes and a deflated file's inflated body, once its pixels are decoded
+ * (its parsed header stays usable for metadata, not for pixels). */
 void rdi_dicom_files_drop_bytes(rdi_dicom_files *f, size_t i);
 void rdi_dicom_files_free(rdi_dicom_files *f);
 

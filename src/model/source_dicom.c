@@ -72,14 +72,23 @@ static const rdi_dcm_info *const *infos(const dicom_source *d)
     return (const rdi_dcm_info *const *)d->files.infos;
 }
 
+/* rdi_dcm_read_volume's done callback: a file whose frames are all in the volume gives
+ * up its bytes at once, so the series' files and its volume are never both held whole. */
+static void file_decoded(void *arg, uint32_t file)
+{
+    rdi_dicom_files_drop_bytes(arg, file);
+}
+
 /* Decodes the volume into out (sized here). */
 static radi_status decode(dicom_source *d, rdi_buf *out)
 {
     uint64_t nb = rdi_dcm_volume_nbytes(&d->vol);
     if (nb > SIZE_MAX / 2)
         return rdi_error(RADI_E_UNSUPPORTED, "%s: the volume needs %llu bytes", d->src->path, (unsigned long long)nb);
-    RDI_TRY(rdi_buf_resize(out, (size_t)nb));
-    return rdi_dcm_read_volume(infos(d), uri_names(d), &d->vol, d->ctx->pool, out->data, out->len);
+    /* Every frame is written whole: no zeros first. */
+    RDI_TRY(rdi_buf_resize_uninit(out, (size_t)nb));
+    return rdi_dcm_read_volume(infos(d), uri_names(d), &d->vol, d->ctx->pool, out->data, out->len, file_decoded,
+                               &d->files);
 }
 
 /* Whether rdi_dcm_narrow_int16 could convert: its preconditions that do not need the
@@ -129,7 +138,7 @@ static radi_status dicom_open(radi_ctx *ctx, const void *desc, rdi_image_source 
     if (s == RADI_OK && may_narrow(&d->vol)) {
         s = decode(d, &d->voxels);
         if (s == RADI_OK) {
-            rdi_dcm_narrow_int16(&d->vol, d->voxels.data);
+            rdi_dcm_narrow_int16(&d->vol, d->voxels.data, d->ctx->pool);
             d->decoded = 1;
             drop_bytes(d);
         }

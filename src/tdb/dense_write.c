@@ -480,8 +480,16 @@ static radi_status dw_tile_all(dw *w, rdi_pool *pool, uint64_t budget)
     plan_groups(w, budget);
     const uint64_t ngroups = w->g.ntiles / w->row_tiles * ((w->row_tiles + w->group - 1) / w->group);
     const uint64_t ntasks = ngroups * w->nattr;
-    /* Small tasks come two per worker per batch to even out the load; groups are large. */
-    w->batch = RDI_MIN(ntasks, (uint64_t)w->nworkers * (w->group > 1 ? 1 : 2));
+    /* Groups are large: one per worker per batch. Single tiles come several per worker,
+     * so that a worker slowed down (other processes on its core) holds the others up
+     * at fewer batch ends; the batch's filtered tiles (at most a tile each) stay within
+     * an eighth of the memory budget. */
+    uint64_t per = 1;
+    if (w->group == 1) {
+        const uint64_t slot = RDI_MAX(w->tile_bytes_max, (uint64_t)1) * w->nworkers;
+        per = RDI_MAX((uint64_t)2, RDI_MIN((uint64_t)8, budget / 8 / slot));
+    }
+    w->batch = RDI_MIN(ntasks, (uint64_t)w->nworkers * per);
     w->slots = rdi_calloc((size_t)w->batch, sizeof *w->slots);
     w->vslots = rdi_calloc((size_t)w->batch, sizeof *w->vslots);
     w->sizes = rdi_calloc((size_t)(w->batch * w->group), sizeof *w->sizes);

@@ -38,6 +38,13 @@ static void slice(rdi_dcm_info *f, rdi_dcm_frame *fr, double z, uint16_t bits, r
     fr->length = 4 * (bits / 8u);
 }
 
+/* rdi_dcm_read_volume's done callback: counts the calls per file (index < 3). */
+static void count_done(void *arg, uint32_t file)
+{
+    int *n = arg;
+    if (file < 3) __atomic_fetch_add(&n[file], 1, __ATOMIC_SEQ_CST);
+}
+
 static void test_native_and_big_endian(void **state)
 {
     (void)state;
@@ -59,18 +66,26 @@ static void test_native_and_big_endian(void **state)
     assert_int_equal(v.dtype, RADI_UINT16);
     uint16_t out[8];
     const uint16_t want[8] = {1, 2, 3, 256, 5, 6, 7, 256};
-    assert_int_equal(rdi_dcm_read_volume(files, names, &v, NULL, out, sizeof out), RADI_OK);
+    assert_int_equal(rdi_dcm_read_volume(files, names, &v, NULL, out, sizeof out, NULL, NULL), RADI_OK);
     assert_memory_equal(out, want, sizeof want);
     rdi_pool *pool = NULL;
     assert_int_equal(rdi_pool_create(2, &pool), RADI_OK);
     memset(out, 0, sizeof out);
-    assert_int_equal(rdi_dcm_read_volume(files, names, &v, pool, out, sizeof out), RADI_OK);
+    assert_int_equal(rdi_dcm_read_volume(files, names, &v, pool, out, sizeof out, NULL, NULL), RADI_OK);
     assert_memory_equal(out, want, sizeof want);
+    /* Each file is reported done once, after its frames are in. */
+    int done[3] = {0, 0, 0};
+    memset(out, 0, sizeof out);
+    assert_int_equal(rdi_dcm_read_volume(files, names, &v, pool, out, sizeof out, count_done, done), RADI_OK);
+    assert_memory_equal(out, want, sizeof want);
+    assert_int_equal(done[0], 1);
+    assert_int_equal(done[1], 1);
+    assert_int_equal(done[2], 0);
     rdi_pool_free(pool);
-    assert_int_equal(rdi_dcm_read_volume(files, names, &v, NULL, out, sizeof out - 1), RADI_E_INVALID);
+    assert_int_equal(rdi_dcm_read_volume(files, names, &v, NULL, out, sizeof out - 1, NULL, NULL), RADI_E_INVALID);
     /* A frame past the end of its file is named. */
     fr[1].offset = 4;
-    assert_int_equal(rdi_dcm_read_volume(files, names, &v, NULL, out, sizeof out), RADI_E_CORRUPT);
+    assert_int_equal(rdi_dcm_read_volume(files, names, &v, NULL, out, sizeof out, NULL, NULL), RADI_E_CORRUPT);
     assert_non_null(strstr(radi_errmsg(), "le.dcm frame 0"));
     rdi_dcm_volume_free(&v);
 }
@@ -101,7 +116,7 @@ static void test_rle_fragment(void **state)
     assert_int_equal(rdi_dcm_assemble(files, NULL, &s, NULL, &v), RADI_OK);
     assert_int_equal(v.dtype, RADI_UINT8);
     uint8_t out[4];
-    radi_status st = rdi_dcm_read_volume(files, NULL, &v, NULL, out, sizeof out);
+    radi_status st = rdi_dcm_read_volume(files, NULL, &v, NULL, out, sizeof out, NULL, NULL);
     if (st != RADI_OK) fail_msg("%s", radi_errmsg());
     assert_memory_equal(out, seg + 1, 4);
     rdi_dcm_volume_free(&v);

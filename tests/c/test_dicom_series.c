@@ -560,26 +560,64 @@ static void test_values_ct_hu_int16(void **state)
     /* ... unless the data read fit: then int16 HU after all, in place. */
     uint16_t vox[36];
     for (int i = 0; i < 36; i++) vox[i] = (uint16_t)(i * 100);
-    assert_int_equal(rdi_dcm_narrow_int16(&v, vox), 1);
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, NULL), 1);
     assert_int_equal(v.values, RDI_DCM_VALUES_INT16);
     assert_int_equal(v.dtype, RADI_INT16);
     assert_true(v.slope == 1 && v.intercept == 0 && v.rescale_intercept == -1024);
     assert_int_equal((int16_t)vox[0], -1024);
     assert_int_equal((int16_t)vox[35], 3500 - 1024);
-    assert_int_equal(rdi_dcm_narrow_int16(&v, vox), 0); /* already physical */
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, NULL), 0); /* already physical */
     rdi_dcm_volume_free(&v);
     assert_int_equal(assemble(&v), RADI_OK);
     for (int i = 0; i < 36; i++) vox[i] = (uint16_t)(i * 100);
     vox[7] = 65535; /* 64511 HU does not fit */
-    assert_int_equal(rdi_dcm_narrow_int16(&v, vox), 0);
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, NULL), 0);
     assert_int_equal(v.dtype, RADI_UINT16);
     rdi_dcm_volume_free(&v);
     /* A non-integer slope is never narrowed. */
     three_slices(2.5, 0);
     for (int i = 0; i < 3; i++) X.info[i].bits_stored = 16;
     assert_int_equal(assemble(&v), RADI_OK);
-    assert_int_equal(rdi_dcm_narrow_int16(&v, vox), 0);
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, NULL), 0);
     rdi_dcm_volume_free(&v);
+}
+
+/* rdi_dcm_narrow_int16 in several parts on a pool (a CT volume is many): the range is the
+ * whole volume's (a value out of range in the last part keeps every part raw), and every
+ * part is converted when it fits. */
+static void test_narrow_parts_on_pool(void **state)
+{
+    (void)state;
+    rdi_dcm_volume v;
+    memset(&v, 0, sizeof v);
+    v.shape[0] = 512, v.shape[1] = 512, v.shape[2] = 3, v.shape[3] = 1;
+    v.ndim = 3;
+    v.rows = v.cols = 512;
+    v.bits_allocated = v.bits_stored = 16;
+    v.raw_dtype = v.dtype = RADI_UINT16;
+    v.values = RDI_DCM_VALUES_RAW;
+    v.slope = 1, v.intercept = -1024;
+    const size_t n = 512 * 512 * 3;
+    uint16_t *vox = malloc(n * 2);
+    assert_non_null(vox);
+    for (size_t i = 0; i < n; i++) vox[i] = (uint16_t)(i % 4000);
+    vox[n - 1] = 65535; /* 64511 HU: out of int16, in the last part only */
+    rdi_pool *pool = NULL;
+    assert_int_equal(rdi_pool_create(2, &pool), RADI_OK);
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, pool), 0);
+    assert_int_equal(v.dtype, RADI_UINT16);
+    assert_int_equal(vox[3999], 3999);
+    assert_int_equal(vox[n - 2], (n - 2) % 4000);
+    vox[n - 1] = 100;
+    assert_int_equal(rdi_dcm_narrow_int16(&v, vox, pool), 1);
+    assert_int_equal(v.dtype, RADI_INT16);
+    assert_true(v.slope == 1 && v.intercept == 0);
+    assert_int_equal((int16_t)vox[0], -1024);
+    assert_int_equal((int16_t)vox[300001], (int)(300001 % 4000) - 1024);
+    assert_int_equal((int16_t)vox[n - 2], (int)((n - 2) % 4000) - 1024);
+    assert_int_equal((int16_t)vox[n - 1], 100 - 1024);
+    rdi_pool_free(pool);
+    free(vox);
 }
 
 static void test_values_raw_with_slope(void **state)
@@ -735,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_identity_fallback),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_values_ct_hu_int16),
+        cmocka_unit_test(test_narrow_parts_on_pool),
         cmocka_unit_test(test_values_raw_with_slope),
         cmocka_unit_test(test_values_varying_float32),
         cmocka_unit_test(test_obs_and_volume_meta),

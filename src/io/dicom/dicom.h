@@ -107,6 +107,10 @@ int rdi_dcm_probe(const uint8_t *p, size_t n);
  * rdi_dcm_info_free. */
 radi_status rdi_dcm_parse(const uint8_t *p, size_t n, const char *what, rdi_dcm_info **out);
 void rdi_dcm_info_free(rdi_dcm_info *info);
+/* Once the pixels are decoded: frees the body the info owns (a deflated file's inflated
+ * dataset) and forgets body (the caller frees a file buffer it refers to). The metadata
+ * fields stay; rdi_dcm_frame_bytes and decoding no longer work on it. */
+void rdi_dcm_info_drop_body(rdi_dcm_info *info);
 
 /* Frame k's encoded bytes: a pointer into info->body when the frame is one range, else
  * the fragments concatenated into *scratch (reused across calls; the caller frees it).

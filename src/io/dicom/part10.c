@@ -633,6 +633,15 @@ static radi_status read_meta(dcm_parser *P, size_t *pos)
     return RADI_OK;
 }
 
+void rdi_dcm_info_drop_body(rdi_dcm_info *info)
+{
+    if (!info) return;
+    free(info->own);
+    info->own = NULL;
+    info->body = NULL;
+    info->body_len = 0;
+}
+
 void rdi_dcm_info_free(rdi_dcm_info *info)
 {
     if (!info) return;

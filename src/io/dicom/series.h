@@ -131,9 +131,13 @@ radi_status rdi_dcm_put_frame(const rdi_dcm_volume *vol, const rdi_dcm_info *con
  * VR Big Endian; compressed: rdi_dcm_frame_bytes + rdi_dcm_decode) and puts it into out
  * (out_len >= rdi_dcm_volume_nbytes(vol)) with rdi_dcm_put_frame: column-major over
  * vol->shape, vol->dtype, ready for the volume writer (RADI_COL_MAJOR). Frames run in
- * parallel on pool (may be NULL). Errors name the file and frame. */
+ * parallel on pool (may be NULL). Errors name the file and frame. done (may be NULL) is
+ * called, from the worker that put it, once the last frame of a file is in out: the
+ * caller may drop that file's bytes (not its rdi_dcm_info) there. */
+typedef void (*rdi_dcm_file_done_fn)(void *arg, uint32_t file);
 radi_status rdi_dcm_read_volume(const rdi_dcm_info *const *files, const char *const *names,
-                                const rdi_dcm_volume *vol, rdi_pool *pool, void *out, size_t out_len);
+                                const rdi_dcm_volume *vol, rdi_pool *pool, void *out, size_t out_len,
+                                rdi_dcm_file_done_fn done, void *done_arg);
 
 /* After the voxels are read into buf (rdi_dcm_read_volume): a RAW volume of 16-bit
  * samples with an integer rescale whose physical values over the data actually present
@@ -141,8 +145,9 @@ radi_status rdi_dcm_read_volume(const rdi_dcm_info *const *files, const char *co
  * updated; the files' rescale kept). The decision of rdi_dcm_assemble can only use the
  * BitsStored range, which for CT with BitsStored 16 and intercept -1024 never fits,
  * while its data do: dcm2niix stores such series as int16 HU too. Returns 1 if it
- * converted. Call it before the metadata, which describe the final values. */
-int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf);
+ * converted. Call it before the metadata, which describe the final values. Both passes
+ * (range, conversion) run in parts on pool (may be NULL). */
+int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf, rdi_pool *pool);
 
 /* ------------------------------------------------------------------ metadata -- */
 

@@ -4,6 +4,7 @@
  * puts it into the volume buffer with rdi_dcm_put_frame. Frames are independent, so
  * they run on the context's pool, each worker with its own scratch buffers.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,7 +22,18 @@ typedef struct read_job {
     const rdi_dcm_volume *vol;
     void *out;
     scratch *sc; /* one per worker */
+    rdi_dcm_file_done_fn done;
+    void *done_arg;
+    atomic_uint *left; /* with done: per file, its frames not yet put */
 } read_job;
+
+/* Tells the caller when the last frame of a file is in the volume (it may then drop the
+ * file's bytes, so that the files and the volume are not both held whole). */
+static radi_status frame_done(read_job *j, radi_status s, uint32_t file)
+{
+    if (s == RADI_OK && j->done && atomic_fetch_sub(&j->left[file], 1) == 1) j->done(j->done_arg, file);
+    return s;
+}
 
 static radi_status frame_task(void *arg, size_t i, unsigned worker)
 {
@@ -39,8 +51,8 @@ static radi_status frame_task(void *arg, size_t i, unsigned worker)
         const rdi_dcm_frame *fr = &f->frames[r.frame];
         if (fr->offset > f->body_len || fr->length > f->body_len - fr->offset)
             return rdi_error(RADI_E_CORRUPT, "%s: pixel data past the end of the file", what);
-        return rdi_dcm_put_frame(j->vol, j->files, j->names, i, f->body + fr->offset, (size_t)fr->length,
-                                 f->ts == RDI_TS_EXPLICIT_BE, j->out);
+        return frame_done(j, rdi_dcm_put_frame(j->vol, j->files, j->names, i, f->body + fr->offset,
+                                               (size_t)fr->length, f->ts == RDI_TS_EXPLICIT_BE, j->out), r.file);
     }
     scratch *sc = &j->sc[worker];
     const uint8_t *p = NULL;
@@ -50,11 +62,12 @@ static radi_status frame_task(void *arg, size_t i, unsigned worker)
     size_t need = (size_t)f->rows * f->cols * (f->bits_allocated / 8u);
     RDI_TRY(rdi_buf_resize(&sc->decoded, need));
     RDI_TRY(rdi_dcm_decode(f->ts, p, n, &fmt, sc->decoded.data, need, what));
-    return rdi_dcm_put_frame(j->vol, j->files, j->names, i, sc->decoded.data, need, 0, j->out);
+    return frame_done(j, rdi_dcm_put_frame(j->vol, j->files, j->names, i, sc->decoded.data, need, 0, j->out), r.file);
 }
 
 radi_status rdi_dcm_read_volume(const rdi_dcm_info *const *files, const char *const *names,
-                                const rdi_dcm_volume *vol, rdi_pool *pool, void *out, size_t out_len)
+                                const rdi_dcm_volume *vol, rdi_pool *pool, void *out, size_t out_len,
+                                rdi_dcm_file_done_fn done, void *done_arg)
 {
     if ((uint64_t)out_len < rdi_dcm_volume_nbytes(vol))
         return rdi_error(RADI_E_INVALID, "DICOM volume needs %llu bytes, the buffer has %zu",
@@ -62,8 +75,16 @@ radi_status rdi_dcm_read_volume(const rdi_dcm_info *const *files, const char *co
     unsigned nw = pool ? rdi_pool_size(pool) : 1;
     scratch *sc = rdi_calloc(nw, sizeof *sc);
     if (!sc) return RADI_E_NOMEM;
-    read_job j = {files, names, vol, out, sc};
-    radi_status s = rdi_pool_for(pool, vol->nrefs, frame_task, &j);
+    read_job j = {files, names, vol, out, sc, done, done_arg, NULL};
+    radi_status s = RADI_OK;
+    if (done) {
+        uint32_t nfiles = 0;
+        for (size_t i = 0; i < vol->nrefs; i++) nfiles = RDI_MAX(nfiles, vol->refs[i].file + 1);
+        if (!(j.left = rdi_calloc(nfiles ? nfiles : 1, sizeof *j.left))) s = RADI_E_NOMEM;
+        for (size_t i = 0; j.left && i < vol->nrefs; i++) atomic_fetch_add(&j.left[vol->refs[i].file], 1);
+    }
+    if (s == RADI_OK) s = rdi_pool_for(pool, vol->nrefs, frame_task, &j);
+    free(j.left);
     for (unsigned w = 0; w < nw; w++) {
         rdi_buf_free(&sc[w].frags);
         rdi_buf_free(&sc[w].decoded);

@@ -6,6 +6,9 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "core/pool.h"
 
 #include "io/dicom/series.h"
 
@@ -134,50 +137,98 @@ radi_status rdi_dcm_put_frame(const rdi_dcm_volume *vol, const rdi_dcm_info *con
     return RADI_OK;
 }
 
-int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf)
+/* rdi_dcm_narrow_int16's two passes over the volume, each in parts on the pool: the
+ * range of the stored values, then (if the physical range fits int16) the conversion.
+ * Signed samples are handled as offset binary (x ^ 0x8000), so one unsigned loop
+ * serves both signs and vectorizes. */
+enum { NARROW_PART = 1 << 18 }; /* samples per task: 512 KiB, a CT slice */
+
+typedef struct narrow_job {
+    uint8_t *p;
+    uint64_t n;
+    uint16_t flip;
+    uint16_t *lo, *hi;          /* per part, pass 1 */
+    int32_t isl, iic, off;      /* pass 2 */
+} narrow_job;
+
+static radi_status narrow_range_task(void *arg, size_t t, unsigned worker)
 {
-    double sl = vol->slope, ic = vol->intercept;
-    if (vol->values != RDI_DCM_VALUES_RAW || vol->bits_allocated != 16 || (sl == 1 && ic == 0) ||
-        sl != floor(sl) || ic != floor(ic) || fabs(sl) >= 65536 || fabs(ic) >= 1e9)
-        return 0;
-    uint64_t n = rdi_dcm_volume_nbytes(vol) / 2;
-    uint8_t *p = buf;
-    int sg = vol->is_signed;
-    /* Signed samples as offset binary (x ^ 0x8000), so one unsigned loop serves both
-     * signs and vectorizes. */
-    uint16_t flip = sg ? 0x8000u : 0, ulo = 0xffffu, uhi = 0;
-    uint64_t i = 0;
-    for (; i + DCM_BLOCK <= n; i += DCM_BLOCK) {
+    (void)worker;
+    narrow_job *j = arg;
+    uint64_t i = (uint64_t)t * NARROW_PART, end = RDI_MIN(j->n, i + NARROW_PART);
+    const uint16_t flip = j->flip;
+    uint16_t ulo = 0xffffu, uhi = 0;
+    for (; i + DCM_BLOCK <= end; i += DCM_BLOCK) {
         uint16_t v[DCM_BLOCK], bl, bh;
-        memcpy(v, p + 2 * i, sizeof v);
+        memcpy(v, j->p + 2 * i, sizeof v);
         bl = bh = v[0] ^ flip;
-        for (int j = 0; j < DCM_BLOCK; j++) {
-            uint16_t u = v[j] ^ flip;
+        for (int k = 0; k < DCM_BLOCK; k++) {
+            uint16_t u = v[k] ^ flip;
             bl = u < bl ? u : bl;
             bh = u > bh ? u : bh;
         }
         ulo = bl < ulo ? bl : ulo;
         uhi = bh > uhi ? bh : uhi;
     }
-    for (; i < n; i++) {
+    for (; i < end; i++) {
         uint16_t u;
-        memcpy(&u, p + 2 * i, 2);
+        memcpy(&u, j->p + 2 * i, 2);
         u ^= flip;
         ulo = u < ulo ? u : ulo;
         uhi = u > uhi ? u : uhi;
     }
-    int32_t lo = (int32_t)ulo - (sg ? 32768 : 0), hi = (int32_t)uhi - (sg ? 32768 : 0);
-    double p0 = lo * sl + ic, p1 = hi * sl + ic;
-    if (n == 0 || RDI_MIN(p0, p1) < -32768 || RDI_MAX(p0, p1) > 32767) return 0;
-    /* The physical values fit int16 and |intercept| < 1e9, so x * slope (= physical -
-     * intercept) and the sum stay within int32. */
-    int32_t isl = (int32_t)sl, iic = (int32_t)ic, off = sg ? 32768 : 0;
-    FOR_BLOCKED(i, n, {
+    j->lo[t] = ulo;
+    j->hi[t] = uhi;
+    return RADI_OK;
+}
+
+static radi_status narrow_convert_task(void *arg, size_t t, unsigned worker)
+{
+    (void)worker;
+    narrow_job *j = arg;
+    uint64_t i0 = (uint64_t)t * NARROW_PART, m = RDI_MIN(j->n - i0, (uint64_t)NARROW_PART);
+    uint8_t *p = j->p + 2 * i0;
+    const uint16_t flip = j->flip;
+    const int32_t isl = j->isl, iic = j->iic, off = j->off;
+    FOR_BLOCKED(i, m, {
         uint16_t u;
         memcpy(&u, p + 2 * i, 2);
         uint16_t y = (uint16_t)(((int32_t)(uint16_t)(u ^ flip) - off) * isl + iic);
         memcpy(p + 2 * i, &y, 2);
     });
+    return RADI_OK;
+}
+
+int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf, rdi_pool *pool)
+{
+    double sl = vol->slope, ic = vol->intercept;
+    if (vol->values != RDI_DCM_VALUES_RAW || vol->bits_allocated != 16 || (sl == 1 && ic == 0) ||
+        sl != floor(sl) || ic != floor(ic) || fabs(sl) >= 65536 || fabs(ic) >= 1e9)
+        return 0;
+    uint64_t n = rdi_dcm_volume_nbytes(vol) / 2;
+    if (n == 0) return 0;
+    int sg = vol->is_signed;
+    size_t nparts = (size_t)((n + NARROW_PART - 1) / NARROW_PART);
+    narrow_job j = {buf, n, sg ? 0x8000u : 0, rdi_calloc(nparts, 2), rdi_calloc(nparts, 2), 0, 0, 0};
+    /* Without memory for the per-part ranges the volume stays as stored (still correct). */
+    int ok = j.lo && j.hi && rdi_pool_for(pool, nparts, narrow_range_task, &j) == RADI_OK;
+    uint16_t ulo = 0xffffu, uhi = 0;
+    for (size_t t = 0; ok && t < nparts; t++) {
+        ulo = j.lo[t] < ulo ? j.lo[t] : ulo;
+        uhi = j.hi[t] > uhi ? j.hi[t] : uhi;
+    }
+    free(j.lo);
+    free(j.hi);
+    if (!ok) return 0;
+    int32_t lo = (int32_t)ulo - (sg ? 32768 : 0), hi = (int32_t)uhi - (sg ? 32768 : 0);
+    double p0 = lo * sl + ic, p1 = hi * sl + ic;
+    if (RDI_MIN(p0, p1) < -32768 || RDI_MAX(p0, p1) > 32767) return 0;
+    /* The physical values fit int16 and |intercept| < 1e9, so x * slope (= physical -
+     * intercept) and the sum stay within int32. The tasks cannot fail. */
+    j.isl = (int32_t)sl;
+    j.iic = (int32_t)ic;
+    j.off = sg ? 32768 : 0;
+    (void)rdi_pool_for(pool, nparts, narrow_convert_task, &j);
     vol->values = RDI_DCM_VALUES_INT16;
     vol->dtype = RADI_INT16;
     vol->slope = 1;
