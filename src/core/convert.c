@@ -6,7 +6,7 @@
  * 4x faster than one loop over n; the tail runs value by value. The arithmetic is the
  * same either way (in double, rounded once). */
 #define BLOCK 16
-#define SCALE_LOOP(TIN, TOUT)                                                          \
+#define CONVERT_LOOP(TIN, TOUT, F)                                                     \
     do {                                                                               \
         const uint8_t *src = in;                                                       \
         uint8_t *dst = out;                                                            \
@@ -15,39 +15,23 @@
             TIN a[BLOCK];                                                              \
             TOUT b[BLOCK];                                                             \
             memcpy(a, src + i * sizeof(TIN), sizeof a);                                \
-            for (int k = 0; k < BLOCK; k++) b[k] = (TOUT)((double)a[k] * slope + inter); \
+            for (int k = 0; k < BLOCK; k++) b[k] = (TOUT)F(a[k]);                      \
             memcpy(dst + i * sizeof(TOUT), b, sizeof b);                               \
         }                                                                              \
         for (; i < n; i++) {                                                           \
             TIN a;                                                                     \
             memcpy(&a, src + i * sizeof a, sizeof a);                                  \
-            TOUT b = (TOUT)((double)a * slope + inter);                                \
+            TOUT b = (TOUT)F(a);                                                       \
             memcpy(dst + i * sizeof b, &b, sizeof b);                                  \
         }                                                                              \
     } while (0)
-
+#define SCALED(x) ((double)(x) * slope + inter)
 /* slope 1, inter 0 (unscaled volumes): an integer type that double holds exactly
  * converts straight to the output, which rounds once as the general formula does (and
  * is twice as fast: no double lanes). */
-#define CAST_LOOP(TIN, TOUT)                                                           \
-    do {                                                                               \
-        const uint8_t *src = in;                                                       \
-        uint8_t *dst = out;                                                            \
-        uint64_t i = 0;                                                                \
-        for (; i + BLOCK <= n; i += BLOCK) {                                           \
-            TIN a[BLOCK];                                                              \
-            TOUT b[BLOCK];                                                             \
-            memcpy(a, src + i * sizeof(TIN), sizeof a);                                \
-            for (int k = 0; k < BLOCK; k++) b[k] = (TOUT)a[k];                         \
-            memcpy(dst + i * sizeof(TOUT), b, sizeof b);                               \
-        }                                                                              \
-        for (; i < n; i++) {                                                           \
-            TIN a;                                                                     \
-            memcpy(&a, src + i * sizeof a, sizeof a);                                  \
-            TOUT b = (TOUT)a;                                                          \
-            memcpy(dst + i * sizeof b, &b, sizeof b);                                  \
-        }                                                                              \
-    } while (0)
+#define AS_IS(x) (x)
+#define SCALE_LOOP(TIN, TOUT) CONVERT_LOOP(TIN, TOUT, SCALED)
+#define CAST_LOOP(TIN, TOUT) CONVERT_LOOP(TIN, TOUT, AS_IS)
 
 #define CAST_ALL(TOUT)                                                        \
     switch (t) {                                                              \
@@ -57,7 +41,7 @@
     case RADI_UINT16: CAST_LOOP(uint16_t, TOUT); return;                      \
     case RADI_INT32: CAST_LOOP(int32_t, TOUT); return;                        \
     case RADI_UINT32: CAST_LOOP(uint32_t, TOUT); return;                      \
-    default: break; /* floats: x * 1 + 0 turns -0 into +0 */                                                         \
+    default: break; /* floats: x * 1 + 0 turns -0 into +0 */ \
     }
 
 #define SCALE_ALL(TOUT)                                                       \

@@ -158,21 +158,27 @@ radi_status radi_dataset_add_collection(radi_dataset *ds, const char *name)
     return rdi_ds_unlock(&hold, add_collection_locked(ds, name));
 }
 
+radi_status rdi_ds_journal_new_collection(radi_dataset *ds, const char *name, const char *op, rdi_journal **jr)
+{
+    *jr = NULL;
+    char *cu = rdi_ds_coll_uri(ds, name, NULL), *cl = rdi_path_join(ds->uri, "collections");
+    radi_status s = cu && cl ? rdi_journal_begin(ds->ctx, ds->uri, op, jr) : RADI_E_NOMEM;
+    if (s == RADI_OK) s = rdi_journal_new(*jr, cu);
+    if (s == RADI_OK) s = rdi_journal_keep_group(*jr, ds->uri);
+    if (s == RADI_OK) s = rdi_journal_keep_group(*jr, cl);
+    if (s == RADI_OK) s = rdi_journal_open(*jr);
+    free(cu);
+    free(cl);
+    return s;
+}
+
 static radi_status add_collection_locked(radi_dataset *ds, const char *name)
 {
     if (!ds || !name) return rdi_error(RADI_E_INVALID, "radi_dataset_add_collection: NULL argument");
     RDI_TRY(rdi_ds_refuse_standalone(ds, "adding a collection"));
     RDI_TRY(rdi_ds_check_new_collection(ds, name));
-    /* The journal: the new collection's tree, the root's and collections' groups. */
     rdi_journal *jr = NULL;
-    char *cu = rdi_ds_coll_uri(ds, name, NULL), *cl = rdi_path_join(ds->uri, "collections");
-    radi_status s = cu && cl ? rdi_journal_begin(ds->ctx, ds->uri, "add_collection", &jr) : RADI_E_NOMEM;
-    if (s == RADI_OK) s = rdi_journal_new(jr, cu);
-    if (s == RADI_OK) s = rdi_journal_keep_group(jr, ds->uri);
-    if (s == RADI_OK) s = rdi_journal_keep_group(jr, cl);
-    if (s == RADI_OK) s = rdi_journal_open(jr);
-    free(cu);
-    free(cl);
+    radi_status s = rdi_ds_journal_new_collection(ds, name, "add_collection", &jr);
     /* An empty collection has NIfTI's obs columns, as before any other kind existed. */
     const rdi_image_source_ops *k = &rdi_nifti_image_source;
     if (s == RADI_OK) s = rdi_ds_make_collection(ds, name, k->nobs, k->obs_names, k->obs_types);

@@ -92,6 +92,11 @@ radi_status rdi_ds_make_collection(radi_dataset *ds, const char *name, uint32_t 
                                    const radi_datatype *obs_types);
 radi_status rdi_ds_check_new_collection(radi_dataset *ds, const char *name);
 radi_status rdi_ds_register_collection(radi_dataset *ds, const char *name);
+/* Opens the intent journal (op names it) of a write that adds collections/<name>: that
+ * tree is new, the root's and collections' groups keep what they hold. *jr: the journal,
+ * owned by the caller until rdi_journal_finish. */
+radi_status rdi_ds_journal_new_collection(radi_dataset *ds, const char *name, const char *op,
+                                          struct rdi_journal **jr);
 
 /* "<collection URI>[/child]" (malloc'd): <uri>/collections/<name>, or the stand-alone
  * collection's own URI. */

@@ -417,12 +417,8 @@ static radi_status import_locked(radi_dataset *ds, radi_dataset *src, size_t ci,
                              "write its row first", ds->uri, e->obs_subject_id, src->collections.items[ci], src->uri);
     }
     rdi_journal *jr = NULL;
-    char *cu = rdi_ds_coll_uri(ds, name, NULL), *cl = rdi_path_join(ds->uri, "collections");
-    radi_status s = cu && cl ? rdi_journal_begin(ds->ctx, ds->uri, "import_collection", &jr) : RADI_E_NOMEM;
-    if (s == RADI_OK) s = rdi_journal_new(jr, cu);
-    if (s == RADI_OK) s = rdi_journal_keep_group(jr, ds->uri);
-    if (s == RADI_OK) s = rdi_journal_keep_group(jr, cl);
-    if (s == RADI_OK) s = rdi_journal_open(jr);
+    char *cu = rdi_ds_coll_uri(ds, name, NULL);
+    radi_status s = cu ? rdi_ds_journal_new_collection(ds, name, "import_collection", &jr) : RADI_E_NOMEM;
     if (s == RADI_OK) {
         meta_undo u = {0};
         s = copy_collection_to(src, ci, p, cu, name, NULL, 0, 0);
@@ -434,7 +430,6 @@ static radi_status import_locked(radi_dataset *ds, radi_dataset *src, size_t ci,
         }
     }
     free(cu);
-    free(cl);
     s = rdi_journal_finish(jr, s);
     radi_status l = rdi_ds_load(ds);
     return s != RADI_OK ? s : l;
