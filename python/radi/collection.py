@@ -34,7 +34,7 @@ class _Dataset(Handle):
         self.uri = os.fspath(uri)
         self.standalone = standalone
         self._dlock = _thread.allocate_lock()
-        self._init_handle(ctx if ctx is not None else _lib.context())
+        self._init_handle(_lib.as_radi_ctx(ctx))
         self._h = self._open_raw(self._ctx)
         self.refresh()
 
@@ -462,7 +462,7 @@ class VolumeCollection:
                 self._ds.h, self._name.encode(), C.byref(sel), _lib.encode_uri(dst),
                 name.encode() if name else None))
         del keep
-        return VolumeCollection(dst, ctx=ctx if ctx is not None else self._ds.ctx)
+        return VolumeCollection(dst, ctx=_lib.as_radi_ctx(ctx) if ctx is not None else self._ds.ctx)
 
     @classmethod
     def from_dicoms(cls, uri, dicom_dirs, reorient=None, validate_dimensions: bool = True,
@@ -482,7 +482,7 @@ class VolumeCollection:
         from .radi_object import RadiObject, _no_reorient
 
         _no_reorient(reorient)
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         if valid_subject_ids is not None:
             allowed = {str(s) for s in valid_subject_ids}
             bad = sorted({str(e[1]) for e in dicom_dirs} - allowed)

@@ -434,7 +434,7 @@ class RadiObject:
             _lib.check(_lib.lib().radi_dataset_materialize(self._ds.h, _lib.encode_uri(dst),
                                                            C.byref(sel)))
         del keep
-        return RadiObject(dst, ctx=ctx if ctx is not None else self._ds.ctx)
+        return RadiObject(dst, ctx=_lib.as_radi_ctx(ctx) if ctx is not None else self._ds.ctx)
 
     def append(self, images=None, niftis=None, obs_meta=None, validate_alignment: bool = False,
                progress: bool = False, dicom_dirs=None, reorient=None, *, series_uid=None,
@@ -494,7 +494,7 @@ class RadiObject:
         acquisition's orientation; the affine records it).
         All-or-nothing: if anything fails, nothing is left at uri."""
         _no_reorient(reorient)
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         dplan = _dicom.plan(ctx, dicom_dirs, series_uid=series_uid)
         return cls._create_and_ingest(uri, ctx, [], dplan, False, obs_meta, progress, keep_patient_id)
 
@@ -517,7 +517,7 @@ class RadiObject:
         if not images:
             raise ValueError("from_niftis needs images={collection: glob | directory | "
                              "[(path, subject_id), ...]}")
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         plan = [(str(name), _sources(ctx, str(name), spec)) for name, spec in images.items()]
         return cls._create_and_ingest(uri, ctx, plan, [], validate_alignment, obs_meta, progress)
 

@@ -217,7 +217,7 @@ class StreamingWriter:
         self._finalized = False
 
     def _context(self):
-        return self._ctx if self._ctx is not None else _lib.context()
+        return _lib.as_radi_ctx(self._ctx)
 
     def __enter__(self) -> "StreamingWriter":
         if self._stage is not None or self._finalized:
@@ -352,7 +352,7 @@ class RadiObjectWriter:
     def __enter__(self) -> "RadiObjectWriter":
         if self._initialized:
             raise RuntimeError("RadiObjectWriter already initialized")
-        self._ctx_used = self._ctx if self._ctx is not None else _lib.context()
+        self._ctx_used = _lib.as_radi_ctx(self._ctx)
         _refuse_existing(self._ctx_used, self.uri)
         self._staging = _staging_uri(self.uri)
         self._initialized = True
