@@ -277,7 +277,10 @@ RADI_API radi_status radi_dataset_validate_uri(radi_ctx *ctx, const char *uri, c
  * when radi_dataset_open refuses the half-changed dataset. *op (may be NULL) receives the
  * name of the operation rolled back ("ingest", "rename_collection", ...; malloc'd: free
  * with radi_free) or NULL when nothing was interrupted. RADI_E_BUSY while another writer
- * holds the lock; RADI_E_CORRUPT, touching nothing, for a journal that cannot be read. */
+ * holds the lock; RADI_E_CORRUPT, touching nothing, for a journal that cannot be read.
+ * Then removes the dead staging objects beside uri (radi_dataset_remove_dead_stagings
+ * below; *op "streaming_write" when nothing else was rolled back), so uri need not exist;
+ * RADI_E_NOT_FOUND when there is neither a dataset nor a dead staging object. */
 RADI_API radi_status radi_dataset_repair(radi_ctx *ctx, const char *uri, char **op);
 
 /* Staging objects of streaming writes (docs/dataset.md §8.7). A writer that builds a new
