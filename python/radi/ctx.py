@@ -423,6 +423,7 @@ _CONCURRENCY_KEYS = ("sm.compute_concurrency_level", "sm.io_concurrency_level")
 
 _tiledb_defaults = None   # {key: value} of a default tiledb.Config, read once when first needed
 _converted: dict = {}     # radi options key -> Context, for contexts built from TileDB configs
+_by_ctx: dict = {}        # id(tiledb.Ctx) -> (that Ctx, radi options it was merged with, Context)
 _CONVERTED_MAX = 16
 
 
@@ -480,10 +481,20 @@ def as_radi_ctx(ctx=None):
     if kind is None:
         raise TypeError(f"ctx must be a radi context, a tiledb.Ctx or a tiledb.Config, "
                         f"got {type(ctx).__module__}.{type(ctx).__qualname__}")
+    # A tiledb.Ctx's settings never change: the same object maps to the same context as
+    # long as radi's configuration is the same (reading a TileDB config costs ~0.5 ms).
+    # A Config may change, so it is read every time.
+    base = _lib.context_options()
+    with _lib._lock:
+        hit = _by_ctx.get(id(ctx)) if kind == "Ctx" else None
+        if hit is not None and hit[0] is ctx and hit[1] == base and hit[2].live:
+            return hit[2]
     key = _tiledb_options(ctx.config() if kind == "Ctx" else ctx)
     with _lib._lock:
         got = _converted.get(key)
         if got is not None and got.live:
+            if kind == "Ctx":
+                _remember(ctx, base, got)
             return got
     try:
         # Not context_for: it matches contexts secrets aside, and the keys may differ.
@@ -495,7 +506,16 @@ def as_radi_ctx(ctx=None):
         if len(_converted) >= _CONVERTED_MAX:
             _converted.pop(next(iter(_converted)))
         _converted[key] = got
+        if kind == "Ctx":
+            _remember(ctx, base, got)
     return got
+
+
+def _remember(tctx, base, got) -> None:
+    # Holds the tiledb.Ctx itself, so its id is not reused while the entry lives.
+    if len(_by_ctx) >= _CONVERTED_MAX:
+        _by_ctx.pop(next(iter(_by_ctx)))
+    _by_ctx[id(tctx)] = (tctx, base, got)
 
 
 def ctx():
