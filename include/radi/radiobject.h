@@ -291,8 +291,28 @@ RADI_API radi_status radi_dataset_validate_uri(radi_ctx *ctx, const char *uri, c
  * when radi_dataset_open refuses the half-changed dataset. *op (may be NULL) receives the
  * name of the operation rolled back ("ingest", "rename_collection", ...; malloc'd: free
  * with radi_free) or NULL when nothing was interrupted. RADI_E_BUSY while another writer
- * holds the lock; RADI_E_CORRUPT, touching nothing, for a journal that cannot be read. */
+ * holds the lock; RADI_E_CORRUPT, touching nothing, for a journal that cannot be read.
+ * Then removes the dead staging objects beside uri (radi_dataset_remove_dead_stagings
+ * below; *op "streaming_write" when nothing else was rolled back), so uri need not exist;
+ * RADI_E_NOT_FOUND when there is neither a dataset nor a dead staging object. */
 RADI_API radi_status radi_dataset_repair(radi_ctx *ctx, const char *uri, char **op);
+
+/* Staging objects of streaming writes (docs/dataset.md §8.7). A writer that builds a new
+ * object beside its target and publishes it with radi_dataset_move calls
+ * radi_staging_begin: it picks the staging URI "<target>.radi-tmp-<hex>" and holds the
+ * writer lock "<staging>.lock" until radi_staging_end, which removes the staging object
+ * (whatever of it is left), then the lock object, and frees *st. A writer that dies holds
+ * no lock (the kernel's lock locally, a lease on S3), so its staging object is "dead":
+ * radi_dataset_remove_dead_stagings(ctx, target) removes every dead sibling
+ * "<target>.radi-tmp-*" and never one whose lock is held; *removed (may be NULL)
+ * receives their URIs, one a line (malloc'd: radi_free), or NULL when none.
+ * radi_dataset_repair does the same, and reports "streaming_write" as the operation
+ * rolled back when that was all it did. The staging URI is borrowed from *st. */
+typedef struct radi_staging radi_staging;
+RADI_API radi_status radi_staging_begin(radi_ctx *ctx, const char *target_uri, radi_staging **out);
+RADI_API const char *radi_staging_uri(const radi_staging *st);
+RADI_API radi_status radi_staging_end(radi_staging *st);
+RADI_API radi_status radi_dataset_remove_dead_stagings(radi_ctx *ctx, const char *target_uri, char **removed);
 
 /* What is at uri, decided from the group's member names: a dataset root (members
  * obs_meta and collections), a stand-alone collection (members obs and volumes), or

@@ -54,7 +54,9 @@ def repair(uri) -> str | None:
     """Rolls back the write an interrupted process left half-done in the dataset at uri
     (its journal, docs/dataset.md §8.5; the next write does the same by itself). Returns
     the name of the operation rolled back ("ingest", "rename_collection", ...) or None
-    when nothing was interrupted. RadiBusyError while another writer works on it."""
+    when nothing was interrupted. RadiBusyError while another writer works on it. Also
+    removes the staging objects killed streaming writers left beside uri (§8.7; then
+    "streaming_write", and uri need not exist)."""
     import ctypes
 
     op = ctypes.c_void_p()

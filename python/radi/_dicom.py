@@ -14,7 +14,7 @@ def scan(path, ctx=None) -> list:
     """The image series under path (a directory's files, or one file): a list of dicts
     with series_uid, modality, series_description, series_number, nfiles, nframes, rows,
     cols, in series-number order. Non-image files are skipped."""
-    ctx = ctx if ctx is not None else _lib.context()
+    ctx = _lib.as_radi_ctx(ctx)
     L = _lib.lib()
     h = C.c_void_p()
     _lib.check(L.radi_dicom_scan(ctx.handle, _lib.encode_uri(path), C.byref(h)))

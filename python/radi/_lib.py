@@ -360,3 +360,11 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def as_radi_ctx(ctx=None) -> Context:
+    """The radi context for a `ctx=` argument (None, a radi context, a TileDB-Py Ctx or
+    Config): radi.ctx.as_radi_ctx, reachable from every module that loads the library."""
+    from .ctx import as_radi_ctx as convert
+
+    return convert(ctx)

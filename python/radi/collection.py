@@ -34,7 +34,7 @@ class _Dataset(Handle):
         self.uri = os.fspath(uri)
         self.standalone = standalone
         self._dlock = _thread.allocate_lock()
-        self._init_handle(ctx if ctx is not None else _lib.context())
+        self._init_handle(_lib.as_radi_ctx(ctx))
         self._h = self._open_raw(self._ctx)
         self.refresh()
 
@@ -509,7 +509,7 @@ class VolumeCollection:
                 self._ds.h, self._name.encode(), C.byref(sel), _lib.encode_uri(dst),
                 name.encode() if name else None))
         del keep
-        return VolumeCollection(dst, ctx=ctx if ctx is not None else self._ds.ctx)
+        return VolumeCollection(dst, ctx=_lib.as_radi_ctx(ctx) if ctx is not None else self._ds.ctx)
 
     @classmethod
     def from_niftis(cls, uri, niftis, reorient=None, validate_dimensions: bool = True,
@@ -539,7 +539,7 @@ class VolumeCollection:
                 raise ValueError(f"files of several series types ({', '.join(kinds)}): pass name=... to put "
                                  "them in one collection")
             name = kinds[0]
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         return _standalone(uri, ctx, [(str(name), srcs)], [], str(name), validate_dimensions, progress)
 
     @classmethod
@@ -556,7 +556,7 @@ class VolumeCollection:
         from ._sources import _no_reorient
 
         _no_reorient(reorient)
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         _check_subject_ids(valid_subject_ids, [str(e[1]) for e in dicom_dirs])
         dplan = _dicom.plan(ctx, dicom_dirs, name=name, series_uid=series_uid)
         if len(dplan) != 1:

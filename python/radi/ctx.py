@@ -14,6 +14,7 @@ from enum import Enum
 __all__ = [
     "SliceOrientation", "Compressor", "TileConfig", "CompressionConfig", "IOConfig",
     "ReadConfig", "WriteConfig", "S3Config", "RadiObjectConfig", "configure", "get_config",
+    "ctx", "as_radi_ctx",
 ]
 
 
@@ -400,3 +401,139 @@ def configure(*, tile: TileConfig | None = None, compression: CompressionConfig 
         _expect("s3", s3, S3Config)
         new.s3 = s3
     _config = new
+
+
+# ------------------------------------------------------------------ contexts --
+#
+# 0.1.1's `ctx=` arguments take a TileDB-Py `tiledb.Ctx` (its `radiobject.ctx.ctx()` returns
+# one). radi has its own C context; `as_radi_ctx` is the one conversion every `ctx=` entry
+# point uses (docs/differences-ctx.md).
+
+# TileDB config keys that carry over to radi options one for one (same value syntax).
+_TILEDB_SAME = {k: k for k in (
+    "vfs.s3.region", "vfs.s3.scheme", "vfs.s3.use_virtual_addressing", "vfs.s3.max_parallel_ops",
+    "vfs.s3.connect_timeout_ms", "vfs.s3.request_timeout_ms", "vfs.s3.verify_ssl",
+    "vfs.s3.ca_file", "vfs.s3.aws_access_key_id", "vfs.s3.aws_secret_access_key",
+    "vfs.s3.aws_session_token")}
+_TILEDB_RENAMED = {"sm.memory_budget": "memory_budget",
+                   "vfs.s3.endpoint_override": "vfs.s3.endpoint",
+                   "vfs.s3.multipart_part_size": "vfs.s3.multipart_part_size"}
+# radi keys one TileDB key replaces besides its own (aliases, or settings it implies).
+_ALSO_REPLACES = {"vfs.s3.multipart_part_size": ("vfs.s3.multipart_part_size_mb",),
+                  "vfs.s3.endpoint": ("vfs.s3.scheme",),
+                  "vfs.s3.aws_access_key_id": ("vfs.s3.aws_secret_access_key", "vfs.s3.aws_session_token")}
+_CONCURRENCY_KEYS = ("sm.compute_concurrency_level", "sm.io_concurrency_level")
+
+_tiledb_defaults = None   # {key: value} of a default tiledb.Config, read once when first needed
+_converted: dict = {}     # radi options key -> Context, for contexts built from TileDB configs
+_by_ctx: dict = {}        # id(tiledb.Ctx) -> (that Ctx, radi options it was merged with, Context)
+_CONVERTED_MAX = 16
+
+
+def _tiledb_kind(obj):
+    """'Ctx' or 'Config' for TileDB-Py objects (recognised by their class's module, so that
+    radi never imports tiledb itself), else None."""
+    cls = type(obj)
+    if (getattr(cls, "__module__", "") or "").split(".")[0] != "tiledb":
+        return None
+    return cls.__name__ if cls.__name__ in ("Ctx", "Config") else None
+
+
+def _tiledb_options(config) -> tuple:
+    """radi options for a TileDB config: the current radi configuration's, with what the
+    TileDB config sets to other than TileDB's defaults put over them (keys with no radi
+    meaning, such as sm.tile_cache_size, are ignored)."""
+    global _tiledb_defaults
+    from . import _lib
+
+    given = dict(config.items())
+    if _tiledb_defaults is None:
+        _tiledb_defaults = dict(type(config)().items())
+    chosen = {k: v for k, v in given.items() if _tiledb_defaults.get(k) != v}
+    over = {}
+    for k, v in chosen.items():
+        if k in _TILEDB_SAME or k in _TILEDB_RENAMED:
+            over[_TILEDB_SAME.get(k) or _TILEDB_RENAMED[k]] = v
+    levels = [int(chosen[k]) for k in _CONCURRENCY_KEYS if k in chosen and chosen[k].isdigit()]
+    if levels:
+        over["concurrency"] = str(max(levels))
+    if chosen.get("vfs.s3.no_sign_request", "").lower() == "true":
+        over["vfs.s3.aws_access_key_id"] = over["vfs.s3.aws_secret_access_key"] = ""
+    drop = set(over)
+    for k in over:
+        drop.update(_ALSO_REPLACES.get(k, ()))
+    if "vfs.s3.scheme" in over:   # TileDB's own scheme stays with its endpoint
+        drop.discard("vfs.s3.scheme")
+    base = tuple((k, v) for k, v in _lib.context_options() if k not in drop)
+    return base + tuple(sorted(over.items()))
+
+
+def as_radi_ctx(ctx=None):
+    """The radi context for a `ctx=` argument: None -> the context of the current
+    configuration; a radi context -> itself; a TileDB-Py `tiledb.Ctx` or `tiledb.Config` ->
+    a radi context with the settings radi understands (memory budget, concurrency, the
+    vfs.s3.* keys: see docs/differences-ctx.md), one per distinct configuration, reused.
+    Anything else is a TypeError."""
+    from . import _lib
+
+    if ctx is None:
+        return _lib.context()
+    if isinstance(ctx, _lib.Context):
+        return ctx
+    kind = _tiledb_kind(ctx)
+    if kind is None:
+        raise TypeError(f"ctx must be a radi context, a tiledb.Ctx or a tiledb.Config, "
+                        f"got {type(ctx).__module__}.{type(ctx).__qualname__}")
+    # A tiledb.Ctx's settings never change: the same object maps to the same context as
+    # long as radi's configuration is the same (reading a TileDB config costs ~0.5 ms).
+    # A Config may change, so it is read every time.
+    base = _lib.context_options()
+    with _lib._lock:
+        hit = _by_ctx.get(id(ctx)) if kind == "Ctx" else None
+        if hit is not None and hit[0] is ctx and hit[1] == base and hit[2].live:
+            return hit[2]
+    key = _tiledb_options(ctx.config() if kind == "Ctx" else ctx)
+    with _lib._lock:
+        got = _converted.get(key)
+        if got is not None and got.live:
+            if kind == "Ctx":
+                _remember(ctx, base, got)
+            return got
+    try:
+        # Not context_for: it matches contexts secrets aside, and the keys may differ.
+        cur = _lib.context()
+        got = cur if cur.key == key else _lib.Context(key)
+    except Exception as e:
+        raise ValueError(f"ctx: the TileDB configuration cannot be used by radi: {e}") from None
+    with _lib._lock:
+        if len(_converted) >= _CONVERTED_MAX:
+            _converted.pop(next(iter(_converted)))
+        _converted[key] = got
+        if kind == "Ctx":
+            _remember(ctx, base, got)
+    return got
+
+
+def _remember(tctx, base, got) -> None:
+    # Holds the tiledb.Ctx itself, so its id is not reused while the entry lives.
+    if len(_by_ctx) >= _CONVERTED_MAX:
+        _by_ctx.pop(next(iter(_by_ctx)))
+    _by_ctx[id(tctx)] = (tctx, base, got)
+
+
+def ctx():
+    """The context of the current configuration (0.1.1's `radiobject.ctx.ctx()`, which
+    returns a tiledb.Ctx; radi's is a radi context, accepted by every `ctx=` argument)."""
+    return as_radi_ctx(None)
+
+
+class _CallableModule(type(os)):
+    # 0.1.1's `radiobject.ctx` attribute is the function ctx(); radi's is this module, which
+    # is callable so that `radi.ctx()` works too while `radi.ctx.configure` & co stay.
+    def __call__(self):
+        return ctx()
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -230,7 +230,7 @@ class Dataframe:
     df, index_columns=[...])` creates one."""
 
     def __init__(self, uri, ctx=None):
-        self._ctx = ctx if ctx is not None else _lib.context()
+        self._ctx = _lib.as_radi_ctx(ctx)
         self._uri = os.fspath(uri)
         with _Array(self._ctx, self._uri) as a:
             self._load_schema(a.h)
@@ -514,7 +514,7 @@ class Dataframe:
                  Compressor.GZIP: _lib.FILTER_GZIP}
         attr_filters = (_filters((codes[comp.algorithm], comp.level)) if comp.algorithm in codes
                         else _filters())
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         L = _lib.lib()
         sch = C.c_void_p()
         _lib.check(L.radi_schema_create(_lib.SPARSE, C.byref(sch)))
@@ -549,7 +549,7 @@ class Dataframe:
         pd = _pd()
         if not isinstance(df, pd.DataFrame):
             raise RadiInvalidError(f"from_pandas expects a pandas DataFrame, got {type(df).__name__}")
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         frame, keys = _split_keys(pd, df, index_columns)
         dim_specs = [_dim_spec(pd, name, frame[name]) for name in keys]
         attr_specs = [_attr_spec(pd, name, frame[name]) for name in frame.columns if name not in keys]

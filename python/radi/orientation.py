@@ -70,7 +70,7 @@ def _info(affine, source: str) -> OrientationInfo:
 
 def _read_header(path, ctx=None):
     """The C reader's header of a NIfTI file (a copy: the handle is closed)."""
-    ctx = ctx if ctx is not None else _lib.context()
+    ctx = _lib.as_radi_ctx(ctx)
     L = _lib.lib()
     h = C.c_void_p()
     _lib.check(L.radi_nifti_open_ctx(ctx.handle, _lib.encode_uri(path), C.byref(h)))

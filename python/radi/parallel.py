@@ -44,11 +44,9 @@ def create_worker_ctx(base_ctx=None):
     """The context a worker thread should use: base_ctx when given, else radi's context
     for the current configuration (0.1.1 copies a TileDB-Py context per worker; a radi
     context is safe to share between threads)."""
-    if base_ctx is not None:
-        return base_ctx
     from . import _lib
 
-    return _lib.context()
+    return _lib.as_radi_ctx(base_ctx)
 
 
 def map_on_threads(fn: Callable, items: Iterable, max_workers: int | None = None, progress: bool = False,

@@ -104,7 +104,7 @@ def read_boxes(volumes, starts, shapes, outs, dtype="float32", pad_mode: str = "
             r["out"] = o.ctypes.data
             r["out_size"] = o.nbytes
         rs = _lib.ReadStats()
-        cx = ctx if ctx is not None else _lib.context()
+        cx = _lib.as_radi_ctx(ctx)
         status = _lib.lib().radi_read_patches(cx.handle, req.ctypes.data, n, C.byref(opt), C.byref(rs))
         if status != _lib.OK:
             bad = int(np.flatnonzero(req["status"] != 0)[0]) if (req["status"] != 0).any() else 0

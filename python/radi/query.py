@@ -293,7 +293,7 @@ class Query:
         subjects, vols = self._selected()
         ds = self._source._ds
         dst = os.fspath(uri)
-        ctx = ctx if ctx is not None else ds.ctx   # the source's storage settings by default
+        ctx = _lib.as_radi_ctx(ctx) if ctx is not None else ds.ctx   # the source's storage settings by default
         if self._transform is None:
             # obs_ids only narrow the copy when a collection filter picked volumes.
             picked = any(step[0] == "collection" for step in self._steps)
@@ -434,7 +434,7 @@ class CollectionQuery:
         if not len(vc):
             raise ValueError("No volumes match the query")
         cname = name or self._source.name
-        ctx = ctx if ctx is not None else self._source._ds.ctx
+        ctx = _lib.as_radi_ctx(ctx) if ctx is not None else self._source._ds.ctx
         if self._transform is None:
             return vc.materialize(uri, name=cname, ctx=ctx)
         ids = vc.obs_ids

@@ -381,7 +381,7 @@ class RadiObject:
             _lib.check(_lib.lib().radi_dataset_materialize(self._ds.h, _lib.encode_uri(dst),
                                                            C.byref(sel)))
         del keep
-        return RadiObject(dst, ctx=ctx if ctx is not None else self._ds.ctx)
+        return RadiObject(dst, ctx=_lib.as_radi_ctx(ctx) if ctx is not None else self._ds.ctx)
 
     def append(self, images=None, niftis=None, obs_meta=None, validate_alignment: bool = False,
                progress: bool = False, dicom_dirs=None, reorient=None, *, series_uid=None,
@@ -452,7 +452,7 @@ class RadiObject:
         acquisition's orientation; the affine records it).
         All-or-nothing: if anything fails, nothing is left at uri."""
         _no_reorient(reorient)
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         dplan = _dicom.plan(ctx, dicom_dirs, series_uid=series_uid)
         return cls._create_and_ingest(uri, ctx, [], dplan, False, obs_meta, progress, keep_patient_id)
 
@@ -493,7 +493,7 @@ class RadiObject:
         elif niftis is None and image_dir is None:
             raise ValueError("Must specify 'images', 'niftis', or 'image_dir'")
         _no_reorient(reorient)
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         if images is None:
             images = _legacy_images(ctx, niftis, image_dir, collection_name)
         plan = [(str(name), _sources(ctx, str(name), spec)) for name, spec in images.items()]
@@ -511,7 +511,7 @@ class RadiObject:
         All-or-nothing: on failure nothing is left at uri."""
         if not collections:
             raise ValueError("At least one collection is required")
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         srcs = {}
         for name, vc in collections.items():
             vc = VolumeCollection(os.fspath(vc), ctx=ctx) if isinstance(vc, (str, os.PathLike)) else vc

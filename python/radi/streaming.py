@@ -12,17 +12,17 @@ radi_dataset_move_collection: the volumes renamed, not rewritten, under the new
 dataset's lock and journal, nothing left at `uri` on failure), which also numbers
 volumes in obs order and writes the counts and shape metadata. The staging object is
 removed in every case. Until the writer closes nothing is at `uri` (0.1.1 builds the
-object in place, so a failed or interrupted write leaves half a collection there). A
-process killed while writing leaves the staging object behind (never anything at `uri`;
-a kill during the final copy is rolled back by the copy's journal, radi.repair); it can
-be deleted.
+object in place, so a failed or interrupted write leaves half a collection there). The
+writer holds the staging object's lock (`<staging>.lock`) while it works, so a process
+killed while writing leaves a staging object whose lock is free (never anything at `uri`;
+a kill during the final move is rolled back by the move's journal): radi.repair(uri) and
+the next streaming writer to `uri` remove it, never a live writer's (docs/dataset.md §8.7).
 """
 from __future__ import annotations
 
 import ctypes as C
 import os
 import re
-import uuid
 
 import numpy as np
 
@@ -40,6 +40,10 @@ _PROTOTYPES = {
                                          C.POINTER(C.c_char_p)]),
     "radi_dataset_move": (C.c_int, [C.c_void_p, C.c_char_p]),
     "radi_dataset_move_collection": (C.c_int, [C.c_void_p, C.c_char_p, C.c_char_p, C.c_char_p]),
+    "radi_staging_begin": (C.c_int, [C.c_void_p, C.c_char_p, C.POINTER(C.c_void_p)]),
+    "radi_staging_uri": (C.c_char_p, [C.c_void_p]),
+    "radi_staging_end": (C.c_int, [C.c_void_p]),
+    "radi_dataset_remove_dead_stagings": (C.c_int, [C.c_void_p, C.c_char_p, C.c_void_p]),
 }
 
 
@@ -58,8 +62,30 @@ def _join(uri: str, *parts: str) -> str:
     return "/".join([uri.rstrip("/"), *parts])
 
 
-def _staging_uri(uri: str) -> str:
-    return uri.rstrip("/") + f".radi-tmp-{uuid.uuid4().hex[:12]}"
+class _Staging:
+    """The staging object `<uri>.radi-tmp-<hex>` of a new object at uri, held under its
+    writer lock (`<staging>.lock`) from creation to end(), which removes it. Staging
+    objects of dead writers beside uri are removed first (docs/dataset.md §8.7)."""
+
+    def __init__(self, ctx, uri: str):
+        L = _lib_with_groups()
+        _lib.check(L.radi_dataset_remove_dead_stagings(ctx.handle, _lib.encode_uri(uri), None))
+        h = C.c_void_p()
+        _lib.check(L.radi_staging_begin(ctx.handle, _lib.encode_uri(uri), C.byref(h)))
+        self.ctx, self.h = ctx, h
+        self.uri = L.radi_staging_uri(h).decode()
+
+    def end(self) -> None:
+        h, self.h = self.h, None
+        if h:
+            _lib.check(_lib_with_groups().radi_staging_end(h))
+
+    def __del__(self):
+        # A writer dropped without closing: its staging object goes, as on close.
+        try:
+            self.end()
+        except Exception:
+            pass
 
 
 def _refuse_existing(ctx, uri: str) -> None:
@@ -214,10 +240,11 @@ class StreamingWriter:
         self._ctx = ctx
         self._stage = None
         self._staging = None
+        self._held = None
         self._finalized = False
 
     def _context(self):
-        return self._ctx if self._ctx is not None else _lib.context()
+        return _lib.as_radi_ctx(self._ctx)
 
     def __enter__(self) -> "StreamingWriter":
         if self._stage is not None or self._finalized:
@@ -225,11 +252,12 @@ class StreamingWriter:
         ctx = self._context()
         name = _check_name(self.name if self.name is not None else self.uri.rstrip("/").rsplit("/", 1)[-1])
         _refuse_existing(ctx, self.uri)
-        self._staging = _staging_uri(self.uri)
+        self._held = _Staging(ctx, self.uri)
+        self._staging = self._held.uri
         try:
             self._stage = self._open_stage(ctx, name)
         except BaseException:
-            _remove(ctx, self._staging)
+            self._held.end()
             raise
         return self
 
@@ -258,13 +286,12 @@ class StreamingWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._finalized or self._stage is None:
             return
-        ctx = self._stage.ctx
         try:
             if exc_type is None:
                 self._commit()
         finally:
             self._finalized = True
-            _remove(ctx, self._staging)
+            self._held.end()
 
     def _commit(self) -> None:
         from .collection import _Dataset
@@ -340,6 +367,7 @@ class RadiObjectWriter:
         self._ctx = ctx
         self._ctx_used = None
         self._staging = None
+        self._held = None
         self._created = False
         self._initialized = False
         self._finalized = False
@@ -352,9 +380,10 @@ class RadiObjectWriter:
     def __enter__(self) -> "RadiObjectWriter":
         if self._initialized:
             raise RuntimeError("RadiObjectWriter already initialized")
-        self._ctx_used = self._ctx if self._ctx is not None else _lib.context()
+        self._ctx_used = _lib.as_radi_ctx(self._ctx)
         _refuse_existing(self._ctx_used, self.uri)
-        self._staging = _staging_uri(self.uri)
+        self._held = _Staging(self._ctx_used, self.uri)
+        self._staging = self._held.uri
         self._initialized = True
         return self
 
@@ -435,7 +464,7 @@ class RadiObjectWriter:
                 self._commit()
         finally:
             self._finalized = True
-            _remove(self._ctx_used, self._staging)
+            self._held.end()
 
     def _commit(self) -> None:
         from .collection import _Dataset

@@ -81,7 +81,7 @@ class Volume(Handle):
 
     def __init__(self, uri, ctx=None):
         self._uri = os.fspath(uri)
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         self._init_handle(ctx)
         h = self._open_raw(ctx)
         self._h = h
@@ -150,7 +150,7 @@ class Volume(Handle):
             raise ValueError(f"unsupported volume dtype {arr.dtype} (numeric or bool only)")
         # C order and native byte order are what the library reads; copy only if needed.
         arr = np.ascontiguousarray(arr, dtype=dt)
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         w = get_config().write
         shape = (C.c_uint64 * arr.ndim)(*arr.shape)
         tile = _tile_struct(w.tile)
@@ -175,7 +175,7 @@ class Volume(Handle):
             raise ValueError(f"unsupported volume dtype {np.dtype(dtype)} (numeric or bool only)")
         if any(n < 1 for n in shape):
             raise ValueError(f"volume shape {shape}: every axis needs at least one voxel")
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         w = get_config().write
         tile = _tile_struct(w.tile)
         comp = w.compression._struct()
@@ -193,7 +193,7 @@ class Volume(Handle):
         (orientation_info), and the NIfTI header fields to_nifti writes back. reorient:
         None/False keep the acquisition orientation; True resamples to the configured
         canonical target as 0.1.1 does (radi.orientation.reorient_to_canonical)."""
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         if reorient is None:
             # 0.1.1's OrientationConfig.reorient_on_load (default False), if configured.
             reorient = bool(getattr(getattr(get_config(), "orientation", None), "reorient_on_load", False))
@@ -225,7 +225,7 @@ class Volume(Handle):
         if reorient:
             raise ValueError("reorient=True is not supported: radi stores volumes as acquired and "
                              "records the orientation in the affine (Volume.orientation_info)")
-        ctx = ctx if ctx is not None else _lib.context()
+        ctx = _lib.as_radi_ctx(ctx)
         if dtype is not None:
             # Decode, convert, then store: the conversion is the caller's choice of type.
             import tempfile

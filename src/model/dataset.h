@@ -112,6 +112,9 @@ char *rdi_member_segment(const radi_group_member *m);
 radi_status rdi_ds_lock(radi_dataset *ds, rdi_lock_hold *out);
 /* Releases the lock and returns st (keeping its message) or the release's status. */
 radi_status rdi_ds_unlock(rdi_lock_hold *hold, radi_status st);
+/* Removes the dead staging objects beside root (staging.c): *removed (may be NULL) gets
+ * their URIs, one a line (malloc'd), *count how many. */
+radi_status rdi_remove_dead_stagings(radi_ctx *ctx, const char *root, char **removed, size_t *count);
 int64_t rdi_ds_coll_index(const radi_dataset *ds, const char *name);
 /* Entries for reading: verified, or placed by position on remote storage (see coll_cache). */
 radi_status rdi_ds_load_collection_hint(radi_dataset *ds, size_t ci);
