@@ -224,3 +224,31 @@ def test_dicom_reoriented_equals_dcm2niix_canonical(tmp_path):
     # the stand-alone DICOM volume with dtype converts the reoriented voxels
     f = radi.Volume.from_dicom(str(tmp_path / "f32"), str(series), reorient=True, dtype=np.float32)
     assert np.array_equal(f.to_numpy(), want.astype(np.float32))
+
+
+def test_cli_ingest_reorient(tmp_path, niftis):
+    """`radi ingest --reorient` stores what from_niftis(reorient=True) does; an unknown
+    target is a usage error."""
+    import shutil
+    import subprocess
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("las", "psr_oblique", "ail_4d"):
+        shutil.copy(niftis[name], src / f"{name.replace('_', '-')}.nii.gz")
+    cli = str(_lib.cli_path())
+    p = subprocess.run([cli, "ingest", "--reorient", str(tmp_path / "cli"), f"X={src}/*.nii.gz"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    py = radi.RadiObject.from_niftis(str(tmp_path / "py"), images={"X": str(src / "*.nii.gz")}, reorient=True)
+    cl = radi.RadiObject(str(tmp_path / "cli"))
+    assert list(cl.X.obs_ids) == list(py.X.obs_ids) and len(py.X.obs_ids) == 3
+    for oid in py.X.obs_ids:
+        a, b = cl.X.loc[oid], py.X.loc[oid]
+        assert a.shape == b.shape and np.array_equal(a.to_numpy(), b.to_numpy()), oid
+        assert _meta(a.uri) == _meta(b.uri), oid
+        assert "original_affine" in _meta(a.uri), oid
+    bad = subprocess.run([cli, "ingest", "--reorient=XYZ", str(tmp_path / "bad"), f"X={src}/*.nii.gz"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode not in (0, 1) and "RAS, LAS or LPS" in bad.stderr
+    assert not (tmp_path / "bad").exists()
