@@ -148,6 +148,8 @@ static radi_status ro_header(rdi_image_source *src, rdi_image_header *out)
     RDI_TRY(r->inner->ops->header(r->inner, &r->orig));
     r->have_header = 1;
     *out = r->orig;
+    memset(&r->map, 0, sizeof r->map);
+    for (uint32_t a = 0; a < 3; a++) r->map.src_axis[a] = a; /* kept as it is until planned */
     for (int k = 0; k < 16; k++)
         if (!isfinite(r->orig.affine[k])) return RADI_OK; /* the header check refuses it, naming the source */
     RDI_TRY(rdi_reorient_plan(r->orig.affine, r->orig.shape, r->target, &r->map));
