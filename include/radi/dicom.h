@@ -70,6 +70,12 @@ RADI_API radi_status radi_dataset_ingest_dicoms(radi_dataset *ds, size_t ncollec
 RADI_API radi_status radi_volume_from_dicom(radi_ctx *ctx, const char *uri, const radi_dicom_source *source,
                                             const radi_dicom_options *opt, const radi_tile_config *tile,
                                             const radi_compression *compression, radi_volume **out);
+/* radi_volume_from_dicom with 0.1.1's reorient=True (see radi_volume_from_nifti_reoriented). */
+RADI_API radi_status radi_volume_from_dicom_reoriented(radi_ctx *ctx, const char *uri,
+                                                       const radi_dicom_source *source,
+                                                       const radi_dicom_options *opt, int reorient,
+                                                       int store_original_affine, const radi_tile_config *tile,
+                                                       const radi_compression *compression, radi_volume **out);
 
 /* NIfTI and DICOM collections in one call (a mixed `radi ingest`), with the contract of
  * radi_dataset_ingest across all of them; either list may be empty (n 0, NULL). */

@@ -176,9 +176,19 @@ typedef struct radi_ingest_options {
     uint64_t obs_meta_rows;
     radi_progress_fn progress;  /* NULL: none */
     void *progress_user;
+    /* Canonical reorientation of every volume as 0.1.1's reorient=True does (NIfTI and
+     * DICOM alike): RADI_REORIENT_NONE (stored as acquired), _RAS, _LAS or _LPS (volume.h). Voxel
+     * axes are permuted and flipped only (nibabel's as_closest_canonical; no resampling;
+     * a 4-D time axis untouched); a source already RAS is kept as it is; the volume's
+     * orientation_* metadata describe the stored voxels, obs rows the source file. */
+    int reorient;
+    /* With reorient: also record the source's affine as original_affine (0.1.1's
+     * store_original_affine; default 1). */
+    int store_original_affine;
 } radi_ingest_options;
 
-/* Axial tiles, ZSTD 3, no alignment check, no obs_meta rows, no progress. */
+/* Axial tiles, ZSTD 3, no alignment check, no obs_meta rows, no progress, no
+ * reorientation (store_original_affine 1). */
 RADI_API void radi_ingest_options_init(radi_ingest_options *opt);
 
 /* One collection's files for radi_dataset_ingest. */

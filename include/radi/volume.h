@@ -69,6 +69,20 @@ RADI_API radi_status radi_volume_from_nifti(radi_ctx *ctx, const char *uri, cons
                                             const radi_tile_config *tile,
                                             const radi_compression *compression, radi_volume **out);
 
+/* Canonical reorientation targets (radiobject 0.1.1's OrientationConfig.canonical_target):
+ * the voxel axes are permuted and flipped (no resampling, the time axis untouched) to run
+ * along RAS, LAS or LPS; a source already RAS is kept as it is, as 0.1.1 does. */
+enum { RADI_REORIENT_NONE = 0, RADI_REORIENT_RAS = 1, RADI_REORIENT_LAS = 2, RADI_REORIENT_LPS = 3 };
+
+/* radi_volume_from_nifti with 0.1.1's reorient=True: the voxels reoriented to `reorient`
+ * (a RADI_REORIENT_* target; NONE is radi_volume_from_nifti), orientation_* metadata
+ * describing the stored voxels as 0.1.1 writes them, and, with store_original_affine,
+ * the file's affine as original_affine. A degenerate affine is RADI_E_UNSUPPORTED. */
+RADI_API radi_status radi_volume_from_nifti_reoriented(radi_ctx *ctx, const char *uri, const char *path,
+                                                       int reorient, int store_original_affine,
+                                                       const radi_tile_config *tile,
+                                                       const radi_compression *compression, radi_volume **out);
+
 /* Opens a volume, loading everything its reads need (schema, fragment metadata, every
  * tile index), so that afterwards reads only read the handle.
  * Threads: radi_volume_read, radi_volume_read_scaled, radi_read_patches (patches.h) and

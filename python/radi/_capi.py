@@ -190,7 +190,8 @@ class IngestOptions(C.Structure):
     _fields_ = [("tile", TileConfig), ("compression", Compression),
                 ("validate_alignment", C.c_int), ("obs_meta_nbuffers", C.c_uint32),
                 ("obs_meta_buffers", C.POINTER(SparseBuffer)), ("obs_meta_rows", C.c_uint64),
-                ("progress", PROGRESS_FN), ("progress_user", C.c_void_p)]
+                ("progress", PROGRESS_FN), ("progress_user", C.c_void_p),
+                ("reorient", C.c_int), ("store_original_affine", C.c_int)]
 
 
 class IngestCollection(C.Structure):

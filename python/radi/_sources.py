@@ -1,7 +1,7 @@
 """Where an ingest's files come from and the checks made before one starts, for
 RadiObject and VolumeCollection: source discovery through the library (globs,
 directories, 0.1.1's legacy niftis=/image_dir= forms grouped by series type), routing of
-0.1.1's append(niftis=), and 0.1.1's refusals (reorient=True, new subjects without
+0.1.1's append(niftis=), reorient=True's options, and 0.1.1's refusals (new subjects without
 obs_meta rows, obs_ids already present)."""
 from __future__ import annotations
 
@@ -86,15 +86,25 @@ def _route(niftis, collections) -> list:
     return list(plan.items())
 
 
-def _no_reorient(reorient) -> None:
-    """radi keeps volumes in their acquisition orientation (the affine records it). 0.1.1's
-    reorient=True flips/permutes voxels to the closest RAS axes but leaves obs describing
-    the source (its defect, docs/differences-from-radiobject-0.1.1.md); radi does not
-    offer it yet rather than store rows and voxels that disagree."""
-    if reorient:
-        raise ValueError("reorient=True is not supported: radi stores volumes as acquired and "
-                         "records the orientation in the affine (Volume.orientation_info); "
-                         "reorient when reading, e.g. with nibabel.as_closest_canonical")
+_REORIENT_TARGETS = {"RAS": 1, "LAS": 2, "LPS": 3}  # RADI_REORIENT_* (include/radi/volume.h)
+
+
+def _reorient_mode(reorient) -> tuple:
+    """(radi_ingest_options.reorient, .store_original_affine) for 0.1.1's reorient
+    argument: None takes the configuration's orientation.reorient_on_load (default
+    False); True reorients to its canonical_target (default "RAS"), recording the
+    source's affine unless store_original_affine is False -- 0.1.1's OrientationConfig."""
+    from .ctx import get_config
+
+    conf = getattr(get_config(), "orientation", None)
+    if reorient is None:
+        reorient = getattr(conf, "reorient_on_load", False)
+    if not reorient:
+        return 0, 1
+    target = str(getattr(conf, "canonical_target", "RAS"))
+    if target not in _REORIENT_TARGETS:
+        raise ValueError(f"canonical_target must be 'RAS', 'LAS' or 'LPS', got {target!r}")
+    return _REORIENT_TARGETS[target], int(bool(getattr(conf, "store_original_affine", True)))
 
 
 def _new_subjects_need_rows(ds, plan, dplan, obs_meta) -> None:

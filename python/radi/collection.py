@@ -521,12 +521,12 @@ class VolumeCollection:
         names (radi.imaging_metadata.infer_series_type), which must then agree (0.1.1
         leaves the collection unnamed and takes each obs_id's suffix from its file).
         validate_dimensions: refuse files of different spatial shapes ("Dimension
-        mismatch"). valid_subject_ids: refuse subjects outside it. reorient: only
-        None/False. Voxels, geometry and obs as RadiObject.from_niftis. All-or-nothing:
-        nothing is left at uri on failure."""
-        from ._sources import _no_reorient
+        mismatch"). valid_subject_ids: refuse subjects outside it. Voxels, geometry,
+        obs and reorient as RadiObject.from_niftis. All-or-nothing: nothing is left at
+        uri on failure."""
+        from ._sources import _reorient_mode
 
-        _no_reorient(reorient)
+        mode = _reorient_mode(reorient)
         if not niftis:
             raise ValueError("At least one NIfTI file is required")
         srcs = _pairs(name or "niftis", niftis)
@@ -540,7 +540,8 @@ class VolumeCollection:
                                  "them in one collection")
             name = kinds[0]
         ctx = _lib.as_radi_ctx(ctx)
-        return _standalone(uri, ctx, [(str(name), srcs)], [], str(name), validate_dimensions, progress)
+        return _standalone(uri, ctx, [(str(name), srcs)], [], str(name), validate_dimensions, progress,
+                           reorient=mode)
 
     @classmethod
     def from_dicoms(cls, uri, dicom_dirs, reorient=None, validate_dimensions: bool = True,
@@ -551,18 +552,20 @@ class VolumeCollection:
         of one Modality unless `name` is given (default name: the Modality); obs_ids
         "{subject_id}_{name}". validate_dimensions: refuse series of different spatial
         shapes. valid_subject_ids: refuse subjects outside it. Geometry and values as
-        RadiObject.from_dicoms. All-or-nothing: nothing is left at uri on failure."""
+        RadiObject.from_dicoms (reorient too). All-or-nothing: nothing is left at uri on
+        failure."""
         from . import _dicom
-        from ._sources import _no_reorient
+        from ._sources import _reorient_mode
 
-        _no_reorient(reorient)
+        mode = _reorient_mode(reorient)
         ctx = _lib.as_radi_ctx(ctx)
         _check_subject_ids(valid_subject_ids, [str(e[1]) for e in dicom_dirs])
         dplan = _dicom.plan(ctx, dicom_dirs, name=name, series_uid=series_uid)
         if len(dplan) != 1:
             raise ValueError(f"series of several modalities ({', '.join(c for c, _ in dplan)}): pass name=... "
                              "to put them in one collection")
-        return _standalone(uri, ctx, [], dplan, dplan[0][0], validate_dimensions, progress, keep_patient_id)
+        return _standalone(uri, ctx, [], dplan, dplan[0][0], validate_dimensions, progress, keep_patient_id,
+                           reorient=mode)
 
     def append(self, niftis=None, validate_alignment: bool = False, obs_meta=None,
                progress: bool = False, dicom_dirs=None, reorient=None, *, series_uid=None,
@@ -574,6 +577,7 @@ class VolumeCollection:
         (0.1.1 writes none, leaving obs subjects without a row). Refused as in 0.1.1: on
         a view (TypeError), obs_ids already in the dataset ("obs_ids already exist"), a
         shape other than a uniform collection's ("Dimension mismatch").
+        reorient: as RadiObject.from_niftis.
         Volumes stay in sorted order, renumbered if needed."""
         if self._view:
             raise _ViewError("Cannot append on a view. Call materialize(uri) first.")
@@ -584,14 +588,14 @@ class VolumeCollection:
             raise ValueError("append needs niftis=[(path, obs_subject_id), ...] or "
                              "dicom_dirs=[(series_dir, obs_subject_id), ...]")
         from . import _dicom
-        from ._sources import _no_reorient, _refuse_existing_obs_ids
+        from ._sources import _refuse_existing_obs_ids, _reorient_mode
         from .radi_object import _ingest
 
-        _no_reorient(reorient)
+        mode = _reorient_mode(reorient)
         plan = [(self._name, _pairs(self._name, niftis))] if niftis else []
         dplan = _dicom.plan(self._ds.ctx, dicom_dirs, name=self._name, series_uid=series_uid) if dicom_dirs else []
         _refuse_existing_obs_ids(self._ds, plan, dplan)
-        _ingest(self._ds, plan, validate_alignment, obs_meta, progress, dplan, keep_patient_id)
+        _ingest(self._ds, plan, validate_alignment, obs_meta, progress, dplan, keep_patient_id, reorient=mode)
         self._reload()
 
     def _reload(self) -> None:
@@ -653,7 +657,7 @@ def _check_subject_ids(valid_subject_ids, sids) -> None:
 
 
 def _standalone(uri, ctx, plan, dplan, cname: str, validate_dimensions: bool, progress: bool,
-                keep_patient_id: bool = False) -> "VolumeCollection":
+                keep_patient_id: bool = False, reorient=(0, 1)) -> "VolumeCollection":
     """A stand-alone collection at uri: the sources are ingested into a temporary dataset
     beside uri (all-or-nothing, journaled) and its collection copied from it, so a
     failure leaves nothing at uri."""
@@ -665,7 +669,7 @@ def _standalone(uri, ctx, plan, dplan, cname: str, validate_dimensions: bool, pr
     tmp = dst.rstrip("/") + f".radi-tmp-{uuid.uuid4().hex[:12]}"
     try:
         ro = RadiObject._create_and_ingest(tmp, ctx, plan, dplan, bool(validate_dimensions), None, progress,
-                                           keep_patient_id)
+                                           keep_patient_id, reorient=reorient)
         return ro.collection(cname).materialize(dst, name=cname, ctx=ctx)
     finally:
         _lib.lib().radi_object_remove(ctx.handle, _lib.encode_uri(tmp))

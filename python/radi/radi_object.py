@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from . import _dicom, _lib
-from ._sources import (_legacy_images, _new_subjects_need_rows, _no_reorient, _refuse_existing_obs_ids,
+from ._sources import (_legacy_images, _new_subjects_need_rows, _refuse_existing_obs_ids, _reorient_mode,
                        _route, _sources, _sources_lib)
 from .collection import (VolumeCollection, _Dataset, _ExistsError, _ILoc, _LocIdx, _NotFoundError, _positions,
                          _validate)
@@ -42,11 +42,12 @@ def _progress_printer(total: int):
 
 
 def _ingest(ds: _Dataset, plan, validate_alignment: bool = False, obs_meta=None,
-            progress: bool = False, dicom_plan=None, keep_patient_id: bool = False) -> None:
+            progress: bool = False, dicom_plan=None, keep_patient_id: bool = False,
+            reorient=(0, 1)) -> None:
     """One all-or-nothing ingest (radi_dataset_ingest_images) of the NIfTI plan
     [(collection, [(path, sid, oid)])] and the DICOM plan [(collection, [(dir, sid, oid,
     series_uid)])] (_dicom.plan): tiling and compression from configure(); obs_meta a
-    DataFrame of obs_meta rows."""
+    DataFrame of obs_meta rows; reorient as _sources._reorient_mode gives it."""
     L = _lib.lib()
     opt = _lib.IngestOptions()
     L.radi_ingest_options_init(C.byref(opt))
@@ -54,6 +55,7 @@ def _ingest(ds: _Dataset, plan, validate_alignment: bool = False, obs_meta=None,
     opt.tile = _tile_struct(w.tile)
     opt.compression = w.compression._struct()
     opt.validate_alignment = int(bool(validate_alignment))
+    opt.reorient, opt.store_original_affine = reorient
     cells = _obs_meta_cells(ds, obs_meta) if obs_meta is not None else None
     if cells is not None and cells.n:
         opt.obs_meta_nbuffers = cells.nbufs
@@ -400,9 +402,12 @@ class RadiObject:
         subjects, and files of one collection share one shape.
         dicom_dirs: 0.1.1's [(series_dir, subject_id)]; each series goes to the collection
         named after its Modality ("CT", "MR"; created if new), as from_dicoms.
+        reorient: 0.1.1's (None: configure's orientation.reorient_on_load): permute and
+        flip each volume's axes to the canonical target (RAS; no resampling), see
+        docs/dataset.md.
         Volumes stay in sorted order (renumbered when new keys sort between old ones)."""
         self._attached("append")
-        _no_reorient(reorient)
+        mode = _reorient_mode(reorient)
         plan = [(str(n), _sources(self._ds.ctx, str(n), spec)) for n, spec in (images or {}).items()]
         if niftis:
             plan += _route(niftis, self.collection_names)
@@ -416,7 +421,7 @@ class RadiObject:
         _new_subjects_need_rows(self._ds, plan, dplan, obs_meta)
         _refuse_existing_obs_ids(self._ds, plan, dplan)
         _ingest(self._ds, list(merged.items()), validate_alignment, obs_meta, progress, dplan,
-                keep_patient_id)
+                keep_patient_id, reorient=mode)
 
     def rename_collection(self, old: str, new: str) -> None:
         """Renames a collection: its directory, its group member and its `name`, so the
@@ -448,13 +453,13 @@ class RadiObject:
         the affine from the first slice in that order, and reads return physical values
         (Hounsfield units for CT); docs/dataset.md §10 lists every difference.
         obs_meta: as from_niftis. keep_patient_id: also store PatientID (default: no
-        patient identifier is stored). reorient: only None/False (volumes keep the
-        acquisition's orientation; the affine records it).
+        patient identifier is stored). reorient: as from_niftis.
         All-or-nothing: if anything fails, nothing is left at uri."""
-        _no_reorient(reorient)
+        mode = _reorient_mode(reorient)
         ctx = _lib.as_radi_ctx(ctx)
         dplan = _dicom.plan(ctx, dicom_dirs, series_uid=series_uid)
-        return cls._create_and_ingest(uri, ctx, [], dplan, False, obs_meta, progress, keep_patient_id)
+        return cls._create_and_ingest(uri, ctx, [], dplan, False, obs_meta, progress, keep_patient_id,
+                                      reorient=mode)
 
     @classmethod
     def from_niftis(cls, uri, niftis=None, image_dir=None, collection_name=None, images=None,
@@ -476,7 +481,10 @@ class RadiObject:
         0.1.1) or whose files differ in spatial shape (radi's addition).
         obs_meta: optional pandas DataFrame with an obs_subject_id column (and optionally
         obs_id) plus user columns, one row per subject; it must cover every subject.
-        reorient: only None/False (see _no_reorient).
+        reorient: True permutes and flips each volume's axes to the canonical target (RAS,
+        or configure's orientation.canonical_target; no resampling; a file already RAS is
+        kept), as 0.1.1: orientation_* metadata describe the stored voxels, original_affine
+        the file's; obs rows describe the file. None: orientation.reorient_on_load.
         Tiling and compression follow configure(tile=..., compression=...). All files are
         checked before anything is written; if anything fails, nothing is left at uri.
         progress: a status line on stderr as files complete.
@@ -492,12 +500,13 @@ class RadiObject:
             raise ValueError("Cannot specify both 'niftis' and 'image_dir'")
         elif niftis is None and image_dir is None:
             raise ValueError("Must specify 'images', 'niftis', or 'image_dir'")
-        _no_reorient(reorient)
+        mode = _reorient_mode(reorient)
         ctx = _lib.as_radi_ctx(ctx)
         if images is None:
             images = _legacy_images(ctx, niftis, image_dir, collection_name)
         plan = [(str(name), _sources(ctx, str(name), spec)) for name, spec in images.items()]
-        return cls._create_and_ingest(uri, ctx, plan, [], validate_alignment, obs_meta, progress)
+        return cls._create_and_ingest(uri, ctx, plan, [], validate_alignment, obs_meta, progress,
+                                      reorient=mode)
 
     @classmethod
     def from_collections(cls, uri, collections, obs_meta=None, ctx=None) -> "RadiObject":
@@ -529,7 +538,7 @@ class RadiObject:
 
     @classmethod
     def _create_and_ingest(cls, uri, ctx, plan, dplan, validate_alignment, obs_meta, progress,
-                           keep_patient_id=False, copies=()) -> "RadiObject":
+                           keep_patient_id=False, copies=(), reorient=(0, 1)) -> "RadiObject":
         """A new dataset at uri holding the NIfTI plan and the DICOM plan, or copies of
         the collections [(name, VolumeCollection)], all-or-nothing."""
         uri_s = os.fspath(uri)
@@ -555,7 +564,7 @@ class RadiObject:
             else:
                 # A new dataset: the rows go in first (the whole dataset goes on failure).
                 _ingest(ds, plan, validate_alignment, frame if obs_meta is not None else None, progress,
-                        dplan, keep_patient_id)
+                        dplan, keep_patient_id, reorient=reorient)
         except BaseException:
             # All-or-nothing: the dataset this call created goes away again.
             if L.radi_object_remove(ctx.handle, uri_s.encode()) != _lib.OK and os.path.isdir(uri_s):

@@ -191,23 +191,21 @@ class Volume(Handle):
         the context serves), read in C: the voxels as stored with the file's scaling
         recorded (see the module docstring), the affine and axis codes
         (orientation_info), and the NIfTI header fields to_nifti writes back. reorient:
-        None/False keep the acquisition orientation; True resamples to the configured
-        canonical target as 0.1.1 does (radi.orientation.reorient_to_canonical)."""
-        ctx = _lib.as_radi_ctx(ctx)
-        if reorient is None:
-            # 0.1.1's OrientationConfig.reorient_on_load (default False), if configured.
-            reorient = bool(getattr(getattr(get_config(), "orientation", None), "reorient_on_load", False))
-        if reorient:
-            from .orientation import _from_nifti_reoriented
+        None (configure's orientation.reorient_on_load, default False) or False keep the
+        acquisition orientation; True permutes and flips the axes to the configured
+        canonical target (no resampling) as 0.1.1 does, in C at ingest."""
+        from ._sources import _reorient_mode
 
-            return _from_nifti_reoriented(cls, uri, nifti_path, ctx)
+        ctx = _lib.as_radi_ctx(ctx)
+        target, keep_original = _reorient_mode(reorient)
         w = get_config().write
         tile = _tile_struct(w.tile)
         comp = w.compression._struct()
         h = C.c_void_p()
-        _lib.check(_lib.lib().radi_volume_from_nifti(ctx.handle, _lib.encode_uri(uri),
-                                                     _lib.encode_uri(nifti_path), C.byref(tile),
-                                                     C.byref(comp), C.byref(h)))
+        _lib.check(_lib.lib().radi_volume_from_nifti_reoriented(ctx.handle, _lib.encode_uri(uri),
+                                                                _lib.encode_uri(nifti_path), target,
+                                                                keep_original, C.byref(tile),
+                                                                C.byref(comp), C.byref(h)))
         return cls._from_handle(h, uri, ctx)
 
     @classmethod
@@ -218,21 +216,20 @@ class Volume(Handle):
         normal, the affine from the positions, values stored as the files hold them with
         their rescale (reads give Hounsfield units for CT; CT whose values fit is stored as
         int16 HU, as dcm2niix). dtype: None (as stored) or a numpy dtype the voxels are
-        converted to on write. reorient: only None/False. Tiling and compression follow
+        converted to on write. reorient: as from_nifti. Tiling and compression follow
         configure()."""
         from . import _capi
+        from ._sources import _reorient_mode
 
-        if reorient:
-            raise ValueError("reorient=True is not supported: radi stores volumes as acquired and "
-                             "records the orientation in the affine (Volume.orientation_info)")
+        target, keep_original = _reorient_mode(reorient)
         ctx = _lib.as_radi_ctx(ctx)
         if dtype is not None:
             # Decode, convert, then store: the conversion is the caller's choice of type.
             import tempfile
 
             with tempfile.TemporaryDirectory(prefix="radi-dicom-") as tmp:
-                src = cls.from_dicom(os.path.join(tmp, "v"), dicom_dir, ctx=ctx, series_uid=series_uid,
-                                     keep_patient_id=keep_patient_id)
+                src = cls.from_dicom(os.path.join(tmp, "v"), dicom_dir, ctx=ctx, reorient=reorient,
+                                     series_uid=series_uid, keep_patient_id=keep_patient_id)
                 data = src.to_numpy().astype(np.dtype(dtype))
                 src.close()
             return cls.from_numpy(uri, data, ctx=ctx)
@@ -246,8 +243,9 @@ class Volume(Handle):
         source = _capi.DicomSource(_lib.encode_uri(dicom_dir), b"", None,
                                    series_uid.encode() if series_uid else None)
         h = C.c_void_p()
-        _lib.check(L.radi_volume_from_dicom(ctx.handle, _lib.encode_uri(uri), C.byref(source), C.byref(opt),
-                                            C.byref(tile), C.byref(comp), C.byref(h)))
+        _lib.check(L.radi_volume_from_dicom_reoriented(ctx.handle, _lib.encode_uri(uri), C.byref(source),
+                                                       C.byref(opt), target, keep_original, C.byref(tile),
+                                                       C.byref(comp), C.byref(h)))
         return cls._from_handle(h, uri, ctx)
 
     # ---------------------------------------------------------------- lifetime --

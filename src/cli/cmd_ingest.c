@@ -296,6 +296,14 @@ int cli_cmd_ingest(const cli_args *args)
             if (format != FMT_AUTO && format != f)
                 rc = cli_fail(CLI_ERR_USAGE, "ingest: --dicom and --nifti exclude each other");
             format = f;
+        } else if (strncmp(a, "--reorient", 10) == 0 && (a[10] == '\0' || a[10] == '=')) {
+            /* 0.1.1's reorient=True; its canonical_target after '=' (default RAS). */
+            const char *t = a[10] ? a + 11 : "RAS";
+            opt.reorient = !strcmp(t, "RAS") ? RADI_REORIENT_RAS
+                           : !strcmp(t, "LAS") ? RADI_REORIENT_LAS
+                           : !strcmp(t, "LPS") ? RADI_REORIENT_LPS : RADI_REORIENT_NONE;
+            if (opt.reorient == RADI_REORIENT_NONE)
+                rc = cli_fail(CLI_ERR_USAGE, "ingest: --reorient=%s: use RAS, LAS or LPS", t);
         } else if (strcmp(a, "--keep-patient-id") == 0) {
             dopt.keep_patient_id = 1;
         } else if (strncmp(a, "--series-uid", 12) == 0 && (a[12] == '\0' || a[12] == '=')) {

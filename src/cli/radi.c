@@ -61,14 +61,16 @@ const cli_command cli_commands[] = {
      "  --tile ORIENT      tile orientation: axial (default), sagittal, coronal, isotropic\n"
      "  --compression ALG[:LEVEL]  zstd (default, level 3), lz4, gzip or none\n"
      "  --validate-alignment  refuse a collection whose files differ in spatial shape\n"
+     "  --reorient[=RAS|LAS|LPS]  permute and flip every volume's axes to RAS (default)\n"
+     "                or the target given, as radiobject 0.1.1's reorient=True\n"
      "  --nifti, --dicom  the format of every NAME=GLOB (default: detected per argument)\n"
      "  --series-uid UID  DICOM: ingest the series with this SeriesInstanceUID\n"
      "  --keep-patient-id  DICOM: store PatientID in obs (default: no identifier)\n"
      "  --json        print a JSON summary (schema in docs/cli.md)\n"
      "  -h, --help    show this help\n",
      "radi ingest [--obs-meta FILE.csv] [--append] [--tile ORIENT] [--compression ALG[:LEVEL]]\n"
-     "            [--validate-alignment] [--nifti|--dicom] [--series-uid UID] [--keep-patient-id]\n"
-     "            [--json] URI NAME=GLOB [NAME=GLOB ...]", CLI_OPT_RAW, cli_cmd_ingest},
+     "            [--validate-alignment] [--reorient[=TARGET]] [--nifti|--dicom] [--series-uid UID]\n"
+     "            [--keep-patient-id] [--json] URI NAME=GLOB [NAME=GLOB ...]", CLI_OPT_RAW, cli_cmd_ingest},
     {"ls", "list a dataset's collections, subjects and volumes",
      "Lists the collections of the dataset at URI and, for each, its volumes with\n"
      "subject, obs_id, shape and datatype.\n"

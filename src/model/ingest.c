@@ -143,7 +143,7 @@ static void free_job(coll_job *c)
         free(c->j.items[i].oid);
         free(c->j.items[i].abspath);
         rdi_image_fields_free(&c->j.items[i].fields);
-        if (c->j.items[i].held) c->j.ops->close(c->j.items[i].held); /* the write pass did not run */
+        if (c->j.items[i].held) c->j.items[i].held->ops->close(c->j.items[i].held); /* the write pass did not run */
     }
     free(c->j.items);
     free(c->j.order);

@@ -19,6 +19,8 @@ void radi_ingest_options_init(radi_ingest_options *opt)
     opt->obs_meta_rows = 0;
     opt->progress = NULL;
     opt->progress_user = NULL;
+    opt->reorient = RADI_REORIENT_NONE;
+    opt->store_original_affine = 1;
 }
 
 static int cmp_item(const void *x, const void *y)

@@ -25,10 +25,11 @@ radi_status rdi_ingest_header_task(void *arg, size_t i, unsigned worker)
     ingest_job *j = arg;
     item *it = &j->items[i];
     rdi_image_source *src = NULL;
-    radi_status s = j->ops->open(j->ds->ctx, it->desc, &src);
-    if (s == RADI_OK) s = j->ops->header(src, &it->hdr);
+    radi_status s = rdi_image_source_open(j->ds->ctx, j->ops, it->desc, j->opt->reorient,
+                                          j->opt->store_original_affine, &src);
+    if (s == RADI_OK) s = src->ops->header(src, &it->hdr);
     if (s == RADI_OK) s = rdi_image_header_check(&it->hdr, j->ops, it->path);
-    if (s == RADI_OK) s = j->ops->describe(src, j->collection, it->abspath, &it->fields);
+    if (s == RADI_OK) s = src->ops->describe(src, j->collection, it->abspath, &it->fields);
     if (s == RADI_OK && j->hold) {
         uint64_t nb = radi_datatype_size(it->hdr.datatype);
         for (uint32_t d = 0; d < 4; d++) nb *= it->hdr.shape[d];
@@ -40,7 +41,7 @@ radi_status rdi_ingest_header_task(void *arg, size_t i, unsigned worker)
         }
         pthread_mutex_unlock(&j->hold->lock);
     }
-    if (src) j->ops->close(src);
+    if (src) src->ops->close(src);
     return name_source(s, it);
 }
 
@@ -72,8 +73,9 @@ radi_status rdi_ingest_volume_task(void *arg, size_t i, unsigned worker)
         it->held = NULL;
         h = it->hdr;
     } else {
-        s = j->ops->open(j->ds->ctx, it->desc, &src);
-        if (s == RADI_OK) s = j->ops->header(src, &h);
+        s = rdi_image_source_open(j->ds->ctx, j->ops, it->desc, j->opt->reorient, j->opt->store_original_affine,
+                                  &src);
+        if (s == RADI_OK) s = src->ops->header(src, &h);
     }
     /* The header was checked; a file changed since then is refused, not misread. */
     if (s == RADI_OK && (h.datatype != it->hdr.datatype || h.ndim != it->hdr.ndim ||
@@ -81,13 +83,13 @@ radi_status rdi_ingest_volume_task(void *arg, size_t i, unsigned worker)
         s = rdi_error(RADI_E_CORRUPT, "%s: file changed during ingest", it->path);
     /* The voxels in the writer's layout (x fastest): the dense writer cuts each tile
      * straight out of them, with no C-order copy of the volume in between. */
-    if (s == RADI_OK) s = j->ops->read(src, &own, &raw);
+    if (s == RADI_OK) s = src->ops->read(src, &own, &raw);
     if (s == RADI_OK)
         s = rdi_volume_from_buffer_layout(j->ds->ctx, uri, it->hdr.ndim, it->hdr.shape, it->hdr.datatype, raw,
                                           RADI_COL_MAJOR, &j->opt->tile, &j->opt->compression, volume_meta,
                                           (void *)it, NULL);
     /* Closed after the write: raw may point into the handle's memory. */
-    if (src) j->ops->close(src);
+    if (src) src->ops->close(src);
     rdi_buf_free(&own);
     free(uri);
     return name_source(s, it);

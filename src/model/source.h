@@ -109,6 +109,34 @@ extern const rdi_image_source_ops rdi_nifti_image_source;
 /* The DICOM kind (source_dicom.c): desc is a const rdi_dicom_desc * (model/dicom_files.h). */
 extern const rdi_image_source_ops rdi_dicom_image_source;
 
+/* ---- canonical reorientation (source_reorient.c) ---- */
+
+/* Opens desc through kind ops, wrapped, when reorient is a RADI_REORIENT_* target other
+ * than NONE, in a handle that reorients it (header, describe and read give the
+ * reoriented volume; see source_reorient.c). Call the handle through (*out)->ops. */
+radi_status rdi_image_source_open(radi_ctx *ctx, const rdi_image_source_ops *ops, const void *desc, int reorient,
+                                  int store_original_affine, rdi_image_source **out);
+
+/* How a volume maps onto its reoriented form. */
+typedef struct rdi_reorient_map {
+    int reoriented;           /* 0: the source is kept as it is (already RAS) */
+    uint32_t src_axis[3];     /* new axis a is old axis src_axis[a] ... */
+    int flip[3];              /* ... run backwards when flip[a] */
+    double affine[16];        /* the new voxel -> RAS affine, row-major */
+} rdi_reorient_map;
+
+/* The map of a volume of `shape` with `affine` to target (RADI_REORIENT_RAS/LAS/LPS),
+ * computed as 0.1.1 does (so the affine matches it bit for bit). RADI_E_UNSUPPORTED for
+ * a degenerate axis. */
+radi_status rdi_reorient_plan(const double affine[16], const uint64_t shape[4], int target, rdi_reorient_map *m);
+/* The reoriented shape (t kept). */
+void rdi_reorient_shape(const rdi_reorient_map *m, const uint64_t shape[4], uint64_t out[4]);
+/* Whether any voxel moves. */
+int rdi_reorient_moves(const rdi_reorient_map *m);
+/* Copies the column-major voxels of `shape` (elem bytes each) at src to dst in the
+ * reoriented order (dst holds as many bytes; they do not overlap). */
+void rdi_reorient_apply(const rdi_reorient_map *m, const uint64_t shape[4], size_t elem, const void *src, void *dst);
+
 /* ---- helpers for kinds (source.c) ---- */
 
 /* Whether a volume can hold voxels of type t (the integer and floating types). */
@@ -160,9 +188,11 @@ radi_status rdi_image_put_volume_meta(radi_meta *m, const radi_meta_item *orient
 
 /* A stand-alone volume at uri from one source of kind ops (Volume.from_dicom): header,
  * describe (no collection), read, written with tiling and compression, metadata as
- * ingest writes it without obs_id. *out (may be NULL) gets the open volume. */
+ * ingest writes it without obs_id; reoriented as rdi_image_source_open does. *out (may
+ * be NULL) gets the open volume. */
 radi_status rdi_volume_from_source(radi_ctx *ctx, const char *uri, const rdi_image_source_ops *ops, const void *desc,
-                                   const char *source_path, const radi_tile_config *tile,
+                                   const char *source_path, int reorient, int store_original_affine,
+                                   const radi_tile_config *tile,
                                    const radi_compression *compression, radi_volume **out);
 
 #endif

@@ -290,9 +290,6 @@ def test_from_niftis_legacy_forms(files, tmp_path):
         eo = _raised(lambda: radiobject.RadiObject.from_niftis(str(tmp_path / "bad"), **kw))
         assert type(er) is type(eo) and str(er) == str(eo)
     assert radi.RadiObject.from_niftis(str(tmp_path / "r5"), {"A": pairs[:1]}).A.obs_ids == ["sub-01_A"]
-    with pytest.raises(ValueError, match="reorient=True is not supported"):
-        radi.RadiObject.from_niftis(str(tmp_path / "r6"), niftis=pairs, reorient=True)
-    assert not os.path.lexists(tmp_path / "r6")
 
 
 def test_volume_collection_from_niftis(files, tmp_path):

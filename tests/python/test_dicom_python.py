@@ -118,8 +118,6 @@ def test_failing_series_leaves_nothing(dirs, tmp_path):
 
 
 def test_bad_arguments(dirs, tmp_path):
-    with pytest.raises(ValueError, match="reorient"):
-        radi.RadiObject.from_dicoms(str(tmp_path / "a"), [(dirs["p1"], "p1")], reorient=True)
     with pytest.raises(TypeError):
         radi.RadiObject.from_dicoms(str(tmp_path / "b"), str(dirs["p1"]))
     with pytest.raises(ValueError, match="pairs"):
