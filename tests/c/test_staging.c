@@ -58,7 +58,9 @@ static void test_live_kept_dead_removed(void **state)
     snprintf(target, sizeof target, "%s/out", g_dir);
     radi_staging *st = NULL;
     OK(radi_staging_begin(g_ctx, target, &st));
-    const char *su = radi_staging_uri(st);
+    /* A copy: the URI belongs to st, which radi_staging_end frees. */
+    char su[128];
+    snprintf(su, sizeof su, "%s", radi_staging_uri(st));
     assert_int_equal(strncmp(su, target, strlen(target)), 0);
     assert_non_null(strstr(su, ".radi-tmp-"));
     snprintf(lock, sizeof lock, "%s.lock", su);
