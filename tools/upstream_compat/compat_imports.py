@@ -68,6 +68,48 @@ def _radi_has(head: str) -> bool:
     return importlib.machinery.PathFinder.find_spec(f"radi.{head}", radi.__path__) is not None
 
 
+STUB_NOTE = "stubbed by upstream_compat"
+
+
+class _MissingMeta(type):
+    """A name radi lacks, importable so that the rest of its test module still runs; any use
+    raises AttributeError naming it (the test runner groups by that name)."""
+
+    def _fail(cls, *_a, **_k):
+        raise AttributeError(f"radi has no {cls._compat_name} ({STUB_NOTE})")
+
+    __call__ = _fail
+
+    def __getattr__(cls, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        cls._fail()
+
+
+def _missing(name: str):
+    return _MissingMeta(name.rsplit(".", 1)[-1], (), {"_compat_name": name})
+
+
+class _StubModule(types.ModuleType):
+    """radiobject.<sub> in stub mode: radi's module where it has the name, else a stub."""
+
+    def __init__(self, name: str, real):
+        super().__init__(name)
+        self.__compat_real = real
+        if real is not None:
+            self.__file__ = getattr(real, "__file__", None)
+            if hasattr(real, "__path__"):
+                self.__path__ = real.__path__
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        real = self.__dict__.get("_StubModule__compat_real")
+        if real is not None and hasattr(real, attr):
+            return getattr(real, attr)
+        return _missing(f"{self.__name__}.{attr}")
+
+
 class _Loader(importlib.abc.Loader):
     def __init__(self, make):
         self._make = make
@@ -82,8 +124,8 @@ class _Loader(importlib.abc.Loader):
 class _Finder(importlib.abc.MetaPathFinder):
     """Resolves `<pkg>.data` (stand-in) and, when aliasing, `radiobject[.<sub>]` -> radi."""
 
-    def __init__(self, pkg: str, alias: bool):
-        self.pkg, self.alias = pkg, alias
+    def __init__(self, pkg: str, alias: bool, stub: bool = False):
+        self.pkg, self.alias, self.stub = pkg, alias, stub
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname == f"{self.pkg}.data" or (self.alias and fullname == "radiobject.data"):
@@ -94,8 +136,14 @@ class _Finder(importlib.abc.MetaPathFinder):
             head = sub[1:].split(".")[0]
             if sub and not _radi_has(head):
                 if head not in RENAMED or not _radi_has(RENAMED[head]):
+                    if self.stub:
+                        return importlib.util.spec_from_loader(
+                            fullname, _Loader(lambda: _StubModule(fullname, None)))
                     return None  # -> ModuleNotFoundError: a missing name to report
                 target_name = "radi." + RENAMED[head] + sub[1 + len(head):]
+            if self.stub:
+                return importlib.util.spec_from_loader(fullname, _Loader(
+                    lambda: _StubModule(fullname, importlib.import_module(target_name))))
             return importlib.util.spec_from_loader(
                 fullname, _Loader(lambda: importlib.import_module(target_name)))
         if self.pkg == "radi" and fullname.startswith("radi.") and fullname.count(".") == 1:
@@ -109,15 +157,17 @@ class _Finder(importlib.abc.MetaPathFinder):
         return None
 
 
-def install(pkg: str, alias: bool = False) -> None:
+def install(pkg: str, alias: bool = False, stub: bool = False) -> None:
     """pkg "radiobject": 0.1.1 plus the data stand-in. pkg "radi": radi plus the data
     stand-in and 0.1.1's module names radi spells differently; alias=True also makes
-    `radiobject` itself resolve to radi (the installed 0.1.1 is then never imported)."""
+    `radiobject` itself resolve to radi (the installed 0.1.1 is then never imported);
+    stub=True then also makes names radi lacks importable stubs that fail when used, so one
+    missing import does not hide a whole test module."""
     if pkg not in ("radiobject", "radi") or (alias and pkg != "radi"):
         raise ValueError(f"install('radiobject') or install('radi', alias=...), got {pkg!r}")
     if alias:
         for name in [n for n in sys.modules if n == "radiobject" or n.startswith("radiobject.")]:
             del sys.modules[name]
-        sys.meta_path.insert(0, _Finder("radi", True))
+        sys.meta_path.insert(0, _Finder("radi", True, stub))
     else:
         sys.meta_path.append(_Finder(pkg, False))

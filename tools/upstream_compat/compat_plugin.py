@@ -6,7 +6,7 @@ import os
 import compat_imports
 
 _impl = os.environ.get("RADI_COMPAT_IMPL", "radiobject")
-compat_imports.install(_impl, alias=_impl == "radi")
+compat_imports.install(_impl, alias=_impl == "radi", stub=os.environ.get("RADI_COMPAT_STUB") == "1")
 
 
 def pytest_report_header(config):

@@ -105,12 +105,21 @@ def run_impl(a, impl: str) -> dict:
             recs.append({"cell": n, "status": "not run", "error": crash, "stdout": ""})
         out["notebooks"][nb] = recs
         brats = ws / "datasets" / "brats-tutorial"
-        if nb.startswith("00") and impl == "radi" and a.borrow_dataset and not brats.exists():
-            # Informative mode: notebooks 01-04 read the dataset 0.1.1's notebook 00 wrote
-            # (radi opens 0.1.1's datasets), so their cells are not all lost to one ingest.
-            shutil.copytree(a.work.resolve() / "radiobject" / "datasets" / "brats-tutorial", brats)
-            out["borrowed_dataset"] = True
-            print(f"[{impl}] notebook 00 made no dataset: 01-04 read 0.1.1's (--borrow-dataset)")
+        other = "radiobject" if impl == "radi" else "radi"
+        theirs = a.work.resolve() / other / "datasets" / "brats-tutorial"
+        if nb.startswith("00") and a.dataset_from == other:
+            # Layout check: notebooks 01-04 read the dataset the other package's notebook 00
+            # wrote (each package opens the other's datasets).
+            shutil.rmtree(brats, ignore_errors=True)
+            shutil.copytree(theirs, brats)
+            out["borrowed_dataset"] = other
+            print(f"[{impl}] notebooks 01-04 read the dataset {other}'s notebook 00 made")
+        elif nb.startswith("00") and a.borrow_dataset and not brats.exists():
+            # Informative mode: notebooks 01-04 read the dataset the other run's notebook 00
+            # wrote, so their cells are not all lost to one failed ingest.
+            shutil.copytree(theirs, brats)
+            out["borrowed_dataset"] = other
+            print(f"[{impl}] notebook 00 made no dataset: 01-04 read {other}'s (--borrow-dataset)")
         ran = sum(r["status"] == "ran" for r in recs)
         print(f"[{impl}] {nb}: {ran}/{len(cells)} ran" + (f" ({crash})" if crash else ""), flush=True)
     (a.out / f"{impl}.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
@@ -128,6 +137,17 @@ def normalize(text: str, wss: list, nb: str, n: int) -> str:
     if (nb, n) in TIMING_CELLS:
         text = re.sub(r"\d+(\.\d+)?", "<num>", text)
     return text
+
+
+def order_free(text: str) -> str:
+    """The text with every bracketed list's items and the lines sorted, and volume names
+    made modality-free: equal for two outputs that differ only in collection order."""
+    def sort_items(m):
+        items = sorted(x.strip() for x in m.group(2).split(","))
+        return m.group(1) + ", ".join(items) + m.group(3)
+    text = re.sub(r"([\[({])([^\[\](){}]*,[^\[\](){}]*)([\])}])", sort_items, text)
+    text = re.sub(r"_(FLAIR|T1w|T1gd|T2w)\b", "_<mod>", text)
+    return "\n".join(sorted(text.split("\n")))
 
 
 def first_diff(a: str, b: str) -> str:
@@ -166,16 +186,21 @@ def compare(a) -> int:
             y = normalize(g["stdout"], [ref["ws"], got["ws"]], nb, n)
             if x == y:
                 equal += 1
+            elif order_free(x) == order_free(y):
+                rows.append((nb, n, f"collection order only: {first_diff(x, y)}"))
             else:
                 rows.append((nb, n, f"output differs: {first_diff(x, y)}"))
     lines = ["# radiobject 0.1.1 notebooks 00-05 on 0.1.1 and on radi", "",
              f"code cells: {total}", f"ran on 0.1.1: {ran_ref}", f"ran on radi: {ran_radi}",
              f"ran on both with equal output: {equal}",
              f"radi cells failing on their own (not a NameError left by an earlier failure): "
-             f"{sum(1 for r in rows if r[2].startswith('error on radi'))}"]
-    if got.get("borrowed_dataset"):
-        lines.append("NOTE: radi's notebooks 01-04 read the dataset 0.1.1's notebook 00 made "
-                     "(--borrow-dataset); the strict count runs without it")
+             f"{sum(1 for r in rows if r[2].startswith('error on radi'))}",
+             f"cells whose output differs only in collection order: "
+             f"{sum(1 for r in rows if r[2].startswith('collection order only'))}"]
+    for run, name in ((got, "radi"), (ref, "0.1.1")):
+        if run.get("borrowed_dataset"):
+            lines.append(f"NOTE: {name}'s notebooks 01-04 read the dataset "
+                         f"{run['borrowed_dataset']}'s notebook 00 made (not the strict count)")
     lines += ["",
              "## cells that differ or fail", ""]
     lines += [f"- {nb} cell {n}: {why}" for nb, n, why in rows] or ["(none)"]
@@ -197,8 +222,11 @@ def main() -> int:
                     help="comma-separated numbers, e.g. 00,01 (00 makes the dataset the rest read)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per notebook")
     ap.add_argument("--borrow-dataset", action="store_true",
-                    help="radi: if notebook 00 fails to make the dataset, 01-04 read the one "
-                         "0.1.1's run made (informative; the strict count is without it)")
+                    help="if notebook 00 fails to make the dataset, 01-04 read the one the "
+                         "other package's run made (informative; the strict count is without it)")
+    ap.add_argument("--dataset-from", choices=["radiobject", "radi"],
+                    help="notebooks 01-04 read the dataset this other package's notebook 00 "
+                         "made (layout check, e.g. --impl radiobject --dataset-from radi)")
     a = ap.parse_args()
     a.notebooks = [n for n in NOTEBOOKS if n[:2] in a.notebooks.split(",")]
     a.out.mkdir(parents=True, exist_ok=True)
