@@ -101,6 +101,8 @@ def classify(msg: str) -> tuple[str, str]:
     msg = re.sub(r"(/[\w.+-]+)+/(?=[\w.-]+\.nii)", "<dir>/", msg)
     msg = re.sub(r"(/tmp|/work)(/[\w.+-]+)+", "<path>", msg)
     msg = re.sub(r"\b[\w-]+\.nii(\.gz)?\b", "<file>.nii", msg)
+    if "'Ctx' object has no attribute 'handle'" in msg:
+        return "missing name", "ctx=tiledb.Ctx(...) accepted (radi takes only its own context)"
     pats = [
         (r"radi has no ([\w.]+) \(stubbed", "{}"),
         (r"No module named '([\w.]+)'", "module {}"),
