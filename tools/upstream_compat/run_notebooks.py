@@ -74,8 +74,14 @@ def ensure_data(data: Path) -> None:
         subprocess.run([sys.executable, str(HERE / "gen_data.py"), "--out", str(data)], check=True)
 
 
+def ws_dir(a, impl: str) -> Path:
+    # Names of one length: pandas truncates a long path column at a fixed width, so paths of
+    # different lengths would print differently after the workspace is masked.
+    return (a.work / {"radiobject": "ws-011", "radi": "ws-rdi"}[impl]).resolve()
+
+
 def run_impl(a, impl: str) -> dict:
-    ws = (a.work / impl).resolve()
+    ws = ws_dir(a, impl)
     if ws.exists():
         shutil.rmtree(ws)
     (ws / "notebooks").mkdir(parents=True)
@@ -106,7 +112,7 @@ def run_impl(a, impl: str) -> dict:
         out["notebooks"][nb] = recs
         brats = ws / "datasets" / "brats-tutorial"
         other = "radiobject" if impl == "radi" else "radi"
-        theirs = a.work.resolve() / other / "datasets" / "brats-tutorial"
+        theirs = ws_dir(a, other) / "datasets" / "brats-tutorial"
         if nb.startswith("00") and a.dataset_from == other:
             # Layout check: notebooks 01-04 read the dataset the other package's notebook 00
             # wrote (each package opens the other's datasets).
