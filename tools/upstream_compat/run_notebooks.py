@@ -167,8 +167,11 @@ def first_diff(a: str, b: str) -> str:
 
 
 def compare(a) -> int:
-    ref = json.loads((a.out / "radiobject.json").read_text())
-    got = json.loads((a.out / "radi.json").read_text())
+    ref = json.loads((a.ref or a.out / "radiobject.json").read_text())
+    got = json.loads((a.got or a.out / "radi.json").read_text())
+    # Workspaces of both runs and their siblings (a borrowed dataset prints the other's paths).
+    wss = sorted({str(Path(w).parent / n) for w in (ref["ws"], got["ws"]) for n in ("ws-011", "ws-rdi")}
+                 | {ref["ws"], got["ws"]})
     total = ran_ref = ran_radi = equal = 0
     rows = []
     for nb, recs in ref["notebooks"].items():
@@ -188,8 +191,8 @@ def compare(a) -> int:
                 rows.append((nb, n, ("after an earlier failure: " if cascade else "error on radi: ")
                              + str(g["error"])))
                 continue
-            x = normalize(r["stdout"], [ref["ws"], got["ws"]], nb, n)
-            y = normalize(g["stdout"], [ref["ws"], got["ws"]], nb, n)
+            x = normalize(r["stdout"], wss, nb, n)
+            y = normalize(g["stdout"], wss, nb, n)
             if x == y:
                 equal += 1
             elif order_free(x) == order_free(y):
@@ -203,10 +206,13 @@ def compare(a) -> int:
              f"{sum(1 for r in rows if r[2].startswith('error on radi'))}",
              f"cells whose output differs only in collection order: "
              f"{sum(1 for r in rows if r[2].startswith('collection order only'))}"]
-    for run, name in ((got, "radi"), (ref, "0.1.1")):
+    if (ref["impl"], got["impl"]) != ("radiobject", "radi"):
+        lines.append(f"NOTE: reference run of {ref['impl']}, checked run of {got['impl']}: read "
+                     f"'0.1.1' as the reference and 'radi' as the checked run below")
+    for run, name in ((got, "checked"), (ref, "reference")):
         if run.get("borrowed_dataset"):
-            lines.append(f"NOTE: {name}'s notebooks 01-04 read the dataset "
-                         f"{run['borrowed_dataset']}'s notebook 00 made (not the strict count)")
+            lines.append(f"NOTE: the {name} run ({run['impl']}) read in notebooks 01-04 the "
+                         f"dataset {run['borrowed_dataset']}'s notebook 00 made (not the strict count)")
     lines += ["",
              "## cells that differ or fail", ""]
     lines += [f"- {nb} cell {n}: {why}" for nb, n, why in rows] or ["(none)"]
@@ -221,6 +227,8 @@ def main() -> int:
     ap.add_argument("--upstream", type=Path, default=Path("/tmp/upstream-radiobject"))
     ap.add_argument("--impl", choices=["radiobject", "radi", "both"])
     ap.add_argument("--compare", action="store_true", help="compare the two results in --out")
+    ap.add_argument("--ref", type=Path, help="--compare: reference result (default <out>/radiobject.json)")
+    ap.add_argument("--got", type=Path, help="--compare: result checked (default <out>/radi.json)")
     ap.add_argument("--data", type=Path, default=Path("/tmp/upstream-compat-data"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/upstream-compat-nb"))
     ap.add_argument("--out", type=Path, default=Path("/tmp/upstream-compat-out"))
