@@ -101,6 +101,7 @@ def classify(msg: str) -> tuple[str, str]:
     msg = re.sub(r"(/[\w.+-]+)+/(?=[\w.-]+\.nii)", "<dir>/", msg)
     msg = re.sub(r"(/tmp|/work)(/[\w.+-]+)+", "<path>", msg)
     msg = re.sub(r"\b[\w-]+\.nii(\.gz)?\b", "<file>.nii", msg)
+    msg = re.sub(r"0x[0-9a-fA-F]{6,}", "0x<addr>", msg)
     if "'Ctx' object has no attribute 'handle'" in msg:
         return "missing name", "ctx=tiledb.Ctx(...) accepted (radi takes only its own context)"
     pats = [
