@@ -466,9 +466,17 @@ static radi_status decode_field_to(rjob *j, uint64_t ti, rdi_scratch *sc, rdi_bu
             offs[i] += var_base;
         }
     }
-    if (fi.nullable)
+    if (fi.nullable) {
         RDI_TRY(decode_part(j, ti, sc, inb, fm, slot, "_validity", fm->tile_validity_offsets[slot],
                             fm->file_validity_sizes[slot], &fs->validity_filters, RADI_UINT8, 1, n, valid));
+        /* Writers store 0 or 1; anything else is a damaged tile, not a value to pass on
+         * (callers test validity == 1, others != 0: they would disagree). */
+        for (uint64_t i = 0; i < n; i++)
+            if (valid[i] > 1)
+                return rdi_error(RADI_E_CORRUPT, "%s: field '%s' tile %llu: validity of cell %llu is %u, not 0 or 1",
+                                 fm->uri, field_name(j->q->s, k), (unsigned long long)t, (unsigned long long)i,
+                                 (unsigned)valid[i]);
+    }
     return RADI_OK;
 }
 
