@@ -71,18 +71,34 @@ def _sources(ctx, collection: str, spec) -> list:
     return _pairs(collection, spec)
 
 
-def _route(niftis, collections) -> list:
-    """[(collection, [(path, sid)])] for 0.1.1's legacy append(niftis=[(path, sid)]):
-    a file goes to the collection its name ends with (`sub-04_FLAIR.nii.gz` -> FLAIR)."""
+def _route(niftis, collections, shape_of) -> list:
+    """[(collection, [(path, sid, obs_id)])] for 0.1.1's legacy append(niftis=[(path, sid)]).
+    A file whose name ends with one existing collection's name goes there
+    (`sub-04_FLAIR.nii.gz` -> FLAIR, also for names no series type matches, e.g. `seg`;
+    a shape other than a uniform collection's is then the ingest's "Dimension mismatch");
+    any other file is routed as 0.1.1 does: to the collection named after its inferred
+    series type (radi.imaging_metadata.infer_series_type, `unknown` if none), or, when that
+    collection exists with another uniform shape (shape_of(name): (x, y, z) or None),
+    to `{type}_{x}x{y}x{z}`; collections not there yet are created by the ingest."""
+    from pathlib import Path
+
+    from .imaging_metadata import extract_nifti_metadata, infer_series_type
+
     plan: dict = {}
     for path, sid, oid in _pairs("niftis", niftis):
         stem = _stem(path)
         hits = [c for c in collections if stem.endswith("_" + c)] or \
                [c for c in collections if stem.lower().endswith("_" + c.lower())]
-        if len(hits) != 1:
-            raise ValueError(f"{path}: cannot tell its collection from the name (collections: "
-                             f"{list(collections)}); pass images={{collection: [(path, subject_id)]}}")
-        plan.setdefault(hits[0], []).append((path, sid, oid))
+        if len(hits) == 1:
+            name = hits[0]
+        else:
+            name = infer_series_type(Path(path))
+            have = shape_of(name) if name in collections else None
+            # The header is read (locally, as 0.1.1) only to compare with a uniform collection.
+            shape = extract_nifti_metadata(Path(path)).dimensions if have is not None else None
+            if have is not None and tuple(have) != tuple(shape):
+                name = f"{name}_{shape[0]}x{shape[1]}x{shape[2]}"
+        plan.setdefault(name, []).append((path, sid, oid))
     return list(plan.items())
 
 
@@ -116,7 +132,10 @@ def _new_subjects_need_rows(ds, plan, dplan, obs_meta) -> None:
         return
     if obs_meta is None:
         raise _lib.RadiInvalidError(f"obs_meta required for new subjects: {new[:5]}")
-    given = set(obs_meta["obs_subject_id"].astype(str)) if "obs_subject_id" in obs_meta.columns else set()
+    if "obs_subject_id" not in obs_meta.columns:
+        raise _lib.RadiInvalidError(f"obs_meta must contain an 'obs_subject_id' column (columns: "
+                                    f"{list(obs_meta.columns)})")
+    given = set(obs_meta["obs_subject_id"].astype(str))
     missing = [s for s in new if s not in given]
     if missing:
         raise _lib.RadiInvalidError(f"obs_meta missing entries for: {missing[:5]}")
@@ -134,7 +153,8 @@ def _refuse_existing_obs_ids(ds, plan, dplan) -> None:
 
 def _legacy_images(ctx, niftis, image_dir, collection_name) -> dict:
     """0.1.1's legacy from_niftis inputs as an images dict: niftis=[(path, subject_id)]
-    or the NIfTI files of image_dir, all into collection_name when given, else grouped by
+    or the NIfTI files of image_dir, all into collection_name when given (niftis=:
+    obs_ids {subject}_{series type}, as 0.1.1), else grouped by
     the series type inferred from each file name (radi.imaging_metadata.
     infer_series_type: `sub-01_T1w.nii.gz` -> T1w). Subject ids of image_dir's files: the
     file name less .nii/.nii.gz and a trailing _<collection> (when grouping: less a last
@@ -148,7 +168,14 @@ def _legacy_images(ctx, niftis, image_dir, collection_name) -> dict:
         grouped = _by_series_type(niftis)
         return {t: [(p, _strip_series_suffix(sid, t)) for p, sid, _o in items] for t, items in grouped.items()}
     if collection_name:
-        return {str(collection_name): niftis}
+        # 0.1.1's obs_ids here are {subject}_{series type}: one subject's several series
+        # in the one collection stay distinct (the caller's obs_id of a triple is kept).
+        from pathlib import Path
+
+        from .imaging_metadata import infer_series_type
+
+        return {str(collection_name): [(p, sid, o or f"{sid}_{infer_series_type(Path(p))}")
+                                       for p, sid, o in _pairs("niftis", niftis)]}
     return {t: [(p, sid) if o is None else (p, sid, o) for p, sid, o in items]
             for t, items in _by_series_type(niftis).items()}
 

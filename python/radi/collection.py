@@ -417,7 +417,10 @@ class VolumeCollection:
         return _LocIdx(self)
 
     def __getitem__(self, key):
-        return self._loc(key) if isinstance(key, str) else self._iloc(key)
+        # As 0.1.1: a str or a non-empty list of str selects by obs_id, anything else by position.
+        by_id = isinstance(key, str) or (isinstance(key, (list, tuple)) and len(key) > 0
+                                         and all(isinstance(k, str) for k in key))
+        return self._loc(key) if by_id else self._iloc(key)
 
     def _iloc(self, key):
         if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
@@ -581,11 +584,10 @@ class VolumeCollection:
         Volumes stay in sorted order, renumbered if needed."""
         if self._view:
             raise _ViewError("Cannot append on a view. Call materialize(uri) first.")
-        if self._ds.standalone:
-            raise _lib.RadiError(f"{self.uri}: a stand-alone collection takes no appends; "
-                                 "append through its dataset")
+        if niftis is not None and dicom_dirs is not None:
+            raise ValueError("Cannot provide both niftis and dicom_dirs")
         if not niftis and not dicom_dirs:
-            raise ValueError("append needs niftis=[(path, obs_subject_id), ...] or "
+            raise ValueError("Must provide niftis=[(path, obs_subject_id), ...] or "
                              "dicom_dirs=[(series_dir, obs_subject_id), ...]")
         from . import _dicom
         from ._sources import _refuse_existing_obs_ids, _reorient_mode
@@ -594,7 +596,11 @@ class VolumeCollection:
         mode = _reorient_mode(reorient)
         plan = [(self._name, _pairs(self._name, niftis))] if niftis else []
         dplan = _dicom.plan(self._ds.ctx, dicom_dirs, name=self._name, series_uid=series_uid) if dicom_dirs else []
+        # 0.1.1's duplicate refusal comes first, also on a stand-alone collection.
         _refuse_existing_obs_ids(self._ds, plan, dplan)
+        if self._ds.standalone:
+            raise _lib.RadiError(f"{self.uri}: a stand-alone collection takes no appends; "
+                                 "append through its dataset")
         _ingest(self._ds, plan, validate_alignment, obs_meta, progress, dplan, keep_patient_id, reorient=mode)
         self._reload()
 
@@ -642,7 +648,7 @@ def _pairs(collection: str, items) -> list:
                              f"obs_id) triples, got {item!r}") from None
         out.append((os.fspath(path), str(sid), str(rest[0]) if rest and rest[0] is not None else None))
     if not out:
-        raise ValueError(f"'{collection}': no files given")
+        raise ValueError(f"No NIfTI files found: '{collection}' lists no files")
     return out
 
 

@@ -348,6 +348,16 @@ class S3Config(_Record):
 class RadiObjectConfig(_Record):
     _fields = (("write", WriteConfig), ("read", ReadConfig), ("s3", S3Config))
 
+    def __init__(self, *args, io: IOConfig | None = None, **kwargs):
+        # 0.1.1 takes its deprecated io= here too, as the read config (as configure(io=)).
+        if io is not None:
+            if "read" in kwargs or len(args) > 1:
+                raise TypeError("RadiObjectConfig() got both 'read' and 'io'")
+            if not isinstance(io, ReadConfig):
+                raise TypeError(f"RadiObjectConfig(io=...) expects an IOConfig, got {type(io).__name__}")
+            kwargs["read"] = _read_from_io(io)
+        super().__init__(*args, **kwargs)
+
     # 0.1.1's alias properties.
     @property
     def tile(self) -> TileConfig:
@@ -360,6 +370,11 @@ class RadiObjectConfig(_Record):
     @property
     def io(self) -> ReadConfig:
         return self.read
+
+
+def _read_from_io(io) -> ReadConfig:
+    """0.1.1's io= (an IOConfig, or a ReadConfig) as the ReadConfig it stands for."""
+    return ReadConfig(io.memory_budget_mb, io.concurrency, io.max_workers, io.tile_cache_mb)
 
 
 _config = RadiObjectConfig()
@@ -393,7 +408,7 @@ def configure(*, tile: TileConfig | None = None, compression: CompressionConfig 
                                 compression=compression if compression is not None else new.write.compression)
     if io is not None:
         _expect("io", io, ReadConfig)
-        new.read = ReadConfig(io.memory_budget_mb, io.concurrency, io.max_workers, io.tile_cache_mb)
+        new.read = _read_from_io(io)
     if read is not None:
         _expect("read", read, ReadConfig)
         new.read = read

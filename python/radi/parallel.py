@@ -2,8 +2,8 @@
 
 radi's bulk operations run their own C thread pool; these are for user code that wants
 0.1.1's helper: map_on_threads runs a Python function over items on threads, keeping
-the order. radi's contexts are shared by all threads, so create_worker_ctx returns the
-one context to use rather than a copy.
+the order. create_worker_ctx makes a new context per call, as 0.1.1 (radi's contexts are
+also safe to share between threads).
 """
 from __future__ import annotations
 
@@ -41,12 +41,14 @@ class WriteResult:
 
 
 def create_worker_ctx(base_ctx=None):
-    """The context a worker thread should use: base_ctx when given, else radi's context
-    for the current configuration (0.1.1 copies a TileDB-Py context per worker; a radi
-    context is safe to share between threads)."""
+    """A new context for one worker thread, with base_ctx's settings (a radi context, a
+    tiledb.Ctx or Config; None: the current configuration's), as 0.1.1 gives each worker
+    its own. It is a radi context, not a tiledb.Ctx (as radi.ctx.ctx(); see
+    docs/differences-ctx.md); radi's contexts are also safe to share between threads,
+    so passing one context to every worker works as well."""
     from . import _lib
 
-    return _lib.as_radi_ctx(base_ctx)
+    return _lib.Context(_lib.as_radi_ctx(base_ctx).key)
 
 
 def map_on_threads(fn: Callable, items: Iterable, max_workers: int | None = None, progress: bool = False,

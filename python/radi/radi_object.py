@@ -392,7 +392,9 @@ class RadiObject:
 
         images: {collection: glob | directory | [(path, subject_id)]}, as from_niftis.
         niftis: 0.1.1's [(path, subject_id)]; each file goes to the collection its name
-        ends with (`sub-04_FLAIR.nii.gz` -> FLAIR).
+        ends with (`sub-04_FLAIR.nii.gz` -> FLAIR), else, as 0.1.1, to the one named after
+        its series type (`_DWI` -> dwi; `{type}_{x}x{y}x{z}` if that one has another
+        shape), created if missing. niftis with dicom_dirs: ValueError, as 0.1.1.
         obs_meta: a DataFrame of obs_meta rows (obs_subject_id, optional obs_id, user
         columns); required for new subjects (ValueError "obs_meta required for new
         subjects", as 0.1.1); rows of existing subjects update theirs, columns left out
@@ -407,13 +409,16 @@ class RadiObject:
         docs/dataset.md.
         Volumes stay in sorted order (renumbered when new keys sort between old ones)."""
         self._attached("append")
+        if niftis is not None and dicom_dirs is not None:
+            raise ValueError("Cannot provide both niftis and dicom_dirs")
         mode = _reorient_mode(reorient)
         plan = [(str(n), _sources(self._ds.ctx, str(n), spec)) for n, spec in (images or {}).items()]
         if niftis:
-            plan += _route(niftis, self.collection_names)
+            names = self.collection_names
+            plan += _route(niftis, names, lambda n: self.collection(n).shape)
         dplan = _dicom.plan(self._ds.ctx, dicom_dirs, series_uid=series_uid) if dicom_dirs else []
         if not plan and not dplan:
-            raise ValueError("append needs images={collection: ...}, niftis=[(path, subject_id)] or "
+            raise ValueError("Must provide images={collection: ...}, niftis=[(path, subject_id)] or "
                              "dicom_dirs=[(series_dir, subject_id)]")
         merged: dict = {}
         for name, srcs in plan:
@@ -476,7 +481,8 @@ class RadiObject:
         niftis / image_dir (0.1.1's legacy forms, not with images): [(path, subject_id)]
         or a directory's NIfTI files; all go into collection_name when given, else into
         collections named after the series type inferred from each file name
-        (`sub-01_T1w.nii.gz` -> T1w, as 0.1.1).
+        (`sub-01_T1w.nii.gz` -> T1w, as 0.1.1); niftis= with collection_name: obs_ids
+        "{subject_id}_{series type}", as 0.1.1.
         validate_alignment: refuse collections that do not cover the same subjects (as
         0.1.1) or whose files differ in spatial shape (radi's addition).
         obs_meta: optional pandas DataFrame with an obs_subject_id column (and optionally

@@ -251,12 +251,12 @@ def test_from_niftis_legacy_forms(files, tmp_path):
         assert r.collection(n).obs_ids == o.collection(n).obs_ids
         for oid in r.collection(n).obs_ids:
             np.testing.assert_array_equal(r.collection(n).loc[oid].to_numpy(), o.collection(n).loc[oid].to_numpy())
-    # collection_name: all in one collection; obs_ids end with it (0.1.1: with the
-    # file's series type, sub-01_FLAIR in collection X).
+    # collection_name: all in one collection; obs_ids end with the file's series type,
+    # as 0.1.1 (sub-01_FLAIR in collection X).
     r = radi.RadiObject.from_niftis(str(tmp_path / "r2"), niftis=pairs[:1], collection_name="X")
     o = radiobject.RadiObject.from_niftis(str(tmp_path / "o2"), niftis=pairs[:1], collection_name="X")
     assert r.collection_names == o.collection_names == ("X",)
-    assert r.X.obs_ids == ["sub-01_X"] and o.X.obs_ids == ["sub-01_FLAIR"]
+    assert r.X.obs_ids == o.X.obs_ids == ["sub-01_FLAIR"]
     np.testing.assert_array_equal(r.X.iloc[0].to_numpy(), o.X.iloc[0].to_numpy())
     # image_dir + collection_name: suffix-less files give the same subjects in both.
     r = radi.RadiObject.from_niftis(str(tmp_path / "r3"), image_dir=str(d / "flair"), collection_name="FL")

@@ -535,7 +535,8 @@ def test_map_on_threads_matches_0_1_1():
            [getattr(o, f) for f in ("index", "uri", "obs_id", "success", "error")]
     assert RP.create_worker_ctx() is not None
     own = radi._lib.Context((("concurrency", "2"),))
-    assert RP.create_worker_ctx(own) is own   # a radi context passes through (tiledb.Ctx: test_ctx_compat)
+    worker = RP.create_worker_ctx(own)  # a new context with own's settings, as 0.1.1 (tiledb.Ctx: test_ctx_compat)
+    assert worker is not own and worker.key == own.key
 
 
 # ------------------------------------------------------------------- DICOM --

@@ -170,4 +170,5 @@ def test_every_entry_point_uses_a_tiledb_ctx_on_s3(tctx, s3_bucket, tmp_path):
         with w.add_collection("T1w") as c:
             c.write_volume(data, "s1_T1w", "s1")
     assert len(radi.RadiObject(f"{base}/rw", ctx=tctx)) == 1
-    assert radi.parallel.create_worker_ctx(tctx) is as_radi_ctx(tctx)
+    worker = radi.parallel.create_worker_ctx(tctx)  # a new context with tctx's settings
+    assert worker is not as_radi_ctx(tctx) and worker.key == as_radi_ctx(tctx).key

@@ -113,8 +113,9 @@ def test_append_routes_legacy_niftis_and_collection_append(base):
     r.append(niftis=[(_make(d, "sub-03", "T1w", 31), "sub-03")],
              obs_meta=pd.DataFrame({"obs_subject_id": ["sub-03"], "age": [3]}))
     assert r.T1w.obs_ids == ["sub-02_T1w", "sub-03_T1w", "sub-04_T1w"]
-    with pytest.raises(ValueError, match="cannot tell its collection"):
-        r.append(niftis=[(_make(d, "sub-07", "ADC", 1), "sub-07")])
+    # No collection's name ends the file name: routed by series type (none for ADC), as 0.1.1.
+    r.append(niftis=[(_make(d, "sub-03", "ADC", 1), "sub-03")])
+    assert r.collection("unknown").obs_ids == ["sub-03_unknown"]
     fl = r.FLAIR
     fl.append(niftis=[(_make(d, "sub-03", "FLAIR", 30), "sub-03")])
     assert fl.obs_ids == ["sub-02_FLAIR", "sub-03_FLAIR", "sub-04_FLAIR"]
