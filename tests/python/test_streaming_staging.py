@@ -15,6 +15,7 @@ import pytest
 
 import radi
 import radi.streaming
+from radi import _lib
 from s3_fixtures import aws_env, radi_s3_config
 
 SHAPE = (4, 3, 2)
@@ -75,7 +76,7 @@ def test_killed_writer_leaves_staging_that_repair_removes(tmp_path, kind):
 def test_cli_repair_reports_it(tmp_path):
     uri = str(tmp_path / "out")
     kill(start_writer(uri))
-    out = subprocess.run([os.environ.get("RADI_CLI", "radi"), "repair", uri], capture_output=True,
+    out = subprocess.run([str(_lib.cli_path()), "repair", uri], capture_output=True,
                          text=True, check=True).stdout
     assert "streaming_write" in out and siblings(tmp_path) == []
 
