@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: a whole sparse array read end to end: fragment footers, the R-tree
  * generic tile, tile offset sections and the coordinate/attribute tiles they point to
- * (src/tdb/fragment_read.c, rtree.c, sparse_read.c). The input is an array directory in
+ * (src/tdb/fragment_read.c, rtree.c, sparse_read.c, sparse_tiles.c). The input is an array directory in
  * the tree format of fuzz_tree.h, stored in an in-memory VFS; the seeds are sparse
  * arrays written by TileDB-Py (int64 and string dimensions, nullable and var-size
  * attributes, several and consolidated fragments). Checks, on reads that succeed:
