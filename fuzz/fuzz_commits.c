@@ -2,8 +2,8 @@
  * libFuzzer target: the commit files of an array (__commits/: empty <name>.wrt markers,
  * and the '\n'-separated name lists of .con consolidated commits, .ign ignore files and
  * .vac vacuum files) as array open (src/tdb/array.c: list_commits, apply_vac,
- * rdi_vac_target) and consolidation/vacuum (src/tdb/consolidate.c: read_lines,
- * commits_load, vac_target) parse them. The input is a whole array directory in the tree
+ * rdi_vac_target) and consolidation/vacuum (src/tdb/consolidate_util.c, vacuum.c: rdi_cv_read_lines,
+ * rdi_cv_commits_load, rdi_cv_vac_target) parse them. The input is a whole array directory in the tree
  * format of fuzz_tree.h, stored in an in-memory VFS; the seeds are real arrays written by
  * TileDB-Py, so the schema and fragments load and mutations concentrate on the commit
  * files. Checks:

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: array/group metadata (__meta/: generic tiles of `u32 key_len | key |
  * u8 del | [u8 type | u32 count | values]` records, plus .vac lists of merged files;
- * src/tdb/meta.c and the array-metadata half of src/tdb/consolidate.c). The input is an
+ * src/tdb/meta.c and the array-metadata halves of src/tdb/consolidate.c and vacuum.c). The input is an
  * array directory in the tree format of fuzz_tree.h ("@=__meta/<name>" wraps a record
  * payload in a generic tile), stored in an in-memory VFS. Checks:
  *   - rdi_meta_load over [0, max] fails with a message or gives entries sorted by key,

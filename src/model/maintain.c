@@ -4,7 +4,7 @@
  * dataset are enumerated from its groups by member name, as every reader does, after the
  * members are confined to the dataset (confine.c), so maintenance never writes or
  * deletes outside it. Each object is consolidated on its own and stays readable at every
- * step (tdb/consolidate.c), so the objects run in parallel and a failure leaves the
+ * step (tdb/consolidate.c, tdb/vacuum.c), so the objects run in parallel and a failure leaves the
  * ones done consolidated and the rest as they were.
  */
 #include <pthread.h>

@@ -7,242 +7,9 @@
  * last.
  */
 #include <stdlib.h>
+#include <string.h>
 
-#include "tdb/sparse.h"
-#include "tdb/tdb.h"
-
-
-/* ------------------------------------------------------------------- helpers -- */
-
-static int ends_with(const char *s, const char *sfx)
-{
-    size_t n = strlen(s), m = strlen(sfx);
-    return n >= m && memcmp(s + n - m, sfx, m) == 0;
-}
-
-/* A copy of name without its extension ext (which it must end with). */
-static char *strip_ext(const char *name, const char *ext)
-{
-    return rdi_strndup(name, strlen(name) - strlen(ext));
-}
-
-static int sorted_has(const rdi_strlist *l, const char *s)
-{
-    return rdi_strlist_has_sorted(l, s, strlen(s));
-}
-
-/* Sorts and removes duplicates. */
-static void sort_unique(rdi_strlist *l)
-{
-    rdi_strlist_sort(l);
-    size_t w = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        if (w && strcmp(l->items[w - 1], l->items[i]) == 0) free(l->items[i]);
-        else l->items[w++] = l->items[i];
-    }
-    l->n = w;
-}
-
-static radi_status list_sub(radi_ctx *ctx, const char *uri, const char *sub, rdi_dirlist *out)
-{
-    char *dir = rdi_path_join(uri, sub);
-    if (!dir) return RADI_E_NOMEM;
-    radi_status s = rdi_vfs_ls(ctx->vfs, dir, out);
-    free(dir);
-    return s;
-}
-
-/* uri/sub/name (sub may be NULL). malloc'd; NULL on failure. */
-static char *join3(const char *uri, const char *sub, const char *name)
-{
-    return sub ? rdi_asprintf("%s/%s/%s", uri, sub, name) : rdi_path_join(uri, name);
-}
-
-/* The lines of a small text file (.con, .ign, .vac), empty lines dropped. Delete
- * conditions (.del lines carry binary payloads) are out of scope and refused, as the
- * reader refuses arrays with deletes. */
-static radi_status read_lines(radi_ctx *ctx, const char *file, rdi_strlist *out)
-{
-    rdi_buf b = RDI_BUF_INIT;
-    RDI_TRY(rdi_vfs_read_all(ctx->vfs, file, &b));
-    radi_status s = RADI_OK;
-    size_t start = 0;
-    for (size_t i = 0; i <= b.len && s == RADI_OK; i++) {
-        if (i < b.len && b.data[i] != '\n') continue;
-        if (i > start) {
-            char *line = rdi_strndup((const char *)b.data + start, i - start);
-            if (!line) s = RADI_E_NOMEM;
-            else if (memchr(b.data + start, '\0', i - start)) {
-                free(line);
-                s = rdi_error(RADI_E_CORRUPT, "%s: NUL byte in a line", file);
-            } else if (ends_with(line, ".del") || ends_with(line, ".upd")) {
-                free(line);
-                s = rdi_error(RADI_E_UNSUPPORTED,
-                              "%s: delete/update conditions are not supported", file);
-            } else s = rdi_strlist_push_owned(out, line);
-        }
-        start = i + 1;
-    }
-    rdi_buf_free(&b);
-    return s;
-}
-
-/* The object name after "<dir>/" in a .vac line, which may be relative with or
- * without a leading slash, or (before format 19) an absolute URI; malloc'd, or NULL
- * unless it is a timestamped name, so a garbled line can never point a deletion
- * elsewhere. Each directory is read as its reader reads it, so that vacuum deletes
- * exactly what readers hide: fragments as apply_vac in array.c (rdi_vac_target drops a
- * trailing '/' and '\r': a CRLF .vac hides its fragments, so vacuum must delete them or
- * they reappear once the .vac is gone); metadata as meta.c's vacuumed(), which keeps
- * trailing bytes, so such a line names no file there. */
-static char *vac_target(const char *line, const char *dir)
-{
-    const char *name;
-    size_t n;
-    rdi_tsname tn;
-    if (!rdi_vac_target(line, strlen(line), dir, &name, &n)) return NULL;
-    if (strcmp(dir, META_DIR) == 0 && name[n] != '\0') return NULL;
-    char *t = rdi_strndup(name, n);
-    if (t && rdi_tsname_parse(t, &tn) != RADI_OK) {
-        free(t);
-        t = NULL;
-    }
-    return t;
-}
-
-/* Parses the timestamped name in `file` (a name with extension `ext`, or "" for none). */
-static radi_status parse_name(const char *file, const char *ext, const char *where,
-                              rdi_tsname *out)
-{
-    char *base = strip_ext(file, ext);
-    if (!base) return RADI_E_NOMEM;
-    radi_status s = rdi_tsname_parse(base, out);
-    free(base);
-    if (s != RADI_OK) return rdi_error_wrap(s, "%s/%s", where, file);
-    return RADI_OK;
-}
-
-static radi_status write_text(radi_ctx *ctx, const char *file, const rdi_buf *text)
-{
-    radi_status s = rdi_vfs_write(ctx->vfs, file, text->data ? (const void *)text->data : "",
-                                  text->len);
-    if (s != RADI_OK) return rdi_error_wrap(s, "writing %s", file);
-    return RADI_OK;
-}
-
-static radi_status append_line(rdi_buf *b, const char *prefix, const char *name, const char *sfx)
-{
-    RDI_TRY(rdi_buf_append(b, prefix, strlen(prefix)));
-    RDI_TRY(rdi_buf_append(b, name, strlen(name)));
-    RDI_TRY(rdi_buf_append(b, sfx, strlen(sfx)));
-    return rdi_buf_put_u8(b, '\n');
-}
-
-/* The format version for names and tiles radi adds to an array: the array's own
- * version when radi can write it (as TileDB's write_version), else the configured one. */
-static uint32_t write_version(const radi_ctx *ctx, const radi_schema *s)
-{
-    if (s && s->version >= 20 && s->version <= 22) return s->version;
-    return ctx->config.format_version;
-}
-
-/* Fails unless uri holds an array (its __schema directory exists). */
-static radi_status check_array(radi_ctx *ctx, const char *uri)
-{
-    char *dir = rdi_path_join(uri, "__schema");
-    if (!dir) return RADI_E_NOMEM;
-    int kind = 0;
-    radi_status s = rdi_vfs_kind(ctx->vfs, dir, &kind);
-    free(dir);
-    if (s != RADI_OK) return s;
-    if (kind != 2) return rdi_error(RADI_E_NOT_FOUND, "%s: not an array (no __schema)", uri);
-    return RADI_OK;
-}
-
-/* ------------------------------------------------------------- commit state -- */
-
-/* What __commits holds: the listing, the ignored lines (.ign), and the lines of every
- * consolidated-commits file (.con) that are not ignored. Lines are relative, as
- * "__commits/<fragment>.wrt". */
-typedef struct commits {
-    rdi_dirlist ls;
-    rdi_strlist ignored;   /* sorted */
-    rdi_strlist covered;   /* sorted union of the non-ignored .con lines */
-    rdi_strlist *con;      /* per listing entry: its .con lines (empty for others) */
-} commits;
-
-static void commits_free(commits *c)
-{
-    if (c->con)
-        for (size_t i = 0; i < c->ls.n; i++) rdi_strlist_free(&c->con[i]);
-    free(c->con);
-    rdi_strlist_free(&c->ignored);
-    rdi_strlist_free(&c->covered);
-    rdi_dirlist_free(&c->ls);
-    memset(c, 0, sizeof *c);
-}
-
-static radi_status commits_load(radi_ctx *ctx, const char *uri, commits *c)
-{
-    memset(c, 0, sizeof *c);
-    radi_status s = list_sub(ctx, uri, COMMITS_DIR, &c->ls);
-    if (s == RADI_OK && c->ls.n && !(c->con = rdi_calloc(c->ls.n, sizeof *c->con))) s = RADI_E_NOMEM;
-    for (size_t i = 0; s == RADI_OK && i < c->ls.n; i++) {
-        const char *name = c->ls.items[i].name;
-        if (c->ls.items[i].is_dir) continue;
-        if (!ends_with(name, ".ign") && !ends_with(name, ".con")) continue;
-        char *file = join3(uri, COMMITS_DIR, name);
-        if (!file) { s = RADI_E_NOMEM; break; }
-        s = read_lines(ctx, file, ends_with(name, ".ign") ? &c->ignored : &c->con[i]);
-        free(file);
-    }
-    if (s == RADI_OK) sort_unique(&c->ignored);
-    for (size_t i = 0; s == RADI_OK && i < c->ls.n; i++)
-        for (size_t j = 0; s == RADI_OK && j < c->con[i].n; j++)
-            if (!sorted_has(&c->ignored, c->con[i].items[j]))
-                s = rdi_strlist_push(&c->covered, c->con[i].items[j]);
-    if (s == RADI_OK) sort_unique(&c->covered);
-    if (s != RADI_OK) commits_free(c);
-    return s;
-}
-
-/* Whether fragment `name` is committed: by its .wrt or a non-ignored .con line. */
-static radi_status commits_has(const commits *c, const char *name, int *out)
-{
-    char *rel = rdi_asprintf(COMMITS_DIR "/%s.wrt", name);
-    if (!rel) return RADI_E_NOMEM;
-    *out = sorted_has(&c->covered, rel);
-    for (size_t i = 0; !*out && i < c->ls.n; i++)
-        if (strcmp(c->ls.items[i].name, rel + sizeof COMMITS_DIR) == 0) *out = 1;
-    free(rel);
-    return RADI_OK;
-}
-
-/* The index in c->ls of a .con that lists exactly the covered set (c->ls.n if none). */
-static radi_status commits_full(const commits *c, size_t *out)
-{
-    *out = c->ls.n;
-    for (size_t i = 0; i < c->ls.n; i++) {
-        if (!c->covered.n || !ends_with(c->ls.items[i].name, ".con")) continue;
-        rdi_strlist own = RDI_STRLIST_INIT;
-        int ok = 1;
-        for (size_t j = 0; ok && j < c->con[i].n; j++) {
-            ok = sorted_has(&c->covered, c->con[i].items[j]);
-            if (ok && rdi_strlist_push(&own, c->con[i].items[j]) != RADI_OK) {
-                rdi_strlist_free(&own);
-                return RADI_E_NOMEM;
-            }
-        }
-        if (ok) sort_unique(&own);
-        ok = ok && own.n == c->covered.n;
-        rdi_strlist_free(&own);
-        if (ok) {
-            *out = i;
-            break;
-        }
-    }
-    return RADI_OK;
-}
+#include "tdb/consolidate_int.h"
 
 /* ------------------------------------------------------ fragment consolidation -- */
 
@@ -391,7 +158,7 @@ static radi_status consolidate_fragments(radi_array *a)
     rdi_buf text = RDI_BUF_INIT;
     radi_status s = RADI_OK;
     for (uint32_t i = 0; i < a->nfrags && s == RADI_OK; i++)
-        s = append_line(&text, "/" FRAGMENTS_DIR "/", a->frags[i]->name, "");
+        s = rdi_cv_append_line(&text, "/" FRAGMENTS_DIR "/", a->frags[i]->name, "");
 
     char *name = NULL;
     if (s == RADI_OK && a->schema->type == RADI_DENSE) s = consolidate_dense(a, t1, t2, &name);
@@ -405,7 +172,7 @@ static radi_status consolidate_fragments(radi_array *a)
      * are visible, which reads the same: the new fragment holds the merged values. */
     char *vac = s == RADI_OK ? rdi_asprintf("%s/" COMMITS_DIR "/%s.vac", a->uri, name) : NULL;
     if (s == RADI_OK && !vac) s = RADI_E_NOMEM;
-    if (s == RADI_OK) s = write_text(a->ctx, vac, &text);
+    if (s == RADI_OK) s = rdi_cv_write_text(a->ctx, vac, &text);
     free(vac);
     free(name);
     rdi_buf_free(&text);
@@ -418,7 +185,7 @@ static radi_status consolidate_commits(radi_array *a)
 {
     radi_ctx *ctx = a->ctx;
     commits c;
-    RDI_TRY(commits_load(ctx, a->uri, &c));
+    RDI_TRY(rdi_cv_commits_load(ctx, a->uri, &c));
 
     /* As TileDB: the lines already consolidated, then every .wrt not among them. */
     rdi_strlist all = RDI_STRLIST_INIT;
@@ -427,16 +194,16 @@ static radi_status consolidate_commits(radi_array *a)
     size_t nnew = 0;
     for (size_t i = 0; i < c.ls.n && s == RADI_OK; i++) {
         const char *n = c.ls.items[i].name;
-        if (c.ls.items[i].is_dir || !ends_with(n, ".wrt")) continue;
+        if (c.ls.items[i].is_dir || !rdi_cv_ends_with(n, ".wrt")) continue;
         char *rel = rdi_asprintf(COMMITS_DIR "/%s", n);
         if (!rel) { s = RADI_E_NOMEM; break; }
-        if (sorted_has(&c.covered, rel)) { free(rel); continue; }
+        if (rdi_cv_sorted_has(&c.covered, rel)) { free(rel); continue; }
         s = rdi_strlist_push_owned(&all, rel);
         nnew++;
     }
     /* Nothing new and one .con already lists exactly the covered set: done. */
     size_t full = c.ls.n;
-    if (s == RADI_OK && nnew == 0) s = commits_full(&c, &full);
+    if (s == RADI_OK && nnew == 0) s = rdi_cv_commits_full(&c, &full);
     int done = all.n == 0 || (nnew == 0 && full < c.ls.n);
 
     uint64_t t1 = UINT64_MAX, t2 = 0;
@@ -444,27 +211,27 @@ static radi_status consolidate_commits(radi_array *a)
     for (size_t i = 0; s == RADI_OK && !done && i < all.n; i++) {
         rdi_tsname tn;
         const char *base = rdi_path_basename(all.items[i], NULL);
-        if (!ends_with(base, ".wrt")) {
+        if (!rdi_cv_ends_with(base, ".wrt")) {
             s = rdi_error(RADI_E_CORRUPT, "%s/" COMMITS_DIR ": unexpected commit line '%s'", a->uri,
                           all.items[i]);
             break;
         }
-        s = parse_name(base, ".wrt", a->uri, &tn);
+        s = rdi_cv_parse_name(base, ".wrt", a->uri, &tn);
         if (s != RADI_OK) break;
         t1 = RDI_MIN(t1, tn.t1);
         t2 = RDI_MAX(t2, tn.t2);
-        s = append_line(&text, "", all.items[i], "");
+        s = rdi_cv_append_line(&text, "", all.items[i], "");
     }
     char *name = NULL, *file = NULL;
-    if (s == RADI_OK && !done) s = rdi_tsname_make(t1, t2, write_version(ctx, a->schema), &name);
+    if (s == RADI_OK && !done) s = rdi_tsname_make(t1, t2, rdi_cv_write_version(ctx, a->schema), &name);
     if (s == RADI_OK && !done && !(file = rdi_asprintf("%s/" COMMITS_DIR "/%s.con", a->uri, name)))
         s = RADI_E_NOMEM;
-    if (s == RADI_OK && !done) s = write_text(ctx, file, &text);
+    if (s == RADI_OK && !done) s = rdi_cv_write_text(ctx, file, &text);
     free(name);
     free(file);
     rdi_buf_free(&text);
     rdi_strlist_free(&all);
-    commits_free(&c);
+    rdi_cv_commits_free(&c);
     return s;
 }
 
@@ -499,13 +266,13 @@ static radi_status fragment_meta_current(radi_array *a, int *out)
 {
     *out = 0;
     rdi_dirlist ls;
-    RDI_TRY(list_sub(a->ctx, a->uri, FRAG_META_DIR, &ls));
+    RDI_TRY(rdi_cv_list_sub(a->ctx, a->uri, FRAG_META_DIR, &ls));
     const char *newest = NULL;
     rdi_tsname best = {0, 0, {0}, 0}, tn;
     for (size_t i = 0; i < ls.n; i++) {
         const char *n = ls.items[i].name;
-        if (ls.items[i].is_dir || !ends_with(n, ".meta")) continue;
-        char *base = strip_ext(n, ".meta");
+        if (ls.items[i].is_dir || !rdi_cv_ends_with(n, ".meta")) continue;
+        char *base = rdi_cv_strip_ext(n, ".meta");
         int ok = base && rdi_tsname_parse(base, &tn) == RADI_OK;
         free(base);
         if (ok && (!newest || tn.t2 > best.t2 || (tn.t2 == best.t2 && strcmp(n, newest) > 0))) {
@@ -515,7 +282,7 @@ static radi_status fragment_meta_current(radi_array *a, int *out)
     }
     radi_status s = RADI_OK;
     if (newest) {
-        char *file = join3(a->uri, FRAG_META_DIR, newest);
+        char *file = rdi_cv_join3(a->uri, FRAG_META_DIR, newest);
         rdi_scratch *scratch = NULL;
         rdi_buf payload = RDI_BUF_INIT;
         if (!file) s = RADI_E_NOMEM;
@@ -554,7 +321,7 @@ static radi_status consolidate_fragment_meta(radi_array *a)
     RDI_TRY(fragment_meta_current(a, &current));
     if (current) return RADI_OK;
     radi_ctx *ctx = a->ctx;
-    uint32_t version = write_version(ctx, a->schema);
+    uint32_t version = rdi_cv_write_version(ctx, a->schema);
     /* Payload: u32 nfrag | nfrag × (u64 len | name | u64 offset) | footers, offsets
      * relative to the payload (format.md §9). Names (not URIs) since format 9. */
     uint64_t off = 4, t2 = 0;
@@ -584,7 +351,7 @@ static radi_status consolidate_fragment_meta(radi_array *a)
     if (s == RADI_OK) s = rdi_tsname_make(a->frags[0]->t1, t2, version, &name);
     if (s == RADI_OK && !(file = rdi_asprintf("%s/" FRAG_META_DIR "/%s.meta", a->uri, name)))
         s = RADI_E_NOMEM;
-    if (s == RADI_OK) s = write_text(ctx, file, &tile);
+    if (s == RADI_OK) s = rdi_cv_write_text(ctx, file, &tile);
     rdi_scratch_free(scratch);
     free(name);
     free(file);
@@ -631,22 +398,22 @@ static radi_status meta_files_load(radi_ctx *ctx, const char *uri, uint64_t t_en
 {
     memset(m, 0, sizeof *m);
     m->t1 = UINT64_MAX;
-    radi_status s = list_sub(ctx, uri, META_DIR, &m->ls);
+    radi_status s = rdi_cv_list_sub(ctx, uri, META_DIR, &m->ls);
     rdi_strlist lines = RDI_STRLIST_INIT;
     for (size_t i = 0; s == RADI_OK && i < m->ls.n; i++) {
         const char *n = m->ls.items[i].name;
-        if (m->ls.items[i].is_dir || !ends_with(n, ".vac")) continue;
-        char *file = join3(uri, META_DIR, n);
+        if (m->ls.items[i].is_dir || !rdi_cv_ends_with(n, ".vac")) continue;
+        char *file = rdi_cv_join3(uri, META_DIR, n);
         if (!file) { s = RADI_E_NOMEM; break; }
-        s = read_lines(ctx, file, &lines);
+        s = rdi_cv_read_lines(ctx, file, &lines);
         free(file);
         if (s == RADI_OK) s = rdi_strlist_push(&m->vacs, n);
     }
     for (size_t i = 0; s == RADI_OK && i < lines.n; i++) {
-        char *t = vac_target(lines.items[i], META_DIR);
+        char *t = rdi_cv_vac_target(lines.items[i], META_DIR);
         if (t) s = rdi_strlist_push_owned(&m->targets, t);
     }
-    if (s == RADI_OK) sort_unique(&m->targets);
+    if (s == RADI_OK) rdi_cv_sort_unique(&m->targets);
     rdi_strlist_free(&lines);
 
     stamped *st = s == RADI_OK && m->ls.n ? rdi_calloc(m->ls.n, sizeof *st) : NULL;
@@ -654,10 +421,10 @@ static radi_status meta_files_load(radi_ctx *ctx, const char *uri, uint64_t t_en
     size_t n = 0;
     for (size_t i = 0; s == RADI_OK && i < m->ls.n; i++) {
         const char *name = m->ls.items[i].name;
-        if (m->ls.items[i].is_dir || ends_with(name, ".vac") || sorted_has(&m->targets, name))
+        if (m->ls.items[i].is_dir || rdi_cv_ends_with(name, ".vac") || rdi_cv_sorted_has(&m->targets, name))
             continue;
         rdi_tsname tn;
-        s = parse_name(name, "", uri, &tn);
+        s = rdi_cv_parse_name(name, "", uri, &tn);
         if (s != RADI_OK || tn.t2 > t_end) continue;
         st[n].t1 = tn.t1;
         st[n++].name = name;
@@ -691,15 +458,15 @@ static radi_status consolidate_array_meta(radi_ctx *ctx, const char *uri, uint32
     if (s == RADI_OK) s = rdi_scratch_create(&scratch);
     if (s == RADI_OK) s = rdi_generic_tile_encode(payload.data, payload.len, version, scratch, &tile);
     if (s == RADI_OK) s = rdi_tsname_make(m.t1, m.t2, 0, &name);
-    if (s == RADI_OK && (!(file = join3(uri, META_DIR, name)) ||
+    if (s == RADI_OK && (!(file = rdi_cv_join3(uri, META_DIR, name)) ||
                          !(vac = rdi_asprintf("%s.vac", file))))
         s = RADI_E_NOMEM;
     for (size_t i = 0; s == RADI_OK && i < m.live.n; i++)
-        s = append_line(&text, "/" META_DIR "/", m.live.items[i], "");
+        s = rdi_cv_append_line(&text, "/" META_DIR "/", m.live.items[i], "");
     /* Merged file first: until the .vac exists both are applied, which reads the same
      * (the merged state re-applied under the same updates is unchanged). */
-    if (s == RADI_OK) s = write_text(ctx, file, &tile);
-    if (s == RADI_OK) s = write_text(ctx, vac, &text);
+    if (s == RADI_OK) s = rdi_cv_write_text(ctx, file, &tile);
+    if (s == RADI_OK) s = rdi_cv_write_text(ctx, vac, &text);
     rdi_meta_clear(&meta);
     rdi_scratch_free(scratch);
     rdi_buf_free(&payload);
@@ -709,210 +476,6 @@ static radi_status consolidate_array_meta(radi_ctx *ctx, const char *uri, uint32
     free(file);
     free(vac);
     meta_files_free(&m);
-    return s;
-}
-
-/* ---------------------------------------------------------------------- vacuum -- */
-
-static radi_status remove_in(radi_ctx *ctx, const char *uri, const char *sub, const char *name,
-                             int dir)
-{
-    char *p = join3(uri, sub, name);
-    if (!p) return RADI_E_NOMEM;
-    radi_status s = dir ? rdi_vfs_remove_dir(ctx->vfs, p) : rdi_vfs_remove_file(ctx->vfs, p);
-    if (s != RADI_OK) s = rdi_error_wrap(s, "vacuum %s", p);
-    free(p);
-    return s;
-}
-
-/* Deletes the fragments listed by the .vac files in __commits, their .wrt files, then the .vac. A
- * .vac acts only once its consolidated fragment is committed (or itself superseded by
- * another .vac). Inputs committed through a .con get an .ign first, so the .con line
- * no longer names a fragment that is gone (as TileDB). */
-static radi_status vacuum_fragments(radi_ctx *ctx, const char *uri)
-{
-    commits c;
-    RDI_TRY(commits_load(ctx, uri, &c));
-    rdi_strlist vacs = RDI_STRLIST_INIT, lines = RDI_STRLIST_INIT, targets = RDI_STRLIST_INIT;
-    radi_status s = RADI_OK;
-    uint32_t version = ctx->config.format_version;
-
-    /* Every target first, so a .vac whose output a later .vac consumed still acts. */
-    size_t *nlines = c.ls.n ? rdi_calloc(c.ls.n, sizeof *nlines) : NULL;
-    if (c.ls.n && !nlines) s = RADI_E_NOMEM;
-    for (size_t i = 0; s == RADI_OK && i < c.ls.n; i++) {
-        const char *n = c.ls.items[i].name;
-        if (c.ls.items[i].is_dir || !ends_with(n, ".vac")) continue;
-        char *file = join3(uri, COMMITS_DIR, n);
-        if (!file) { s = RADI_E_NOMEM; break; }
-        s = read_lines(ctx, file, &lines);
-        free(file);
-        nlines[i] = lines.n;
-    }
-    rdi_strlist all_targets = RDI_STRLIST_INIT;
-    for (size_t i = 0; s == RADI_OK && i < lines.n; i++) {
-        char *t = vac_target(lines.items[i], FRAGMENTS_DIR);
-        if (t) s = rdi_strlist_push_owned(&all_targets, t);
-    }
-    if (s == RADI_OK) sort_unique(&all_targets);
-
-    size_t from = 0;
-    for (size_t i = 0; s == RADI_OK && i < c.ls.n; i++) {
-        const char *n = c.ls.items[i].name;
-        if (c.ls.items[i].is_dir || !ends_with(n, ".vac")) continue;
-        size_t to = nlines[i];
-        char *out = strip_ext(n, ".vac");
-        int ok = 0;
-        rdi_tsname tn;
-        if (!out) s = RADI_E_NOMEM;
-        if (s == RADI_OK) s = commits_has(&c, out, &ok);
-        if (s == RADI_OK && !ok) ok = sorted_has(&all_targets, out);
-        if (s == RADI_OK && ok && rdi_tsname_parse(out, &tn) == RADI_OK && tn.version)
-            version = tn.version;
-        free(out);
-        for (size_t j = from; s == RADI_OK && ok && j < to; j++) {
-            char *t = vac_target(lines.items[j], FRAGMENTS_DIR);
-            if (t) s = rdi_strlist_push_owned(&targets, t);
-        }
-        if (s == RADI_OK && ok) s = rdi_strlist_push(&vacs, n);
-        from = to;
-    }
-    if (s == RADI_OK) sort_unique(&targets);
-
-    /* .ign for every .con line that still names a target. The reader takes a line's
-     * fragment from its last path part (list_commits in array.c), so match the same way,
-     * not only the "__commits/<name>.wrt" form: a line it counts but the .ign missed
-     * would make the deleted fragment visible again once the .vac is gone. */
-    uint64_t t1 = UINT64_MAX, t2 = 0;
-    rdi_buf text = RDI_BUF_INIT;
-    for (size_t i = 0; s == RADI_OK && i < c.covered.n; i++) {
-        const char *line = c.covered.items[i];
-        size_t bl;
-        const char *base = rdi_path_basename(line, &bl);
-        rdi_tsname tn;
-        if (!ends_with(line, ".wrt") || bl <= 4 || !rdi_strlist_has_sorted(&targets, base, bl - 4))
-            continue;
-        char *name = rdi_strndup(base, bl - 4);
-        if (!name) { s = RADI_E_NOMEM; break; }
-        if (rdi_tsname_parse(name, &tn) == RADI_OK) {
-            t1 = RDI_MIN(t1, tn.t1);
-            t2 = RDI_MAX(t2, tn.t2);
-            s = append_line(&text, "", line, "");
-        }
-        free(name);
-    }
-    if (s == RADI_OK && text.len) {
-        char *name = NULL, *file = NULL;
-        s = rdi_tsname_make(t1, t2, version, &name);
-        if (s == RADI_OK && !(file = rdi_asprintf("%s/" COMMITS_DIR "/%s.ign", uri, name)))
-            s = RADI_E_NOMEM;
-        if (s == RADI_OK) s = write_text(ctx, file, &text);
-        free(name);
-        free(file);
-    }
-    rdi_buf_free(&text);
-
-    /* The commit first: without it the fragment is invisible even if the .vac is lost. */
-    for (size_t i = 0; s == RADI_OK && i < targets.n; i++) {
-        char *wrt = rdi_asprintf("%s.wrt", targets.items[i]);
-        if (!wrt) { s = RADI_E_NOMEM; break; }
-        s = remove_in(ctx, uri, COMMITS_DIR, wrt, 0);
-        free(wrt);
-        if (s == RADI_OK) s = remove_in(ctx, uri, FRAGMENTS_DIR, targets.items[i], 1);
-    }
-    for (size_t i = 0; s == RADI_OK && i < vacs.n; i++)
-        s = remove_in(ctx, uri, COMMITS_DIR, vacs.items[i], 0);
-
-    free(nlines);
-    rdi_strlist_free(&all_targets);
-    rdi_strlist_free(&vacs);
-    rdi_strlist_free(&lines);
-    rdi_strlist_free(&targets);
-    commits_free(&c);
-    return s;
-}
-
-/* Deletes the .wrt files a .con covers; once one .con lists every covered commit, the
- * other .con files, then the .ign files (as TileDB; .ign last, as an older .con may
- * still name an ignored commit). */
-static radi_status vacuum_commits(radi_ctx *ctx, const char *uri)
-{
-    commits c;
-    RDI_TRY(commits_load(ctx, uri, &c));
-    radi_status s = RADI_OK;
-    for (size_t i = 0; s == RADI_OK && i < c.ls.n; i++) {
-        const char *n = c.ls.items[i].name;
-        if (c.ls.items[i].is_dir || !ends_with(n, ".wrt")) continue;
-        char *rel = rdi_asprintf(COMMITS_DIR "/%s", n);
-        if (!rel) { s = RADI_E_NOMEM; break; }
-        if (sorted_has(&c.covered, rel)) s = remove_in(ctx, uri, COMMITS_DIR, n, 0);
-        free(rel);
-    }
-    size_t full = c.ls.n;
-    if (s == RADI_OK) s = commits_full(&c, &full);
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; s == RADI_OK && full < c.ls.n && i < c.ls.n; i++) {
-            const char *n = c.ls.items[i].name;
-            if (i != full && ends_with(n, pass == 0 ? ".con" : ".ign"))
-                s = remove_in(ctx, uri, COMMITS_DIR, n, 0);
-        }
-    commits_free(&c);
-    return s;
-}
-
-/* Deletes every consolidated footer file but the newest (by t2), as TileDB. Footers not
- * in a kept file are read from the fragments' own files, so this is always safe. */
-static radi_status vacuum_fragment_meta(radi_ctx *ctx, const char *uri)
-{
-    rdi_dirlist ls;
-    RDI_TRY(list_sub(ctx, uri, FRAG_META_DIR, &ls));
-    radi_status s = RADI_OK;
-    uint64_t newest = 0;
-    rdi_tsname *tn = ls.n ? rdi_calloc(ls.n, sizeof *tn) : NULL;
-    if (ls.n && !tn) s = RADI_E_NOMEM;
-    for (size_t i = 0; s == RADI_OK && i < ls.n; i++) {
-        if (ls.items[i].is_dir || !ends_with(ls.items[i].name, ".meta")) continue;
-        s = parse_name(ls.items[i].name, ".meta", uri, &tn[i]);
-        if (s == RADI_OK) newest = RDI_MAX(newest, tn[i].t2);
-    }
-    for (size_t i = 0; s == RADI_OK && i < ls.n; i++)
-        if (!ls.items[i].is_dir && ends_with(ls.items[i].name, ".meta") && tn[i].t2 < newest)
-            s = remove_in(ctx, uri, FRAG_META_DIR, ls.items[i].name, 0);
-    free(tn);
-    rdi_dirlist_free(&ls);
-    return s;
-}
-
-/* Deletes the metadata files listed by the .vac files in __meta, then the .vac, once the merged file
- * it belongs to exists. */
-static radi_status vacuum_array_meta(radi_ctx *ctx, const char *uri)
-{
-    rdi_dirlist ls;
-    RDI_TRY(list_sub(ctx, uri, META_DIR, &ls));
-    radi_status s = RADI_OK;
-    for (size_t i = 0; s == RADI_OK && i < ls.n; i++) {
-        const char *n = ls.items[i].name;
-        if (ls.items[i].is_dir || !ends_with(n, ".vac")) continue;
-        char *merged = strip_ext(n, ".vac");
-        if (!merged) { s = RADI_E_NOMEM; break; }
-        int present = 0;
-        for (size_t j = 0; j < ls.n; j++) present |= strcmp(ls.items[j].name, merged) == 0;
-        free(merged);
-        if (!present) continue;
-        rdi_strlist lines = RDI_STRLIST_INIT;
-        char *file = join3(uri, META_DIR, n);
-        if (!file) s = RADI_E_NOMEM;
-        if (s == RADI_OK) s = read_lines(ctx, file, &lines);
-        free(file);
-        for (size_t j = 0; s == RADI_OK && j < lines.n; j++) {
-            char *t = vac_target(lines.items[j], META_DIR);
-            if (t && !ends_with(t, ".vac")) s = remove_in(ctx, uri, META_DIR, t, 0);
-            free(t);
-        }
-        if (s == RADI_OK) s = remove_in(ctx, uri, META_DIR, n, 0);
-        rdi_strlist_free(&lines);
-    }
-    rdi_dirlist_free(&ls);
     return s;
 }
 
@@ -930,58 +493,20 @@ radi_status radi_consolidate(radi_ctx *ctx, const char *uri, radi_consolidation_
     case RADI_CONSOLIDATE_FRAGMENTS: s = consolidate_fragments(a); break;
     case RADI_CONSOLIDATE_COMMITS: s = consolidate_commits(a); break;
     case RADI_CONSOLIDATE_FRAGMENT_META: s = consolidate_fragment_meta(a); break;
-    default: s = consolidate_array_meta(ctx, a->uri, write_version(ctx, a->schema)); break;
+    default: s = consolidate_array_meta(ctx, a->uri, rdi_cv_write_version(ctx, a->schema)); break;
     }
     radi_array_close(a);
     return s;
 }
 
-radi_status radi_vacuum(radi_ctx *ctx, const char *uri, radi_consolidation_mode mode)
-{
-    if (!ctx || !uri) return rdi_error(RADI_E_INVALID, "radi_vacuum: ctx or uri is NULL");
-    if (mode < RADI_CONSOLIDATE_FRAGMENTS || mode > RADI_CONSOLIDATE_ARRAY_META)
-        return rdi_error(RADI_E_INVALID, "radi_vacuum: unknown mode %d", (int)mode);
-    char *u = rdi_uri_normalize(uri);
-    if (!u) return RADI_E_NOMEM;
-    radi_status s = check_array(ctx, u);
-    if (s == RADI_OK) {
-        switch (mode) {
-        case RADI_CONSOLIDATE_FRAGMENTS: s = vacuum_fragments(ctx, u); break;
-        case RADI_CONSOLIDATE_COMMITS: s = vacuum_commits(ctx, u); break;
-        case RADI_CONSOLIDATE_FRAGMENT_META: s = vacuum_fragment_meta(ctx, u); break;
-        default: s = vacuum_array_meta(ctx, u); break;
-        }
-    }
-    free(u);
-    return s;
-}
-
 /* Group metadata (__meta of a group has the array's layout, format.md §11): merged and
  * vacuumed as array metadata is, as TileDB's group metadata consolidation does. */
-static radi_status check_group(radi_ctx *ctx, const char *uri)
-{
-    radi_object_type t;
-    RDI_TRY(radi_object_type_of(ctx, uri, &t));
-    if (t != RADI_OBJECT_GROUP) return rdi_error(RADI_E_NOT_FOUND, "%s: not a group", uri);
-    return RADI_OK;
-}
-
 radi_status rdi_group_meta_consolidate(radi_ctx *ctx, const char *uri)
 {
     char *u = rdi_uri_normalize(uri);
     if (!u) return RADI_E_NOMEM;
-    radi_status s = check_group(ctx, u);
+    radi_status s = rdi_cv_check_group(ctx, u);
     if (s == RADI_OK) s = consolidate_array_meta(ctx, u, ctx->config.format_version);
-    free(u);
-    return s;
-}
-
-radi_status rdi_group_meta_vacuum(radi_ctx *ctx, const char *uri)
-{
-    char *u = rdi_uri_normalize(uri);
-    if (!u) return RADI_E_NOMEM;
-    radi_status s = check_group(ctx, u);
-    if (s == RADI_OK) s = vacuum_array_meta(ctx, u);
     free(u);
     return s;
 }

@@ -315,7 +315,7 @@ radi_status rdi_dense_write(radi_array *a, const int64_t *box, radi_layout layou
 radi_status rdi_group_relativize(radi_group *g, uint64_t *changed);
 
 /* Merges / vacuums a group's metadata files (__meta), as array_meta mode does for an
- * array (consolidate.c). RADI_E_NOT_FOUND when uri is not a group. */
+ * array (consolidate.c, vacuum.c). RADI_E_NOT_FOUND when uri is not a group. */
 radi_status rdi_group_meta_consolidate(radi_ctx *ctx, const char *uri);
 radi_status rdi_group_meta_vacuum(radi_ctx *ctx, const char *uri);
 
