@@ -219,6 +219,18 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _publish_or_abandon(writer, ok: bool) -> None:
+    """The end of a staged write: publish (writer._commit) when the block succeeded; in
+    every case the writer is finished and its staging object and lock are released, so a
+    failed publish or an exception in the block leaves nothing behind."""
+    try:
+        if ok:
+            writer._commit()
+    finally:
+        writer._finalized = True
+        writer._held.end()
+
+
 class StreamingWriter:
     """Writes a stand-alone collection at `uri` one volume at a time (a context manager):
 
@@ -284,14 +296,8 @@ class StreamingWriter:
         return len(self._stage.rows) if self._stage is not None else 0
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self._finalized or self._stage is None:
-            return
-        try:
-            if exc_type is None:
-                self._commit()
-        finally:
-            self._finalized = True
-            self._held.end()
+        if not self._finalized and self._stage is not None:
+            _publish_or_abandon(self, exc_type is None)
 
     def _commit(self) -> None:
         from .collection import _Dataset
@@ -457,14 +463,8 @@ class RadiObjectWriter:
         return list(self._collections)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self._finalized or not self._initialized:
-            return
-        try:
-            if exc_type is None:
-                self._commit()
-        finally:
-            self._finalized = True
-            self._held.end()
+        if not self._finalized and self._initialized:
+            _publish_or_abandon(self, exc_type is None)
 
     def _commit(self) -> None:
         from .collection import _Dataset
