@@ -127,8 +127,10 @@ static radi_status write_all(radi_dataset *ds, coll_job *jobs, size_t nc, const 
         if (s == RADI_OK && c->ci < 0) s = rdi_ingest_write_obs(ds, c->name, c->j.order, c->j.n, NULL);
         if (s == RADI_OK) s = rdi_ingest_update_collection_meta(ds, c->name, &c->j, c->j.n, c->j.base, &c->u);
     }
+    /* A stand-alone collection has no obs_meta and no root counts (and no new subjects:
+     * rdi_ingest_check_all). */
     if (s == RADI_OK) s = rdi_ingest_write_obs_meta(ds, opt, news, &du->obs_meta_frag);
-    if (s == RADI_OK) s = rdi_ds_update_root_counts(ds, (int64_t)(ds->collections.n + nnew), du);
+    if (s == RADI_OK && !ds->standalone) s = rdi_ds_update_root_counts(ds, (int64_t)(ds->collections.n + nnew), du);
     for (size_t k = 0; k < nc && s == RADI_OK; k++) {
         coll_job *c = &jobs[k];
         s = c->ci < 0 ? rdi_ds_register_collection(ds, c->name) : rdi_ingest_write_obs(ds, c->name, c->j.order, c->j.n, &c->obs_frag);
@@ -167,9 +169,12 @@ static radi_status journal_ingest(radi_dataset *ds, coll_job *jobs, size_t nc, r
     rdi_journal *j = NULL;
     RDI_TRY(rdi_journal_begin(ds->ctx, ds->uri, "ingest", &j));
     char *om = rdi_path_join(ds->uri, "obs_meta"), *cl = rdi_path_join(ds->uri, "collections");
-    radi_status s = om && cl ? rdi_journal_keep_group(j, ds->uri) : RADI_E_NOMEM;
-    if (s == RADI_OK) s = rdi_journal_keep_array(j, om);
-    if (s == RADI_OK) s = rdi_journal_keep_group(j, cl);
+    radi_status s = om && cl ? RADI_OK : RADI_E_NOMEM;
+    /* A stand-alone collection's root is the collection group itself (kept below) and it
+     * has no obs_meta or collections group. */
+    if (s == RADI_OK && !ds->standalone) s = rdi_journal_keep_group(j, ds->uri);
+    if (s == RADI_OK && !ds->standalone) s = rdi_journal_keep_array(j, om);
+    if (s == RADI_OK && !ds->standalone) s = rdi_journal_keep_group(j, cl);
     for (size_t k = 0; k < nc && s == RADI_OK; k++) {
         coll_job *c = &jobs[k];
         char *cu = rdi_ds_coll_uri(ds, c->name, NULL), *obs = rdi_ds_coll_uri(ds, c->name, "obs");
@@ -204,22 +209,67 @@ static radi_status journal_ingest(radi_dataset *ds, coll_job *jobs, size_t nc, r
     return RADI_OK;
 }
 
+/* A collection group inside a dataset (<root>/collections/<name> beside <root>/obs_meta)
+ * belongs to that dataset: its writes lock and journal at the dataset's root and keep
+ * obs_meta and the root counts right, so it is not written as a stand-alone root. */
+static radi_status refuse_dataset_member(radi_dataset *ds)
+{
+    size_t bl, pl;
+    const char *b = rdi_path_basename(ds->uri, &bl);
+    char *parent = b > ds->uri ? rdi_strndup(ds->uri, (size_t)(b - ds->uri) - 1) : NULL;
+    const char *pb = parent ? rdi_path_basename(parent, &pl) : NULL;
+    radi_status s = RADI_OK;
+    if (pb && pl == strlen("collections") && memcmp(pb, "collections", pl) == 0 && pb > parent) {
+        char *root = rdi_strndup(parent, (size_t)(pb - parent) - 1), *om = root ? rdi_path_join(root, "obs_meta") : NULL;
+        radi_object_type t = RADI_OBJECT_INVALID;
+        s = om ? radi_object_type_of(ds->ctx, om, &t) : RADI_E_NOMEM;
+        if (s == RADI_OK && t == RADI_OBJECT_ARRAY)
+            s = rdi_error(RADI_E_UNSUPPORTED, "%s: this collection belongs to the dataset %s; append through the "
+                          "dataset (its writes lock and journal at the dataset's root)", ds->uri, root);
+        free(root);
+        free(om);
+    }
+    free(parent);
+    return s;
+}
+
+/* A stand-alone collection takes an append as a dataset does, rooted at the collection
+ * itself (docs/dataset.md §8.8): to its one collection, by its name, without obs_meta
+ * rows (it has no obs_meta). Checked under the lock, on the name as it is then. */
+static radi_status check_standalone_ingest(radi_dataset *ds, size_t n, const rdi_ingest_set *sets,
+                                           const radi_ingest_options *opt)
+{
+    const char *own = ds->collections.n == 1 ? ds->collections.items[0] : "";
+    if (n != 1)
+        return rdi_error(RADI_E_INVALID, "%s: a stand-alone collection takes appends to itself ('%s') only, not to "
+                         "%zu collections", ds->uri, own, n);
+    if (!sets[0].name || strcmp(sets[0].name, own) != 0)
+        return rdi_error(RADI_E_INVALID, "%s: collection '%s' is not this stand-alone collection, which is named '%s'",
+                         ds->uri, sets[0].name ? sets[0].name : "(null)", own);
+    if (opt->obs_meta_rows)
+        return rdi_error(RADI_E_INVALID, "%s: a stand-alone collection has no obs_meta; obs_meta rows need a "
+                         "dataset", ds->uri);
+    return RADI_OK;
+}
+
 radi_status rdi_dataset_ingest_sets(radi_dataset *ds, size_t ncollections, const rdi_ingest_set *collections,
                                     const radi_ingest_options *opt)
 {
     if (!ds || (ncollections && !collections)) return rdi_error(RADI_E_INVALID, "radi_dataset_ingest: NULL argument");
-    RDI_TRY(rdi_ds_refuse_standalone(ds, "an ingest"));
     if (ncollections == 0) return rdi_error(RADI_E_INVALID, "%s: nothing to ingest", ds->uri);
     radi_ingest_options def;
     if (!opt) {
         radi_ingest_options_init(&def);
         opt = &def;
     }
+    if (ds->standalone) RDI_TRY(refuse_dataset_member(ds));
     /* Under the lock the dataset is re-read: obs_meta rows or collections written since
      * open (by the caller or another writer) count. */
     rdi_lock_hold hold;
     RDI_TRY(rdi_ds_lock(ds, &hold));
-    return rdi_ds_unlock(&hold, ingest_locked(ds, ncollections, collections, opt));
+    radi_status s = ds->standalone ? check_standalone_ingest(ds, ncollections, collections, opt) : RADI_OK;
+    if (s == RADI_OK) s = ingest_locked(ds, ncollections, collections, opt);
+    return rdi_ds_unlock(&hold, s);
 }
 
 /* NIfTI sources as the ingest's sets: each radi_nifti_source is its own descriptor. */

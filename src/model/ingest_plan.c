@@ -434,7 +434,8 @@ radi_status rdi_ingest_check_all(radi_dataset *ds, coll_job *jobs, size_t nc, co
         coll_job *c = &jobs[k];
         if (c->ci >= 0) s = prepare_append(ds, c);
         for (size_t i = 0; c->ci < 0 && i < c->j.n; i++) c->j.order[i]->k = i;
-        for (size_t i = 0; i < c->j.n && s == RADI_OK; i++) {
+        /* Subjects new to the dataset get obs_meta rows; a stand-alone collection has none. */
+        for (size_t i = 0; !ds->standalone && i < c->j.n && s == RADI_OK; i++) {
             const char *sid = c->j.order[i]->sid;
             if (!rdi_strlist_has_sorted(&ds->subjects, sid, strlen(sid))) s = rdi_strlist_push(news, sid);
         }
