@@ -70,7 +70,8 @@ RADI_API void radi_dataset_close(radi_dataset *ds);
  * one radi_dataset_copy_collection or 0.1.1's VolumeCollection.materialize wrote) as a
  * dataset handle with that one collection, named by its `name` metadata (else its URI's
  * last component). Its subjects are the distinct obs_subject_ids of its obs. Reads work
- * as on a dataset; ingest and add_collection are refused (RADI_E_UNSUPPORTED). */
+ * as on a dataset. radi_dataset_ingest* appends to it (below); add_collection, rename,
+ * materialize and import are refused (RADI_E_UNSUPPORTED). */
 RADI_API radi_status radi_collection_open(radi_ctx *ctx, const char *uri, radi_dataset **out);
 /* 1 for a handle from radi_collection_open. */
 RADI_API int radi_dataset_is_collection(const radi_dataset *ds);
@@ -211,7 +212,16 @@ typedef struct radi_ingest_collection {
  * between existing ones writes its new volumes to a staging directory, then renumbers
  * the existing volumes after them (moves that never overwrite), then moves the new ones
  * in. Volume handles opened before such an append may then fail with RADI_E_NOT_FOUND;
- * they never read another volume's voxels. opt may be NULL for the defaults. */
+ * they never read another volume's voxels. opt may be NULL for the defaults.
+ *
+ * On a stand-alone collection (radi_collection_open) the same call appends to it, with
+ * the same guarantees, its root being the collection group itself (its writer lock and
+ * intent journal are <uri>/__radi_lock and <uri>/__radi_journal; radi_dataset_repair
+ * takes <uri>): exactly one collection, named as the collection is (else
+ * RADI_E_INVALID); no obs_meta rows (it has none: RADI_E_INVALID); obs_ids unique within
+ * it; n_volumes and x/y/z_dim updated as in a dataset. A dataset's own collection opened
+ * stand-alone (<root>/collections/<name> beside <root>/obs_meta) is refused
+ * (RADI_E_UNSUPPORTED): append through its dataset. */
 RADI_API radi_status radi_dataset_ingest(radi_dataset *ds, size_t ncollections,
                                          const radi_ingest_collection *collections,
                                          const radi_ingest_options *opt);

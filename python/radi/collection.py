@@ -574,12 +574,14 @@ class VolumeCollection:
                progress: bool = False, dicom_dirs=None, reorient=None, *, series_uid=None,
                keep_patient_id: bool = False) -> None:
         """Adds NIfTI files, [(path, obs_subject_id), ...], or DICOM series,
-        dicom_dirs=[(series_dir, obs_subject_id), ...], to this collection of a dataset
-        (all-or-nothing; obs_ids are "{subject}_{collection}"). New subjects get obs_meta
+        dicom_dirs=[(series_dir, obs_subject_id), ...], to this collection, of a dataset
+        or stand-alone (all-or-nothing and crash-safe either way: docs/dataset.md §8.8;
+        obs_ids are "{subject}_{collection}"). New subjects of a dataset get obs_meta
         rows: from obs_meta (a DataFrame) when the dataset's obs_meta has user columns
-        (0.1.1 writes none, leaving obs subjects without a row). Refused as in 0.1.1: on
-        a view (TypeError), obs_ids already in the dataset ("obs_ids already exist"), a
-        shape other than a uniform collection's ("Dimension mismatch").
+        (0.1.1 writes none, leaving obs subjects without a row); a stand-alone
+        collection has no obs_meta, and refuses obs_meta= (ValueError). Refused as in
+        0.1.1: on a view (TypeError), obs_ids already in the dataset ("obs_ids already
+        exist"), a shape other than a uniform collection's ("Dimension mismatch").
         reorient: as RadiObject.from_niftis.
         Volumes stay in sorted order, renumbered if needed."""
         if self._view:
@@ -589,6 +591,9 @@ class VolumeCollection:
         if not niftis and not dicom_dirs:
             raise ValueError("Must provide niftis=[(path, obs_subject_id), ...] or "
                              "dicom_dirs=[(series_dir, obs_subject_id), ...]")
+        if obs_meta is not None and self._ds.standalone:
+            raise ValueError(f"{self.uri}: a stand-alone collection has no obs_meta; obs_meta= needs a "
+                             "collection of a dataset")
         from . import _dicom
         from ._sources import _refuse_existing_obs_ids, _reorient_mode
         from .radi_object import _ingest
@@ -598,9 +603,6 @@ class VolumeCollection:
         dplan = _dicom.plan(self._ds.ctx, dicom_dirs, name=self._name, series_uid=series_uid) if dicom_dirs else []
         # 0.1.1's duplicate refusal comes first, also on a stand-alone collection.
         _refuse_existing_obs_ids(self._ds, plan, dplan)
-        if self._ds.standalone:
-            raise _lib.RadiError(f"{self.uri}: a stand-alone collection takes no appends; "
-                                 "append through its dataset")
         _ingest(self._ds, plan, validate_alignment, obs_meta, progress, dplan, keep_patient_id, reorient=mode)
         self._reload()
 
