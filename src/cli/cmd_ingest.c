@@ -1,5 +1,6 @@
 /* `radi ingest`: NIfTI files or DICOM series into a dataset, one collection per
- * NAME=GLOB (the format detected per argument, or forced by --nifti / --dicom). */
+ * NAME=GLOB (the format detected per argument, or forced by --nifti / --dicom), or with
+ * --append into a stand-alone collection, its one NAME=GLOB naming it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,7 +385,13 @@ int cli_cmd_ingest(const cli_args *args)
             }
         }
     }
-    if (rc == CLI_OK && radi_dataset_open(ctx, uri, &ds) != RADI_OK) rc = cli_fail_radi();
+    /* --append to a stand-alone collection (docs/dataset.md §8.8): the one NAME=GLOB must
+     * name it; the library refuses anything else, saying why. */
+    radi_dataset_kind kind = RADI_DATASET_ROOT;
+    if (rc == CLI_OK && append && !created && radi_dataset_kind_of(ctx, uri, &kind) != RADI_OK) rc = cli_fail_radi();
+    if (rc == CLI_OK && (kind == RADI_DATASET_COLLECTION ? radi_collection_open(ctx, uri, &ds)
+                                                         : radi_dataset_open(ctx, uri, &ds)) != RADI_OK)
+        rc = cli_fail_radi();
     int tty = isatty(2);
     progress pr = {now()};
     size_t total = 0;

@@ -242,13 +242,12 @@ def test_reorient_as_0_1_1(tmp_path):
         assert keys and all(a.meta[k] == b.meta[k] for k in keys), keys
 
 
-pydicom = pytest.importorskip("pydicom")
-CT5N = Path(pydicom.__file__).parent / "data" / "test_files" / "dicomdirtests" / "98892001" / "CT5N"
-
-
 def _series(dest):
+    """A copy of pydicom's CT5N series (skips without pydicom)."""
+    pydicom = pytest.importorskip("pydicom")
+    ct5n = Path(pydicom.__file__).parent / "data" / "test_files" / "dicomdirtests" / "98892001" / "CT5N"
     dest.mkdir(parents=True, exist_ok=True)
-    for f in sorted(CT5N.iterdir()):
+    for f in sorted(ct5n.iterdir()):
         if f.is_file():
             shutil.copy(f, dest / f.name)
     return str(dest)
@@ -271,3 +270,38 @@ def test_dicom_append(tmp_path):
     assert sorted(old.obs_ids) == want
     with pytest.raises(ValueError, match="obs_ids already exist"):
         vc.append(dicom_dirs=[(d["p1"], "p1")])
+
+
+def _cli(*args):
+    import subprocess
+
+    from radi import _lib
+    return subprocess.run([str(_lib.cli_path()), *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_append_validate_repair(pair):
+    """radi ingest --append URI NAME=GLOB on a stand-alone collection; radi validate and
+    radi repair take its URI; the wrong NAME, or two, are one-line errors (exit 1) that
+    change nothing."""
+    import json
+
+    tmp, r, _o = pair
+    more = tmp / "cli"
+    _files(more, ["sub-01", "sub-03"])
+    before = tree_hash(r.uri)
+    p = _cli("ingest", "--append", r.uri, f"FLAIR={more}")
+    assert p.returncode == 1 and "is not this stand-alone collection, which is named 'T1w'" in p.stderr, p.stderr
+    p = _cli("ingest", "--append", r.uri, f"T1w={more}", f"T2={more}")
+    assert p.returncode == 1 and "not to 2 collections" in p.stderr, p.stderr
+    assert tree_hash(r.uri) == before
+    p = _cli("ingest", "--append", "--json", r.uri, f"T1w={more}")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["created"] is False and doc["files"] == 2 and doc["subject_count"] == 4
+    want = ["sub-01_T1w", "sub-02_T1w", "sub-03_T1w", "sub-04_T1w"]
+    assert list(radi.VolumeCollection(r.uri).obs_ids) == want
+    _assert_positional(r.uri, want)
+    assert _cli("validate", r.uri).returncode == 0
+    p = _cli("repair", "--json", r.uri)
+    assert p.returncode == 0 and json.loads(p.stdout)["repaired"] is False, p.stdout + p.stderr
+    radiobject.VolumeCollection(r.uri).validate()
