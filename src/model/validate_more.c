@@ -75,8 +75,9 @@ radi_status rdi_ds_validate_structure(radi_dataset *ds, rdi_strlist *msgs)
     char *cl = ds->standalone ? NULL : rdi_path_join(ds->uri, "collections");
     char *om = ds->standalone ? NULL : rdi_path_join(ds->uri, "obs_meta");
     if (!ds->standalone && (!cl || !om)) s = RADI_E_NOMEM;
-    if (s == RADI_OK && !ds->standalone) {
-        /* An interrupted write explains the other lines: it goes first. */
+    if (s == RADI_OK) {
+        /* An interrupted write explains the other lines: it goes first (a stand-alone
+         * collection's appends journal at its root too: docs/dataset.md §8.8). */
         char *line = NULL;
         s = rdi_journal_describe(ds->ctx, ds->uri, &line);
         if (s == RADI_OK && line) s = rdi_strlist_push_owned(msgs, line);

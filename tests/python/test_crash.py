@@ -94,16 +94,22 @@ def snapshot(root):
 
 def check_reads(ds, expected, oracles=True):
     """Every expected volume, bit-identical, through radi (by obs_id), TileDB-Py (the
-    volume array holding that obs_id) and radiobject 0.1.1 (by position)."""
-    obj = radi.RadiObject(str(ds))
+    volume array holding that obs_id) and radiobject 0.1.1 (by position). ds is a
+    dataset, or a stand-alone collection (when it has no collections/)."""
+    standalone = not (Path(ds) / "collections").exists()
+    obj = radi.RadiObject(str(ds)) if not standalone else None
+
+    def coll_of(mod, c):
+        return mod.VolumeCollection(str(ds)) if standalone else obj.collection(c)
+
     for (coll, oid), data in expected.items():
-        got = obj.collection(coll).loc[oid].to_numpy()
+        got = coll_of(radi, coll).loc[oid].to_numpy()
         assert np.array_equal(got, data), f"radi: {coll}/{oid}"
     if not oracles:
         return
     import tiledb
     for coll in {c for c, _ in expected}:
-        vdir = Path(ds) / "collections" / coll / "volumes"
+        vdir = Path(ds) / "volumes" if standalone else Path(ds) / "collections" / coll / "volumes"
         by_oid = {}
         for k in os.listdir(vdir):
             if k.startswith("__"):
@@ -115,9 +121,10 @@ def check_reads(ds, expected, oracles=True):
                 (arr,) = by_oid[oid].values() if isinstance(by_oid[oid], dict) else (by_oid[oid],)
                 assert np.array_equal(np.asarray(arr), data), f"TileDB-Py: {coll}/{oid}"
     import radiobject
-    ro = radiobject.RadiObject(str(ds))
+    ro = radiobject.RadiObject(str(ds)) if not standalone else None
     for (coll, oid), data in expected.items():
-        got = np.asarray(ro.collection(coll).loc[oid].to_numpy())
+        c = radiobject.VolumeCollection(str(ds)) if standalone else ro.collection(coll)
+        got = np.asarray(c.loc[oid].to_numpy())
         assert np.array_equal(got, data), f"radiobject 0.1.1 (positional): {coll}/{oid}"
 
 
@@ -165,6 +172,20 @@ def scenario_renumber_append(tmp):
     return base, lambda ds: [CLI, "ingest", "--append", str(ds), *args], before, src.values
 
 
+def scenario_standalone_append(tmp):
+    """A renumbering append to a stand-alone collection (dataset.md §8.8): its lock and
+    journal are at the collection's root."""
+    src = Sources(tmp)
+    base = _base(tmp, src, ["M01", "M02", "M03"], name="ds")
+    coll = tmp / "base"
+    r = run(py("radi.RadiObject(sys.argv[1]).T1w.materialize(sys.argv[2])", base, coll))
+    assert r.returncode == 0, r.stderr
+    before = {k: v for k, v in src.values.items() if k[0] == "T1w"}
+    t1w = src.make("more", ["B01", "N01"])[0]  # sort before and between: every volume moves
+    after = {k: v for k, v in src.values.items() if k[0] == "T1w"}
+    return coll, lambda ds: [CLI, "ingest", "--append", str(ds), t1w], before, after
+
+
 def scenario_rename(tmp):
     src = Sources(tmp)
     base = _base(tmp, src, ["M01", "M02"])
@@ -203,6 +224,7 @@ SCENARIOS = {
     "fresh_ingest": scenario_fresh_ingest,
     "tail_append": scenario_tail_append,
     "renumber_append": scenario_renumber_append,
+    "standalone_append": scenario_standalone_append,
     "rename_collection": scenario_rename,
     "materialize": scenario_materialize,
     **{f"{verb}_{mode}": _maintenance(mode, verb == "vacuum")
