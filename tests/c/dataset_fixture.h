@@ -112,6 +112,34 @@ static const char *meta_str(radi_volume *v, const char *key, char *buf, size_t c
     return buf;
 }
 
+/* Collection `coll` of ds lists n rows in obs order: subject sids[i], stored at
+ * volumes/<i> (0.1.1's positional lookup), holding the row's obs_id and first voxel
+ * first[i]. (inline: a test that does not use it gets no unused-function warning) */
+static inline void assert_sorted_volumes(fixture *f, radi_dataset *ds, const char *coll, size_t n,
+                                         const char *const *sids, const int *first)
+{
+    const radi_volume_entry *e;
+    uint64_t got;
+    OK(radi_dataset_volumes(ds, coll, &e, &got));
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(e[i].obs_subject_id, sids[i]);
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "/volumes/%zu", i);
+        size_t ul = strlen(e[i].volume_uri), sl = strlen(suffix);
+        assert_true(ul > sl && strcmp(e[i].volume_uri + ul - sl, suffix) == 0);
+        radi_volume *v = NULL;
+        OK(radi_volume_open(f->ctx, e[i].volume_uri, &v));
+        int16_t x;
+        int64_t box[6] = {0, 0, 0, 0, 0, 0};
+        OK(radi_volume_read(v, box, &x, sizeof x, NULL));
+        assert_int_equal(x, first[i]);
+        char oid[64];
+        assert_string_equal(meta_str(v, "obs_id", oid, sizeof oid), e[i].obs_id);
+        radi_volume_close(v);
+    }
+}
+
 /* Subjects given out of order: volumes are numbered in sorted order and found by obs_id. */
 static void build(fixture *f, radi_dataset **out)
 {

@@ -75,32 +75,6 @@ static int64_t group_i64(fixture *f, const char *uri, const char *key)
     return v;
 }
 
-/* Rows in obs order: subject, volumes/<k> = row k (holding the row's obs_id), and that
- * volume's first voxel. */
-static void check_rows(fixture *f, radi_dataset *c, size_t n, const char *const *sids, const int *first)
-{
-    const radi_volume_entry *e;
-    uint64_t got;
-    OK(radi_dataset_volumes(c, "FLAIR", &e, &got));
-    assert_int_equal(got, n);
-    for (size_t i = 0; i < n; i++) {
-        assert_string_equal(e[i].obs_subject_id, sids[i]);
-        char suffix[32];
-        snprintf(suffix, sizeof suffix, "/volumes/%zu", i);
-        size_t ul = strlen(e[i].volume_uri), sl = strlen(suffix);
-        assert_true(ul > sl && strcmp(e[i].volume_uri + ul - sl, suffix) == 0);
-        radi_volume *v = NULL;
-        OK(radi_volume_open(f->ctx, e[i].volume_uri, &v));
-        int16_t x;
-        int64_t box[6] = {0, 0, 0, 0, 0, 0};
-        OK(radi_volume_read(v, box, &x, sizeof x, NULL));
-        assert_int_equal(x, first[i]);
-        char oid[64];
-        assert_string_equal(meta_str(v, "obs_id", oid, sizeof oid), e[i].obs_id);
-        radi_volume_close(v);
-    }
-}
-
 static void test_append_renumbers(void **state)
 {
     fixture *f = *state;
@@ -117,7 +91,7 @@ static void test_append_renumbers(void **state)
     OK(radi_dataset_ingest_niftis(c, "FLAIR", 3, src, NULL));
     const char *sids[6] = {"sub-00", "sub-01", "sub-015", "sub-02", "sub-03", "sub-09"};
     const int first[6] = {5000, 100, 6000, 200, 300, 7000};
-    check_rows(f, c, 6, sids, first);
+    assert_sorted_volumes(f, c, "FLAIR", 6, sids, first);
     assert_int_equal(radi_dataset_subject_count(c), 6);
     assert_int_equal(group_i64(f, coll, "n_volumes"), 6);
     assert_int_equal(group_i64(f, coll, "x_dim"), 5);
@@ -126,7 +100,7 @@ static void test_append_renumbers(void **state)
     radi_dataset_close(c);
     /* Reopened: the same, and nothing left beside the volumes (staging, journal). */
     OK(radi_collection_open(f->ctx, coll, &c));
-    check_rows(f, c, 6, sids, first);
+    assert_sorted_volumes(f, c, "FLAIR", 6, sids, first);
     radi_dataset_close(c);
     char vd[200], jn[200];
     snprintf(vd, sizeof vd, "%s/volumes", coll);
@@ -205,12 +179,25 @@ static void test_refusals(void **state)
     rdi_buf_free(&after);
 }
 
-static void two_new(fixture *f, char (*p)[160], radi_nifti_source *src)
+/* The failure tests' collection (at coll, its files' snapshot in *before) and their
+ * append: sub-00 and sub-025 sort before and between, so volumes move. */
+static void two_new(fixture *f, char *coll, size_t cap, char (*p)[160], radi_nifti_source *src, rdi_buf *before)
 {
+    build_standalone(f, coll, cap);
     nifti_at(f, p[0], sizeof p[0], "d0.nii", 5000, 0, 0);
     nifti_at(f, p[1], sizeof p[1], "d25.nii.gz", 6000, 0, 0);
     src[0] = (radi_nifti_source){p[0], "sub-00", NULL};
     src[1] = (radi_nifti_source){p[1], "sub-025", NULL};
+    snapshot(coll, before);
+}
+
+/* What the append of two_new leaves when it completes. */
+static void check_two_new(fixture *f, radi_dataset *c)
+{
+    const char *sids[5] = {"sub-00", "sub-01", "sub-02", "sub-025", "sub-03"};
+    const int first[5] = {5000, 100, 200, 6000, 300};
+    assert_sorted_volumes(f, c, "FLAIR", 5, sids, first);
+    assert_valid(c);
 }
 
 /* Fails every write (moves included) of a renumbering append in turn: each failure
@@ -219,11 +206,9 @@ static void test_append_undone_at_every_failure(void **state)
 {
     fixture *f = *state;
     char coll[160], p[2][160];
-    build_standalone(f, coll, sizeof coll);
     radi_nifti_source src[2];
-    two_new(f, p, src);
     rdi_buf before = RDI_BUF_INIT, after = RDI_BUF_INIT;
-    snapshot(coll, &before);
+    two_new(f, coll, sizeof coll, p, src, &before);
     rdi_fault fault = {.ops_mask = RDI_FAULT_WRITE, .inner = &rdi_vfs_posix_ops};
     int failures = 0;
     radi_status st = RADI_E_IO;
@@ -250,10 +235,7 @@ static void test_append_undone_at_every_failure(void **state)
     print_message("%d injected failures, each undone byte for byte\n", failures);
     radi_dataset *c = NULL;
     OK(radi_collection_open(f->ctx, coll, &c));
-    const char *sids[5] = {"sub-00", "sub-01", "sub-02", "sub-025", "sub-03"};
-    const int first[5] = {5000, 100, 200, 6000, 300};
-    check_rows(f, c, 5, sids, first);
-    assert_valid(c);
+    check_two_new(f, c);
     radi_dataset_close(c);
     rdi_buf_free(&before);
     rdi_buf_free(&after);
@@ -267,11 +249,9 @@ static void test_journal_rollback_by_repair(void **state)
 {
     fixture *f = *state;
     char coll[160], p[2][160];
-    build_standalone(f, coll, sizeof coll);
     radi_nifti_source src[2];
-    two_new(f, p, src);
     rdi_buf before = RDI_BUF_INIT, after = RDI_BUF_INIT;
-    snapshot(coll, &before);
+    two_new(f, coll, sizeof coll, p, src, &before);
     /* How many counted calls a whole append makes. */
     rdi_fault count = {.ops_mask = RDI_FAULT_WRITE | RDI_FAULT_REMOVE, .inner = &rdi_vfs_posix_ops};
     radi_dataset *c = NULL;
@@ -313,10 +293,7 @@ static void test_journal_rollback_by_repair(void **state)
     assert_true(journals >= 5);
     OK(radi_collection_open(f->ctx, coll, &c));
     OK(radi_dataset_ingest_niftis(c, "FLAIR", 2, src, NULL));
-    const char *sids[5] = {"sub-00", "sub-01", "sub-02", "sub-025", "sub-03"};
-    const int first[5] = {5000, 100, 200, 6000, 300};
-    check_rows(f, c, 5, sids, first);
-    assert_valid(c);
+    check_two_new(f, c);
     radi_dataset_close(c);
     rdi_buf_free(&before);
     rdi_buf_free(&after);
