@@ -33,7 +33,8 @@ struct radi_dataset {
     radi_ctx *ctx;
     char *uri;
     /* A stand-alone collection (radi_collection_open): one collection whose group is
-     * `uri` itself, no root group and no obs_meta; writes are refused. */
+     * `uri` itself, no root group and no obs_meta. It takes ingests (appends to itself,
+     * locked and journaled at `uri`: ingest.c); other writes are refused. */
     int standalone;
     rdi_strlist collections;   /* member order */
     rdi_strlist subjects;      /* distinct, byte order */
@@ -80,7 +81,8 @@ int rdi_ds_name_ok(const char *s);
 /* A sparse dataframe schema with the two ASCII key dimensions and the given attributes. */
 radi_status rdi_ds_frame_schema(uint32_t nattr, const char *const *names, const radi_datatype *types,
                                 radi_schema **out);
-/* RADI_OK for a dataset; a stand-alone collection refuses `what` (writes need a root). */
+/* RADI_OK for a dataset; a stand-alone collection refuses `what` (writes that change
+ * collections need a dataset root; appends are its one write: ingest.c). */
 radi_status rdi_ds_refuse_standalone(const radi_dataset *ds, const char *what);
 /* Drops the collection list, the subjects and the collection caches. */
 void rdi_ds_clear_lists(radi_dataset *ds);

@@ -190,7 +190,8 @@ radi_status radi_collection_open(radi_ctx *ctx, const char *uri, radi_dataset **
 
 int radi_dataset_is_collection(const radi_dataset *ds) { return ds ? ds->standalone : 0; }
 
-/* Writes go through a dataset: a stand-alone collection has no root to keep consistent. */
+/* Writes that add, rename or import collections go through a dataset: a stand-alone
+ * collection is one collection. (Appends to it are ingest.c's.) */
 radi_status rdi_ds_refuse_standalone(const radi_dataset *ds, const char *what)
 {
     if (!ds->standalone) return RADI_OK;

@@ -39,7 +39,9 @@ def _save(path, fill, shape=SHAPE, affine=None):
 
 
 def _files(d, subjects, name="T1w", **kw):
-    return [(_save(d / f"{s}_{name}.nii.gz", 10 * i + 3, **kw), s) for i, s in enumerate(subjects, 1)]
+    """(path, subject) of new files; each subject's voxels start at 10 * its number + 3,
+    so no two subjects' volumes are equal."""
+    return [(_save(d / f"{s}_{name}.nii.gz", 10 * int(s.split("-")[1]) + 3, **kw), s) for s in subjects]
 
 
 def _files_of(tmp):
@@ -151,12 +153,12 @@ def test_append_to_every_origin(tmp_path, kind):
     want = ["sub-01_T1w", "sub-02_T1w", "sub-03_T1w", "sub-04_T1w"]
     assert list(vc.obs_ids) == want
     _assert_positional(vc.uri, want)
-    for oid, fill in (("sub-01_T1w", 23), ("sub-03_T1w", 13)):
-        assert int(vc.loc[oid].to_numpy()[0, 0, 0]) == fill
-    vc.validate()
     old = radiobject.VolumeCollection(vc.uri)
     old.validate()
-    assert int(old.loc["sub-01_T1w"].to_numpy()[0, 0, 0]) == 23
+    for oid, fill in (("sub-01_T1w", 13), ("sub-02_T1w", 23), ("sub-03_T1w", 33), ("sub-04_T1w", 43)):
+        assert int(vc.loc[oid].to_numpy()[0, 0, 0]) == fill
+        assert int(old.loc[oid].to_numpy()[0, 0, 0]) == fill
+    vc.validate()
 
 
 def test_append_to_streaming_writer_collection(tmp_path):
@@ -305,3 +307,27 @@ def test_cli_append_validate_repair(pair):
     p = _cli("repair", "--json", r.uri)
     assert p.returncode == 0 and json.loads(p.stdout)["repaired"] is False, p.stdout + p.stderr
     radiobject.VolumeCollection(r.uri).validate()
+
+
+def test_append_sorts_a_0_1_1_collection_written_unsorted(tmp_path):
+    """0.1.1 numbers volumes in input order: given sub-04 then sub-02, its volumes/0 is
+    sub-04 and its own loc reads the wrong volumes. radi's append puts every volume at its
+    sorted position (a cycle of moves through the spare slot), after which 0.1.1 reads
+    each obs_id's own voxels."""
+    first = _files(tmp_path / "in", ["sub-04", "sub-02"])
+    uri = str(tmp_path / "o")
+    radiobject.VolumeCollection.from_niftis(uri, niftis=first, name="T1w")
+    with tiledb.open(f"{uri}/volumes/0") as a:
+        assert a.meta["obs_id"] == "sub-04_T1w"  # the premise: written unsorted
+    vc = radi.VolumeCollection(uri)
+    vc.append(niftis=_files(tmp_path / "more", ["sub-03"]))
+    want = ["sub-02_T1w", "sub-03_T1w", "sub-04_T1w"]
+    assert list(vc.obs_ids) == want
+    _assert_positional(uri, want)
+    src = {f"{sid}_T1w": np.asanyarray(nib.load(p).dataobj) for p, sid in _files_of(tmp_path)}
+    old = radiobject.VolumeCollection(uri)
+    old.validate()
+    for oid in want:
+        np.testing.assert_array_equal(vc.loc[oid].to_numpy(), src[oid])
+        np.testing.assert_array_equal(old.loc[oid].to_numpy(), src[oid])
+    vc.validate()
