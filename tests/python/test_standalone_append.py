@@ -331,3 +331,22 @@ def test_append_sorts_a_0_1_1_collection_written_unsorted(tmp_path):
         np.testing.assert_array_equal(vc.loc[oid].to_numpy(), src[oid])
         np.testing.assert_array_equal(old.loc[oid].to_numpy(), src[oid])
     vc.validate()
+
+
+def test_append_on_s3(s3root, tmp_path):
+    """The same append on S3 (moto): moves are copies then deletes, the lock a lease at
+    the collection; nothing of the write is left beside the volumes."""
+    up = lambda pairs: [(s3root.put(p, f"src/{Path(p).name}"), sid) for p, sid in pairs]  # noqa: E731
+    uri = s3root.uri("vc")
+    vc = radi.VolumeCollection.from_niftis(uri, niftis=up(_files(tmp_path / "in", ["sub-02", "sub-04"])),
+                                           name="T1w")
+    vc.append(niftis=up(_files(tmp_path / "more", ["sub-03", "sub-01"])))
+    want = ["sub-01_T1w", "sub-02_T1w", "sub-03_T1w", "sub-04_T1w"]
+    back = radi.VolumeCollection(uri)
+    assert list(back.obs_ids) == want
+    for oid in want:
+        assert int(back.loc[oid].to_numpy()[0, 0, 0]) == 10 * int(oid[4:6]) + 3
+    back.validate()
+    left = s3root.files("vc")
+    assert not [k for k in left if "__radi_journal" in k or "__radi_staging" in k], sorted(left)
+    assert radi.repair(uri) is None
