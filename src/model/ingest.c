@@ -219,8 +219,11 @@ static radi_status refuse_dataset_member(radi_dataset *ds)
     char *parent = b > ds->uri ? rdi_strndup(ds->uri, (size_t)(b - ds->uri) - 1) : NULL;
     const char *pb = parent ? rdi_path_basename(parent, &pl) : NULL;
     radi_status s = RADI_OK;
-    if (pb && pl == strlen("collections") && memcmp(pb, "collections", pl) == 0 && pb > parent) {
-        char *root = rdi_strndup(parent, (size_t)(pb - parent) - 1), *om = root ? rdi_path_join(root, "obs_meta") : NULL;
+    /* <root> is "" for /collections/<name>; a bucket named "collections" has no root. */
+    if (pb && pl == strlen("collections") && memcmp(pb, "collections", pl) == 0 && pb > parent &&
+        (pb - parent < 2 || pb[-2] != '/')) {
+        char *root = rdi_strndup(parent, (size_t)(pb - parent) - 1);
+        char *om = root ? rdi_path_join(*root ? root : "/", "obs_meta") : NULL;
         radi_object_type t = RADI_OBJECT_INVALID;
         s = om ? radi_object_type_of(ds->ctx, om, &t) : RADI_E_NOMEM;
         if (s == RADI_OK && t == RADI_OBJECT_ARRAY)
