@@ -59,9 +59,7 @@ static radi_status bigbuf_reserve(bigbuf *b, size_t n)
         size_t r = (n + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
         void *p = mmap(NULL, r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p != MAP_FAILED) {
-#ifdef MADV_HUGEPAGE
-            madvise(p, r, MADV_HUGEPAGE);
-#endif
+            rdi_mem_advise_huge(p, r);
             b->data = p;
             b->cap = r;
             b->mapped = 1;
