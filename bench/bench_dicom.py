@@ -210,6 +210,25 @@ def check_radi(ctx, vol):
     return got.dtype == np.int16 and got.shape == want.shape and np.array_equal(got, want)
 
 
+def zstd_floor(npy):
+    """Single-core speed (MB/s) of zstd level 3 in 64 KiB blocks - TileDB's chunks at 0.1.1's
+    setting - on the stored volume, from the zstd CLI's own benchmark; None without it."""
+    exe = shutil.which("zstd")
+    if not exe or not os.path.exists(npy):
+        return None
+    p = subprocess.run([exe, "-b3", "-B65536", "-i2", npy], capture_output=True, text=True)
+    out = (p.stdout + p.stderr).replace("\r", "\n")
+    speeds = []
+    # A result line reads "... -> 76084393 (x2.067),  130.1 MB/s,  651.6 MB/s": compression first.
+    for line in out.splitlines():
+        if "(x" in line and "MB/s" in line:
+            parts = [q.strip() for q in line.split(",")]
+            rates = [q for q in parts if q.endswith("MB/s")]
+            if rates:
+                speeds.append(float(rates[0].split()[0]))
+    return max(speeds) if speeds else None
+
+
 def fmt_s(x):
     return "–" if x is None or x != x else f"{x:.2f}"
 
@@ -331,6 +350,15 @@ def main():
                  and r["radi"]["rss"] else "–"]
                 for key, r in results.items()]
         print(md_table(["syntax", "baseline", "this build", "wall ratio", "CPU ratio", "RSS MB"], rows))
+    floor = zstd_floor(os.path.join(a.dir, "stored.npy"))
+    if floor:
+        mb = vol.nbytes / 1e6
+        d2n = [g(r, "d2n_n") for r in results.values() if g(r, "d2n_n")]
+        print(f"\nThe floor at 0.1.1's settings: zstd level 3 in 64 KiB blocks (TileDB's chunks) compresses "
+              f"this volume at {floor:.0f} MB/s on one core (zstd -b3 -B65536, this machine, this run): "
+              f"{mb / floor:.2f} s of CPU, {mb / floor / (os.cpu_count() or 1):.2f} s on all "
+              f"{os.cpu_count()} cores with nothing else to do"
+              + (f" - against dcm2niix -z n's whole run of {min(d2n):.2f}-{max(d2n):.2f} s." if d2n else "."))
     for key in keys:
         if key in skipped:
             print(f"- {dicom_series.LABEL[key]}: skipped, {skipped[key]}")

@@ -13,6 +13,29 @@
  * are kept until decoded, but files of other series are dropped batch by batch). */
 enum { BATCH_FILES = 256 };
 #define BATCH_BYTES ((uint64_t)256 << 20)
+/* Files are read into slabs of about this size: one allocation backed by huge pages
+ * instead of one per file, whose 4 KiB first-touch faults were a quarter of the page
+ * faults of an ingest (perf, 300 CT slices). Small enough that slabs are freed as
+ * decoding proceeds (a slab goes with the last of its files), so the files and the
+ * volume are never held whole together when the files are named in slice order. */
+#define SLAB_BYTES ((uint64_t)16 << 20)
+
+struct rdi_dcm_slab {
+    uint8_t *data;
+    size_t refs; /* files whose bytes are in it */
+};
+
+/* Drops one file's hold on its slab (the slab goes with the last); clears the view. */
+static void slab_unref(rdi_dcm_slab **sp, rdi_buf *view)
+{
+    rdi_dcm_slab *sl = *sp;
+    memset(view, 0, sizeof *view);
+    *sp = NULL;
+    if (sl && --sl->refs == 0) {
+        free(sl->data);
+        free(sl);
+    }
+}
 
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
 
@@ -29,14 +52,14 @@ void rdi_dicom_files_release(rdi_dicom_files *f, size_t i)
     if (i >= f->n) return;
     rdi_dcm_info_free(f->infos[i]);
     f->infos[i] = NULL;
-    rdi_buf_free(&f->bytes[i]);
+    slab_unref(&f->slab[i], &f->bytes[i]);
 }
 
 void rdi_dicom_files_drop_bytes(rdi_dicom_files *f, size_t i)
 {
     if (i >= f->n) return;
     rdi_dcm_info_drop_body(f->infos[i]);
-    rdi_buf_free(&f->bytes[i]);
+    slab_unref(&f->slab[i], &f->bytes[i]);
 }
 
 void rdi_dicom_files_free(rdi_dicom_files *f)
@@ -47,6 +70,7 @@ void rdi_dicom_files_free(rdi_dicom_files *f)
     }
     free(f->uris);
     free(f->bytes);
+    free(f->slab);
     free(f->infos);
     memset(f, 0, sizeof *f);
 }
@@ -135,17 +159,17 @@ static int reads_many(rdi_vfs *vfs, const char *uri)
     return rdi_vfs_backend(vfs, uri, &ops, &self) == RADI_OK && ops->read_many;
 }
 
-/* Takes the read file c (its bytes in *b, its parsed header *info or NULL if it is not
- * DICOM) into f, or skips it. Takes c->uri, *b and *info. */
-static void take_file(rdi_dicom_files *f, cand *c, rdi_buf *b, rdi_dcm_info **info, const char *series_uid,
-                      int keep_bytes)
+/* Takes the read file c (its bytes the view *b into slab *sl, its parsed header *info or
+ * NULL if it is not DICOM) into f, or skips it. Takes c->uri, *b, *sl and *info. */
+static void take_file(rdi_dicom_files *f, cand *c, rdi_buf *b, rdi_dcm_slab **sl, rdi_dcm_info **info,
+                      const char *series_uid, int keep_bytes)
 {
     if (!*info || (series_uid && strcmp((*info)->series_uid, series_uid) != 0)) {
         if (*info) f->other_series++;
         else f->not_dicom++;
         rdi_dcm_info_free(*info);
         *info = NULL;
-        rdi_buf_free(b);
+        slab_unref(sl, b);
         free(c->uri);
         c->uri = NULL;
         return;
@@ -156,8 +180,36 @@ static void take_file(rdi_dicom_files *f, cand *c, rdi_buf *b, rdi_dcm_info **in
     f->infos[i] = *info;
     *info = NULL;
     f->bytes[i] = *b;
+    f->slab[i] = *sl;
     memset(b, 0, sizeof *b);
-    if (!keep_bytes) rdi_buf_free(&f->bytes[i]);
+    *sl = NULL;
+    if (!keep_bytes) slab_unref(&f->slab[i], &f->bytes[i]);
+}
+
+/* Cuts the batch's files [0, n) into slabs of about SLAB_BYTES (a larger file has one of
+ * its own) and points each b[i] at its place; sl[i] gets its slab. */
+static radi_status make_slabs(const cand *c, size_t n, rdi_buf *b, rdi_dcm_slab **sl)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        uint64_t total = 0;
+        while (j < n && (j == i || total + c[j].size <= SLAB_BYTES)) total += c[j++].size;
+        rdi_dcm_slab *slab = rdi_calloc(1, sizeof *slab);
+        if (!slab) return RADI_E_NOMEM;
+        if (!(slab->data = rdi_malloc(total ? (size_t)total : 1))) {
+            free(slab);
+            return RADI_E_NOMEM;
+        }
+        rdi_mem_advise_huge(slab->data, (size_t)total);
+        uint64_t off = 0;
+        for (; i < j; i++) {
+            b[i] = (rdi_buf){slab->data + off, (size_t)c[i].size, 0};
+            sl[i] = slab;
+            slab->refs++;
+            off += c[i].size;
+        }
+    }
+    return RADI_OK;
 }
 
 radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *series_uid, int keep_bytes,
@@ -171,36 +223,36 @@ radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *se
     size_t cap = nc ? nc : 1, bcap = RDI_MIN(cap, (size_t)BATCH_FILES);
     out->uris = rdi_calloc(cap, sizeof *out->uris);
     out->bytes = rdi_calloc(cap, sizeof *out->bytes);
+    out->slab = rdi_calloc(cap, sizeof *out->slab);
     out->infos = rdi_calloc(cap, sizeof *out->infos);
     rdi_vfs_range *r = rdi_calloc(bcap, sizeof *r);
     rdi_buf *b = rdi_calloc(bcap, sizeof *b);
+    rdi_dcm_slab **sl = rdi_calloc(bcap, sizeof *sl);
     rdi_dcm_info **info = rdi_calloc(bcap, sizeof *info);
-    if (!out->uris || !out->bytes || !out->infos || !r || !b || !info) s = RADI_E_NOMEM;
+    if (!out->uris || !out->bytes || !out->slab || !out->infos || !r || !b || !sl || !info) s = RADI_E_NOMEM;
     for (size_t lo = 0; lo < nc && s == RADI_OK;) {
         /* One batch: one vectored read (parallel GETs on S3). */
         size_t hi = lo;
         uint64_t bytes = 0;
         while (hi < nc && hi - lo < BATCH_FILES && (hi == lo || bytes + c[hi].size <= BATCH_BYTES))
             bytes += c[hi++].size;
-        for (size_t i = lo; i < hi && s == RADI_OK; i++) {
-            if (c[i].size > SIZE_MAX / 2) {
+        for (size_t i = lo; i < hi && s == RADI_OK; i++)
+            if (c[i].size > SIZE_MAX / 2)
                 s = rdi_error(RADI_E_UNSUPPORTED, "%s: %llu bytes is too large for a DICOM file", c[i].uri,
                               (unsigned long long)c[i].size);
-                break;
-            }
-            s = rdi_buf_resize_uninit(&b[i - lo], (size_t)c[i].size); /* read whole */
+        if (s == RADI_OK) s = make_slabs(&c[lo], hi - lo, b, sl); /* read whole */
+        for (size_t i = lo; i < hi && s == RADI_OK; i++)
             r[i - lo] = (rdi_vfs_range){c[i].uri, 0, c[i].size, b[i - lo].data, RADI_OK};
-        }
         int batched = reads_many(ctx->vfs, c[lo].uri);
         if (s == RADI_OK && batched) s = rdi_vfs_read_many(ctx->vfs, r, hi - lo);
         parse_job pj = {batched ? NULL : ctx->vfs, &c[lo], b, info};
         if (s == RADI_OK) s = rdi_pool_for(ctx->pool, hi - lo, parse_task, &pj);
         for (size_t i = lo; i < hi && s == RADI_OK; i++)
-            take_file(out, &c[i], &b[i - lo], &info[i - lo], series_uid, keep_bytes);
+            take_file(out, &c[i], &b[i - lo], &sl[i - lo], &info[i - lo], series_uid, keep_bytes);
         for (size_t i = lo; i < hi; i++) {
             rdi_dcm_info_free(info[i - lo]); /* parsed before another file failed */
             info[i - lo] = NULL;
-            rdi_buf_free(&b[i - lo]);
+            slab_unref(&sl[i - lo], &b[i - lo]);
         }
         lo = hi;
     }
@@ -208,6 +260,7 @@ radi_status rdi_dicom_files_load(radi_ctx *ctx, const char *path, const char *se
     free(c);
     free(r);
     free(b);
+    free(sl);
     free(info);
     return s;
 }

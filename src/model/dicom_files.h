@@ -10,11 +10,17 @@
 #include "ctx/ctx.h"
 #include "io/dicom/series.h"
 
+/* Files are read into shared slabs (dicom_files.c), each freed when the last of its
+ * files drops its bytes. */
+typedef struct rdi_dcm_slab rdi_dcm_slab;
+
 /* The parsed DICOM files of a path, in byte order of name. */
 typedef struct rdi_dicom_files {
     size_t n;
     char **uris;           /* each file's URI (owned): names it in messages */
-    rdi_buf *bytes;        /* each file's contents while kept (see keep_bytes) */
+    rdi_buf *bytes;        /* each file's contents while kept (see keep_bytes): a view
+                            * into slab[i] (cap 0), never freed on its own */
+    rdi_dcm_slab **slab;   /* the slab holding each file's bytes; NULL once dropped */
     rdi_dcm_info **infos;  /* parsed (owned); NULL once released */
     size_t not_dicom;      /* files skipped: not DICOM by their first bytes, empty */
     size_t other_series;   /* DICOM files of another SeriesInstanceUID (series_uid given) */

@@ -136,7 +136,9 @@ static radi_status dicom_open(radi_ctx *ctx, const void *desc, rdi_image_source 
     }
     /* The datatype may depend on the voxels: decide now, so header is final. */
     if (s == RADI_OK && may_narrow(&d->vol)) {
-        s = decode(d, &d->voxels);
+        /* Each frame's range is taken as it is read, not in a pass of its own after. */
+        d->vol.frame_range = rdi_calloc(d->vol.nrefs ? 2 * d->vol.nrefs : 1, sizeof *d->vol.frame_range);
+        s = d->vol.frame_range ? decode(d, &d->voxels) : RADI_E_NOMEM;
         if (s == RADI_OK) {
             rdi_dcm_narrow_int16(&d->vol, d->voxels.data, d->ctx->pool);
             d->decoded = 1;

@@ -59,9 +59,7 @@ static radi_status bigbuf_reserve(bigbuf *b, size_t n)
         size_t r = (n + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
         void *p = mmap(NULL, r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p != MAP_FAILED) {
-#ifdef MADV_HUGEPAGE
-            madvise(p, r, MADV_HUGEPAGE);
-#endif
+            rdi_mem_advise_huge(p, r);
             b->data = p;
             b->cap = r;
             b->mapped = 1;
@@ -676,6 +674,18 @@ static radi_status check_read_args(radi_array *array, const int64_t *sub, radi_l
     return RADI_OK;
 }
 
+/* A validity byte is 0 or 1 (format.md §5); a damaged validity tile can hold others,
+ * which callers would read one way or another (`== 1` or `!= 0`). Refused as the sparse
+ * reader refuses it. One pass over bytes just written, so still in cache for small reads. */
+static radi_status check_validity(const radi_array *array, const char *attr, const uint8_t *v, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (v[i] > 1)
+            return rdi_error(RADI_E_CORRUPT, "%s: attribute '%s': validity of result cell %llu is %u, not 0 or 1 "
+                             "(a damaged validity tile)", array->uri, attr, (unsigned long long)i, v[i]);
+    return RADI_OK;
+}
+
 radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, radi_layout layout,
                                   uint32_t nbuffers, radi_field_buffer *buffers, radi_read_stats *stats)
 {
@@ -722,6 +732,7 @@ radi_status radi_array_read_dense(radi_array *array, const int64_t *subarray, ra
             ps.remote = array->snap ? array->snap->remote
                                     : (rdi_vfs_flags(ctx->vfs, array->uri) & RDI_VFS_REMOTE) != 0;
             s = run_pass(&ps);
+            if (s == RADI_OK && v) s = check_validity(array, at->name, buffers[b].validity, ncells);
             total.tiles_read += ps.stats.tiles_read;
             total.bytes_read += ps.stats.bytes_read;
             total.io_requests += ps.stats.io_requests;

@@ -588,6 +588,56 @@ static void test_stats(void **state)
     radi_schema_free(sch);
 }
 
+/* A damaged validity tile holding a byte other than 0 or 1 is refused by dense reads, as
+ * by sparse ones, naming the attribute. The validity tiles are left unfiltered (the
+ * default is RLE), so the file's last byte is the last cell's validity. */
+static void test_validity_byte_refused(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char *uri = rdi_path_join(dir, "arr");
+    radi_ctx *ctx = NULL;
+    assert_int_equal(radi_ctx_create(NULL, &ctx), RADI_OK);
+    radi_schema *s = NULL;
+    assert_int_equal(radi_schema_create(RADI_DENSE, &s), RADI_OK);
+    int32_t x[3] = {0, 99, 50};
+    assert_int_equal(radi_schema_add_dim(s, "x", RADI_INT32, &x[0], &x[1], &x[2], NULL), RADI_OK);
+    assert_int_equal(radi_schema_add_attr(s, "b", RADI_UINT8, 1, 1, NULL, NULL, 0), RADI_OK);
+    radi_filter_list none;
+    radi_filter_list_init(&none);
+    assert_int_equal(radi_schema_set_validity_filters(s, &none), RADI_OK);
+    OK(radi_array_create(ctx, uri, s));
+    radi_schema_free(s);
+    uint8_t v[100], valid[100], got[100], gotv[100];
+    for (int i = 0; i < 100; i++) v[i] = (uint8_t)i, valid[i] = (uint8_t)(i % 3 != 0);
+    radi_array *a = NULL;
+    assert_int_equal(radi_array_open(ctx, uri, 0, 0, &a), RADI_OK);
+    const int64_t box[2] = {0, 99};
+    radi_field_buffer in = {"b", v, sizeof v, valid}, out = {"b", got, sizeof got, gotv};
+    OK(radi_array_write_dense(a, box, RADI_ROW_MAJOR, 1, &in, 0));
+    char *vf = rdi_asprintf("%s/a0_validity.tdb", a->frags[0]->uri);
+    radi_array_close(a);
+    assert_int_equal(radi_array_open(ctx, uri, 0, 0, &a), RADI_OK);
+    OK(radi_array_read_dense(a, box, RADI_ROW_MAJOR, 1, &out, NULL));
+    assert_memory_equal(gotv, valid, sizeof valid);
+    radi_array_close(a);
+    rdi_buf file = RDI_BUF_INIT;
+    assert_int_equal(rdi_vfs_read_all(ctx->vfs, vf, &file), RADI_OK);
+    assert_int_equal(file.data[file.len - 1], valid[99]);
+    file.data[file.len - 1] = 2;
+    assert_int_equal(rdi_vfs_write(ctx->vfs, vf, file.data, file.len), RADI_OK);
+    assert_int_equal(radi_array_open(ctx, uri, 0, 0, &a), RADI_OK);
+    assert_int_equal(radi_array_read_dense(a, box, RADI_ROW_MAJOR, 1, &out, NULL), RADI_E_CORRUPT);
+    assert_non_null(strstr(radi_errmsg(), "'b': validity of result cell 99 is 2"));
+    radi_array_close(a);
+    rdi_buf_free(&file);
+    free(vf);
+    radi_ctx_free(ctx);
+    rm_rf(dir);
+    free(uri);
+    free(dir);
+}
+
 /* A larger write on the pool: many tiles, several chunks per tile, and the result is
  * the same with one worker. */
 static void test_parallel_matches_serial(void **state)
@@ -717,6 +767,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_validity_byte_refused),
         cmocka_unit_test(test_fragment_row),
         cmocka_unit_test(test_fragment_col_layout),
         cmocka_unit_test(test_fragment_col_orders),

@@ -122,10 +122,58 @@ static void test_rle_fragment(void **state)
     rdi_dcm_volume_free(&v);
 }
 
+/* Frame ranges taken while reading (vol.frame_range) are each frame's, signed samples in
+ * offset binary, and rdi_dcm_narrow_int16 decides from them as from its own pass: a frame
+ * out of int16 after the rescale keeps the volume raw. */
+static void test_frame_ranges(void **state)
+{
+    (void)state;
+    static const uint8_t a[8] = {0x10, 0, 0x20, 0, 0x05, 0, 0x30, 0};         /* 16, 32, 5, 48 */
+    static const uint8_t b[8] = {0xff, 0xff, 0x02, 0x00, 0x00, 0x80, 0, 0};  /* -1, 2, -32768, 0 */
+    rdi_dcm_info f[2];
+    rdi_dcm_frame fr[2];
+    slice(&f[0], &fr[0], 0, 16, RDI_TS_EXPLICIT_LE);
+    f[0].body = a, f[0].body_len = sizeof a;
+    slice(&f[1], &fr[1], 1, 16, RDI_TS_EXPLICIT_LE);
+    f[1].body = b, f[1].body_len = sizeof b;
+    for (int k = 0; k < 2; k++) f[k].pixel_representation = 1, fr[k].slope = 1, fr[k].intercept = -1024;
+    const rdi_dcm_info *files[2] = {&f[0], &f[1]};
+    uint32_t idx[2] = {0, 1};
+    rdi_dcm_series s = {.files = idx, .nfiles = 2};
+    rdi_dcm_volume v;
+    assert_int_equal(rdi_dcm_assemble(files, NULL, &s, NULL, &v), RADI_OK);
+    assert_int_equal(v.values, RDI_DCM_VALUES_RAW);
+    v.frame_range = calloc(2 * v.nrefs, sizeof *v.frame_range);
+    assert_non_null(v.frame_range);
+    int16_t out[8];
+    rdi_pool *pool = NULL;
+    assert_int_equal(rdi_pool_create(2, &pool), RADI_OK);
+    assert_int_equal(rdi_dcm_read_volume(files, NULL, &v, pool, out, sizeof out, NULL, NULL), RADI_OK);
+    assert_int_equal(v.frame_range[0], 5 ^ 0x8000);
+    assert_int_equal(v.frame_range[1], 48 ^ 0x8000);
+    assert_int_equal(v.frame_range[2], 0);               /* -32768 */
+    assert_int_equal(v.frame_range[3], 2 ^ 0x8000);
+    /* -32768 - 1024 does not fit int16: raw, untouched. */
+    assert_int_equal(rdi_dcm_narrow_int16(&v, out, pool), 0);
+    assert_int_equal(out[6], -32768);
+    /* Once the second frame's minimum is -1 it fits: converted, every frame. */
+    v.frame_range[2] = (uint16_t)(-1 ^ 0x8000);
+    out[6] = -1;
+    assert_int_equal(rdi_dcm_narrow_int16(&v, out, pool), 1);
+    assert_int_equal(v.dtype, RADI_INT16);
+    assert_int_equal(out[0], 16 - 1024);
+    assert_int_equal(out[4], -1 - 1024);
+    assert_int_equal(out[6], -1 - 1024);
+    rdi_pool_free(pool);
+    rdi_dcm_volume_free(&v);
+    assert_null(v.frame_range);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_native_and_big_endian),
+        cmocka_unit_test(test_frame_ranges),
         cmocka_unit_test(test_rle_fragment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,6 +344,8 @@ void rdi_dcm_volume_free(rdi_dcm_volume *v)
     free(v->refs);
     v->refs = NULL;
     v->nrefs = 0;
+    free(v->frame_range);
+    v->frame_range = NULL;
 }
 
 uint64_t rdi_dcm_volume_nbytes(const rdi_dcm_volume *v)

@@ -86,6 +86,12 @@ typedef struct rdi_dcm_volume {
     double rescale_slope, rescale_intercept; /* the files' RescaleSlope/Intercept; NaN if varying */
     int rescale_varies;
     int instance_order; /* InstanceNumber along z: 1 ascending, -1 descending, 0 other or absent */
+    /* Optional (owned; the caller allocates 2 * nrefs entries before rdi_dcm_read_volume):
+     * each frame's value range (lo, hi) in offset binary (x ^ 0x8000 for signed samples)
+     * for a RAW volume of 16-bit samples, taken by rdi_dcm_read_volume while the frame is
+     * still in cache, so that rdi_dcm_narrow_int16 needs no pass of its own over the
+     * volume to find it. NULL: not taken. */
+    uint16_t *frame_range;
 } rdi_dcm_volume;
 
 typedef struct rdi_dcm_assemble_options {
@@ -148,6 +154,9 @@ radi_status rdi_dcm_read_volume(const rdi_dcm_info *const *files, const char *co
  * converted. Call it before the metadata, which describe the final values. Both passes
  * (range, conversion) run in parts on pool (may be NULL). */
 int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf, rdi_pool *pool);
+/* The range of n 16-bit values at p, each XORed with flip (0x8000 reads signed values as
+ * offset binary, so one unsigned comparison serves both signs). n > 0. */
+void rdi_dcm_range16(const uint8_t *p, uint64_t n, uint16_t flip, uint16_t *lo, uint16_t *hi);
 
 /* ------------------------------------------------------------------ metadata -- */
 

@@ -28,9 +28,17 @@ typedef struct read_job {
 } read_job;
 
 /* Tells the caller when the last frame of a file is in the volume (it may then drop the
- * file's bytes, so that the files and the volume are not both held whole). */
-static radi_status frame_done(read_job *j, radi_status s, uint32_t file)
+ * file's bytes, so that the files and the volume are not both held whole). Takes the
+ * frame's value range first if asked (vol->frame_range), while it is in cache. */
+static radi_status frame_done(read_job *j, radi_status s, size_t ref, uint32_t file)
 {
+    const rdi_dcm_volume *v = j->vol;
+    if (s == RADI_OK && v->frame_range && v->values == RDI_DCM_VALUES_RAW && v->bits_allocated == 16) {
+        uint64_t npix = (uint64_t)v->rows * v->cols;
+        if (npix)
+            rdi_dcm_range16((const uint8_t *)j->out + ref * npix * 2, npix, v->is_signed ? 0x8000u : 0,
+                            &v->frame_range[2 * ref], &v->frame_range[2 * ref + 1]);
+    }
     if (s == RADI_OK && j->done && atomic_fetch_sub(&j->left[file], 1) == 1) j->done(j->done_arg, file);
     return s;
 }
@@ -52,7 +60,7 @@ static radi_status frame_task(void *arg, size_t i, unsigned worker)
         if (fr->offset > f->body_len || fr->length > f->body_len - fr->offset)
             return rdi_error(RADI_E_CORRUPT, "%s: pixel data past the end of the file", what);
         return frame_done(j, rdi_dcm_put_frame(j->vol, j->files, j->names, i, f->body + fr->offset,
-                                               (size_t)fr->length, f->ts == RDI_TS_EXPLICIT_BE, j->out), r.file);
+                                               (size_t)fr->length, f->ts == RDI_TS_EXPLICIT_BE, j->out), i, r.file);
     }
     scratch *sc = &j->sc[worker];
     const uint8_t *p = NULL;
@@ -62,7 +70,8 @@ static radi_status frame_task(void *arg, size_t i, unsigned worker)
     size_t need = (size_t)f->rows * f->cols * (f->bits_allocated / 8u);
     RDI_TRY(rdi_buf_resize(&sc->decoded, need));
     RDI_TRY(rdi_dcm_decode(f->ts, p, n, &fmt, sc->decoded.data, need, what));
-    return frame_done(j, rdi_dcm_put_frame(j->vol, j->files, j->names, i, sc->decoded.data, need, 0, j->out), r.file);
+    return frame_done(j, rdi_dcm_put_frame(j->vol, j->files, j->names, i, sc->decoded.data, need, 0, j->out), i,
+                      r.file);
 }
 
 radi_status rdi_dcm_read_volume(const rdi_dcm_info *const *files, const char *const *names,

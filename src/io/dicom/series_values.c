@@ -151,16 +151,13 @@ typedef struct narrow_job {
     int32_t isl, iic, off;      /* pass 2 */
 } narrow_job;
 
-static radi_status narrow_range_task(void *arg, size_t t, unsigned worker)
+void rdi_dcm_range16(const uint8_t *p, uint64_t n, uint16_t flip, uint16_t *lo, uint16_t *hi)
 {
-    (void)worker;
-    narrow_job *j = arg;
-    uint64_t i = (uint64_t)t * NARROW_PART, end = RDI_MIN(j->n, i + NARROW_PART);
-    const uint16_t flip = j->flip;
+    uint64_t i = 0;
     uint16_t ulo = 0xffffu, uhi = 0;
-    for (; i + DCM_BLOCK <= end; i += DCM_BLOCK) {
+    for (; i + DCM_BLOCK <= n; i += DCM_BLOCK) {
         uint16_t v[DCM_BLOCK], bl, bh;
-        memcpy(v, j->p + 2 * i, sizeof v);
+        memcpy(v, p + 2 * i, sizeof v);
         bl = bh = v[0] ^ flip;
         for (int k = 0; k < DCM_BLOCK; k++) {
             uint16_t u = v[k] ^ flip;
@@ -170,15 +167,23 @@ static radi_status narrow_range_task(void *arg, size_t t, unsigned worker)
         ulo = bl < ulo ? bl : ulo;
         uhi = bh > uhi ? bh : uhi;
     }
-    for (; i < end; i++) {
+    for (; i < n; i++) {
         uint16_t u;
-        memcpy(&u, j->p + 2 * i, 2);
+        memcpy(&u, p + 2 * i, 2);
         u ^= flip;
         ulo = u < ulo ? u : ulo;
         uhi = u > uhi ? u : uhi;
     }
-    j->lo[t] = ulo;
-    j->hi[t] = uhi;
+    *lo = ulo;
+    *hi = uhi;
+}
+
+static radi_status narrow_range_task(void *arg, size_t t, unsigned worker)
+{
+    (void)worker;
+    narrow_job *j = arg;
+    uint64_t i = (uint64_t)t * NARROW_PART, end = RDI_MIN(j->n, i + NARROW_PART);
+    rdi_dcm_range16(j->p + 2 * i, end - i, j->flip, &j->lo[t], &j->hi[t]);
     return RADI_OK;
 }
 
@@ -209,17 +214,27 @@ int rdi_dcm_narrow_int16(rdi_dcm_volume *vol, void *buf, rdi_pool *pool)
     if (n == 0) return 0;
     int sg = vol->is_signed;
     size_t nparts = (size_t)((n + NARROW_PART - 1) / NARROW_PART);
-    narrow_job j = {buf, n, sg ? 0x8000u : 0, rdi_calloc(nparts, 2), rdi_calloc(nparts, 2), 0, 0, 0};
-    /* Without memory for the per-part ranges the volume stays as stored (still correct). */
-    int ok = j.lo && j.hi && rdi_pool_for(pool, nparts, narrow_range_task, &j) == RADI_OK;
+    narrow_job j = {buf, n, sg ? 0x8000u : 0, NULL, NULL, 0, 0, 0};
     uint16_t ulo = 0xffffu, uhi = 0;
-    for (size_t t = 0; ok && t < nparts; t++) {
-        ulo = j.lo[t] < ulo ? j.lo[t] : ulo;
-        uhi = j.hi[t] > uhi ? j.hi[t] : uhi;
+    if (vol->frame_range) {
+        /* Taken frame by frame while reading (rdi_dcm_read_volume). */
+        for (size_t r = 0; r < vol->nrefs; r++) {
+            ulo = RDI_MIN(ulo, vol->frame_range[2 * r]);
+            uhi = RDI_MAX(uhi, vol->frame_range[2 * r + 1]);
+        }
+    } else {
+        j.lo = rdi_calloc(nparts, 2);
+        j.hi = rdi_calloc(nparts, 2);
+        /* Without memory for the per-part ranges the volume stays as stored (still correct). */
+        int ok = j.lo && j.hi && rdi_pool_for(pool, nparts, narrow_range_task, &j) == RADI_OK;
+        for (size_t t = 0; ok && t < nparts; t++) {
+            ulo = j.lo[t] < ulo ? j.lo[t] : ulo;
+            uhi = j.hi[t] > uhi ? j.hi[t] : uhi;
+        }
+        free(j.lo);
+        free(j.hi);
+        if (!ok) return 0;
     }
-    free(j.lo);
-    free(j.hi);
-    if (!ok) return 0;
     int32_t lo = (int32_t)ulo - (sg ? 32768 : 0), hi = (int32_t)uhi - (sg ? 32768 : 0);
     double p0 = lo * sl + ic, p1 = hi * sl + ic;
     if (RDI_MIN(p0, p1) < -32768 || RDI_MAX(p0, p1) > 32767) return 0;
