@@ -667,20 +667,29 @@ def _check_subject_ids(valid_subject_ids, sids) -> None:
 def _standalone(uri, ctx, plan, dplan, cname: str, validate_dimensions: bool, progress: bool,
                 keep_patient_id: bool = False, reorient=(0, 1)) -> "VolumeCollection":
     """A stand-alone collection at uri: the sources are ingested into a temporary dataset
-    beside uri (all-or-nothing, journaled) and its collection copied from it, so a
-    failure leaves nothing at uri."""
-    import uuid
-
+    beside uri (all-or-nothing, journaled) and its collection moved out of it (a rename
+    locally), so a failure leaves nothing at uri. The temporary dataset is a staging
+    object (docs/dataset.md §8.7) held under its lock while it lives, so that `radi
+    repair` or another writer beside uri removes it only once its writer is dead."""
     from .radi_object import RadiObject
+    from .streaming import _lib_with_groups, _Staging
 
     dst = os.fspath(uri)
-    tmp = dst.rstrip("/") + f".radi-tmp-{uuid.uuid4().hex[:12]}"
+    ctx = _lib.as_radi_ctx(ctx)
+    held = _Staging(ctx, dst)
     try:
-        ro = RadiObject._create_and_ingest(tmp, ctx, plan, dplan, bool(validate_dimensions), None, progress,
+        ro = RadiObject._create_and_ingest(held.uri, ctx, plan, dplan, bool(validate_dimensions), None, progress,
                                            keep_patient_id, reorient=reorient)
-        return ro.collection(cname).materialize(dst, name=cname, ctx=ctx)
+        ds = ro._ds
+        try:
+            with ds.lock:
+                _lib.check(_lib_with_groups().radi_dataset_move_collection(ds.h, cname.encode(), _lib.encode_uri(dst),
+                                                                       cname.encode()))
+        finally:
+            ds.close()
     finally:
-        _lib.lib().radi_object_remove(ctx.handle, _lib.encode_uri(tmp))
+        held.end()
+    return VolumeCollection(dst, ctx=ctx)
 
 
 def _validate(ds: _Dataset) -> None:

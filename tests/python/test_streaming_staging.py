@@ -103,6 +103,35 @@ def test_live_writers_are_left_alone(tmp_path):
             kill(p)
 
 
+def test_from_niftis_temporary_dataset_is_a_live_staging_object(tmp_path, monkeypatch):
+    """VolumeCollection.from_niftis ingests into a temporary dataset beside uri: it is a
+    staging object under its lock, so a repair of uri while it is built leaves it alone,
+    and nothing is left beside uri after (it is moved, then removed with its lock)."""
+    nib = pytest.importorskip("nibabel")
+    src = tmp_path / "src"
+    src.mkdir()
+    for sid in ("s1", "s2"):
+        nib.save(nib.Nifti1Image(np.full((4, 3, 2), len(sid), np.int16), np.eye(4)), src / f"{sid}.nii.gz")
+    uri = str(tmp_path / "out")
+    seen = {}
+    real = radi.RadiObject._create_and_ingest.__func__
+
+    def spy(cls, tmp, *a, **k):
+        ro = real(cls, tmp, *a, **k)
+        seen["during"] = siblings(tmp_path)
+        with pytest.raises(radi.RadiNotFoundError):
+            radi.repair(uri)                        # nothing dead beside uri
+        seen["after_repair"] = siblings(tmp_path)
+        return ro
+
+    monkeypatch.setattr(radi.RadiObject, "_create_and_ingest", classmethod(spy))
+    vc = radi.VolumeCollection.from_niftis(uri, [(str(src / "s1.nii.gz"), "s1"), (str(src / "s2.nii.gz"), "s2")])
+    assert len(seen["during"]) == 2 and seen["after_repair"] == seen["during"]   # staging and its lock
+    assert siblings(tmp_path) == []
+    assert vc.obs_ids == ["s1_unknown", "s2_unknown"]   # 0.1.1 names it by series type
+    np.testing.assert_array_equal(radi.VolumeCollection(uri).iloc[1].to_numpy(), np.full((4, 3, 2), 2, np.int16))
+
+
 def test_next_writer_removes_dead_staging(tmp_path):
     uri = str(tmp_path / "out")
     kill(start_writer(uri, "dataset"))
