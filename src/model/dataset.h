@@ -100,6 +100,12 @@ radi_status rdi_ds_register_collection(radi_dataset *ds, const char *name);
 radi_status rdi_ds_journal_new_collection(radi_dataset *ds, const char *name, const char *op,
                                           struct rdi_journal **jr);
 
+/* sources.c: sorts n discovered sources - structs of `size` bytes that begin with
+ * `const char *path, *subject_id`, as radi_nifti_source and radi_dicom_source do - by
+ * subject id, then path, and refuses two that give the same subject (RADI_E_INVALID
+ * naming both and the collection). NIfTI and DICOM discovery share it. */
+radi_status rdi_sources_sort_unique(void *items, size_t n, size_t size, const char *collection);
+
 /* "<collection URI>[/child]" (malloc'd): <uri>/collections/<name>, or the stand-alone
  * collection's own URI. */
 char *rdi_ds_coll_uri(const radi_dataset *ds, const char *name, const char *child);

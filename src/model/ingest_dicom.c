@@ -276,13 +276,6 @@ static char *glob_subject(const char *match, size_t skip)
     return rdi_strndup(match + b, n - b);
 }
 
-static int by_subject(const void *a, const void *b)
-{
-    const radi_dicom_source *x = a, *y = b;
-    int c = strcmp(x->subject_id, y->subject_id);
-    return c ? c : strcmp(x->path, y->path);
-}
-
 /* The (path, subject) pairs of pattern. */
 static radi_status find_subjects(rdi_vfs *vfs, const char *pattern, const char *collection, rdi_strlist *paths,
                                  rdi_strlist *sids)
@@ -351,13 +344,7 @@ radi_status radi_dicom_sources_from_pattern(radi_ctx *ctx, const char *pattern, 
     for (size_t i = 0; i < l->paths.n && s == RADI_OK; i++)
         l->items[i] = (radi_dicom_source){l->paths.items[i], l->sids.items[i], NULL, NULL};
     if (s == RADI_OK) l->n = l->paths.n;
-    if (s == RADI_OK && l->n > 1) {
-        qsort(l->items, l->n, sizeof *l->items, by_subject);
-        for (size_t i = 1; i < l->n && s == RADI_OK; i++)
-            if (strcmp(l->items[i].subject_id, l->items[i - 1].subject_id) == 0)
-                s = rdi_error(RADI_E_INVALID, "collection %s: %s and %s both give subject %s", collection,
-                              l->items[i - 1].path, l->items[i].path, l->items[i].subject_id);
-    }
+    if (s == RADI_OK) s = rdi_sources_sort_unique(l->items, l->n, sizeof *l->items, collection);
     if (s != RADI_OK) {
         radi_dicom_source_list_free(l);
         return s;

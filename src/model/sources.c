@@ -4,8 +4,10 @@
  * does), with the subject id derived from each file name. The CLI's `radi ingest` and
  * Python's from_niftis/append both call this, so the two cannot drift apart.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
+#include "radi/dicom.h"
 #include "model/dataset.h"
 
 struct radi_source_list {
@@ -187,11 +189,38 @@ static char *subject_of(const char *path, const char *collection)
     return rdi_strndup(base, n);
 }
 
+/* The first members of every discovered source type (checked below). */
+typedef struct source_head {
+    const char *path;
+    const char *subject_id;
+} source_head;
+
+_Static_assert(offsetof(radi_nifti_source, path) == offsetof(source_head, path) &&
+                   offsetof(radi_nifti_source, subject_id) == offsetof(source_head, subject_id),
+               "radi_nifti_source begins with path, subject_id");
+_Static_assert(offsetof(radi_dicom_source, path) == offsetof(source_head, path) &&
+                   offsetof(radi_dicom_source, subject_id) == offsetof(source_head, subject_id),
+               "radi_dicom_source begins with path, subject_id");
+
 static int by_subject(const void *a, const void *b)
 {
-    const radi_nifti_source *x = a, *y = b;
+    const source_head *x = a, *y = b;
     int c = strcmp(x->subject_id, y->subject_id);
     return c ? c : strcmp(x->path, y->path);
+}
+
+radi_status rdi_sources_sort_unique(void *items, size_t n, size_t size, const char *collection)
+{
+    if (n < 2) return RADI_OK;
+    qsort(items, n, size, by_subject);
+    for (size_t i = 1; i < n; i++) {
+        const source_head *x = (const void *)((const char *)items + (i - 1) * size);
+        const source_head *y = (const void *)((const char *)items + i * size);
+        if (strcmp(x->subject_id, y->subject_id) == 0)
+            return rdi_error(RADI_E_INVALID, "collection %s: %s and %s both give subject %s", collection, x->path,
+                             y->path, y->subject_id);
+    }
+    return RADI_OK;
 }
 
 void radi_source_list_free(radi_source_list *l)
@@ -274,13 +303,7 @@ radi_status radi_sources_from_pattern(radi_ctx *ctx, const char *pattern, const 
         if (s == RADI_OK) l->items[i] = (radi_nifti_source){l->paths.items[i], sid, NULL};
     }
     l->n = l->paths.n;
-    if (s == RADI_OK && l->n > 1) {
-        qsort(l->items, l->n, sizeof *l->items, by_subject);
-        for (size_t i = 1; i < l->n && s == RADI_OK; i++)
-            if (strcmp(l->items[i].subject_id, l->items[i - 1].subject_id) == 0)
-                s = rdi_error(RADI_E_INVALID, "collection %s: %s and %s both give subject %s", collection,
-                              l->items[i - 1].path, l->items[i].path, l->items[i].subject_id);
-    }
+    if (s == RADI_OK) s = rdi_sources_sort_unique(l->items, l->n, sizeof *l->items, collection);
     if (s != RADI_OK) {
         radi_source_list_free(l);
         return s;
