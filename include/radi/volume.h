@@ -85,6 +85,11 @@ RADI_API radi_status radi_volume_from_nifti_reoriented(radi_ctx *ctx, const char
 
 /* Opens a volume, loading everything its reads need (schema, fragment metadata, every
  * tile index), so that afterwards reads only read the handle.
+ * Which arrays are volumes: dense, 3 or 4 integer dimensions, and the voxels in attribute
+ * "voxels" (one non-nullable numeric value per cell). An array without "voxels" whose
+ * only attribute is such a numeric one (written by other TileDB code, e.g. "data") is
+ * read through that attribute everywhere (reads, patches, export); with several
+ * attributes and none named "voxels" the open fails with RADI_E_INVALID.
  * Threads: radi_volume_read, radi_volume_read_scaled, radi_read_patches (patches.h) and
  * the accessors below (ndim, shape, dtype, scaling, the array's schema, URI and metadata
  * gets) may be called on one handle from any number of threads at once; each read uses

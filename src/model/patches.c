@@ -218,7 +218,7 @@ static radi_status read_box(const pjob *j, pworker *w, const radi_volume *v, con
         q[2 * d + 1] = hi[d] + v->lo[d];
     }
     /* The volume's own context's cache: its keys are URIs of that context's storage. */
-    return rdi_dense_read_box(v->array, q, RDI_VOXELS, out, st, w->dw, j->budget, v->array->ctx->tile_cache,
+    return rdi_dense_read_box(v->array, q, v->attr, out, st, w->dw, j->budget, v->array->ctx->tile_cache,
                               &w->stats);
 }
 

@@ -2,7 +2,8 @@
  * Volumes: dense 3-D / 4-D arrays laid out as RadiObject 0.1.1 writes them
  * (docs/dataset.md §4): dims x, y, z[, t] INT32 over [0, n-1], tile
  * extents from the orientation clipped to the shape, attribute "voxels", row-major,
- * and the array metadata key "tile_orientation" as a STRING_UTF8 value.
+ * and the array metadata key "tile_orientation" as a STRING_UTF8 value. Opens also
+ * take a dense array whose single numeric attribute has another name (volume.h).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -266,15 +267,25 @@ static radi_status volume_check(const char *uri, const radi_schema *s, radi_volu
     if (si.ndim != 3 && si.ndim != 4)
         return rdi_error(RADI_E_INVALID, "%s: not a volume: %u dimensions (a volume has 3 or 4)", uri,
                          si.ndim);
+    /* The voxels are "voxels"; an array without it whose only attribute is numeric
+     * (written by other TileDB code, e.g. TileDB-Py with attribute "data") is read
+     * through that one, as 0.1.1 reads it. With several attributes and no "voxels" none
+     * can be chosen without guessing. */
     uint32_t ai;
-    if (radi_schema_attr_index(s, RDI_VOXELS, &ai) != RADI_OK)
-        return rdi_error(RADI_E_INVALID, "%s: not a volume: no attribute '" RDI_VOXELS "'", uri);
+    if (radi_schema_attr_index(s, RDI_VOXELS, &ai) != RADI_OK) {
+        if (si.nattr != 1)
+            return rdi_error(RADI_E_INVALID,
+                             "%s: not a volume: no attribute '" RDI_VOXELS "' and %u attributes, so none "
+                             "stands for the voxels",
+                             uri, si.nattr);
+        ai = 0;
+    }
     radi_attr_info at;
     RDI_TRY(radi_schema_get_attr(s, ai, &at));
     if (at.cell_val_num != 1 || at.nullable || !volume_dtype_ok(at.type))
         return rdi_error(RADI_E_INVALID,
-                         "%s: not a volume: attribute '" RDI_VOXELS "' must be one non-nullable numeric value per cell",
-                         uri);
+                         "%s: not a volume: attribute '%s' must be one non-nullable numeric value per cell",
+                         uri, at.name);
     for (uint32_t d = 0; d < si.ndim; d++) {
         radi_dim_info di;
         RDI_TRY(radi_schema_get_dim(s, d, &di));
@@ -290,6 +301,7 @@ static radi_status volume_check(const char *uri, const radi_schema *s, radi_volu
     }
     vol->ndim = si.ndim;
     vol->dtype = at.type;
+    vol->attr = at.name;
     return RADI_OK;
 }
 
@@ -407,7 +419,7 @@ radi_status radi_volume_read(radi_volume *vol, const int64_t *lohi, void *out, u
     RDI_TRY(volume_box(vol, lohi, box, &cells));
     uint64_t need = cells * radi_datatype_size(vol->dtype);
     RDI_TRY(check_out_size(vol, need, out_size));
-    radi_field_buffer fb = {RDI_VOXELS, out, need, NULL};
+    radi_field_buffer fb = {vol->attr, out, need, NULL};
     return radi_array_read_dense(vol->array, box, RADI_ROW_MAJOR, 1, &fb, stats);
 }
 

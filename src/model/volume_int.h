@@ -18,6 +18,8 @@ struct radi_volume {
     uint64_t shape[4];
     int64_t lo[4];          /* domain lower bounds: 0 for what radi and RadiObject write */
     radi_datatype dtype;
+    const char *attr;       /* the voxel attribute: RDI_VOXELS, or the one attribute of an
+                             * array without it (volume.h); borrowed from the schema */
     double slope, inter;    /* NIfTI scaling recorded at ingest; 1, 0 when none */
     int has_scaling;
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "radi/patches.h"
 #include "radi/volume.h"
 #include "core/core.h"
 
@@ -268,6 +269,76 @@ static void test_errors(void **state)
     free(uri);
 }
 
+/* A dense 3-D array made by other TileDB code with one attribute not named "voxels".
+ * nattr 1 or 2; attribute 0 is "data" (int16, value = cell index), attribute 1 "mask". */
+static char *foreign_array(fixture *f, const char *name, uint32_t nattr, int16_t *data)
+{
+    radi_schema *s = NULL;
+    assert_int_equal(radi_schema_create(RADI_DENSE, &s), RADI_OK);
+    const char *dims[3] = {"x", "y", "z"};
+    int32_t lo = 0, hi[3] = {3, 4, 5}, ext[3] = {2, 5, 3};
+    for (int d = 0; d < 3; d++)
+        assert_int_equal(radi_schema_add_dim(s, dims[d], RADI_INT32, &lo, &hi[d], &ext[d], NULL), RADI_OK);
+    assert_int_equal(radi_schema_add_attr(s, "data", RADI_INT16, 1, 0, NULL, NULL, 0), RADI_OK);
+    if (nattr == 2) assert_int_equal(radi_schema_add_attr(s, "mask", RADI_UINT8, 1, 0, NULL, NULL, 0), RADI_OK);
+    char *uri = uri_in(f, name);
+    assert_int_equal(radi_array_create(f->ctx, uri, s), RADI_OK);
+    radi_schema_free(s);
+    uint8_t mask[4 * 5 * 6] = {0};
+    for (int i = 0; i < 4 * 5 * 6; i++) data[i] = (int16_t)(i - 50);
+    radi_array *a = NULL;
+    assert_int_equal(radi_array_open(f->ctx, uri, 0, 0, &a), RADI_OK);
+    const int64_t box[6] = {0, 3, 0, 4, 0, 5};
+    radi_field_buffer fb[2] = {{"data", data, sizeof(int16_t) * 4 * 5 * 6, NULL}, {"mask", mask, sizeof mask, NULL}};
+    assert_int_equal(radi_array_write_dense(a, box, RADI_ROW_MAJOR, nattr, fb, 0), RADI_OK);
+    radi_array_close(a);
+    return uri;
+}
+
+/* volume.h: without "voxels", a single numeric attribute is the voxels, for volume reads
+ * and batch patch reads alike; with two attributes the open names the reason. */
+static void test_single_other_attribute(void **state)
+{
+    fixture *f = *state;
+    int16_t data[4 * 5 * 6];
+    char *uri = foreign_array(f, "data_attr", 1, data);
+    radi_volume *v = NULL;
+    assert_int_equal(radi_volume_open(f->ctx, uri, &v), RADI_OK);
+    assert_int_equal(radi_volume_ndim(v), 3);
+    assert_int_equal(radi_volume_shape(v)[1], 5);
+    assert_int_equal(radi_volume_dtype(v), RADI_INT16);
+    int16_t all[4 * 5 * 6];
+    const int64_t whole[6] = {0, 3, 0, 4, 0, 5};
+    assert_int_equal(radi_volume_read(v, whole, all, sizeof all, NULL), RADI_OK);
+    assert_memory_equal(all, data, sizeof all);
+    /* One axial plane (z = 4): x * 30 + y * 6 + 4 - 50. */
+    int16_t plane[4 * 5];
+    const int64_t pz[6] = {0, 3, 0, 4, 4, 4};
+    assert_int_equal(radi_volume_read(v, pz, plane, sizeof plane, NULL), RADI_OK);
+    for (int x = 0; x < 4; x++)
+        for (int y = 0; y < 5; y++) assert_int_equal(plane[x * 5 + y], x * 30 + y * 6 + 4 - 50);
+    /* The batch reader (tile cache path) through the same attribute, twice: the second
+     * read finds the tiles in the cache. */
+    for (int pass = 0; pass < 2; pass++) {
+        int16_t patch[2 * 2 * 2];
+        radi_patch_request r = {v, {1, 2, 3, 0}, {2, 2, 2, 0}, patch, sizeof patch, RADI_OK};
+        assert_int_equal(radi_read_patches(f->ctx, &r, 1, NULL, NULL), RADI_OK);
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++)
+                for (int k = 0; k < 2; k++)
+                    assert_int_equal(patch[(i * 2 + j) * 2 + k], (1 + i) * 30 + (2 + j) * 6 + 3 + k - 50);
+    }
+    radi_volume_close(v);
+    free(uri);
+
+    char *two = foreign_array(f, "two_attrs", 2, data);
+    v = NULL;
+    assert_int_equal(radi_volume_open(f->ctx, two, &v), RADI_E_INVALID);
+    assert_non_null(strstr(radi_errmsg(), "no attribute 'voxels' and 2 attributes"));
+    assert_null(v);
+    free(two);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_open_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_4d_shuffle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_other_attribute, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
