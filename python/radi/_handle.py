@@ -46,7 +46,7 @@ class Handle:
     _what = "handle"
 
     def _init_handle(self, ctx, raw=None) -> None:
-        self._ctx = ctx
+        self._rctx = ctx
         self._h = raw
         self._hpid = _lib._pid
         self._hlock = _thread.allocate_lock()
@@ -73,8 +73,8 @@ class Handle:
             self._hlock = _thread.allocate_lock()
             self._users = 0
             self._hpid = _lib._pid
-            if self._ctx is not None and not self._ctx.live:
-                self._ctx = _lib.context_for(self._ctx.key)
+            if self._rctx is not None and not self._rctx.live:
+                self._rctx = _lib.context_for(self._rctx.key)
         if old:
             try:
                 self._close_raw(old)  # frees the child's copy of the memory only
@@ -88,10 +88,10 @@ class Handle:
             if self._closed:
                 raise ValueError(f"{self._describe()}: {self._what} is closed")
             if not self._h:
-                if self._ctx is None or not self._ctx.live:
-                    key = self._ctx.key if self._ctx is not None else _lib.context_options()
-                    self._ctx = _lib.context_for(key)
-                self._h = self._open_raw(self._ctx)
+                if self._rctx is None or not self._rctx.live:
+                    key = self._rctx.key if self._rctx is not None else _lib.context_options()
+                    self._rctx = _lib.context_for(key)
+                self._h = self._open_raw(self._rctx)
                 self._opened(self._h)
             self._users += 1
             return self._h

@@ -35,7 +35,7 @@ class _Dataset(Handle):
         self.standalone = standalone
         self._dlock = _thread.allocate_lock()
         self._init_handle(_lib.as_radi_ctx(ctx))
-        self._h = self._open_raw(self._ctx)
+        self._h = self._open_raw(self._rctx)
         self.refresh()
 
     def _describe(self) -> str:
@@ -60,9 +60,9 @@ class _Dataset(Handle):
     def ctx(self):
         if self._hpid != _lib._pid:
             self._forked()
-        if not self._ctx.live:
-            self._ctx = _lib.context_for(self._ctx.key)
-        return self._ctx
+        if not self._rctx.live:
+            self._rctx = _lib.context_for(self._rctx.key)
+        return self._rctx
 
     @property
     def lock(self):
@@ -78,7 +78,7 @@ class _Dataset(Handle):
             return h
 
     def __reduce__(self):
-        return (_restore_dataset, (self.uri, self._ctx, self.standalone, self.collections,
+        return (_restore_dataset, (self.uri, self._rctx, self.standalone, self.collections,
                                    self.subjects))
 
     def refresh(self) -> None:

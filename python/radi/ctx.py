@@ -371,6 +371,53 @@ class RadiObjectConfig(_Record):
     def io(self) -> ReadConfig:
         return self.read
 
+    def to_tiledb_config(self, include_s3_credentials: bool = False):
+        """This configuration as a TileDB-Py `tiledb.Config` (0.1.1's method), for code
+        that hands it to TileDB-Py: the keys 0.1.1 sets (memory budget, both concurrency
+        levels, S3 region and addressing when chosen, parallel ops, part size, endpoint),
+        plus the scheme and keys given in S3Config. radi itself never needs it (every ctx= takes radi's configuration),
+        and TileDB-Py is imported here only: ImportError naming it when not installed.
+        include_s3_credentials is accepted for 0.1.1's signature; keys given in S3Config
+        are always put in, and TileDB reads the AWS environment itself (0.1.1 asks boto3)."""
+        try:
+            import tiledb
+        except ImportError as e:
+            raise ImportError("RadiObjectConfig.to_tiledb_config / to_tiledb_ctx need the tiledb "
+                              "package (TileDB-Py), which is not installed; radi itself does not "
+                              "need it") from e
+        cfg = tiledb.Config()
+        cfg["sm.memory_budget"] = str(self.read.memory_budget_mb * 1024 * 1024)
+        cfg["sm.compute_concurrency_level"] = str(self.read.concurrency)
+        cfg["sm.io_concurrency_level"] = str(self.read.concurrency)
+        s3 = self.s3
+        # Region and addressing only when chosen: left at their defaults they yield to
+        # AWS_REGION and the endpoint, in TileDB as in radi (S3Config).
+        chosen = dict(s3._options())
+        for key in ("vfs.s3.region", "vfs.s3.use_virtual_addressing"):
+            if key in chosen:
+                cfg[key] = chosen[key]
+        cfg["vfs.s3.max_parallel_ops"] = str(s3.max_parallel_ops)
+        cfg["vfs.s3.multipart_part_size"] = str(s3.multipart_part_size_mb * 1024 * 1024)
+        if s3.endpoint:
+            cfg["vfs.s3.endpoint_override"] = s3.endpoint
+        if s3.scheme:
+            cfg["vfs.s3.scheme"] = s3.scheme
+        if s3.aws_access_key_id is not None:
+            cfg["vfs.s3.aws_access_key_id"] = s3.aws_access_key_id
+            cfg["vfs.s3.aws_secret_access_key"] = s3.aws_secret_access_key
+            if s3.aws_session_token is not None:
+                cfg["vfs.s3.aws_session_token"] = s3.aws_session_token
+        elif not s3.include_credentials:
+            cfg["vfs.s3.no_sign_request"] = "true"
+        return cfg
+
+    def to_tiledb_ctx(self, include_s3_credentials: bool = False):
+        """A new TileDB-Py `tiledb.Ctx` of to_tiledb_config() (0.1.1's method). radi's
+        ctx= arguments take it too, converted back to the same settings."""
+        import tiledb  # to_tiledb_config has just checked it is there
+
+        return tiledb.Ctx(self.to_tiledb_config(include_s3_credentials))
+
 
 def _read_from_io(io) -> ReadConfig:
     """0.1.1's io= (an IOConfig, or a ReadConfig) as the ReadConfig it stands for."""

@@ -81,17 +81,25 @@ class Volume(Handle):
 
     def __init__(self, uri, ctx=None):
         self._uri = os.fspath(uri)
-        ctx = _lib.as_radi_ctx(ctx)
-        self._init_handle(ctx)
-        h = self._open_raw(ctx)
+        rctx = _lib.as_radi_ctx(ctx)
+        self._ctx = ctx if ctx is not None else rctx
+        self._init_handle(rctx)
+        h = self._open_raw(rctx)
         self._h = h
         self._attach(h)
 
+    # `_ctx` is the ctx argument as the caller gave it (a radi context, a tiledb.Ctx or
+    # Config; radi's context when none was given), kept as 0.1.1 keeps it so that
+    # `vol._ctx is the_ctx` holds. radi's own context for it, which every read uses and
+    # which is replaced after fork(), is `_rctx` (radi/_handle.py).
+
     @classmethod
-    def _from_handle(cls, h, uri, ctx) -> "Volume":
-        """Wraps a radi_volume* the caller opened (ownership passes to the Volume)."""
+    def _from_handle(cls, h, uri, ctx, given_ctx=None) -> "Volume":
+        """Wraps a radi_volume* the caller opened with radi context ctx (ownership passes
+        to the Volume); given_ctx is the ctx argument it came from (`_ctx`), default ctx."""
         vol = cls.__new__(cls)
         vol._uri = os.fspath(uri)
+        vol._ctx = given_ctx if given_ctx is not None else ctx
         vol._init_handle(ctx, h)
         try:
             vol._attach(h)
@@ -136,7 +144,7 @@ class Volume(Handle):
     def __reduce__(self):
         if self._closed:
             raise ValueError(f"{self._uri}: a closed volume cannot be pickled")
-        return (_restore_volume, (self._uri, self._ctx, self._shape, self._stored.str, self._scaling))
+        return (_restore_volume, (self._uri, self._rctx, self._shape, self._stored.str, self._scaling))
 
     @classmethod
     def from_numpy(cls, uri, data, ctx=None) -> "Volume":
@@ -150,7 +158,7 @@ class Volume(Handle):
             raise ValueError(f"unsupported volume dtype {arr.dtype} (numeric or bool only)")
         # C order and native byte order are what the library reads; copy only if needed.
         arr = np.ascontiguousarray(arr, dtype=dt)
-        ctx = _lib.as_radi_ctx(ctx)
+        given, ctx = ctx, _lib.as_radi_ctx(ctx)
         w = get_config().write
         shape = (C.c_uint64 * arr.ndim)(*arr.shape)
         tile = _tile_struct(w.tile)
@@ -159,7 +167,7 @@ class Volume(Handle):
         _lib.check(_lib.lib().radi_volume_from_buffer(
             ctx.handle, _lib.encode_uri(uri), arr.ndim, shape, _DTYPES[dt],
             arr.ctypes.data_as(C.c_void_p), C.byref(tile), C.byref(comp), C.byref(h)))
-        return cls._from_handle(h, uri, ctx)
+        return cls._from_handle(h, uri, ctx, given)
 
     @classmethod
     def create(cls, uri, shape, dtype=np.float32, ctx=None) -> "Volume":
@@ -175,7 +183,7 @@ class Volume(Handle):
             raise ValueError(f"unsupported volume dtype {np.dtype(dtype)} (numeric or bool only)")
         if any(n < 1 for n in shape):
             raise ValueError(f"volume shape {shape}: every axis needs at least one voxel")
-        ctx = _lib.as_radi_ctx(ctx)
+        given, ctx = ctx, _lib.as_radi_ctx(ctx)
         w = get_config().write
         tile = _tile_struct(w.tile)
         comp = w.compression._struct()
@@ -183,7 +191,7 @@ class Volume(Handle):
         _lib.check(_lib.lib().radi_volume_create(ctx.handle, _lib.encode_uri(uri), len(shape),
                                                  (C.c_uint64 * len(shape))(*shape), _DTYPES[dt],
                                                  C.byref(tile), C.byref(comp), C.byref(h)))
-        return cls._from_handle(h, uri, ctx)
+        return cls._from_handle(h, uri, ctx, given)
 
     @classmethod
     def from_nifti(cls, uri, nifti_path, ctx=None, reorient=None) -> "Volume":
@@ -196,7 +204,7 @@ class Volume(Handle):
         canonical target (no resampling) as 0.1.1 does, in C at ingest."""
         from ._sources import _reorient_mode
 
-        ctx = _lib.as_radi_ctx(ctx)
+        given, ctx = ctx, _lib.as_radi_ctx(ctx)
         target, keep_original = _reorient_mode(reorient)
         w = get_config().write
         tile = _tile_struct(w.tile)
@@ -206,7 +214,7 @@ class Volume(Handle):
                                                                 _lib.encode_uri(nifti_path), target,
                                                                 keep_original, C.byref(tile),
                                                                 C.byref(comp), C.byref(h)))
-        return cls._from_handle(h, uri, ctx)
+        return cls._from_handle(h, uri, ctx, given)
 
     @classmethod
     def from_dicom(cls, uri, dicom_dir, ctx=None, reorient=None, dtype=None, *, series_uid=None,
@@ -222,7 +230,7 @@ class Volume(Handle):
         from ._sources import _reorient_mode
 
         target, keep_original = _reorient_mode(reorient)
-        ctx = _lib.as_radi_ctx(ctx)
+        given, ctx = ctx, _lib.as_radi_ctx(ctx)
         if dtype is not None:
             # Decode, convert, then store: the conversion is the caller's choice of type.
             import tempfile
@@ -232,7 +240,7 @@ class Volume(Handle):
                                      series_uid=series_uid, keep_patient_id=keep_patient_id)
                 data = src.to_numpy().astype(np.dtype(dtype))
                 src.close()
-            return cls.from_numpy(uri, data, ctx=ctx)
+            return cls.from_numpy(uri, data, ctx=given)
         L = _lib.lib()
         w = get_config().write
         tile = _tile_struct(w.tile)
@@ -246,7 +254,7 @@ class Volume(Handle):
         _lib.check(L.radi_volume_from_dicom_reoriented(ctx.handle, _lib.encode_uri(uri), C.byref(source),
                                                        C.byref(opt), target, keep_original, C.byref(tile),
                                                        C.byref(comp), C.byref(h)))
-        return cls._from_handle(h, uri, ctx)
+        return cls._from_handle(h, uri, ctx, given)
 
     # ---------------------------------------------------------------- lifetime --
     # close(), context-manager use and __del__ come from Handle.
@@ -324,7 +332,7 @@ class Volume(Handle):
         by other threads meanwhile), then reopens this one so reads see the new keys."""
         L = _lib.lib()
         with self.use():
-            ctx = self._ctx
+            ctx = self._rctx
         a = C.c_void_p()
         _lib.check(L.radi_array_open(ctx.handle, _lib.encode_uri(self._uri), 0, 0, C.byref(a)))
         try:
@@ -622,6 +630,7 @@ def _restore_volume(uri, ctx, shape, stored, scaling) -> Volume:
     """Unpickles a Volume: nothing is opened until it is used."""
     vol = Volume.__new__(Volume)
     vol._uri = uri
+    vol._ctx = ctx  # the radi context: a tiledb.Ctx given at creation is not pickled
     vol._init_handle(ctx)
     vol._shape = tuple(shape)
     vol._stored = np.dtype(stored)

@@ -165,7 +165,7 @@ def test_fork_child_context_is_its_own(data):
     if pid == 0:
         try:
             ok = (radi._lib._ctx is None and not parent_ctx.live and np.array_equal(vol[:, :, 5], ref)
-                  and radi._lib.context().live and vol._ctx.live)
+                  and radi._lib.context().live and vol._rctx.live)
             os.write(w, b"1" if ok else b"0")
         except BaseException as e:  # noqa: BLE001
             os.write(w, repr(e).encode()[:200])
