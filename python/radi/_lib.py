@@ -95,6 +95,10 @@ _PROTOTYPES = {
                                     C.POINTER(ReadStats)]),
     "radi_meta_get": (C.c_int, [_p, C.c_char_p, C.POINTER(C.c_int), C.POINTER(C.c_uint32),
                                 C.POINTER(_p)]),
+    "radi_meta_count": (C.c_uint64, [_p]),
+    "radi_meta_at": (C.c_int, [_p, C.c_uint64, C.POINTER(C.c_char_p), C.POINTER(C.c_int),
+                               C.POINTER(C.c_uint32), C.POINTER(_p)]),
+    "radi_datatype_size": (C.c_size_t, [C.c_int]),
     "radi_consolidate": (C.c_int, [_p, C.c_char_p, C.c_int]),
     "radi_vacuum": (C.c_int, [_p, C.c_char_p, C.c_int]),
     # datasets (include/radi/radiobject.h) and the group calls they need

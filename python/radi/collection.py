@@ -493,6 +493,33 @@ class VolumeCollection:
             self._index = Index.build(self._obs_ids)
         return self._index
 
+    # radiobject 0.1.1's internal names, kept for code that calls them (radi/_private_api.py).
+    @property
+    def _metadata(self) -> dict:
+        """The collection group's metadata as a dict (n_volumes, name, x/y/z_dim when
+        uniform), as 0.1.1's; a view gives its whole collection's."""
+        from ._private_api import group_metadata
+
+        return group_metadata(self._ds.ctx, self._ds.collection_uri(self._name))
+
+    @classmethod
+    def _create(cls, uri, shape=None, obs_schema=None, n_volumes: int = 0, name: str | None = None,
+                ctx=None) -> "VolumeCollection":
+        """0.1.1's internal constructor of an empty stand-alone collection, kept for code
+        that calls it: radi._private_api.create_collection."""
+        from ._private_api import create_collection
+
+        return create_collection(cls, uri, shape, obs_schema, n_volumes, name, ctx)
+
+    @classmethod
+    def _from_volumes(cls, uri, volumes, obs_data=None, name: str | None = None,
+                      ctx=None) -> "VolumeCollection":
+        """0.1.1's internal constructor of a stand-alone collection from [(obs_id,
+        Volume)], kept for code that calls it: radi._private_api.collection_from_volumes."""
+        from ._private_api import collection_from_volumes
+
+        return collection_from_volumes(cls, uri, volumes, obs_data, name, ctx)
+
     def copy(self) -> "VolumeCollection":
         """An equal VolumeCollection object (a view stays a view of the same volumes),
         sharing the open dataset; nothing is written (materialize writes)."""

@@ -203,6 +203,31 @@ class RadiObject:
         rows = self._ds.obs_meta().read(index={"obs_subject_id": [str(obs_subject_id)]})
         return rows if obs_subject_id in set(self.obs_subject_ids) else rows.iloc[0:0]
 
+    # radiobject 0.1.1's internal names, kept for code that calls them (radi/_private_api.py).
+    @property
+    def _metadata(self) -> dict:
+        """The dataset group's metadata as a dict (subject_count, n_collections), as
+        0.1.1's; a view gives its dataset's."""
+        from ._private_api import group_metadata
+
+        return group_metadata(self._ds.ctx, self._ds.uri)
+
+    @classmethod
+    def _create(cls, uri, obs_meta_schema=None, n_subjects: int = 0, ctx=None) -> "RadiObject":
+        """0.1.1's internal constructor of an empty dataset, kept for code that calls it:
+        radi._private_api.create_radi_object."""
+        from ._private_api import create_radi_object
+
+        return create_radi_object(cls, uri, obs_meta_schema, n_subjects, ctx)
+
+    @classmethod
+    def _from_volume_collections(cls, uri, collections, obs_meta=None, ctx=None) -> "RadiObject":
+        """0.1.1's internal constructor of a dataset from {name: VolumeCollection}, kept
+        for code that calls it: radi._private_api.radi_object_from_volume_collections."""
+        from ._private_api import radi_object_from_volume_collections
+
+        return radi_object_from_volume_collections(cls, uri, collections, obs_meta, ctx)
+
     def copy(self) -> "RadiObject":
         """An equal RadiObject object (a view stays a view of the same subjects and
         collections), sharing the open dataset; nothing is written (materialize writes)."""
@@ -595,6 +620,14 @@ def _import(ds: _Dataset, frame, copies) -> None:
             del keep
     finally:
         ds.refresh()
+
+
+def _copy_volume_collection(src, dst_uri, name=None, ctx=None) -> None:
+    """0.1.1's internal collection copy, kept for code that calls it:
+    radi._private_api.copy_volume_collection (materialize, returning None)."""
+    from ._private_api import copy_volume_collection
+
+    copy_volume_collection(src, dst_uri, name, ctx)
 
 
 def _restore_radi_object(ds, subjects, collections) -> RadiObject:

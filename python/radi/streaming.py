@@ -157,8 +157,10 @@ class _StagedCollection:
                              f"{f'; missing {missing}' if missing else ''}"
                              f"{f'; unknown {unknown}' if unknown else ''}")
 
-    def write(self, data, obs_id: str, obs_subject_id: str, attrs: dict) -> None:
-        from .volume import Volume
+    def write(self, data, obs_id: str, obs_subject_id: str, attrs: dict, meta=()) -> None:
+        """meta: more volume metadata, [(key, datatype code, count, bytes)] as
+        volume._meta_items gives them (a copy's source keys; obs_id is this write's)."""
+        from .volume import Volume, _meta_put_items, _text_item
 
         arr = np.asarray(data)
         if self.shape is not None and tuple(arr.shape[:3]) != self.shape:
@@ -177,7 +179,8 @@ class _StagedCollection:
         vol = Volume.from_numpy(_join(self.uri, "volumes", str(len(self.rows))), arr, ctx=self.ctx)
         try:
             # The volume names its obs row: the copy that finishes the write places it by it.
-            _put_str(L, L.radi_array_meta(L.radi_volume_array(vol._handle())), "obs_id", obs_id)
+            items = [m for m in meta if m[0] != "obs_id"] + [_text_item("obs_id", obs_id)]
+            _meta_put_items(L.radi_array_meta(L.radi_volume_array(vol._handle())), items)
         finally:
             vol.close()
         self.rows.append((obs_subject_id, obs_id, dict(attrs)))
@@ -204,6 +207,11 @@ class _StagedCollection:
         _lib.check(L.radi_group_open(self.ctx.handle, _lib.encode_uri(self.uri), C.byref(g)))
         try:
             _put_str(L, L.radi_group_meta(g), "name", self.name)
+            if self.shape is not None:
+                # The declared shape, kept by the publishing copy when no volume shows it.
+                for key, n in zip(("x_dim", "y_dim", "z_dim"), self.shape):
+                    _lib.check(L.radi_meta_put(L.radi_group_meta(g), key.encode(), _lib.INT64, 1,
+                                               C.byref(C.c_int64(n))))
         finally:
             L.radi_group_close(g)
         _add_members(L, self.ctx, self.uri, ["volumes", "obs"])

@@ -49,6 +49,59 @@ def _meta_string(array_handle, key: str):
     return C.string_at(v, n.value).decode("utf-8", "replace") if n.value else ""
 
 
+def _meta_items(meta) -> list:
+    """Every key of a radi_meta (an array's or a group's) as (key, datatype code, count,
+    value bytes), in key order: what a copy writes back as it is."""
+    L = _lib.lib()
+    key, t, n, v = C.c_char_p(), C.c_int(), C.c_uint32(), C.c_void_p()
+    out = []
+    for i in range(L.radi_meta_count(meta)):
+        _lib.check(L.radi_meta_at(meta, i, C.byref(key), C.byref(t), C.byref(n), C.byref(v)))
+        size = n.value * (1 if t.value in _TEXT else L.radi_datatype_size(t.value))
+        out.append((key.value.decode("utf-8", "replace"), t.value, n.value,
+                    C.string_at(v, size) if size else b""))
+    return out
+
+
+_TEXT = (_lib.STRING_UTF8, _lib.STRING_ASCII, _lib.CHAR)
+
+
+def _meta_put_items(meta, items) -> None:
+    """Writes [(key, datatype code, count, value bytes)] as ONE metadata file (as an
+    ingest writes a volume's keys): _meta_items' form, or text as (key, STRING_UTF8,
+    len, utf-8 bytes)."""
+    from ._capi import MetaItem
+
+    keep = [(k.encode(), t, n, C.create_string_buffer(raw, max(len(raw), 1))) for k, t, n, raw in items]
+    if not keep:
+        return
+    arr = (MetaItem * len(keep))(*[MetaItem(k, t, n, C.cast(b, C.c_void_p)) for k, t, n, b in keep])
+    _lib.check(_lib.lib().radi_meta_put_many(meta, len(keep), arr))
+
+
+def _text_item(key: str, value: str) -> tuple:
+    b = value.encode("utf-8")
+    return (key, _lib.STRING_UTF8, len(b), b)
+
+
+def _meta_value(code: int, count: int, raw: bytes):
+    """One metadata value as TileDB-Py's `arr.meta[key]` gives it: str for text, bytes for
+    blobs, a Python number for one numeric value, a tuple of them for several."""
+    if code in _TEXT:
+        return raw.decode("utf-8", "replace")
+    dt = _NP_DTYPES.get(code)
+    if dt is None:  # BLOB, ANY: the bytes as stored
+        return raw
+    vals = np.frombuffer(raw, dtype=dt).tolist()
+    return vals[0] if count == 1 else tuple(vals)
+
+
+def _meta_dict(meta) -> dict:
+    """All metadata of a radi_meta as a dict, values as _meta_value gives them (0.1.1's
+    `dict(arr.meta)` / `dict(group.meta)`)."""
+    return {k: _meta_value(t, n, raw) for k, t, n, raw in _meta_items(meta)}
+
+
 class OrientationInfo(_Record):
     """A volume's anatomical orientation, from its NIfTI/DICOM header (0.1.1's fields):
     axcodes e.g. ('R', 'A', 'S'), the 4x4 voxel-to-world affine (numpy float64),
@@ -316,6 +369,15 @@ class Volume(Handle):
             return _meta_string(_lib.lib().radi_volume_array(h), key)
 
     @property
+    def _metadata(self) -> dict:
+        """Every array metadata key with its value, as 0.1.1's `Volume._metadata` (its
+        internal name, kept for code that reads it): `dict(arr.meta)` of TileDB-Py, so
+        strings are str, one number a Python number. Read anew on each access (0.1.1
+        caches it): set_obs_id shows at once."""
+        with self.use() as h:
+            return _meta_dict(_lib.lib().radi_array_meta(_lib.lib().radi_volume_array(h)))
+
+    @property
     def obs_id(self):
         """The obs_id this volume holds in its collection (metadata `obs_id`), or None."""
         return self._meta("obs_id")
@@ -336,13 +398,7 @@ class Volume(Handle):
         a = C.c_void_p()
         _lib.check(L.radi_array_open(ctx.handle, _lib.encode_uri(self._uri), 0, 0, C.byref(a)))
         try:
-            from ._capi import MetaItem
-
-            keep = [(k.encode(), v.encode("utf-8")) for k, v in items.items()]
-            arr = (MetaItem * len(keep))(*[MetaItem(k, _lib.STRING_UTF8, len(v), C.cast(C.c_char_p(v), C.c_void_p))
-                                           for k, v in keep])
-            # One metadata file for all keys (as an ingest writes them).
-            _lib.check(L.radi_meta_put_many(L.radi_array_meta(a), len(keep), arr))
+            _meta_put_items(L.radi_array_meta(a), [_text_item(k, v) for k, v in items.items()])
         finally:
             L.radi_array_close(a)
         stale = None

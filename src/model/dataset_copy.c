@@ -213,6 +213,23 @@ static radi_status vol_copy_task(void *arg, size_t i, unsigned worker)
     return s;
 }
 
+/* The x/y/z_dim a collection's group declares: *has 1 and dims[0..2] set when all three
+ * are there, else *has 0. */
+static radi_status declared_dims(const radi_dataset *ds, const char *cname, int64_t *dims, int *has)
+{
+    char *uri = rdi_ds_coll_uri(ds, cname, NULL);
+    if (!uri) return RADI_E_NOMEM;
+    radi_group *g = NULL;
+    radi_status s = radi_group_open(ds->ctx, uri, &g);
+    free(uri);
+    if (s != RADI_OK) return s;
+    const radi_meta *m = radi_group_meta(g);
+    *has = rdi_meta_get_i64(m, "x_dim", &dims[0]) && rdi_meta_get_i64(m, "y_dim", &dims[1]) &&
+           rdi_meta_get_i64(m, "z_dim", &dims[2]);
+    radi_group_close(g);
+    return RADI_OK;
+}
+
 /* Writes collection ci (the picked rows) as a collection group at dst named `name`.
  * *nkept gets the number of volumes. standalone_root: dst is a new root the caller
  * holds (rdi_new_root_begin). move: the volumes are moved, not copied. */
@@ -257,14 +274,17 @@ static radi_status copy_collection_to(radi_dataset *ds, size_t ci, const picks *
     if (s == RADI_OK) s = radi_group_add_members(g, n, (const char *const *)names, 1, (const char *const *)names);
     radi_group_close(g);
     g = NULL;
-    /* Group metadata as 0.1.1 writes it: x/y/z_dim only when every volume agrees. */
+    /* Group metadata as 0.1.1 writes it: x/y/z_dim only when every volume agrees. A copy
+     * without volumes keeps the dims its source declares (an empty collection created
+     * with a shape, or an empty view of a uniform one), so appends still check them. */
     int uniform = n > 0;
     for (size_t i = 1; i < n; i++) uniform &= memcmp(shapes[i], shapes[0], sizeof shapes[0]) == 0;
+    int64_t dims[4] = {(int64_t)n, uniform ? (int64_t)shapes[0][0] : 0, uniform ? (int64_t)shapes[0][1] : 0,
+                       uniform ? (int64_t)shapes[0][2] : 0};
+    if (s == RADI_OK && n == 0) s = declared_dims(ds, cname, &dims[1], &uniform);
     if (s == RADI_OK) s = radi_group_open(ds->ctx, dst, &g);
     if (s == RADI_OK) {
         radi_meta *m = radi_group_meta(g);
-        int64_t dims[4] = {(int64_t)n, uniform ? (int64_t)shapes[0][0] : 0, uniform ? (int64_t)shapes[0][1] : 0,
-                           uniform ? (int64_t)shapes[0][2] : 0};
         radi_meta_item items[5] = {{"n_volumes", RADI_INT64, 1, &dims[0]},
                                    {"name", RADI_STRING_UTF8, (uint32_t)strlen(name), name},
                                    {"x_dim", RADI_INT64, 1, &dims[1]},

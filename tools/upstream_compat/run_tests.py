@@ -7,9 +7,9 @@ radi), and lists the tests that pass on 0.1.1 but not on radi. By hand, not in C
 The suite is copied from --upstream at run time into --work (never into the repository),
 without its ML package (test/ml: radi.ml has its own issue) and with tests named *dicom*
 deselected (DICOM has its own issue; 0.1.1's DICOM dataset is not synthesized, so its
-fixtures skip anyway). For radi, radi_fixtures.py is appended to the copied conftest.py:
-it replaces the fixtures that call 0.1.1's private constructors with ones built on radi's
-public API. The synthetic datasets come from gen_data.py via compat_imports.py.
+fixtures skip anyway). For radi, radi_fixtures.py is appended to the copied conftest.py
+(unless --upstream-fixtures): it replaces the fixtures that call 0.1.1's private
+constructors with ones built on radi's public API. The synthetic datasets come from gen_data.py via compat_imports.py.
 """
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ DESELECT = "not dicom"
 
 
 def _tag(a, impl: str) -> str:
-    return "radi_stub" if impl == "radi" and a.stub_missing else impl
+    if impl != "radi":
+        return impl
+    return "radi" + ("_stub" if a.stub_missing else "") + ("_upfix" if a.upstream_fixtures else "")
 
 
 def run_impl(a, impl: str) -> None:
@@ -39,13 +41,13 @@ def run_impl(a, impl: str) -> None:
         shutil.rmtree(ws)
     ws.mkdir(parents=True)
     shutil.copytree(a.upstream / "test", ws / "test", ignore=shutil.ignore_patterns("ml", "__pycache__"))
-    if impl == "radi":
+    if impl == "radi" and not a.upstream_fixtures:
         with open(ws / "test" / "conftest.py", "a", encoding="utf-8") as f:
             f.write("\n\n" + (HERE / "radi_fixtures.py").read_text(encoding="utf-8"))
     (ws / "tmp").mkdir()
     env = dict(os.environ, RADI_COMPAT_IMPL=impl, RADI_COMPAT_DATA=str(a.data.resolve()),
                RADI_COMPAT_WS=str(ws), TMPDIR=str(ws / "tmp"), MPLBACKEND="Agg",
-               RADI_COMPAT_STUB="1" if tag == "radi_stub" else "0")
+               RADI_COMPAT_STUB="1" if a.stub_missing and impl == "radi" else "0")
     env["PYTHONPATH"] = os.pathsep.join([str(HERE)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     k = DESELECT if not a.k else f"({DESELECT}) and ({a.k})"
     xml = a.out / f"tests_{tag}.xml"
@@ -155,7 +157,8 @@ def compare(a) -> None:
             key += " (module not importable)"
         groups[(g, key)].append((t, _unwrap(msg)))
     lines = ["# radiobject 0.1.1's test suite on 0.1.1 and on radi (radiobject aliased to radi"
-             + (", names radi lacks stubbed" if tag == "radi_stub" else "") + ")", "",
+             + (", names radi lacks stubbed" if a.stub_missing else "")
+             + (", 0.1.1's own fixtures" if a.upstream_fixtures else "") + ")", "",
              f"tests collected: {sum(not t.startswith('::') for t in ref)} (0.1.1), "
              f"{sum(not t.startswith('::') for t in got)} (radi; {len(coll_err)} modules not "
              f"importable); ML package and *dicom* tests excluded",
@@ -196,6 +199,10 @@ def main() -> int:
                     help="radi run: names radi lacks import as stubs that fail when used, so a "
                          "test module with one missing import still runs its other tests "
                          "(files tagged radi_stub)")
+    ap.add_argument("--upstream-fixtures", action="store_true",
+                    help="radi run: keep 0.1.1's conftest.py as it is (its fixtures call "
+                         "_from_volumes / _from_volume_collections, which radi provides) instead "
+                         "of appending radi_fixtures.py (files tagged radi_upfix)")
     ap.add_argument("--data", type=Path, default=Path("/tmp/upstream-compat-data-tests"))
     ap.add_argument("--shape", default="96,96,60", help="BraTS-like image shape if --data is generated")
     ap.add_argument("--work", type=Path, default=Path("/tmp/upstream-compat-tests"))
