@@ -414,9 +414,10 @@ class RadiObjectConfig(_Record):
     def to_tiledb_ctx(self, include_s3_credentials: bool = False):
         """A new TileDB-Py `tiledb.Ctx` of to_tiledb_config() (0.1.1's method). radi's
         ctx= arguments take it too, converted back to the same settings."""
-        import tiledb  # to_tiledb_config has just checked it is there
+        cfg = self.to_tiledb_config(include_s3_credentials)  # the clear ImportError first
+        import tiledb
 
-        return tiledb.Ctx(self.to_tiledb_config(include_s3_credentials))
+        return tiledb.Ctx(cfg)
 
 
 def _read_from_io(io) -> ReadConfig:

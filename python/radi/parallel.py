@@ -3,7 +3,7 @@
 radi's bulk operations run their own C thread pool; these are for user code that wants
 0.1.1's helper: map_on_threads runs a Python function over items on threads, keeping
 the order. create_worker_ctx makes a new context per call, as 0.1.1 (radi's contexts are
-also safe to share between threads); it is a tiledb.Ctx only when given one.
+also safe to share between threads).
 """
 from __future__ import annotations
 
@@ -41,18 +41,13 @@ class WriteResult:
 
 
 def create_worker_ctx(base_ctx=None):
-    """A new context for one worker thread with base_ctx's settings, as 0.1.1 gives each
-    worker its own. Given a tiledb.Ctx, a new tiledb.Ctx of its config (0.1.1's result,
-    usable with TileDB-Py and with every radi ctx=); otherwise (None: the current
-    configuration's, a radi context, a tiledb.Config) a new radi context, where 0.1.1
-    returns a tiledb.Ctx: radi does not import TileDB-Py (docs/differences-ctx.md).
-    radi's contexts are also safe to share between threads, so passing one context to
-    every worker works as well."""
+    """A new context for one worker thread, with base_ctx's settings (a radi context, a
+    tiledb.Ctx or Config; None: the current configuration's), as 0.1.1 gives each worker
+    its own. It is a radi context, not a tiledb.Ctx (as radi.ctx.ctx(); see
+    docs/differences-ctx.md); radi's contexts are also safe to share between threads,
+    so passing one context to every worker works as well."""
     from . import _lib
-    from .ctx import _tiledb_kind
 
-    if _tiledb_kind(base_ctx) == "Ctx":
-        return type(base_ctx)(base_ctx.config())
     return _lib.Context(_lib.as_radi_ctx(base_ctx).key)
 
 
