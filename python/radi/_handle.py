@@ -4,7 +4,8 @@ What it gives every handle:
 
 - Lazy opening: a handle may be created closed-but-openable (unpickled, or inherited
   through fork()) and opens on first use, with a live context for the options it was
-  made with (_lib.context_for).
+  made with (_lib.context_for). That radi context is `_rctx`; `_ctx` is left to
+  subclasses (Volume keeps the caller's ctx argument there, as 0.1.1 does).
 - Fork: a handle records the pid it was opened in; in a fork()ed child (the pid in _lib
   changes, os.register_at_fork) the first use drops the parent's handle (freeing the
   child's copy of its memory only, radi.h "Fork") and reopens a new one.
