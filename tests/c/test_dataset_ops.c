@@ -361,8 +361,30 @@ static void test_materialize_empty(void **state)
     radi_dataset *ds = NULL, *c = NULL;
     OK(radi_dataset_open(f->ctx, src, &ds));
     OK(radi_dataset_add_collection(ds, "X"));
+    /* A declared shape (0.1.1's _create(shape=...)): copies without volumes keep it. */
+    char xu[200];
+    snprintf(xu, sizeof xu, "%s/collections/X", src);
+    radi_group *g = NULL;
+    OK(radi_group_open(f->ctx, xu, &g));
+    OK(rdi_meta_put_i64(radi_group_meta(g), "x_dim", 7));
+    OK(rdi_meta_put_i64(radi_group_meta(g), "y_dim", 8));
+    OK(rdi_meta_put_i64(radi_group_meta(g), "z_dim", 9));
+    radi_group_close(g);
     OK(radi_dataset_materialize(ds, dst, NULL));
     OK(radi_dataset_copy_collection(ds, "X", NULL, coll, NULL));
+    const char *copies[2] = {coll, NULL};
+    char dx[200];
+    snprintf(dx, sizeof dx, "%s/collections/X", dst);
+    copies[1] = dx;
+    for (int i = 0; i < 2; i++) {
+        int64_t d[3] = {0, 0, 0};
+        OK(radi_group_open(f->ctx, copies[i], &g));
+        assert_true(rdi_meta_get_i64(radi_group_meta(g), "x_dim", &d[0]) &&
+                    rdi_meta_get_i64(radi_group_meta(g), "y_dim", &d[1]) &&
+                    rdi_meta_get_i64(radi_group_meta(g), "z_dim", &d[2]));
+        radi_group_close(g);
+        assert_true(d[0] == 7 && d[1] == 8 && d[2] == 9);
+    }
     OK(radi_dataset_open(f->ctx, dst, &c));
     assert_int_equal(radi_dataset_subject_count(c), 0);
     assert_int_equal(radi_dataset_collection_count(c), 1);
