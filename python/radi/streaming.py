@@ -114,11 +114,6 @@ def _add_members(L, ctx, group_uri: str, names) -> None:
         L.radi_group_close(g)
 
 
-def _put_str(L, meta, key: str, value: str) -> None:
-    b = value.encode()
-    _lib.check(L.radi_meta_put(meta, key.encode(), _lib.STRING_UTF8, len(b), b))
-
-
 def _column(pd, values, dtype):
     """One obs column: cast to the schema's dtype (strings stay Python str)."""
     if dtype is None:
@@ -191,6 +186,7 @@ class _StagedCollection:
     def seal(self) -> None:
         """Writes obs and the group members: the staged collection is then complete."""
         from .dataframe import Dataframe, _pd
+        from .volume import _meta_put_items, _text_item
 
         pd = _pd()
         frame = pd.DataFrame({"obs_subject_id": pd.Series([r[0] for r in self.rows], dtype=object),
@@ -206,12 +202,12 @@ class _StagedCollection:
         g = C.c_void_p()
         _lib.check(L.radi_group_open(self.ctx.handle, _lib.encode_uri(self.uri), C.byref(g)))
         try:
-            _put_str(L, L.radi_group_meta(g), "name", self.name)
+            items = [_text_item("name", self.name)]
             if self.shape is not None:
                 # The declared shape, kept by the publishing copy when no volume shows it.
-                for key, n in zip(("x_dim", "y_dim", "z_dim"), self.shape):
-                    _lib.check(L.radi_meta_put(L.radi_group_meta(g), key.encode(), _lib.INT64, 1,
-                                               C.byref(C.c_int64(n))))
+                items += [(k, _lib.INT64, 1, np.int64(n).tobytes()) for k, n in zip(("x_dim", "y_dim", "z_dim"),
+                                                                                    self.shape)]
+            _meta_put_items(L.radi_group_meta(g), items)
         finally:
             L.radi_group_close(g)
         _add_members(L, self.ctx, self.uri, ["volumes", "obs"])
