@@ -547,10 +547,10 @@ radi_status rdi_journal_parse(radi_ctx *ctx, const char *root, const uint8_t *te
                 memcpy(num, tok[2], tl[2]);
                 cnt = strtoull(num, &endp, 10);
             }
-            if (!a || !*a || (!rel_ok(a) && strcmp(a, ".")) || !endp || *endp || num[0] < '0' || num[0] > '9' ||
+            if (!a || (*a && !rel_ok(a)) || !endp || *endp || num[0] < '0' || num[0] > '9' ||
                 cnt > (unsigned long long)n) {
                 st = bad(j->uri, r.lineno, "bad keep line");
-            } else if ((st = add_keep(j, "", a)) == RADI_OK) {
+            } else if ((st = add_keep(j, "", *a ? a : NULL)) == RADI_OK) { /* "" (".") is the root itself */
                 keep_dir *k = &j->keeps[j->nkeeps - 1];
                 k->listed = 1;
                 for (unsigned long long c = 0; c < cnt && st == RADI_OK; c++) {
