@@ -378,6 +378,11 @@ static radi_status rollback(rdi_journal *j)
         for (size_t i = 0; i < j->nkeeps && s == RADI_OK; i++) {
             /* The keep directory's parent: its path up to the last '/' ("" for the root). */
             const char *rel = j->keeps[i].rel, *slash = strrchr(rel, '/');
+            /* A directory kept whole (rdi_journal_keep_dir; not a TileDB "__" one) holds
+             * the temporaries of the objects added to it. */
+            const char *base = slash ? slash + 1 : rel;
+            if (strcmp(rel, ".") && strncmp(base, "__", 2)) s = clean_temps(j, rel);
+            if (s != RADI_OK) break;
             if (!slash) continue; /* the root, done above */
             char *parent = rdi_strndup(rel, (size_t)(slash - rel));
             s = parent ? clean_temps(j, parent) : RADI_E_NOMEM;
