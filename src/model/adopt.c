@@ -121,7 +121,8 @@ static radi_status open_adopted(radi_ctx *ctx, const char *root, const char *nam
     radi_dataset_kind k = RADI_DATASET_NONE;
     radi_status s = radi_dataset_kind_of(ctx, u, &k);
     if (s == RADI_OK && k != RADI_DATASET_COLLECTION)
-        s = rdi_error(RADI_E_INVALID, "%s: cannot adopt it: not a collection (a group with members obs and volumes)", u);
+        s = rdi_error(RADI_E_INVALID, "%s: cannot adopt it: not a collection (a group with members obs and "
+                      "volumes)", u);
     radi_dataset *c = NULL;
     if (s == RADI_OK) s = radi_collection_open(ctx, u, &c);
     if (s == RADI_OK && (c->collections.n != 1 || strcmp(c->collections.items[0], name)))
