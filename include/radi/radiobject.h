@@ -362,6 +362,52 @@ RADI_API radi_status radi_dataset_consolidate(radi_dataset *ds, radi_consolidati
 RADI_API radi_status radi_dataset_vacuum(radi_dataset *ds, radi_consolidation_mode mode,
                                          radi_progress_fn progress, void *user);
 
+/* A collection copied into the dataset radi_dataset_create_adopting makes: src's
+ * collection `collection` (its volumes selected by sel; NULL = all, sel's collections
+ * list ignored) as the new collection `name` (NULL = the same name), copied as
+ * radi_dataset_import_collection copies. All borrowed for the call. */
+typedef struct radi_collection_copy {
+    radi_dataset *src;          /* an open dataset or stand-alone collection */
+    const char *collection;
+    const radi_selection *sel;
+    const char *name;
+} radi_collection_copy;
+
+/* obs_meta of radi_dataset_create_adopting, all borrowed for the call. schema: as
+ * radi_dataset_create_with_obs_meta's (NULL: no user columns). rows: every field of the
+ * schema as radi_array_write_sparse takes them, one row per subject at least covering
+ * every subject of the collections (RADI_E_INVALID otherwise); with 0 rows, one row
+ * (subject, subject) per subject, which a schema with user columns refuses. */
+typedef struct radi_obs_meta_rows {
+    const radi_schema *schema;
+    uint32_t nbuffers;
+    const radi_sparse_buffer *buffers;
+    uint64_t rows;
+} radi_obs_meta_rows;
+
+/* Creates a dataset at uri around stand-alone collections already at
+ * <uri>/collections/<adopt[i]> (radiobject 0.1.1's from_collections "in place"): they
+ * become its collections as they are, not copied and not changed (byte for byte), and
+ * the n_copies copies are written beside them as radi_dataset_import_collection writes
+ * them; obs_meta gets its rows (obs_meta NULL: no user columns, derived rows);
+ * subject_count and n_collections are written. n_adopt >= 1; names as
+ * radi_dataset_add_collection's, all different.
+ * Refused before anything is written: RADI_E_NOT_FOUND when an adopted collection is
+ * not there; RADI_E_EXISTS when uri holds anything but `collections` (a group, as
+ * TileDB's Group.create makes it, or a plain directory, which becomes a group) or
+ * `collections` anything but the adopted collections (its group members too);
+ * RADI_E_INVALID for an adopted collection that is not a valid stand-alone collection
+ * (radi_collection_open and radi_dataset_validate; an interrupted write in it included)
+ * or whose `name` is not the one it is adopted as, and for obs_ids repeated across the
+ * collections. All-or-nothing under the writer lock <uri>/__radi_lock and the intent
+ * journal (docs/dataset.md §8.6, op "adopt"): on failure, or after a kill and
+ * radi_dataset_repair (or the next writer), uri holds exactly what it held before, the
+ * adopted collections byte for byte; the roll-back never removes them. */
+RADI_API radi_status radi_dataset_create_adopting(radi_ctx *ctx, const char *uri, size_t n_adopt,
+                                                  const char *const *adopt, size_t n_copies,
+                                                  const radi_collection_copy *copies,
+                                                  const radi_obs_meta_rows *obs_meta);
+
 #ifdef __cplusplus
 }
 #endif

@@ -236,8 +236,18 @@ class Dataframe:
             self._load_schema(a.h)
 
     def _load_schema(self, array_h):
+        self._load_schema_of(_lib.lib().radi_array_schema(array_h))
+        for key in (_META_ATTRS, _META_INDEX):
+            text = _read_meta_string(array_h, key)
+            if text:
+                try:
+                    self._pandas_dtypes.update(json.loads(text))
+                except ValueError:
+                    pass  # not TileDB-Py's metadata: plain dtypes
+
+    def _load_schema_of(self, sch):
+        """The fields of a C schema handle (an open array's, or one not yet written)."""
         L = _lib.lib()
-        sch = L.radi_array_schema(array_h)
         info = _lib.SchemaInfo()
         _lib.check(L.radi_schema_get_info(sch, C.byref(info)))
         if info.type != _lib.SPARSE:
@@ -260,13 +270,6 @@ class Dataframe:
         self._allows_dups = bool(info.allows_dups)
         self._capacity = int(info.capacity)
         self._pandas_dtypes = {}
-        for key in (_META_ATTRS, _META_INDEX):
-            text = _read_meta_string(array_h, key)
-            if text:
-                try:
-                    self._pandas_dtypes.update(json.loads(text))
-                except ValueError:
-                    pass  # not TileDB-Py's metadata: plain dtypes
 
     # -------------------------------------------------------------- properties --
     @property

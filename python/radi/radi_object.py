@@ -546,9 +546,14 @@ class RadiObject:
         file (voxels, tiling, compression, affine and NIfTI keys exactly; 0.1.1 keeps only
         voxels and obs_id). obs_meta: a DataFrame as in from_niftis, covering every
         subject of the collections; default: one row (subject, subject) per subject, as
-        0.1.1 derives it. A collection may already be at {uri}/collections/{name} (0.1.1
-        documents linking it in place but fails); radi refuses anything already at uri.
-        All-or-nothing: on failure nothing is left at uri."""
+        0.1.1 derives it. A collection already at {uri}/collections/{name} (a stand-alone
+        collection, e.g. materialized there; `collections` a TileDB group or a plain
+        directory) is linked in place as 0.1.1 links it: adopted as it is, not copied,
+        left byte for byte (radi_dataset_create_adopting); uri may then hold nothing
+        else, each such collection must be valid and named {name}, and the other
+        collections are copied beside it in the same operation. All-or-nothing: on
+        failure nothing is left at uri (with collections in place: uri holds exactly
+        what it held before)."""
         if not collections:
             raise ValueError("At least one collection is required")
         ctx = _lib.as_radi_ctx(ctx)
@@ -564,8 +569,51 @@ class RadiObject:
             from .dataframe import _pd
 
             obs_meta = _pd().DataFrame({"obs_subject_id": subjects, "obs_id": subjects})
+        in_place = [name for name, vc in srcs.items() if _at_own_place(uri, name, vc)]
+        if in_place:
+            return cls._adopt(uri, ctx, in_place, srcs, obs_meta)
         return cls._create_and_ingest(uri, ctx, [], [], False, obs_meta, False,
                                       copies=list(srcs.items()))
+
+    @classmethod
+    def _adopt(cls, uri, ctx, in_place, srcs, obs_meta) -> "RadiObject":
+        """from_collections around the collections in_place (at {uri}/collections/{name}):
+        one C call adopts them, copies the others and writes obs_meta, all-or-nothing."""
+        import contextlib
+
+        from .dataframe import Dataframe, _Cells
+
+        uri_s = os.fspath(uri)
+        L = _adopt_lib()
+        sch, frame = _obs_meta_schema(obs_meta)
+        try:
+            missing = sorted({s for vc in srcs.values() for s in vc.obs_subject_ids} - set(frame["obs_subject_id"]))
+            if missing:
+                raise ValueError(f"obs_subject_ids in collections not found in obs_meta: {missing[:5]}")
+            # obs_meta's fields as the schema about to be written declares them.
+            fields = Dataframe.__new__(Dataframe)
+            fields._uri = f"{uri_s}/obs_meta"
+            fields._load_schema_of(sch)
+            cells = _Cells(fields._uri, fields._dims + fields._attrs, frame)
+            rows = _ObsMetaRows(sch, cells.nbufs, C.cast(cells.bufs, C.POINTER(_lib.SparseBuffer)), cells.n)
+            copies = [(name, vc) for name, vc in srcs.items() if name not in in_place]
+            keep = []
+            arr = (_CollectionCopy * max(len(copies), 1))()
+            for k, (name, vc) in enumerate(copies):
+                sel, kept = _lib.selection(obs_ids=list(vc.obs_ids) if vc.is_view else None)
+                cname, nname = vc.name.encode(), name.encode()
+                keep += [sel, kept, cname, nname]
+                arr[k] = _CollectionCopy(vc._ds.h, cname, C.pointer(sel), nname)
+            names = (C.c_char_p * len(in_place))(*[n.encode() for n in in_place])
+            with contextlib.ExitStack() as held:
+                for _name, vc in copies:
+                    held.enter_context(vc._ds.lock)
+                _lib.check(L.radi_dataset_create_adopting(ctx.handle, _lib.encode_uri(uri_s), len(in_place),
+                                                          names, len(copies), arr, C.byref(rows)))
+            del keep
+        finally:
+            L.radi_schema_free(sch)
+        return cls(_ds=_Dataset(uri_s, ctx))
 
     @classmethod
     def _create_and_ingest(cls, uri, ctx, plan, dplan, validate_alignment, obs_meta, progress,
@@ -604,6 +652,48 @@ class RadiObject:
                 shutil.rmtree(uri_s, ignore_errors=True)
             raise
         return cls(_ds=ds)
+
+
+class _CollectionCopy(C.Structure):
+    _fields_ = [("src", C.c_void_p), ("collection", C.c_char_p), ("sel", C.POINTER(_lib.Selection)),
+                ("name", C.c_char_p)]
+
+
+class _ObsMetaRows(C.Structure):
+    _fields_ = [("schema", C.c_void_p), ("nbuffers", C.c_uint32), ("buffers", C.POINTER(_lib.SparseBuffer)),
+                ("rows", C.c_uint64)]
+
+
+def _adopt_lib():
+    """The library with radi_dataset_create_adopting's prototype set."""
+    L = _lib.lib()
+    fn = L.radi_dataset_create_adopting
+    fn.restype = C.c_int
+    fn.argtypes = [C.c_void_p, C.c_char_p, C.c_size_t, C.POINTER(C.c_char_p), C.c_size_t,
+                   C.POINTER(_CollectionCopy), C.POINTER(_ObsMetaRows)]
+    return L
+
+
+def _at_own_place(uri, name, vc) -> bool:
+    """Whether vc is the stand-alone collection stored at {uri}/collections/{name} (0.1.1
+    compares URI strings; local paths compare resolved here). A view of it is refused:
+    adopting would bring every volume, and it cannot be copied onto itself."""
+    if not vc._ds.standalone:
+        return False
+    want = f"{os.fspath(uri).rstrip('/')}/collections/{name}"
+
+    def norm(u):
+        u = os.fspath(u).rstrip("/")
+        if u.startswith("file://"):
+            u = u[len("file://"):]
+        return u if "://" in u else os.path.realpath(u)
+
+    if norm(vc._ds.uri) != norm(want):
+        return False
+    if vc.is_view:
+        raise ValueError(f"collection '{name}': a view of the collection at {want} cannot be linked in place "
+                         "(materialize it elsewhere first)")
+    return True
 
 
 def _import(ds: _Dataset, frame, copies) -> None:

@@ -100,6 +100,15 @@ radi_status rdi_ds_register_collection(radi_dataset *ds, const char *name);
 radi_status rdi_ds_journal_new_collection(radi_dataset *ds, const char *name, const char *op,
                                           struct rdi_journal **jr);
 
+/* dataset_copy.c: radi_dataset_import_collection's checks and writes inside a journal
+ * the caller holds (its lock too), without an undo of their own: the caller's journal
+ * rolls them back. The subjects (not distinct) of what an import of the same
+ * arguments copies are pushed to *out. */
+radi_status rdi_ds_import_journaled(radi_dataset *ds, radi_dataset *src, const char *collection,
+                                    const radi_selection *sel, const char *name);
+radi_status rdi_ds_copy_subjects(radi_dataset *src, const char *collection, const radi_selection *sel,
+                                 rdi_strlist *out);
+
 /* sources.c: sorts n discovered sources - structs of `size` bytes that begin with
  * `const char *path, *subject_id`, as radi_nifti_source and radi_dicom_source do - by
  * subject id, then path, and refuses two that give the same subject (RADI_E_INVALID

@@ -420,13 +420,12 @@ radi_status radi_dataset_move(radi_dataset *ds, const char *dst_uri)
     return dataset_to(ds, dst_uri, NULL, 1);
 }
 
-/* Adds a copy of src's collection to ds (locked): the copy under a journal, then the
- * root counts, then the registration (the change that makes it visible). */
-static radi_status import_locked(radi_dataset *ds, radi_dataset *src, size_t ci, const picks *p, const char *name)
+/* What an import checks before it writes: a new name, and an obs_meta row here for
+ * every subject of the copy (validate's foreign key). */
+static radi_status import_check(radi_dataset *ds, radi_dataset *src, size_t ci, const picks *p, const char *name)
 {
     RDI_TRY(rdi_ds_load(ds));
     RDI_TRY(rdi_ds_check_new_collection(ds, name));
-    /* Every subject of the copy needs its obs_meta row here (validate's foreign key). */
     const coll_cache *c = &src->cache[ci];
     for (uint64_t r = 0; r < c->n; r++) {
         const radi_volume_entry *e = &c->entries[r];
@@ -436,14 +435,29 @@ static radi_status import_locked(radi_dataset *ds, radi_dataset *src, size_t ci,
             return rdi_error(RADI_E_INVALID, "%s: subject '%s' of collection '%s' (%s) has no obs_meta row here; "
                              "write its row first", ds->uri, e->obs_subject_id, src->collections.items[ci], src->uri);
     }
+    return RADI_OK;
+}
+
+/* The writes of an import, inside the caller's journal: the copy, then the root counts,
+ * then the registration (the change that makes it visible). *u records the counts. */
+static radi_status import_write(radi_dataset *ds, radi_dataset *src, size_t ci, const picks *p, const char *name,
+                                const char *cu, meta_undo *u)
+{
+    RDI_TRY(copy_collection_to(src, ci, p, cu, name, NULL, 0, 0));
+    RDI_TRY(rdi_ds_update_root_counts(ds, (int64_t)ds->collections.n + 1, u));
+    return rdi_ds_register_collection(ds, name);
+}
+
+/* Adds a copy of src's collection to ds (locked), under its own journal. */
+static radi_status import_locked(radi_dataset *ds, radi_dataset *src, size_t ci, const picks *p, const char *name)
+{
+    RDI_TRY(import_check(ds, src, ci, p, name));
     rdi_journal *jr = NULL;
     char *cu = rdi_ds_coll_uri(ds, name, NULL);
     radi_status s = cu ? rdi_ds_journal_new_collection(ds, name, "import_collection", &jr) : RADI_E_NOMEM;
     if (s == RADI_OK) {
         meta_undo u = {0};
-        s = copy_collection_to(src, ci, p, cu, name, NULL, 0, 0);
-        if (s == RADI_OK) s = rdi_ds_update_root_counts(ds, (int64_t)ds->collections.n + 1, &u);
-        if (s == RADI_OK) s = rdi_ds_register_collection(ds, name);
+        s = import_write(ds, src, ci, p, name, cu, &u);
         if (s != RADI_OK) {
             rdi_ds_undo_meta(ds, name, 1, &u);
             rdi_ds_undo(ds->ctx, cu, s);
@@ -455,21 +469,64 @@ static radi_status import_locked(radi_dataset *ds, radi_dataset *src, size_t ci,
     return s != RADI_OK ? s : l;
 }
 
+/* src's collection, loaded, and the selection normalized: what every import starts from. */
+static radi_status import_source(radi_dataset *src, const char *collection, const radi_selection *sel, size_t *ci,
+                                 picks *p)
+{
+    RDI_TRY(rdi_ds_load(src));
+    int64_t i = rdi_ds_coll_index(src, collection);
+    if (i < 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s'", src->uri, collection);
+    RDI_TRY(rdi_ds_load_collection(src, (size_t)i));
+    *ci = (size_t)i;
+    return picks_make(src, sel, p);
+}
+
+radi_status rdi_ds_import_journaled(radi_dataset *ds, radi_dataset *src, const char *collection,
+                                    const radi_selection *sel, const char *name)
+{
+    size_t ci;
+    picks p;
+    RDI_TRY(import_source(src, collection, sel, &ci, &p));
+    if (!name) name = collection;
+    radi_status s = import_check(ds, src, ci, &p, name);
+    char *cu = s == RADI_OK ? rdi_ds_coll_uri(ds, name, NULL) : NULL;
+    if (s == RADI_OK && !cu) s = RADI_E_NOMEM;
+    meta_undo u = {0};
+    if (s == RADI_OK) s = import_write(ds, src, ci, &p, name, cu, &u);
+    free(cu);
+    picks_free(&p);
+    return s == RADI_OK ? rdi_ds_load(ds) : s;
+}
+
+radi_status rdi_ds_copy_subjects(radi_dataset *src, const char *collection, const radi_selection *sel,
+                                 rdi_strlist *out)
+{
+    size_t ci;
+    picks p;
+    RDI_TRY(import_source(src, collection, sel, &ci, &p));
+    const coll_cache *c = &src->cache[ci];
+    radi_status s = RADI_OK;
+    for (uint64_t r = 0; r < c->n && s == RADI_OK; r++) {
+        const radi_volume_entry *e = &c->entries[r];
+        if (wanted(&p.subjects, p.all_subjects, e->obs_subject_id) && wanted(&p.obs_ids, p.all_obs_ids, e->obs_id))
+            s = rdi_strlist_push(out, e->obs_subject_id);
+    }
+    picks_free(&p);
+    return s;
+}
+
 radi_status radi_dataset_import_collection(radi_dataset *ds, radi_dataset *src, const char *collection,
                                            const radi_selection *sel, const char *name)
 {
     if (!ds || !src || !collection) return rdi_error(RADI_E_INVALID, "radi_dataset_import_collection: NULL argument");
     if (ds == src) return rdi_error(RADI_E_INVALID, "%s: import from the dataset itself", ds->uri);
     RDI_TRY(rdi_ds_refuse_standalone(ds, "importing a collection"));
-    RDI_TRY(rdi_ds_load(src));
-    int64_t ci = rdi_ds_coll_index(src, collection);
-    if (ci < 0) return rdi_error(RADI_E_NOT_FOUND, "%s: no collection '%s'", src->uri, collection);
-    RDI_TRY(rdi_ds_load_collection(src, (size_t)ci));
+    size_t ci;
     picks p;
-    RDI_TRY(picks_make(src, sel, &p));
+    RDI_TRY(import_source(src, collection, sel, &ci, &p));
     rdi_lock_hold hold;
     radi_status s = rdi_ds_lock(ds, &hold);
-    if (s == RADI_OK) s = rdi_ds_unlock(&hold, import_locked(ds, src, (size_t)ci, &p, name ? name : collection));
+    if (s == RADI_OK) s = rdi_ds_unlock(&hold, import_locked(ds, src, ci, &p, name ? name : collection));
     picks_free(&p);
     return s;
 }

@@ -105,6 +105,9 @@ radi_status rdi_ingest_make_items(radi_dataset *ds, coll_job *c, const rdi_inges
  * the ingest adds (sorted, distinct). */
 radi_status rdi_ingest_check_all(radi_dataset *ds, coll_job *jobs, size_t nc, const radi_ingest_options *opt,
                                  rdi_strlist *news);
+/* The subjects `news` need obs_meta rows: the caller's rows in opt must cover them;
+ * without rows, obs_meta must have no user columns (rows (sid, sid) are generated). */
+radi_status rdi_ingest_check_obs_meta_rows(radi_dataset *ds, const radi_ingest_options *opt, const rdi_strlist *news);
 /* obs_meta rows: the caller's, or (sid, sid) for the subjects not yet in the dataset. */
 radi_status rdi_ingest_write_obs_meta(radi_dataset *ds, const radi_ingest_options *opt, const rdi_strlist *news,
                                       char **frag);

@@ -60,7 +60,7 @@ static radi_status given_subjects(const radi_ingest_options *opt, rdi_strlist *o
 
 /* New subjects need obs_meta rows: the caller's (which must cover them), or generated
  * ones, which only an obs_meta without user columns can take. */
-static radi_status check_obs_meta_rows(radi_dataset *ds, const radi_ingest_options *opt, const rdi_strlist *news)
+radi_status rdi_ingest_check_obs_meta_rows(radi_dataset *ds, const radi_ingest_options *opt, const rdi_strlist *news)
 {
     if (opt->obs_meta_rows) {
         rdi_strlist have = RDI_STRLIST_INIT;
@@ -450,6 +450,6 @@ radi_status rdi_ingest_check_all(radi_dataset *ds, coll_job *jobs, size_t nc, co
         news->items[w++] = news->items[i];
     }
     news->n = w;
-    if (s == RADI_OK && news->n) s = check_obs_meta_rows(ds, opt, news);
+    if (s == RADI_OK && news->n) s = rdi_ingest_check_obs_meta_rows(ds, opt, news);
     return s;
 }

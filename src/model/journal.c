@@ -115,7 +115,8 @@ static radi_status add_keep(rdi_journal *j, const char *path, const char *child)
         j->keeps = k;
         j->capkeeps = cap;
     }
-    char *r = *rel ? rdi_path_join(rel, child) : rdi_strdup(child);
+    /* No child: the directory itself ("." for the root). */
+    char *r = !child ? rdi_strdup(*rel ? rel : ".") : *rel ? rdi_path_join(rel, child) : rdi_strdup(child);
     if (!r) return RADI_E_NOMEM;
     j->keeps[j->nkeeps++] = (keep_dir){r, {0}, 0};
     return RADI_OK;
@@ -128,6 +129,8 @@ radi_status rdi_journal_keep_array(rdi_journal *j, const char *rel)
     for (size_t i = 0; i < 4; i++) RDI_TRY(add_keep(j, rel, dirs[i]));
     return RADI_OK;
 }
+
+radi_status rdi_journal_keep_dir(rdi_journal *j, const char *rel) { return add_keep(j, rel, NULL); }
 
 radi_status rdi_journal_keep_group(rdi_journal *j, const char *rel)
 {
@@ -312,6 +315,10 @@ static radi_status clean_keep(rdi_journal *j, const keep_dir *k)
     radi_status s = rdi_vfs_ls(j->ctx->vfs, u, &l);
     for (size_t e = 0; e < l.n && s == RADI_OK; e++) {
         if (rdi_strlist_has_sorted(&k->names, l.items[e].name, strlen(l.items[e].name))) continue;
+        /* The root kept whole: its lock stays and its journal goes last (rollback). */
+        if (!strcmp(k->rel, ".") && (!strcmp(l.items[e].name, RDI_DS_JOURNAL_NAME) ||
+                                     !strcmp(l.items[e].name, "__radi_lock")))
+            continue;
         char *p = rdi_path_join(u, l.items[e].name);
         if (!p) s = RADI_E_NOMEM;
         else if (l.items[e].is_dir) s = rdi_vfs_remove_dir(j->ctx->vfs, p);
@@ -371,6 +378,11 @@ static radi_status rollback(rdi_journal *j)
         for (size_t i = 0; i < j->nkeeps && s == RADI_OK; i++) {
             /* The keep directory's parent: its path up to the last '/' ("" for the root). */
             const char *rel = j->keeps[i].rel, *slash = strrchr(rel, '/');
+            /* A directory kept whole (rdi_journal_keep_dir; not a TileDB "__" one) holds
+             * the temporaries of the objects added to it. */
+            const char *base = slash ? slash + 1 : rel;
+            if (strcmp(rel, ".") && strncmp(base, "__", 2)) s = clean_temps(j, rel);
+            if (s != RADI_OK) break;
             if (!slash) continue; /* the root, done above */
             char *parent = rdi_strndup(rel, (size_t)(slash - rel));
             s = parent ? clean_temps(j, parent) : RADI_E_NOMEM;
@@ -540,10 +552,10 @@ radi_status rdi_journal_parse(radi_ctx *ctx, const char *root, const uint8_t *te
                 memcpy(num, tok[2], tl[2]);
                 cnt = strtoull(num, &endp, 10);
             }
-            if (!a || !*a || !rel_ok(a) || !endp || *endp || num[0] < '0' || num[0] > '9' ||
+            if (!a || (*a && !rel_ok(a)) || !endp || *endp || num[0] < '0' || num[0] > '9' ||
                 cnt > (unsigned long long)n) {
                 st = bad(j->uri, r.lineno, "bad keep line");
-            } else if ((st = add_keep(j, "", a)) == RADI_OK) {
+            } else if ((st = add_keep(j, "", *a ? a : NULL)) == RADI_OK) { /* "" (".") is the root itself */
                 keep_dir *k = &j->keeps[j->nkeeps - 1];
                 k->listed = 1;
                 for (unsigned long long c = 0; c < cnt && st == RADI_OK; c++) {
@@ -640,7 +652,7 @@ int rdi_journal_paths_confined(const rdi_journal *j)
     for (size_t i = 0; i < j->news.n; i++)
         if (*j->news.items[i] && !rel_ok(j->news.items[i])) return 0;
     for (size_t i = 0; i < j->nkeeps; i++) {
-        if (!rel_ok(j->keeps[i].rel)) return 0;
+        if (!rel_ok(j->keeps[i].rel) && strcmp(j->keeps[i].rel, ".")) return 0;
         for (size_t k = 0; k < j->keeps[i].names.n; k++)
             if (!*j->keeps[i].names.items[k] || strchr(j->keeps[i].names.items[k], '/')) return 0;
     }

@@ -40,6 +40,9 @@ radi_status rdi_journal_begin(radi_ctx *ctx, const char *root, const char *op, r
 radi_status rdi_journal_new(rdi_journal *j, const char *rel);
 radi_status rdi_journal_keep_array(rdi_journal *j, const char *rel);
 radi_status rdi_journal_keep_group(rdi_journal *j, const char *rel);
+/* keep for one directory itself (the root: "" or "."; its lock and journal are never
+ * cleaned): an operation that adds objects to a directory it does not own whole. */
+radi_status rdi_journal_keep_dir(rdi_journal *j, const char *rel);
 /* Lists the keep directories (in parallel on remote storage) and writes the journal
  * durably. After this, the operation may change the dataset. */
 radi_status rdi_journal_open(rdi_journal *j);

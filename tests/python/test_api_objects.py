@@ -350,9 +350,10 @@ def test_from_collections(pair, files, tmp_path):
     assert not os.path.lexists(tmp_path / "fx")
     with pytest.raises(ValueError, match="At least one collection"):
         radi.RadiObject.from_collections(str(tmp_path / "fy"), {})
-    # 0.1.1 documents linking a collection already at <uri>/collections/<name> but fails
-    # (D11); radi refuses anything already at the URI, and leaves it as it was.
+    # A collection already at <uri>/collections/<name> is linked in place
+    # (test_from_collections_inplace.py); anything else at the URI is refused, left as it was.
     vc = r.FLAIR.materialize(str(tmp_path / "fz" / "collections" / "FLAIR"))
+    (tmp_path / "fz" / "other").mkdir()
     with pytest.raises(FileExistsError):
         radi.RadiObject.from_collections(str(tmp_path / "fz"), {"FLAIR": vc})
     assert len(radi.VolumeCollection(str(tmp_path / "fz" / "collections" / "FLAIR"))) == 3
