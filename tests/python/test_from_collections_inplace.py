@@ -140,3 +140,30 @@ def test_refusals_leave_every_file(sources, tmp_path):
     with pytest.raises(RadiInvalidError, match="named 'mask'"):
         radi.RadiObject.from_collections(str(uri), {"FLAIR": fl, "T1w": other})
     assert _tree(uri) == before
+
+
+def test_in_place_on_s3(s3root, tmp_path):
+    """The same adoption on S3 (moto): a collection put at {uri}/collections/{name} by
+    radi's own copy is registered, not copied (its objects are exactly as they were: no
+    object added, removed or resized), the other one is copied; nothing of the write is
+    left beside them."""
+    from pathlib import Path
+
+    images = _images(tmp_path)
+    up = {m: [(s3root.put(p, f"src/{Path(p).name}"), sid) for p, sid in rows] for m, rows in images.items()}
+    src = radi.RadiObject.from_niftis(s3root.uri("src_ds"), images=up)
+    uri = s3root.uri("ds")
+    radi.radi_object._copy_volume_collection(src.collection("FLAIR"), f"{uri}/collections/FLAIR", name="FLAIR")
+    before = s3root.files("ds/collections/FLAIR")
+    ro = radi.RadiObject.from_collections(uri, {"FLAIR": radi.VolumeCollection(f"{uri}/collections/FLAIR"),
+                                                "T1w": src.collection("T1w")})
+    assert sorted(ro.collection_names) == ["FLAIR", "T1w"] and list(ro.obs_subject_ids) == list(SUBJECTS)
+    after = s3root.files("ds/collections/FLAIR")
+    assert after == before                          # the adopted collection's objects, untouched
+    for m in ("FLAIR", "T1w"):
+        for oid in ro.collection(m).obs_ids:
+            np.testing.assert_array_equal(ro.collection(m).loc[oid].to_numpy(), src.collection(m).loc[oid].to_numpy())
+    ro.validate()
+    left = s3root.files("ds")
+    assert not [k for k in left if "__radi_journal" in k or ".radi-tmp" in k], sorted(left)
+    assert radi.repair(uri) is None
