@@ -180,16 +180,7 @@ static radi_status write_frame(radi_ctx *ctx, const char *root, size_t n, const 
     radi_group_close(g);
     g = NULL;
     if (s == RADI_OK) s = rdi_group_create_over(ctx, root);
-    if (s == RADI_OK) s = radi_group_open(ctx, root, &g);
-    if (s == RADI_OK) {
-        int64_t counts[2] = {0, (int64_t)n};
-        radi_meta_item items[2] = {{"subject_count", RADI_INT64, 1, &counts[0]},
-                                   {"n_collections", RADI_INT64, 1, &counts[1]}};
-        s = radi_meta_put_many(radi_group_meta(g), 2, items);
-    }
-    const char *members[2] = {"obs_meta", "collections"};
-    if (s == RADI_OK) s = radi_group_add_members(g, 2, members, 1, members);
-    radi_group_close(g);
+    if (s == RADI_OK) s = rdi_ds_write_root(ctx, root, 0, (int64_t)n);
     radi_schema_free(sc);
     free(add);
     free(om);

@@ -169,7 +169,6 @@ radi_status radi_dataset_create_with_obs_meta(radi_ctx *ctx, const char *uri, co
     const char *root = nr.root;
     char *om = rdi_path_join(root, "obs_meta"), *cl = rdi_path_join(root, "collections");
     radi_schema *sc = NULL;
-    radi_group *g = NULL;
     /* The root's marker comes after its members exist, so 0.1.1 never opens a dataset
      * without them. */
     radi_status s = om && cl ? RADI_OK : RADI_E_NOMEM;
@@ -177,12 +176,7 @@ radi_status radi_dataset_create_with_obs_meta(radi_ctx *ctx, const char *uri, co
     if (s == RADI_OK) s = radi_array_create(ctx, om, obs_meta ? obs_meta : sc);
     if (s == RADI_OK) s = radi_group_create(ctx, cl);
     if (s == RADI_OK) s = rdi_group_create_over(ctx, root);
-    if (s == RADI_OK) s = radi_group_open(ctx, root, &g);
-    if (s == RADI_OK) s = rdi_meta_put_i64(radi_group_meta(g), "subject_count", 0);
-    if (s == RADI_OK) s = rdi_meta_put_i64(radi_group_meta(g), "n_collections", 0);
-    const char *members[2] = {"obs_meta", "collections"};
-    if (s == RADI_OK) s = radi_group_add_members(g, 2, members, 1, members);
-    radi_group_close(g);
+    if (s == RADI_OK) s = rdi_ds_write_root(ctx, root, 0, 0);
     radi_schema_free(sc);
     free(om);
     free(cl);

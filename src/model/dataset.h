@@ -76,6 +76,11 @@ radi_status rdi_meta_put_i64(radi_meta *m, const char *key, int64_t v);
 int rdi_meta_get_i64(const radi_meta *m, const char *key, int64_t *v);
 char *rdi_meta_get_str(const radi_meta *m, const char *key); /* malloc'd; NULL if absent */
 
+/* The root group's part of a new dataset, once the group and its members exist:
+ * subject_count and n_collections as 0.1.1 keeps them (one metadata write), then the
+ * members obs_meta and collections (relative, named). Dataset creation, copies
+ * (materialize, from_collections) and adoption all end with it. */
+radi_status rdi_ds_write_root(radi_ctx *ctx, const char *root, int64_t subject_count, int64_t n_collections);
 /* Collection names: 1..255 of [A-Za-z0-9_.-], not starting with '.'. */
 int rdi_ds_name_ok(const char *s);
 /* A sparse dataframe schema with the two ASCII key dimensions and the given attributes. */

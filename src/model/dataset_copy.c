@@ -392,16 +392,7 @@ static radi_status dataset_to(radi_dataset *ds, const char *dst_uri, const radi_
     g = NULL;
     /* subject_count as 0.1.1 keeps it: the distinct subjects of obs_meta. */
     if (s == RADI_OK) nsub = p.all_subjects ? ds->subjects.n : p.subjects.n;
-    if (s == RADI_OK) s = radi_group_open(ds->ctx, dst, &g);
-    if (s == RADI_OK) {
-        int64_t counts[2] = {(int64_t)nsub, (int64_t)names.n};
-        radi_meta_item items[2] = {{"subject_count", RADI_INT64, 1, &counts[0]},
-                                   {"n_collections", RADI_INT64, 1, &counts[1]}};
-        s = radi_meta_put_many(radi_group_meta(g), 2, items);
-    }
-    const char *members[2] = {"obs_meta", "collections"};
-    if (s == RADI_OK) s = radi_group_add_members(g, 2, members, 1, members);
-    radi_group_close(g);
+    if (s == RADI_OK) s = rdi_ds_write_root(ds->ctx, dst, (int64_t)nsub, (int64_t)names.n);
     rdi_strlist_free(&names);
     picks_free(&p);
     free(src_om);

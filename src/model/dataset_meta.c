@@ -128,3 +128,19 @@ radi_status rdi_ds_undo(radi_ctx *ctx, const char *uri, radi_status st)
     free(why);
     return st;
 }
+
+radi_status rdi_ds_write_root(radi_ctx *ctx, const char *root, int64_t subject_count, int64_t n_collections)
+{
+    radi_group *g = NULL;
+    radi_status s = radi_group_open(ctx, root, &g);
+    if (s == RADI_OK) {
+        int64_t counts[2] = {subject_count, n_collections};
+        radi_meta_item items[2] = {{"subject_count", RADI_INT64, 1, &counts[0]},
+                                   {"n_collections", RADI_INT64, 1, &counts[1]}};
+        s = radi_meta_put_many(radi_group_meta(g), 2, items);
+    }
+    const char *members[2] = {"obs_meta", "collections"};
+    if (s == RADI_OK) s = radi_group_add_members(g, 2, members, 1, members);
+    radi_group_close(g);
+    return s;
+}
