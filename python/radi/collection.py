@@ -699,7 +699,7 @@ def _standalone(uri, ctx, plan, dplan, cname: str, validate_dimensions: bool, pr
     object (docs/dataset.md §8.7) held under its lock while it lives, so that `radi
     repair` or another writer beside uri removes it only once its writer is dead."""
     from .radi_object import RadiObject
-    from .streaming import _lib_with_groups, _Staging
+    from .streaming import _move_collection_out, _Staging
 
     dst = os.fspath(uri)
     ctx = _lib.as_radi_ctx(ctx)
@@ -707,13 +707,7 @@ def _standalone(uri, ctx, plan, dplan, cname: str, validate_dimensions: bool, pr
     try:
         ro = RadiObject._create_and_ingest(held.uri, ctx, plan, dplan, bool(validate_dimensions), None, progress,
                                            keep_patient_id, reorient=reorient)
-        ds = ro._ds
-        try:
-            with ds.lock:
-                _lib.check(_lib_with_groups().radi_dataset_move_collection(ds.h, cname.encode(), _lib.encode_uri(dst),
-                                                                       cname.encode()))
-        finally:
-            ds.close()
+        _move_collection_out(ro._ds, cname, dst)
     finally:
         held.end()
     return VolumeCollection(dst, ctx=ctx)

@@ -88,6 +88,18 @@ class _Staging:
             pass
 
 
+def _move_collection_out(ds, name: str, dst: str) -> None:
+    """Publishes collection `name` of the staged dataset or collection handle ds at dst
+    as a stand-alone collection (radi_dataset_move_collection: renamed, not rewritten),
+    under ds's lock; closes ds, whose volumes may be gone whatever the outcome."""
+    try:
+        with ds.lock:
+            _lib.check(_lib_with_groups().radi_dataset_move_collection(ds.h, name.encode(), _lib.encode_uri(dst),
+                                                                       name.encode()))
+    finally:
+        ds.close()
+
+
 def _refuse_existing(ctx, uri: str) -> None:
     t = C.c_int()
     _lib.check(_lib.lib().radi_object_type_of(ctx.handle, _lib.encode_uri(uri), C.byref(t)))
@@ -307,13 +319,7 @@ class StreamingWriter:
         from .collection import _Dataset
 
         self._stage.seal()
-        ds = _Dataset(self._staging, self._stage.ctx, standalone=True)
-        try:
-            with ds.lock:
-                _lib.check(_lib_with_groups().radi_dataset_move_collection(
-                    ds.h, self._stage.name.encode(), _lib.encode_uri(self.uri), self._stage.name.encode()))
-        finally:
-            ds.close()
+        _move_collection_out(_Dataset(self._staging, self._stage.ctx, standalone=True), self._stage.name, self.uri)
 
 
 class _CollectionStreamingWriter(StreamingWriter):
