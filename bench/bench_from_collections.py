@@ -21,21 +21,13 @@ compare ratios taken in one run only.
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+from benchutil import REPO, demo_flair, seconds
 
 
 def main():
@@ -52,11 +44,7 @@ def main():
     import radi
 
     work = Path(a.dir or tempfile.mkdtemp(prefix="radi-fromcoll-"))
-    nii = work / "nii"
-    if not nii.exists():
-        subprocess.run([sys.executable, str(REPO / "scripts" / "make_demo_niftis.py"), str(nii),
-                        "--subjects", str(a.subjects)], check=True, capture_output=True)
-    files = sorted((str(p), p.name.split("_")[0]) for p in nii.glob("*_FLAIR.nii.gz"))
+    files = demo_flair(work, a.subjects)
     mods = {"radi": radi, "0.1.1": radiobject}
     sources = {}
     for side, mod in mods.items():
@@ -71,7 +59,7 @@ def main():
             tiledb.Group.create(str(uri / "collections"))
             shutil.copytree(sources[side], uri / "collections" / "FLAIR")
             vc = mod.VolumeCollection(str(uri / "collections" / "FLAIR"))
-            times[("in place", side)].append(timed(lambda: mod.RadiObject.from_collections(str(uri), {"FLAIR": vc})))
+            times[("in place", side)].append(seconds(lambda: mod.RadiObject.from_collections(str(uri), {"FLAIR": vc})))
             if side == "radi" and r == 0:
                 back = radi.RadiObject(str(uri)).FLAIR
                 for p, sid in files:
@@ -80,7 +68,7 @@ def main():
             uri = work / f"copy_{side}"
             shutil.rmtree(uri, ignore_errors=True)
             src = mod.VolumeCollection(str(sources[side]))
-            times[("copy", side)].append(timed(lambda: mod.RadiObject.from_collections(str(uri), {"FLAIR": src})))
+            times[("copy", side)].append(seconds(lambda: mod.RadiObject.from_collections(str(uri), {"FLAIR": src})))
             shutil.rmtree(uri, ignore_errors=True)
     print(f"from_collections, {len(files)} FLAIR volumes 240x240x155 int16; median of {a.runs} runs, wall seconds")
     print(f"{'case':10s} {'radi':>8s} {'0.1.1':>8s} {'0.1.1/radi':>10s}")

@@ -13,8 +13,8 @@ copied fresh for every run), then the same files are appended with
   dataset (the stand-alone path is the same code, locked and journaled at the collection).
 
 Also the creation, `VolumeCollection.from_niftis(uri, niftis=...)`, which radi does as an
-ingest into a temporary dataset and a copy of the collection out of it, next to
-`RadiObject.from_niftis` of the same files (the copy's cost) and 0.1.1's.
+ingest into a staging dataset and a move of the collection out of it, next to
+`RadiObject.from_niftis` of the same files (the move's cost) and 0.1.1's.
 
 Median of --runs, interleaved; wall time. After every radi append each appended volume is
 checked against nibabel's reading of its file. Not a test: the machine is shared and
@@ -23,24 +23,15 @@ noisy; compare ratios taken in one run only.
     .venv/bin/python bench/bench_standalone_append.py [--subjects 6] [--runs 3] [--dir DIR]
 """
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+from benchutil import REPO, demo_flair, seconds
 
 
 def main():
@@ -56,11 +47,7 @@ def main():
     import radi
 
     work = Path(a.dir or tempfile.mkdtemp(prefix="radi-sa-append-"))
-    nii = work / "nii"
-    if not nii.exists():
-        subprocess.run([sys.executable, str(REPO / "scripts" / "make_demo_niftis.py"), str(nii),
-                        "--subjects", str(a.subjects)], check=True, capture_output=True)
-    files = sorted((str(p), p.name.split("_")[0]) for p in nii.glob("*_FLAIR.nii.gz"))
+    files = demo_flair(work, a.subjects)
     half = len(files) // 2
     cases = {"tail": (files[:half], files[half:]), "renumber": (files[0::2], files[1::2])}
     mods = {"radi": radi, "0.1.1": radiobject}
@@ -84,7 +71,7 @@ def main():
                     vc = radi.RadiObject(str(uri)).FLAIR
                 else:
                     vc = mods[side].VolumeCollection(str(uri))
-                times[side].append(timed(lambda: vc.append(niftis=more)))
+                times[side].append(seconds(lambda: vc.append(niftis=more)))
                 if side != "0.1.1" and r == 0:
                     back = radi.VolumeCollection(str(uri)) if side == "radi" else radi.RadiObject(str(uri)).FLAIR
                     for p, sid in more:
@@ -93,16 +80,16 @@ def main():
                 shutil.rmtree(uri, ignore_errors=True)
         med = {k: statistics.median(v) for k, v in times.items()}
         rows.append((f"append {len(more)} to {len(base)} ({case})", med))
-    # Creation: radi's temporary dataset + copy, against a dataset ingest and 0.1.1.
+    # Creation: radi's staging dataset + move, against a dataset ingest and 0.1.1.
     times = {"radi": [], "0.1.1": [], "dataset": []}
     for _ in range(a.runs):
         for side in times:
             uri = work / f"create_{side}"
             shutil.rmtree(uri, ignore_errors=True)
             if side == "dataset":
-                times[side].append(timed(lambda: radi.RadiObject.from_niftis(str(uri), images={"FLAIR": files})))
+                times[side].append(seconds(lambda: radi.RadiObject.from_niftis(str(uri), images={"FLAIR": files})))
             else:
-                times[side].append(timed(lambda: mods[side].VolumeCollection.from_niftis(
+                times[side].append(seconds(lambda: mods[side].VolumeCollection.from_niftis(
                     str(uri), niftis=files, name="FLAIR")))
             shutil.rmtree(uri, ignore_errors=True)
     rows.append((f"VolumeCollection.from_niftis of {len(files)}", {k: statistics.median(v) for k, v in times.items()}))
