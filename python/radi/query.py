@@ -112,16 +112,32 @@ def _obs_keys(df, expr=None) -> list:
     return sorted(keys, key=lambda k: (k[0].encode(), k[1].encode()))
 
 
-class Query:
-    """A lazy query over a RadiObject (or a view of one): RadiObject.lazy()."""
+class _Steps:
+    """The immutable chain of steps both lazy queries build: each call returns a new
+    query of the same class with one more step (resolved later, in order)."""
 
     def __init__(self, source, _steps=(), _transform=None):
         self._source = source
         self._steps = tuple(_steps)
         self._transform = _transform
 
-    def _then(self, *step) -> "Query":
-        return Query(self._source, self._steps + (step,), self._transform)
+    def _then(self, *step):
+        return type(self)(self._source, self._steps + (step,), self._transform)
+
+    def _mapped(self, fn):
+        return type(self)(self._source, self._steps, _compose(self._transform, fn))
+
+    def head(self, n: int = 5):
+        """The first n (of subjects for a Query, of volumes for a CollectionQuery)."""
+        return self._then("iloc", slice(0, max(int(n), 0)))
+
+    def tail(self, n: int = 5):
+        """The last n."""
+        return self._then("tail", int(n))
+
+
+class Query(_Steps):
+    """A lazy query over a RadiObject (or a view of one): RadiObject.lazy()."""
 
     # ------------------------------------------------------------ subjects --
     def filter(self, expr: str) -> "Query":
@@ -139,12 +155,6 @@ class Query:
     def loc(self, key) -> "Query":
         """Subjects by obs_subject_id (str or list), as filter_subjects."""
         return self.filter_subjects(key)
-
-    def head(self, n: int = 5) -> "Query":
-        return self._then("iloc", slice(0, max(int(n), 0)))
-
-    def tail(self, n: int = 5) -> "Query":
-        return self._then("tail", int(n))
 
     def sample(self, n: int = 5, seed=None) -> "Query":
         """n of the query's subjects drawn at random (seeded: numpy default_rng(seed))."""
@@ -171,7 +181,7 @@ class Query:
     def map(self, fn) -> "Query":
         """Applies fn (ndarray -> ndarray, any shape) to each volume when the query is
         materialized (and in iter_batches); maps compose in order."""
-        return Query(self._source, self._steps, _compose(self._transform, fn))
+        return self._mapped(fn)
 
     # ------------------------------------------------------------- resolve --
     def _resolve(self):
@@ -326,16 +336,8 @@ def _stream(obs_df, ids, read, open_writer) -> None:
             w.write_volume(read(o), o, str(row["obs_subject_id"]), **attrs)
 
 
-class CollectionQuery:
+class CollectionQuery(_Steps):
     """A lazy query over a VolumeCollection (or a view): VolumeCollection.lazy() / .map()."""
-
-    def __init__(self, source, _steps=(), _transform=None):
-        self._source = source
-        self._steps = tuple(_steps)
-        self._transform = _transform
-
-    def _then(self, *step) -> "CollectionQuery":
-        return CollectionQuery(self._source, self._steps + (step,), self._transform)
 
     def filter(self, expr: str) -> "CollectionQuery":
         """Volumes whose obs row matches expr."""
@@ -353,19 +355,13 @@ class CollectionQuery:
         """Volumes by obs_id (str or list; ids not in the query are ignored)."""
         return self._then("ids", frozenset(_ids(key)))
 
-    def head(self, n: int = 5) -> "CollectionQuery":
-        return self._then("iloc", slice(0, max(int(n), 0)))
-
-    def tail(self, n: int = 5) -> "CollectionQuery":
-        return self._then("tail", int(n))
-
     def sample(self, n: int = 5, seed=None) -> "CollectionQuery":
         return self._then("sample", int(n), seed)
 
     def map(self, fn) -> "CollectionQuery":
         """Applies fn (ndarray -> ndarray) to each volume in materialize and
         to_numpy_stack; maps compose in order."""
-        return CollectionQuery(self._source, self._steps, _compose(self._transform, fn))
+        return self._mapped(fn)
 
     def _resolve(self):
         """The selected view of the source collection (no volume is read)."""
