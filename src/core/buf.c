@@ -15,35 +15,18 @@
  * pages cost a VM as much as the copy that fills them (perf: a third of a DICOM
  * ingest's CPU with uncompressed tiles). */
 #define HUGE_MIN ((size_t)4 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
 
 void rdi_mem_advise_huge(void *p, size_t n)
 {
 #ifdef MADV_HUGEPAGE
     if (!p || n < HUGE_MIN) return;
-    /* The whole huge pages inside [p, p + n): madvise wants a page-aligned start. */
-    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-    uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_PAGE - 1);
-    if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE); /* advice only: errors change nothing */
+    /* The pages [p, p + n) touches, whole: advice on part of a mapping splits it, and a
+     * split mapping can no longer grow with mremap (see rdi_buf_reserve). */
+    uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095, e = ((uintptr_t)p + n + 4095) & ~(uintptr_t)4095;
+    (void)madvise((void *)a, e - a, MADV_HUGEPAGE); /* advice only: errors change nothing */
 #else
     (void)p;
     (void)n;
-#endif
-}
-
-/* The advice for a malloc'd block: it must cover the block's whole mapping. glibc serves
- * large blocks from their own mapping and grows them with mremap, which fails on a
- * mapping split in two by advice on part of it - and glibc then copies the block whole
- * into a new mapping at every growth. Its mapping is [page of p, p + usable size). */
-static void advise_block(void *p, size_t cap)
-{
-#if defined(MADV_HUGEPAGE) && defined(__GLIBC__)
-    if (!p || cap < HUGE_MIN) return;
-    uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
-    (void)madvise((void *)a, (uintptr_t)p + malloc_usable_size(p) - a, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)cap;
 #endif
 }
 
@@ -65,7 +48,12 @@ radi_status rdi_buf_reserve(rdi_buf *b, size_t extra)
     if (!p) return rdi_nomem();
     b->data = p;
     b->cap = cap;
-    advise_block(p, cap);
+#ifdef __GLIBC__
+    /* glibc serves a large block from a mapping of its own, [page of p, p + usable
+     * size), and grows it with mremap: the advice covers that mapping whole, or every
+     * later growth would copy the block into a new mapping. */
+    if (cap >= HUGE_MIN) rdi_mem_advise_huge(p, malloc_usable_size(p));
+#endif
     return RADI_OK;
 }
 

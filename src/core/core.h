@@ -73,9 +73,10 @@ typedef struct rdi_buf {
 } rdi_buf;
 
 #define RDI_BUF_INIT {NULL, 0, 0}
-/* Asks the kernel to back [p, p + n) with transparent huge pages when n is large (4 MiB
- * or more): for big buffers filled whole, whose 4 KiB first-touch faults are costly.
- * Advice only; rdi_buf_reserve applies it to every buffer that large. */
+/* Asks the kernel to back the pages of [p, p + n) with transparent huge pages when n is
+ * large (4 MiB or more): for big buffers filled whole, whose 4 KiB first-touch faults are
+ * costly. Give it a whole mapping (or a whole malloc block's). Advice only;
+ * rdi_buf_reserve applies it to every buffer that large. */
 void rdi_mem_advise_huge(void *p, size_t n);
 void rdi_buf_free(rdi_buf *b);
 radi_status rdi_buf_reserve(rdi_buf *b, size_t extra);   /* room for len + extra */

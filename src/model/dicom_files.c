@@ -21,7 +21,7 @@ enum { BATCH_FILES = 256 };
 #define SLAB_BYTES ((uint64_t)16 << 20)
 
 struct rdi_dcm_slab {
-    uint8_t *data;
+    rdi_buf buf; /* large, so backed by huge pages (rdi_buf_reserve) */
     size_t refs; /* files whose bytes are in it */
 };
 
@@ -32,7 +32,7 @@ static void slab_unref(rdi_dcm_slab **sp, rdi_buf *view)
     memset(view, 0, sizeof *view);
     *sp = NULL;
     if (sl && --sl->refs == 0) {
-        free(sl->data);
+        rdi_buf_free(&sl->buf);
         free(sl);
     }
 }
@@ -196,14 +196,14 @@ static radi_status make_slabs(const cand *c, size_t n, rdi_buf *b, rdi_dcm_slab 
         while (j < n && (j == i || total + c[j].size <= SLAB_BYTES)) total += c[j++].size;
         rdi_dcm_slab *slab = rdi_calloc(1, sizeof *slab);
         if (!slab) return RADI_E_NOMEM;
-        if (!(slab->data = rdi_malloc(total ? (size_t)total : 1))) {
+        radi_status s = rdi_buf_resize_uninit(&slab->buf, total ? (size_t)total : 1);
+        if (s != RADI_OK) {
             free(slab);
-            return RADI_E_NOMEM;
+            return s;
         }
-        rdi_mem_advise_huge(slab->data, (size_t)total);
         uint64_t off = 0;
         for (; i < j; i++) {
-            b[i] = (rdi_buf){slab->data + off, (size_t)c[i].size, 0};
+            b[i] = (rdi_buf){slab->buf.data + off, (size_t)c[i].size, 0};
             sl[i] = slab;
             slab->refs++;
             off += c[i].size;
